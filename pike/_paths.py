@@ -1,0 +1,96 @@
+"""Checking and normalising search paths (contract C2)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pike.errors import PikeTypeError, SearchPathError
+
+__all__ = ["is_within", "normalize_search_paths"]
+
+_ACCEPTED = "a str or os.PathLike folder, or an iterable of them"
+
+
+def _one(item: object) -> str:
+    if isinstance(item, (bytes, bytearray)):
+        raise PikeTypeError(
+            f"search path {item!r} is bytes; pass it as str (e.g. os.fsdecode(path))"
+        )
+    if not isinstance(item, (str, os.PathLike)):
+        raise PikeTypeError(
+            f"search path {item!r} is a {type(item).__name__}; expected {_ACCEPTED}"
+        )
+    path = os.fspath(item)
+    if not isinstance(path, str):
+        raise PikeTypeError(
+            f"search path {item!r} gives bytes from __fspath__; pass a str path instead"
+        )
+    return path
+
+
+def _check(path: str, given: str) -> None:
+    if not path:
+        raise SearchPathError(given, "is empty; pass '.' for the current directory")
+    if "\0" in path:
+        raise SearchPathError(given, "is not a valid path (it holds a NUL character)")
+    if not os.path.isdir(path):
+        if os.path.lexists(path):
+            raise SearchPathError(
+                given, "is not a directory; pass the folder that holds the plugins"
+            )
+        raise SearchPathError(given, "does not exist; create it or fix the path")
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        raise SearchPathError(
+            given, f"cannot be read ({exc.strerror or exc}); check its permissions"
+        ) from None
+
+
+def normalize_search_paths(search_paths: Any) -> list[str]:
+    """Absolute, checked, de-duplicated search paths, in the order given."""
+    if search_paths is None:
+        items: list[str] = []
+    elif isinstance(search_paths, (str, os.PathLike, bytes, bytearray)):
+        items = [_one(search_paths)]
+    else:
+        try:
+            iterator = iter(search_paths)
+        except TypeError:
+            raise PikeTypeError(
+                f"search_paths is a {type(search_paths).__name__}; expected {_ACCEPTED}"
+            ) from None
+        items = [_one(item) for item in iterator]
+    result: list[str] = []
+    for given in items:
+        _check(given, given)
+        absolute = os.path.abspath(given)
+        if absolute not in result:
+            result.append(absolute)
+    return result
+
+
+def roots_of(search_paths: list[str]) -> tuple[str, ...]:
+    """Each search path as written and as resolved, for :func:`is_within`."""
+    roots: list[str] = []
+    for path in search_paths:
+        for form in (path, os.path.realpath(path)):
+            if form not in roots:
+                roots.append(form)
+    return tuple(roots)
+
+
+def is_within(path: str, roots: tuple[str, ...]) -> bool:
+    """True if ``path`` is one of ``roots`` or lies inside one of them."""
+    if not isinstance(path, str):
+        return False
+    try:
+        absolute = os.path.abspath(path)
+    except (ValueError, OSError):  # pragma: no cover - a malformed sys.path entry
+        return False
+    for root in roots:
+        if absolute == root or absolute.startswith(root.rstrip(os.sep) + os.sep):
+            return True
+    return False

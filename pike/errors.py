@@ -1,0 +1,116 @@
+"""The errors and warnings pike raises: one family, rooted at :class:`PikeError`.
+
+Every error names what was wrong and how to fix it. Plugin errors carry the
+module name, the file and, where known, the line, so a program can report them
+without parsing messages.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InactiveManagerError",
+    "PikeError",
+    "PikeTypeError",
+    "PikeValueError",
+    "PikeWarning",
+    "PluginCollisionError",
+    "PluginError",
+    "PluginImportError",
+    "SearchPathError",
+]
+
+
+class PikeError(Exception):
+    """The root of every error pike raises on its own account."""
+
+
+class PikeTypeError(PikeError, TypeError):
+    """An argument of the wrong type (a bytes search path, a non-class base...)."""
+
+
+class PikeValueError(PikeError, ValueError):
+    """An argument of the right type but an unusable value (an unknown ``on_error``)."""
+
+
+class SearchPathError(PikeError):
+    """A search path that does not exist, is not a directory, or cannot be read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"search path {path!r} {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.reason))
+
+
+class InactiveManagerError(PikeError, RuntimeError):
+    """A manager was asked to load plugins after it was cleaned up."""
+
+
+class PluginError(PikeError):
+    """A plugin module that could not be used; see the subclasses.
+
+    ``module_name`` is the plugin's full module name, ``path`` its file and
+    ``lineno`` the line where the problem lies, when known.
+    """
+
+    def __init__(
+        self, message: str, module_name: str, path: str, lineno: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.module_name = module_name
+        self.path = path
+        self.lineno = lineno
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message, self.module_name, self.path, self.lineno))
+
+
+class PluginImportError(PluginError, ImportError):  # type: ignore[misc]
+    """A plugin module raised while it was imported.
+
+    The original exception (``SyntaxError``, ``ImportError``, ``SystemExit``...)
+    is the ``__cause__``. It is also an :class:`ImportError`, so code written for
+    pike 0.2.0 that caught ``ImportError`` around discovery keeps working.
+    """
+
+    def __init__(
+        self, message: str, module_name: str, path: str, lineno: int | None = None
+    ) -> None:
+        PluginError.__init__(self, message, module_name, path, lineno)
+        # ImportError keeps its own ``name`` and ``path``; fill them in too.
+        self.name = module_name
+        self.msg = message
+
+
+class PluginCollisionError(PluginError):
+    """A plugin module whose top-level name is already taken elsewhere.
+
+    It was not loaded and the module it would have shadowed is untouched.
+    ``other`` says where the name is taken: a file, ``"built-in"``, or the
+    earlier plugin that holds it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        other: str = "",
+    ) -> None:
+        super().__init__(message, module_name, path, lineno)
+        self.other = other
+
+    def __reduce__(self) -> tuple[object, ...]:
+        args = (self.message, self.module_name, self.path, self.lineno, self.other)
+        return (type(self), args)
+
+
+class PikeWarning(UserWarning):
+    """Issued for each plugin error when a manager runs with ``on_error="warn"``."""
