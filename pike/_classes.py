@@ -1,0 +1,37 @@
+"""Picking the plugin classes out of loaded modules (contract C8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
+
+__all__ = ["defined_classes", "namespace_classes"]
+
+
+def namespace_classes(module: ModuleType) -> Iterator[type]:
+    """Each class bound in ``module``'s namespace once, in namespace order."""
+    seen: set[int] = set()
+    for obj in list(vars(module).values()):
+        if isinstance(obj, type) and id(obj) not in seen:
+            seen.add(id(obj))
+            yield obj
+
+
+def defined_classes(modules: Iterable[ModuleType]) -> list[type]:
+    """The classes each module defines (not merely imports), in module order.
+
+    A class counts for the module named by its ``__module__``, so a class
+    imported into a plugin, such as its base class, is not reported there.
+    """
+    found: list[type] = []
+    for module in modules:
+        name = module.__name__
+        found.extend(cls for cls in namespace_classes(module) if cls.__module__ == name)
+    return found
+
+
+def apply_filter(classes: list[type], filter_func: Callable[[type], object] | None) -> list[type]:
+    """``classes`` for which ``filter_func`` is true (all of them when it is None)."""
+    if filter_func is None:
+        return list(classes)
+    return [cls for cls in classes if filter_func(cls)]

@@ -1,0 +1,241 @@
+"""Importing the plugin modules a walk found, under the error policy (C5, C6).
+
+Each top-level name is checked for a collision before anything runs; each module
+is imported through the standard import system with the manager's finder
+standing alone for that name; a module that fails leaves nothing half-imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from importlib import machinery
+from types import ModuleType, TracebackType
+from typing import Literal
+
+from pike._walk import ModuleEntry
+from pike.errors import (
+    PikeTypeError,
+    PikeValueError,
+    PikeWarning,
+    PluginCollisionError,
+    PluginError,
+    PluginImportError,
+)
+from pike.finder import PROTECTED_NAMES, PikeFinder, loading_for, owner_of
+
+__all__ = ["ErrorPolicy", "OnError", "load_modules"]
+
+OnError = Literal["raise", "warn", "collect"] | Callable[[PluginError], object]
+
+
+class ErrorPolicy:
+    """What to do with each plugin error: raise, warn, collect, or call back."""
+
+    __slots__ = ("action", "errors")
+
+    def __init__(self, on_error: OnError) -> None:
+        if isinstance(on_error, str):
+            if on_error not in ("raise", "warn", "collect"):
+                raise PikeValueError(
+                    f"on_error={on_error!r} is not a policy; use 'raise', 'warn', "
+                    "'collect' or a callable that takes the error"
+                )
+        elif not callable(on_error):
+            raise PikeTypeError(
+                f"on_error is a {type(on_error).__name__}; use 'raise', 'warn', "
+                "'collect' or a callable that takes the error"
+            )
+        self.action = on_error
+        self.errors: list[PluginError] = []
+
+    def report(self, error: PluginError) -> None:
+        """Record ``error``, then act on it; may raise."""
+        self.errors.append(error)
+        action = self.action
+        if action == "raise":
+            raise error
+        if action == "warn":
+            warnings.warn(str(error), PikeWarning, stacklevel=4)
+        elif callable(action):
+            action(error)
+
+
+def _same_file(a: str | None, b: str) -> bool:
+    if not a:
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _location(module: ModuleType) -> str:
+    spec = getattr(module, "__spec__", None)
+    return str(getattr(module, "__file__", None) or getattr(spec, "origin", None) or "built-in")
+
+
+def _stdlib_location(name: str) -> str:
+    module = sys.modules.get(name)
+    if module is not None:
+        return _location(module)
+    if name in sys.builtin_module_names:
+        return "built-in"
+    spec = machinery.PathFinder.find_spec(name)
+    return str(spec.origin) if spec is not None and spec.origin else "the standard library"
+
+
+def collision(
+    entry: ModuleEntry, finder: PikeFinder, earlier: dict[str, ModuleEntry]
+) -> PluginCollisionError | None:
+    """The collision that keeps ``entry`` (a top-level plugin) from loading, if any."""
+    name = entry.name
+    path = entry.path
+    held = earlier.get(name)
+    if held is not None and held.path != path:
+        return PluginCollisionError(
+            f"plugin module {name!r} at {path} is hidden by plugin module {name!r} at "
+            f"{held.path} in an earlier search path; rename one of them",
+            name,
+            path,
+            other=held.path,
+        )
+    if name in PROTECTED_NAMES:
+        other = _stdlib_location(name)
+        kind = "built-in" if name in sys.builtin_module_names else "standard library"
+        return PluginCollisionError(
+            f"plugin module {name!r} at {path} would shadow the {kind} module {name!r} "
+            f"({other}); rename the file",
+            name,
+            path,
+            other=other,
+        )
+    if name not in sys.modules:
+        return None
+    module = sys.modules[name]
+    if module is None:
+        return PluginCollisionError(
+            f"plugin module {name!r} at {path} cannot load: the program blocked the "
+            f"name (sys.modules[{name!r}] is None); rename the file",
+            name,
+            path,
+            other="blocked",
+        )
+    owner = owner_of(module)
+    if owner is finder:
+        return None
+    other = _location(module)
+    if owner is not None and owner in sys.meta_path:
+        return PluginCollisionError(
+            f"plugin module {name!r} at {path} is already loaded by another active "
+            f"PikeManager from {other}; a top-level name belongs to one manager at a "
+            "time, so rename one of them or use one manager",
+            name,
+            path,
+            other=other,
+        )
+    if _same_file(getattr(module, "__file__", None), path):
+        return None
+    return PluginCollisionError(
+        f"plugin module {name!r} at {path} would shadow module {name!r} already "
+        f"imported from {other}; rename the file",
+        name,
+        path,
+        other=other,
+    )
+
+
+def _line_in(exc: BaseException, path: str) -> int | None:
+    if isinstance(exc, SyntaxError) and exc.filename and _same_file(exc.filename, path):
+        return exc.lineno
+    lineno = None
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            lineno = tb.tb_lineno
+        tb = tb.tb_next
+    return lineno
+
+
+def _forget(name: str) -> None:
+    """Remove ``name`` and every submodule of it from ``sys.modules``."""
+    modules = sys.modules
+    modules.pop(name, None)
+    prefix = name + "."
+    for key in [k for k in modules if k.startswith(prefix)]:
+        del modules[key]
+
+
+def import_error(entry: ModuleEntry, exc: BaseException) -> PluginImportError:
+    """Wrap the exception a plugin raised at import into a PluginImportError."""
+    lineno = _line_in(exc, entry.path)
+    where = f"{entry.path}, line {lineno}" if lineno else entry.path
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    error = PluginImportError(
+        f"plugin module {entry.name!r} failed to import ({where}): {detail}",
+        entry.name,
+        entry.path,
+        lineno,
+    )
+    error.__cause__ = exc
+    error.__suppress_context__ = True
+    return error
+
+
+def load_modules(
+    entries: list[ModuleEntry],
+    finder: PikeFinder,
+    policy: ErrorPolicy,
+    on_interrupt: Callable[[], None],
+) -> list[ModuleType]:
+    """Import ``entries`` in order; return the modules that loaded.
+
+    Errors go to ``policy``; a package that failed takes its submodules with
+    it. ``KeyboardInterrupt`` (and other non-``Exception`` exits but
+    ``SystemExit``) propagate after ``on_interrupt`` has run.
+    """
+    modules: list[ModuleType] = []
+    earlier: dict[str, ModuleEntry] = {}
+    failed_prefix: str | None = None
+    import_module = importlib.import_module
+    for entry in entries:
+        name = entry.name
+        if failed_prefix is not None and name.startswith(failed_prefix):
+            continue
+        failed_prefix = None
+        top = "." not in name
+        if top:
+            error = collision(entry, finder, earlier)
+            earlier.setdefault(name, entry)
+            if error is not None:
+                failed_prefix = name + "."
+                policy.report(error)
+                continue
+        try:
+            if top:
+                with loading_for(name, finder):
+                    module = import_module(name)
+            else:
+                module = import_module(name)
+        except (Exception, SystemExit) as exc:
+            _forget(name)
+            failed_prefix = name + "."
+            policy.report(import_error(entry, exc))
+            continue
+        except BaseException:
+            _forget(name)
+            on_interrupt()
+            raise
+        if top and owner_of(module) is not finder:
+            # Served by someone else after all (another thread's manager, or a
+            # file that changed under us): use it only if it is the same file.
+            error = collision(entry, finder, {})
+            if error is not None:
+                failed_prefix = name + "."
+                policy.report(error)
+                continue
+        modules.append(module)
+    return modules

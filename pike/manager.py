@@ -1,0 +1,217 @@
+"""PikeManager: load the plugins of drop-in folders for the length of a block.
+
+    from pike.manager import PikeManager
+
+    with PikeManager(["plugins"]) as mgr:
+        drivers = mgr.get_all_inherited_classes(Driver)
+
+The manager is active from the moment it is made (as in pike 0.2.0) until
+``cleanup()``, the end of the ``with`` block, or its garbage collection; it can
+be entered again afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Callable, Iterator
+from types import ModuleType, TracebackType
+from typing import Any, TypeVar
+
+from pike import _walk
+from pike._classes import apply_filter, defined_classes
+from pike._loading import ErrorPolicy, OnError, load_modules
+from pike._paths import normalize_search_paths
+from pike._session import Session
+from pike._walk import ModuleEntry, SkippedEntry
+from pike.errors import InactiveManagerError, PikeTypeError, PluginError
+from pike.finder import PikeFinder
+
+__all__ = ["PikeManager"]
+
+T = TypeVar("T")
+_Manager = TypeVar("_Manager", bound="PikeManager")
+
+
+def _end_quietly(session: Session) -> None:
+    # Runs from a finalizer: it must never raise.
+    with contextlib.suppress(Exception):
+        session.end()
+
+
+class PikeManager:
+    """Finds, imports and hands out the plugins in ``search_paths``.
+
+    :param search_paths: a folder (``str`` or ``os.PathLike``) or an iterable of
+        them; relative paths are taken from the current directory now.
+    :param on_error: what a plugin error does: ``"raise"`` (default), ``"warn"``
+        (a :class:`~pike.errors.PikeWarning`, then go on), ``"collect"`` (go on),
+        or a callable that receives the :class:`~pike.errors.PluginError`.
+    :param unload: remove the plugin modules from ``sys.modules`` at cleanup
+        (default). ``False`` keeps them, for programs that import plugin modules
+        lazily after the block.
+    :raises SearchPathError: a path does not exist, is not a folder or cannot be read.
+    :raises PikeTypeError: a path or ``on_error`` of the wrong type (also a ``TypeError``).
+    """
+
+    def __init__(
+        self,
+        search_paths: Any = None,
+        *,
+        on_error: OnError = "raise",
+        unload: bool = True,
+    ) -> None:
+        self.search_paths: list[str] = normalize_search_paths(search_paths)
+        self._policy = ErrorPolicy(on_error)
+        self.module_finder = PikeFinder(self.search_paths)
+        self._session = Session(self.module_finder, self.search_paths, bool(unload))
+        self._walk: _walk.Walk | None = None
+        self._modules: list[ModuleType] | None = None
+        self._classes: list[type] | None = None
+        self._finalizer = weakref.finalize(self, _end_quietly, self._session)
+        self._finalizer.atexit = False
+        self.add_to_meta_path()
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def add_to_meta_path(self) -> None:
+        """Activate the manager: put its finder first in ``sys.meta_path``.
+
+        Done by the constructor and by ``with``; needed by hand only to reuse a
+        manager after :meth:`cleanup` without a ``with`` block.
+        """
+        with self._session.lock:
+            if self._session.start():
+                self._forget_discovery()
+                self._policy.errors.clear()
+
+    def cleanup(self) -> None:
+        """Deactivate the manager and leave the interpreter as it was found.
+
+        Removes the finder from ``sys.meta_path``, the plugin modules from
+        ``sys.modules`` (unless ``unload=False``), the ``sys.path`` entries the
+        plugins added under the search paths and their importer-cache entries.
+        Classes already obtained keep working. Safe to call any number of times.
+        """
+        with self._session.lock:
+            self._forget_discovery()
+            self._session.end()
+
+    def __enter__(self: _Manager) -> _Manager:
+        self.add_to_meta_path()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+    def _forget_discovery(self) -> None:
+        self._walk = None
+        self._modules = None
+        self._classes = None
+
+    # -- what was found --------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """True between activation and cleanup."""
+        return self._session.active
+
+    @property
+    def errors(self) -> list[PluginError]:
+        """The plugin errors met by the last discovery, in the order met."""
+        return list(self._policy.errors)
+
+    @property
+    def skipped(self) -> list[SkippedEntry]:
+        """Folder entries that are not plugin modules, each with its reason."""
+        return list(self._scan().skipped)
+
+    @property
+    def modules(self) -> list[ModuleEntry]:
+        """Every plugin module on the search paths, in load order (nothing is imported)."""
+        return list(self._scan().modules)
+
+    def _scan(self) -> _walk.Walk:
+        walk = self._walk
+        if walk is None:
+            walk = self._walk = _walk.walk(self.search_paths)
+        return walk
+
+    def get_module_names(self) -> Iterator[str]:
+        """Yield the names of the top-level plugin modules (not packages), in order.
+
+        Nothing is imported. A name found in two search paths is yielded once.
+        """
+        return self._top_level_names(packages=False)
+
+    def get_package_names(self) -> Iterator[str]:
+        """Yield the names of the top-level plugin packages, in order. Nothing is imported."""
+        return self._top_level_names(packages=True)
+
+    def _top_level_names(self, packages: bool) -> Iterator[str]:
+        seen: set[str] = set()
+        for search_path in self.search_paths:
+            for name, _path in _walk.top_level(search_path, packages=packages):
+                if name not in seen:
+                    seen.add(name)
+                    yield name
+
+    # -- loading -------------------------------------------------------------
+
+    def _load(self) -> list[ModuleType]:
+        with self._session.lock:
+            if self._modules is not None:
+                return self._modules
+            if not self._session.active:
+                raise InactiveManagerError(
+                    "this PikeManager was cleaned up; use it inside its 'with' block, "
+                    "or call add_to_meta_path() to activate it again"
+                )
+            self._policy.errors.clear()
+            self._modules = load_modules(
+                self._scan().modules, self.module_finder, self._policy, self.cleanup
+            )
+            return self._modules
+
+    def get_modules(self) -> list[ModuleType]:
+        """Import every plugin module (C3 order) and return those that loaded."""
+        return list(self._load())
+
+    def get_classes(self, filter_func: Callable[[type], object] | None = None) -> list[type]:
+        """Each class defined in a plugin module, once, in load order.
+
+        Classes merely imported into a plugin module are not plugins.
+        ``filter_func(cls)`` keeps the classes for which it returns true.
+        """
+        if filter_func is not None and not callable(filter_func):
+            raise PikeTypeError(
+                f"filter_func is a {type(filter_func).__name__}; pass a callable "
+                "that takes a class and returns a bool, or None"
+            )
+        with self._session.lock:
+            classes = self._classes
+            if classes is None:
+                classes = defined_classes(self._load())
+                self._classes = classes
+        return apply_filter(classes, filter_func)
+
+    def get_all_inherited_classes(self, base_class: type[T]) -> list[type[T]]:
+        """The plugin classes that are strict subclasses of ``base_class``."""
+        if not isinstance(base_class, type):
+            raise PikeTypeError(
+                f"base_class is {base_class!r}, not a class; pass the class the plugins derive from"
+            )
+
+        def inherits(cls: type) -> bool:
+            return cls is not base_class and issubclass(cls, base_class)
+
+        return self.get_classes(inherits)
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "inactive"
+        return f"<PikeManager {state} search_paths={self.search_paths!r}>"
