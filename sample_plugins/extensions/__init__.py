@@ -1,0 +1,5 @@
+"""A plugin package: its extensions live in submodules and a subpackage."""
+
+from extensions.shout import ShoutExtension
+
+__all__ = ["ShoutExtension"]

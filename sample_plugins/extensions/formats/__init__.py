@@ -1,0 +1,1 @@
+"""A subpackage, two levels down: pike walks packages to any depth."""

@@ -1,0 +1,92 @@
+"""Shared fixtures: real plugin folders in tmp_path, and a guard that every test
+leaves the interpreter as it found it (sys.modules, sys.path, sys.meta_path,
+sys.path_importer_cache)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+MakeTree = Callable[..., Path]
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Create ``files`` (relative path -> source) under ``root``; return root."""
+    root.mkdir(parents=True, exist_ok=True)
+    for relative, source in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return root
+
+
+@pytest.fixture
+def make_tree(tmp_path: Path) -> MakeTree:
+    """``make_tree({"a.py": "...", "pkg/__init__.py": ""}, name="plugins")``."""
+    counter = iter(range(1_000_000))
+
+    def make(files: dict[str, str], name: str | None = None) -> Path:
+        return write_tree(tmp_path / (name or f"plugins{next(counter)}"), files)
+
+    return make
+
+
+def _under(module: object, root: str) -> bool:
+    location = getattr(module, "__file__", None)
+    if not location:
+        paths = list(getattr(module, "__path__", None) or [])
+        location = paths[0] if paths else None
+    return isinstance(location, str) and os.path.abspath(location).startswith(root)
+
+
+@pytest.fixture(autouse=True)
+def interpreter_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fail a test that leaks plugin modules or import-system state."""
+    root = str(tmp_path_factory.getbasetemp())
+    realroot = os.path.realpath(root)
+    modules_before = set(sys.modules)
+    path_before = list(sys.path)
+    meta_before = list(sys.meta_path)
+    yield
+    leaked = sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if _under(module, root) or _under(module, realroot)
+    )
+    removed = sorted(modules_before - set(sys.modules))
+    cache_leaks = [
+        key
+        for key in list(sys.path_importer_cache)
+        if isinstance(key, str) and (key.startswith(root) or key.startswith(realroot))
+    ]
+    assert leaked == [], f"plugin modules left in sys.modules: {leaked}"
+    assert removed == [], f"modules removed that the test did not load: {removed}"
+    assert sys.path == path_before
+    assert sys.meta_path == meta_before
+    assert cache_leaks == []
+
+
+def run_python(
+    code: str, *args: str, cwd: Path | None = None, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter that imports pike from this checkout."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, *args, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )

@@ -1,0 +1,127 @@
+"""C2: search paths: accepted types, resolution, and clear errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from pike.errors import PikeError, PikeTypeError, SearchPathError
+from pike.manager import PikeManager
+from tests.conftest import MakeTree
+
+
+def test_c2_a_single_str_is_one_path(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    with PikeManager(str(root)) as mgr:
+        assert mgr.search_paths == [str(root)]
+        assert [c.__name__ for c in mgr.get_classes()] == ["A"]
+
+
+def test_c2_a_single_pathlike_is_one_path(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    with PikeManager(root) as mgr:
+        assert mgr.search_paths == [str(root)]
+    with PikeManager([root]) as mgr:
+        assert mgr.search_paths == [str(root)]
+
+
+def test_c2_none_and_empty_mean_no_paths() -> None:
+    for value in (None, [], ()):
+        with PikeManager(value) as mgr:
+            assert mgr.search_paths == []
+            assert mgr.get_classes() == []
+
+
+def test_c2_relative_paths_resolve_when_the_manager_is_made(
+    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree({"rel_mod.py": "class R: pass\n"})
+    monkeypatch.chdir(root.parent)
+    mgr = PikeManager([root.name])
+    try:
+        monkeypatch.chdir("/")
+        assert mgr.search_paths == [str(root)]
+        assert [c.__name__ for c in mgr.get_classes()] == ["R"]
+    finally:
+        mgr.cleanup()
+
+
+def test_c2_missing_path_raises_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    meta_before = list(sys.meta_path)
+    with pytest.raises(SearchPathError) as info:
+        PikeManager([str(missing)])
+    assert isinstance(info.value, PikeError)
+    assert str(missing) in str(info.value)
+    assert "does not exist" in str(info.value)
+    assert info.value.path == str(missing)
+    assert sys.meta_path == meta_before
+
+
+def test_c2_a_file_is_not_a_search_path(tmp_path: Path) -> None:
+    file = tmp_path / "plugin.py"
+    file.write_text("")
+    with pytest.raises(SearchPathError, match="not a directory"):
+        PikeManager([file])
+
+
+def test_c2_empty_string_is_an_error() -> None:
+    with pytest.raises(SearchPathError, match="empty"):
+        PikeManager([""])
+
+
+def test_c2_nul_byte_is_an_error() -> None:
+    with pytest.raises(SearchPathError, match="not a valid path"):
+        PikeManager(["bad\0path"])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_c2_unreadable_path_is_an_error(tmp_path: Path) -> None:  # pragma: no cover
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        with pytest.raises(SearchPathError, match="cannot be read"):
+            PikeManager([locked])
+    finally:
+        locked.chmod(0o755)
+
+
+@pytest.mark.parametrize("value", [b"/tmp", [b"/tmp"], bytearray(b"/tmp")])
+def test_c2_bytes_paths_raise_type_error(value: object) -> None:
+    with pytest.raises(TypeError, match="bytes") as info:
+        PikeManager(value)
+    assert isinstance(info.value, PikeTypeError)
+
+
+@pytest.mark.parametrize("value", [42, [42], [None], object()])
+def test_c2_other_types_raise_type_error_saying_what_is_accepted(value: object) -> None:
+    with pytest.raises(TypeError, match="str or os.PathLike"):
+        PikeManager(value)
+
+
+def test_c2_pathlike_returning_bytes_is_a_type_error() -> None:
+    class BytesPath:
+        def __fspath__(self) -> bytes:
+            return b"/tmp"
+
+    with pytest.raises(TypeError, match="bytes"):
+        PikeManager([BytesPath()])
+
+
+def test_c2_duplicate_paths_count_once(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    with PikeManager([root, str(root), root / "."]) as mgr:
+        assert mgr.search_paths == [str(root)]
+        assert [c.__name__ for c in mgr.get_classes()] == ["A"]
+        assert mgr.errors == []
+
+
+def test_c2_generator_of_paths(make_tree: MakeTree) -> None:
+    a = make_tree({"mod_a.py": "class A: pass\n"})
+    b = make_tree({"mod_b.py": "class B: pass\n"})
+    with PikeManager(p for p in (a, b)) as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["A", "B"]

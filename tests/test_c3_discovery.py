@@ -1,0 +1,246 @@
+"""C3: what is a plugin module, what is skipped and why, and in what order."""
+
+from __future__ import annotations
+
+import os
+import py_compile
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from pike.discovery import filesystem
+from pike.manager import PikeManager
+from tests.conftest import MakeTree
+
+
+def loaded_names(mgr: PikeManager) -> list[str]:
+    return [m.__name__ for m in mgr.get_modules()]
+
+
+def test_c3_modules_and_packages_to_any_depth(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "top.py": "",
+            "a/__init__.py": "",
+            "a/b/__init__.py": "",
+            "a/b/c/__init__.py": "",
+            "a/b/c/d/__init__.py": "",
+            "a/b/c/d/deep.py": "class Deep:\n    pass\n",
+        }
+    )
+    with PikeManager([root]) as mgr:
+        assert loaded_names(mgr) == ["a", "a.b", "a.b.c", "a.b.c.d", "a.b.c.d.deep", "top"]
+        assert [c.__name__ for c in mgr.get_classes()] == ["Deep"]
+        assert [e.name for e in mgr.modules] == loaded_names(mgr)
+        assert mgr.modules[0].is_package and mgr.modules[0].path.endswith("__init__.py")
+
+
+def test_c3_order_is_search_path_then_name_then_definition(make_tree: MakeTree) -> None:
+    second = make_tree({"alpha.py": "class Z2: pass\nclass A2: pass\n"}, name="second")
+    first = make_tree(
+        {
+            "zed.py": "class Zed: pass\n",
+            "mid/__init__.py": "class Mid: pass\n",
+            "mid/sub.py": "class Sub: pass\n",
+            "beta.py": "class Zb: pass\nclass Ab: pass\n",
+        },
+        name="first",
+    )
+    runs = []
+    for _ in range(2):
+        with PikeManager([first, second]) as mgr:
+            runs.append([c.__qualname__ for c in mgr.get_classes()])
+    assert runs[0] == ["Zb", "Ab", "Mid", "Sub", "Zed", "Z2", "A2"]
+    assert runs[0] == runs[1]
+
+
+def test_c3_modules_and_packages_interleave_by_name(make_tree: MakeTree) -> None:
+    root = make_tree({"b.py": "", "a/__init__.py": "", "c/__init__.py": "", "a_b.py": ""})
+    with PikeManager([root]) as mgr:
+        assert loaded_names(mgr) == ["a", "a_b", "b", "c"]
+        assert list(mgr.get_module_names()) == ["a_b", "b"]
+        assert list(mgr.get_package_names()) == ["a", "c"]
+
+
+def test_c3_skipped_entries_carry_reasons(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "good.py": "class Good: pass\n",
+            "my-plugin.py": "",
+            "1st.py": "",
+            "class.py": "",
+            ".hidden.py": "",
+            ".git/config": "",
+            "notes/readme.py": "",
+            "README.md": "not a module",
+            "pkg/__init__.py": "",
+            "pkg/bad-name.py": "",
+            "pkg/__main__.py": "raise SystemExit('must not run')",
+        }
+    )
+    (root / "__pycache__").mkdir()
+    os.symlink(root / "missing.py", root / "dangling.py")
+    with PikeManager([root]) as mgr:
+        assert loaded_names(mgr) == ["good", "pkg"]
+        reasons = {os.path.relpath(s.path, root): s.reason for s in mgr.skipped}
+    assert set(reasons) == {
+        "my-plugin.py",
+        "1st.py",
+        "class.py",
+        ".hidden.py",
+        ".git",
+        "notes",
+        "dangling.py",
+        "pkg/bad-name.py",
+        "pkg/__main__.py",
+    }
+    assert "not a valid Python identifier" in reasons["my-plugin.py"]
+    assert "keyword" in reasons["class.py"]
+    assert "hidden" in reasons[".git"]
+    assert "__init__" in reasons["notes"]
+    assert "broken symbolic link" in reasons["dangling.py"]
+    assert str(root) in str(mgr.skipped[0])
+
+
+def test_c3_skipped_is_readable_without_loading(make_tree: MakeTree) -> None:
+    root = make_tree({"x-y.py": "raise RuntimeError('never run')", "ok.py": ""})
+    with PikeManager([root]) as mgr:
+        assert [s.path for s in mgr.skipped] == [str(root / "x-y.py")]
+        assert "ok" not in sys.modules
+
+
+def test_c3_symlink_loop_ends(make_tree: MakeTree) -> None:
+    root = make_tree({"pkg/__init__.py": "", "pkg/sub/__init__.py": "", "pkg/sub/m.py": ""})
+    os.symlink(root / "pkg", root / "pkg" / "sub" / "again")
+    with PikeManager([root]) as mgr:
+        assert loaded_names(mgr) == ["pkg", "pkg.sub", "pkg.sub.m"]
+        assert [os.path.relpath(s.path, root) for s in mgr.skipped] == ["pkg/sub/again"]
+        assert "loop" in mgr.skipped[0].reason
+    assert list(filesystem.recursive_find_packages(str(root))) == [
+        str(root / "pkg"),
+        str(root / "pkg" / "sub"),
+    ]
+
+
+def test_c3_symlinked_package_that_is_not_a_loop_is_walked(make_tree: MakeTree) -> None:
+    real = make_tree({"shared/__init__.py": "", "shared/s.py": "class S: pass\n"}, name="real")
+    root = make_tree({"pkg/__init__.py": ""})
+    os.symlink(real / "shared", root / "pkg" / "linked")
+    with PikeManager([root]) as mgr:
+        assert loaded_names(mgr) == ["pkg", "pkg.linked", "pkg.linked.s"]
+
+
+def test_c3_sourceless_module_is_a_plugin(make_tree: MakeTree) -> None:
+    root = make_tree({"compiled_src.py": "class FromPyc:\n    pass\n"})
+    py_compile.compile(str(root / "compiled_src.py"), cfile=str(root / "compiled.pyc"))
+    (root / "compiled_src.py").unlink()
+    with PikeManager([root]) as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["FromPyc"]
+        assert sys.modules["compiled"].__file__ == str(root / "compiled.pyc")
+
+
+def test_c3_pyc_beside_its_source_is_one_module(make_tree: MakeTree) -> None:
+    root = make_tree({"both.py": "class Both: pass\n"})
+    py_compile.compile(str(root / "both.py"), cfile=str(root / "both.pyc"))
+    with PikeManager([root]) as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["Both"]
+        assert mgr.skipped == []
+        assert sys.modules["both"].__file__ == str(root / "both.py")
+
+
+def test_c3_package_hides_module_of_the_same_name(make_tree: MakeTree) -> None:
+    root = make_tree({"dup/__init__.py": "class Pkg: pass\n", "dup.py": "class Mod: pass\n"})
+    with PikeManager([root]) as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["Pkg"]
+        [skipped] = mgr.skipped
+        assert skipped.path == str(root / "dup.py")
+        assert "hidden by dup" in skipped.reason
+
+
+def test_c3_fifo_is_not_read(make_tree: MakeTree) -> None:
+    root = make_tree({"ok.py": ""})
+    os.mkfifo(root / "pipe.py")
+    with PikeManager([root]) as mgr:
+        assert loaded_names(mgr) == ["ok"]
+        assert [s.reason for s in mgr.skipped] == ["not a regular file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_c3_unreadable_package_is_skipped(make_tree: MakeTree) -> None:  # pragma: no cover
+    root = make_tree({"pkg/__init__.py": "", "pkg/inner/__init__.py": ""})
+    (root / "pkg" / "inner").chmod(0o100)
+    try:
+        with PikeManager([root]) as mgr:
+            assert "cannot be read" in mgr.skipped[0].reason
+    finally:
+        (root / "pkg" / "inner").chmod(0o755)
+
+
+def _build_extension(directory: Path, name: str) -> Path | None:
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    include = sysconfig.get_paths()["include"]
+    if compiler is None or not (Path(include) / "Python.h").exists():
+        return None
+    source = directory / f"{name}.c"
+    source.write_text(
+        "#include <Python.h>\n"
+        f'static struct PyModuleDef def = {{PyModuleDef_HEAD_INIT, "{name}", NULL, -1, NULL}};\n'
+        f"PyMODINIT_FUNC PyInit_{name}(void) {{\n"
+        "  PyObject *m = PyModule_Create(&def);\n"
+        '  if (m) PyModule_AddIntConstant(m, "ANSWER", 42);\n'
+        "  return m;\n}\n"
+    )
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    target = directory / f"{name}{suffix}"
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", f"-I{include}", str(source), "-o", str(target)],
+        check=True,
+        capture_output=True,
+    )
+    source.unlink()
+    return target
+
+
+def test_c3_extension_module_is_a_plugin(make_tree: MakeTree) -> None:
+    root = make_tree({})
+    target = _build_extension(root, "pike_native_ext")
+    if target is None:  # pragma: no cover - every supported machine has a compiler
+        pytest.skip("no C compiler or Python headers")
+    with PikeManager([root]) as mgr:
+        [module] = mgr.get_modules()
+        assert module.__name__ == "pike_native_ext"
+        assert module.ANSWER == 42
+        assert module.__file__ == str(target)
+    # An extension module cannot be unloaded from the process, but pike forgets it.
+    assert "pike_native_ext" not in sys.modules
+
+
+def test_c3_filesystem_functions_follow_the_same_rules(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "b.py": "",
+            "a.py": "",
+            "__init__.py": "",
+            "bad-name.py": "",
+            "p/__init__.py": "",
+            "p/q/__init__.py": "",
+            "p/q/deep.py": "",
+            "n/x.py": "",
+        }
+    )
+    r = str(root)
+    assert list(filesystem.find_modules(r)) == [f"{r}/a.py", f"{r}/b.py"]
+    assert list(filesystem.find_packages(r)) == [f"{r}/p"]
+    assert list(filesystem.recursive_find_packages(r)) == [f"{r}/p", f"{r}/p/q"]
+    assert list(filesystem.recursive_find_modules(r)) == [
+        f"{r}/a.py",
+        f"{r}/b.py",
+        f"{r}/p/q/deep.py",
+    ]
+    assert filesystem.is_package(f"{r}/p") and not filesystem.is_package(f"{r}/n")
+    assert filesystem.is_module("x.py") and filesystem.is_module("x.pyc")
+    assert not filesystem.is_module("x.txt")

@@ -1,0 +1,140 @@
+"""C4: importing through the standard machinery, with the finder first."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import inspect
+import os
+import pickle
+import sys
+import traceback
+
+from pike.manager import PikeManager
+from tests.conftest import MakeTree, run_python
+
+PLUGIN = """\
+class Widget:
+    def __init__(self, size=1):
+        self.size = size
+
+    def explode(self):
+        raise ValueError("boom at widget")
+"""
+
+
+def test_c4_finder_stands_first_while_active(make_tree: MakeTree) -> None:
+    root = make_tree({"w.py": PLUGIN})
+    with PikeManager([root]) as mgr:
+        assert sys.meta_path[0] is mgr.module_finder
+    assert mgr.module_finder not in sys.meta_path
+
+
+def test_c4_finder_serves_only_top_level_names_in_its_paths(make_tree: MakeTree) -> None:
+    root = make_tree({"w.py": PLUGIN, "pkg/__init__.py": "", "pkg/sub.py": "", "nopkg/x.py": ""})
+    with PikeManager([root]) as mgr:
+        finder = mgr.module_finder
+        assert finder.find_spec("w", None) is not None
+        assert finder.find_spec("pkg", None) is not None
+        assert finder.find_spec("pkg.sub", [str(root / "pkg")]) is None
+        assert finder.find_spec("not_there", None) is None
+        assert finder.find_spec("os", None) is None
+        assert finder.find_spec("nopkg", None) is None  # no __init__: not a package
+        assert finder.find_spec("my-plugin", None) is None
+
+
+def test_c4_standard_loaders_set_the_module_attributes(make_tree: MakeTree) -> None:
+    root = make_tree({"w.py": PLUGIN, "pkg/__init__.py": "", "pkg/sub.py": "X = 1\n"})
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        w = sys.modules["w"]
+        assert w.__file__ == str(root / "w.py")
+        assert isinstance(w.__spec__.loader, importlib.machinery.SourceFileLoader)
+        assert w.__spec__.origin == str(root / "w.py")
+        assert w.__cached__ == importlib.util.cache_from_source(str(root / "w.py"))
+        # Written exactly when the interpreter writes bytecode (the subprocess
+        # tests below pin both settings).
+        assert os.path.exists(w.__cached__) is not sys.dont_write_bytecode
+        sub = sys.modules["pkg.sub"]
+        assert sub.__package__ == "pkg"
+        assert sys.modules["pkg"].__path__ == [str(root / "pkg")]
+
+
+def test_c4_tracebacks_getsource_and_pickling_work(make_tree: MakeTree) -> None:
+    root = make_tree({"w.py": PLUGIN})
+    with PikeManager([root]) as mgr:
+        [widget_cls] = mgr.get_classes()
+        try:
+            widget_cls().explode()
+        except ValueError as exc:
+            text = "".join(traceback.format_exception(exc))
+        assert 'raise ValueError("boom at widget")' in text
+        assert str(root / "w.py") in text
+        assert inspect.getsource(widget_cls).startswith("class Widget:")
+        copy = pickle.loads(pickle.dumps(widget_cls(size=7)))
+        assert type(copy) is widget_cls
+        assert copy.size == 7
+
+
+def test_c4_bytecode_cache_is_written_then_reused(make_tree: MakeTree) -> None:
+    root = make_tree({"cached_mod.py": "class C: pass\n"})
+    code = f"""
+        from pike.manager import PikeManager
+        with PikeManager([{str(root)!r}]) as mgr:
+            print([c.__name__ for c in mgr.get_classes()])
+    """
+    first = run_python(code)
+    assert first.returncode == 0, first.stderr
+    pyc = importlib.util.cache_from_source(str(root / "cached_mod.py"))
+    assert os.path.exists(pyc)
+    second = run_python(code, "-v")
+    assert second.returncode == 0, second.stderr
+    assert f"code object from '{pyc}'" in second.stderr
+
+
+def test_c4_bytecode_is_not_written_when_disabled(make_tree: MakeTree) -> None:
+    root = make_tree({"nocache_mod.py": "class C: pass\n"})
+    code = f"""
+        from pike.manager import PikeManager
+        with PikeManager([{str(root)!r}]) as mgr:
+            print([c.__name__ for c in mgr.get_classes()])
+    """
+    result = run_python(code, env_extra={"PYTHONDONTWRITEBYTECODE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "['C']" in result.stdout
+    assert not (root / "__pycache__").exists()
+
+
+def test_c4_relative_and_sibling_imports(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "helper.py": "GREETING = 'hi'\n",
+            "user.py": "import helper\nclass User:\n    greeting = helper.GREETING\n",
+            "pkg/__init__.py": "from . import part\n",
+            "pkg/part.py": "from .inner import deep\nclass Part:\n    value = deep.VALUE\n",
+            "pkg/inner/__init__.py": "",
+            "pkg/inner/deep.py": "VALUE = 3\n",
+        }
+    )
+    with PikeManager([root]) as mgr:
+        classes = {c.__name__: c for c in mgr.get_classes()}
+        assert classes["User"].greeting == "hi"
+        assert classes["Part"].value == 3
+
+
+def test_c4_import_statement_inside_the_block(make_tree: MakeTree) -> None:
+    root = make_tree({"by_name.py": "VALUE = 'plugin'\n"})
+    with PikeManager([root]):
+        import by_name  # type: ignore[import-not-found]
+
+        assert by_name.VALUE == "plugin"
+    assert "by_name" not in sys.modules
+
+
+def test_c4_new_file_after_activation_is_importable(make_tree: MakeTree) -> None:
+    root = make_tree({"first.py": ""})
+    with PikeManager([root]) as mgr:
+        __import__("first")
+        (root / "later.py").write_text("VALUE = 2\n")
+        importlib.invalidate_caches()
+        assert __import__("later").VALUE == 2
+        assert mgr.errors == []

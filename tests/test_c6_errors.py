@@ -1,0 +1,191 @@
+"""C6: plugin errors, the on_error policy, and nothing left half-imported."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import warnings
+
+import pytest
+
+from pike.errors import (
+    PikeTypeError,
+    PikeValueError,
+    PikeWarning,
+    PluginError,
+    PluginImportError,
+)
+from pike.manager import PikeManager
+from tests.conftest import MakeTree
+
+BROKEN = {
+    "a_good.py": "class Good: pass\n",
+    "b_syntax.py": "x = 1\ndef broken(:\n",
+    "c_runtime.py": "A = 1\nraise RuntimeError('plugin exploded')\n",
+    "d_exit.py": "import sys\nsys.exit(3)\n",
+    "e_good.py": "class AlsoGood: pass\n",
+}
+
+
+def test_c6_errors_carry_module_path_line_and_cause(make_tree: MakeTree) -> None:
+    root = make_tree(BROKEN)
+    with PikeManager([root], on_error="collect") as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["Good", "AlsoGood"]
+        errors = mgr.errors
+    assert [e.module_name for e in errors] == ["b_syntax", "c_runtime", "d_exit"]
+    syntax, runtime, exit_ = errors
+    assert all(isinstance(e, PluginImportError) for e in errors)
+    assert all(isinstance(e, ImportError) for e in errors)
+    assert syntax.path == str(root / "b_syntax.py")
+    assert syntax.lineno == 2
+    assert isinstance(syntax.__cause__, SyntaxError)
+    assert runtime.lineno == 2
+    assert isinstance(runtime.__cause__, RuntimeError)
+    assert "plugin exploded" in str(runtime)
+    assert f"{root / 'c_runtime.py'}, line 2" in str(runtime)
+    assert isinstance(exit_.__cause__, SystemExit)
+    assert exit_.lineno == 2
+    for name in ("b_syntax", "c_runtime", "d_exit"):
+        assert name not in sys.modules
+
+
+def test_c6_raise_is_the_default_and_raises_the_first_error(make_tree: MakeTree) -> None:
+    root = make_tree(BROKEN)
+    with PikeManager([root]) as mgr:
+        with pytest.raises(PluginImportError) as info:
+            mgr.get_classes()
+        assert info.value.module_name == "b_syntax"
+        assert [e.module_name for e in mgr.errors] == ["b_syntax"]
+        assert "a_good" in sys.modules
+        assert "e_good" not in sys.modules  # discovery stopped at the first error
+
+
+def test_c6_warn_issues_a_pike_warning_and_carries_on(make_tree: MakeTree) -> None:
+    root = make_tree(BROKEN)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with PikeManager([root], on_error="warn") as mgr:
+            assert [c.__name__ for c in mgr.get_classes()] == ["Good", "AlsoGood"]
+    assert [w.category for w in caught] == [PikeWarning] * 3
+    assert "b_syntax" in str(caught[0].message)
+
+
+def test_c6_callable_receives_each_error(make_tree: MakeTree) -> None:
+    root = make_tree(BROKEN)
+    seen: list[PluginError] = []
+    with PikeManager([root], on_error=seen.append) as mgr:
+        assert len(mgr.get_classes()) == 2
+        assert seen == mgr.errors
+    assert len(seen) == 3
+
+
+def test_c6_callable_may_raise_to_stop(make_tree: MakeTree) -> None:
+    root = make_tree(BROKEN)
+
+    class Stop(Exception):
+        pass
+
+    def stop(error: PluginError) -> None:
+        raise Stop(error.module_name)
+
+    with PikeManager([root], on_error=stop) as mgr:
+        with pytest.raises(Stop, match="b_syntax"):
+            mgr.get_classes()
+        assert len(mgr.errors) == 1
+
+
+@pytest.mark.parametrize("bad", ["ignore", "RAISE", ""])
+def test_c6_unknown_policy_is_a_value_error(make_tree: MakeTree, bad: str) -> None:
+    with pytest.raises(ValueError, match="'raise', 'warn', 'collect'") as info:
+        PikeManager([make_tree({})], on_error=bad)  # type: ignore[arg-type]
+    assert isinstance(info.value, PikeValueError)
+
+
+def test_c6_non_callable_policy_is_a_type_error(make_tree: MakeTree) -> None:
+    with pytest.raises(PikeTypeError):
+        PikeManager([make_tree({})], on_error=3)  # type: ignore[arg-type]
+
+
+def test_c6_keyboard_interrupt_propagates_after_cleanup(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "a_ok.py": "",
+            "b_interrupt/__init__.py": "from . import part\nraise KeyboardInterrupt\n",
+            "b_interrupt/part.py": "",
+        }
+    )
+    mgr = PikeManager([root])
+    with pytest.raises(KeyboardInterrupt):
+        mgr.get_classes()
+    assert mgr.module_finder not in sys.meta_path
+    assert not any(n.startswith(("a_ok", "b_interrupt")) for n in sys.modules)
+
+
+def test_c6_failed_package_leaves_no_submodule_behind(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "half/__init__.py": "from . import first\nfrom .deeper import inner\nraise ImportError('no')\n",
+            "half/first.py": "class First: pass\n",
+            "half/deeper/__init__.py": "",
+            "half/deeper/inner.py": "",
+            "later.py": "class Later: pass\n",
+        }
+    )
+    with PikeManager([root], on_error="collect") as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["Later"]
+        assert not any(n == "half" or n.startswith("half.") for n in sys.modules)
+        [error] = mgr.errors
+        assert error.module_name == "half"
+        assert error.lineno == 3
+
+
+def test_c6_failed_submodule_is_reported_and_siblings_load(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "class A: pass\n",
+            "pkg/b/__init__.py": "from . import c\nraise ValueError('b fails')\n",
+            "pkg/b/c.py": "",
+            "pkg/d.py": "class D: pass\n",
+        }
+    )
+    with PikeManager([root], on_error="collect") as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["A", "D"]
+        assert [e.module_name for e in mgr.errors] == ["pkg.b"]
+        assert "pkg.b.c" not in sys.modules
+
+
+def test_c6_import_error_inside_a_plugin(make_tree: MakeTree) -> None:
+    root = make_tree({"needs.py": "import not_installed_anywhere_xyz\n"})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        [error] = mgr.errors
+    assert isinstance(error.__cause__, ModuleNotFoundError)
+    assert "not_installed_anywhere_xyz" in str(error)
+    assert error.lineno == 1
+
+
+def test_c6_errors_pickle(make_tree: MakeTree) -> None:
+    root = make_tree({"bad.py": "1/0\n"})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        [error] = mgr.errors
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.module_name, copy.path, copy.lineno, str(copy)) == (
+        error.module_name,
+        error.path,
+        error.lineno,
+        str(error),
+    )
+
+
+def test_c6_errors_reset_on_each_activation(make_tree: MakeTree) -> None:
+    root = make_tree({"bad_again.py": "1/0\n"})
+    mgr = PikeManager([root], on_error="collect")
+    mgr.get_classes()
+    assert len(mgr.errors) == 1
+    mgr.cleanup()
+    assert len(mgr.errors) == 1  # still readable after the block
+    with mgr:
+        mgr.get_classes()
+        assert len(mgr.errors) == 1

@@ -1,0 +1,201 @@
+"""C7: the interpreter is left as it was found."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import weakref
+
+import pytest
+
+from pike.errors import InactiveManagerError
+from pike.manager import PikeManager
+from tests.conftest import MakeTree, run_python
+
+PLUGINS = {
+    "plug_a.py": "class A:\n    def hello(self):\n        return 'a says hi'\n",
+    "plug_pkg/__init__.py": "from . import inner\n",
+    "plug_pkg/inner.py": "class Inner: pass\n",
+}
+
+
+def test_c7_leaving_the_block_removes_finder_and_modules(make_tree: MakeTree) -> None:
+    root = make_tree(PLUGINS)
+    modules_before = set(sys.modules)
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        import colorsys  # a host module first imported inside the block stays
+
+        assert {"plug_a", "plug_pkg", "plug_pkg.inner"} <= set(sys.modules)
+    assert mgr.module_finder not in sys.meta_path
+    assert set(sys.modules) - modules_before <= {"colorsys"}
+    assert sys.modules.get("colorsys") is colorsys
+
+
+def test_c7_an_exception_in_the_block_still_cleans_up(make_tree: MakeTree) -> None:
+    root = make_tree(PLUGINS)
+    with pytest.raises(LookupError), PikeManager([root]) as mgr:
+        mgr.get_classes()
+        raise LookupError
+    assert mgr.module_finder not in sys.meta_path
+    assert "plug_a" not in sys.modules
+
+
+def test_c7_unload_false_keeps_modules(make_tree: MakeTree) -> None:
+    root = make_tree(PLUGINS)
+    with PikeManager([root], unload=False) as mgr:
+        mgr.get_classes()
+    try:
+        assert mgr.module_finder not in sys.meta_path
+        import plug_pkg.inner  # type: ignore[import-not-found]
+
+        assert plug_pkg.inner.Inner.__name__ == "Inner"
+        # A new manager over the same folder reuses them instead of colliding.
+        with PikeManager([root]) as again:
+            assert [c.__name__ for c in again.get_classes()] == ["A", "Inner"]
+            assert again.errors == []
+        assert "plug_a" in sys.modules
+    finally:
+        for name in ("plug_a", "plug_pkg", "plug_pkg.inner"):
+            sys.modules.pop(name, None)
+        for key in [k for k in sys.path_importer_cache if str(root) in str(k)]:
+            del sys.path_importer_cache[key]
+
+
+def test_c7_sys_path_entries_added_inside_search_paths_are_removed(
+    make_tree: MakeTree, tmp_path: object
+) -> None:
+    outside = make_tree({}, name="outside")
+    root = make_tree(
+        {
+            "appender.py": "import os, sys\nsys.path.append(os.path.dirname(__file__))\n",
+            "deep/__init__.py": "import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n",
+        }
+    )
+    path_before = list(sys.path)
+    try:
+        with PikeManager([root]) as mgr:
+            mgr.get_classes()
+            sys.path.append(str(outside))
+            assert str(root) in sys.path
+            assert str(root / "deep") in sys.path
+        assert sys.path == [*path_before, str(outside)]
+    finally:
+        sys.path[:] = path_before
+    assert not [k for k in sys.path_importer_cache if str(root) in str(k)]
+
+
+def test_c7_sys_path_entry_present_before_is_kept(make_tree: MakeTree) -> None:
+    root = make_tree({"keeper.py": "import sys, os\nsys.path.append(os.path.dirname(__file__))\n"})
+    sys.path.append(str(root))
+    try:
+        with PikeManager([root]) as mgr:
+            mgr.get_classes()
+            assert sys.path.count(str(root)) == 2
+        assert sys.path.count(str(root)) == 1
+    finally:
+        sys.path.remove(str(root))
+        sys.path_importer_cache.pop(str(root), None)
+        sys.modules.pop("keeper", None)
+
+
+def test_c7_importer_cache_has_no_entry_under_search_paths(make_tree: MakeTree) -> None:
+    root = make_tree(PLUGINS)
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        assert str(root / "plug_pkg") in sys.path_importer_cache
+    assert not [k for k in sys.path_importer_cache if str(root) in str(k)]
+
+
+def test_c7_classes_and_objects_keep_working_after_the_block(make_tree: MakeTree) -> None:
+    root = make_tree(PLUGINS)
+    with PikeManager([root]) as mgr:
+        classes = mgr.get_classes()
+        obj = classes[0]()
+    assert obj.hello() == "a says hi"
+    assert classes[0]().hello() == "a says hi"
+
+
+def test_c7_a_manager_can_be_entered_again(make_tree: MakeTree) -> None:
+    root = make_tree(PLUGINS)
+    mgr = PikeManager([root])
+    with mgr:
+        first = [c.__qualname__ for c in mgr.get_classes()]
+    assert not mgr.active
+    with mgr:
+        assert mgr.active
+        again = [c.__qualname__ for c in mgr.get_classes()]
+    assert first == again == ["A", "Inner"]
+    mgr.add_to_meta_path()
+    assert [c.__qualname__ for c in mgr.get_classes()] == first
+    mgr.cleanup()
+
+
+def test_c7_an_inactive_manager_says_how_to_reactivate(make_tree: MakeTree) -> None:
+    root = make_tree(PLUGINS)
+    with PikeManager([root]) as mgr:
+        pass
+    with pytest.raises(InactiveManagerError, match="add_to_meta_path"):
+        mgr.get_classes()
+    assert list(mgr.get_module_names()) == ["plug_a"]  # listing needs no activation
+
+
+def test_c7_dropping_the_last_reference_cleans_up(make_tree: MakeTree) -> None:
+    root = make_tree(PLUGINS)
+    mgr = PikeManager([root])
+    finder = mgr.module_finder
+    mgr.get_classes()
+    ref = weakref.ref(mgr)
+    del mgr
+    gc.collect()
+    assert ref() is None
+    assert finder not in sys.meta_path
+    assert "plug_a" not in sys.modules
+
+
+def test_c7_thousand_cycles_leave_no_module_alive_and_memory_flat(make_tree: MakeTree) -> None:
+    root = make_tree(PLUGINS)
+    code = f"""
+        import gc, sys, tracemalloc, weakref
+        from pike.manager import PikeManager
+        refs = []
+        def cycle(keep):
+            with PikeManager([{str(root)!r}]) as mgr:
+                classes = mgr.get_classes()
+                if keep:
+                    refs.extend(weakref.ref(sys.modules[n]) for n in ("plug_a", "plug_pkg"))
+            return len(classes)
+        for _ in range(100):
+            cycle(True)
+        gc.collect()
+        tracemalloc.start()
+        start = tracemalloc.take_snapshot()
+        for _ in range(900):
+            cycle(False)
+        gc.collect()
+        grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(start, "filename"))
+        alive = sum(r() is not None for r in refs)
+        print(alive, len(refs), grown)
+    """
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    alive, total, grown = map(int, result.stdout.split())
+    assert total == 200
+    assert alive == 0
+    assert grown < 64 * 1024, f"memory grew by {grown} bytes over 900 cycles"
+
+
+def test_c7_cleanup_removes_only_its_own_state(make_tree: MakeTree) -> None:
+    root = make_tree({"solo.py": "class S: pass\n"})
+    mgr = PikeManager([root])
+    mgr.get_classes()
+    stranger = sys.modules.pop("solo")
+    impostor = type(sys)("solo")
+    sys.modules["solo"] = impostor  # someone else's module under the name now
+    try:
+        mgr.cleanup()
+        assert sys.modules["solo"] is impostor
+    finally:
+        del sys.modules["solo"]
+    assert os.path.basename(stranger.__file__) == "solo.py"
