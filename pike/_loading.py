@@ -75,7 +75,8 @@ def _same_file(a: str | None, b: str) -> bool:
 
 def _location(module: ModuleType) -> str:
     spec = getattr(module, "__spec__", None)
-    return str(getattr(module, "__file__", None) or getattr(spec, "origin", None) or "built-in")
+    where = getattr(module, "__file__", None) or getattr(spec, "origin", None)
+    return str(where) if where else "a module with no file"
 
 
 def _stdlib_location(name: str) -> str:

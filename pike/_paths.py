@@ -43,7 +43,7 @@ def _check(path: str, given: str) -> None:
     try:
         with os.scandir(path):
             pass
-    except OSError as exc:
+    except OSError as exc:  # pragma: no cover - root reads every folder; tested as non-root
         raise SearchPathError(
             given, f"cannot be read ({exc.strerror or exc}); check its permissions"
         ) from None
@@ -82,8 +82,10 @@ def roots_of(search_paths: list[str]) -> tuple[str, ...]:
     return tuple(roots)
 
 
-def is_within(path: str, roots: tuple[str, ...]) -> bool:
-    """True if ``path`` is one of ``roots`` or lies inside one of them."""
+def is_within(path: object, roots: tuple[str, ...]) -> bool:
+    """True if ``path`` (a str or PathLike) is one of ``roots`` or lies inside one."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
     if not isinstance(path, str):
         return False
     try:

@@ -108,13 +108,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return EXIT_USAGE
     with mgr:
         rows = _rows(mgr)
+        modules = len(mgr.get_modules())
         errors: list[PluginError] = mgr.errors
         skipped = mgr.skipped
     if rows:
         _print_table(rows, out)
-    modules = len({row[0] for row in rows})
-    noun = "class" if len(rows) == 1 else "classes"
-    print(f"\n{len(rows)} plugin {noun} in {modules} module(s)", file=out)
+        print(file=out)
+    classes = "class" if len(rows) == 1 else "classes"
+    loaded = "module" if modules == 1 else "modules"
+    print(f"{len(rows)} plugin {classes} in {modules} {loaded}", file=out)
     if errors:
         print(f"\nErrors ({len(errors)}):", file=out)
         for error in errors:

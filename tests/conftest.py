@@ -84,6 +84,7 @@ def run_python(
     env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, *args, "-c", textwrap.dedent(code)],
+        check=False,
         capture_output=True,
         text=True,
         cwd=cwd,

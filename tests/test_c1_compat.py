@@ -204,4 +204,4 @@ def test_c1_is_child_of_module_is_exact() -> None:
 
 @pytest.mark.parametrize("name", ["a.py", "pkg", "mod.pyc"])
 def test_c1_filesystem_get_name(name: str) -> None:
-    assert filesystem.get_name(f"/x/{name}") == name.split(".")[0]
+    assert filesystem.get_name(f"/x/{name}") == name.split(".", maxsplit=1)[0]

@@ -99,7 +99,7 @@ def test_c2_bytes_paths_raise_type_error(value: object) -> None:
 
 @pytest.mark.parametrize("value", [42, [42], [None], object()])
 def test_c2_other_types_raise_type_error_saying_what_is_accepted(value: object) -> None:
-    with pytest.raises(TypeError, match="str or os.PathLike"):
+    with pytest.raises(TypeError, match=r"str or os\.PathLike"):
         PikeManager(value)
 
 

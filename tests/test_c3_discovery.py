@@ -244,3 +244,38 @@ def test_c3_filesystem_functions_follow_the_same_rules(make_tree: MakeTree) -> N
     assert filesystem.is_package(f"{r}/p") and not filesystem.is_package(f"{r}/n")
     assert filesystem.is_module("x.py") and filesystem.is_module("x.pyc")
     assert not filesystem.is_module("x.txt")
+
+
+def test_c3_one_module_per_name_whatever_the_listing_order(make_tree: MakeTree) -> None:
+    root = make_tree({"multi/__init__.py": "class P: pass\n", "multi.py": "", "zz.py": ""})
+    py_compile.compile(str(root / "zz.py"), cfile=str(root / "multi.pyc"))
+    with PikeManager([root]) as mgr:
+        assert loaded_names(mgr) == ["multi", "zz"]
+        # multi.pyc lies beside multi.py: a byte-compiled copy, passed silently.
+        assert [os.path.basename(s.path) for s in mgr.skipped] == ["multi.py"]
+
+
+def test_c3_sourceless_package(make_tree: MakeTree) -> None:
+    root = make_tree({"binpkg/init_src.py": "class InPyc: pass\n"})
+    py_compile.compile(
+        str(root / "binpkg" / "init_src.py"), cfile=str(root / "binpkg" / "__init__.pyc")
+    )
+    (root / "binpkg" / "init_src.py").unlink()
+    with PikeManager([root]) as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["InPyc"]
+        assert filesystem.is_package(str(root / "binpkg"))
+
+
+def test_c3_special_files_without_module_suffix_pass_silently(make_tree: MakeTree) -> None:
+    root = make_tree({"ok.py": ""})
+    os.mkfifo(root / "pipe")
+    with PikeManager([root]) as mgr:
+        assert loaded_names(mgr) == ["ok"]
+        assert mgr.skipped == []
+
+
+def test_c3_module_names_once_across_search_paths(make_tree: MakeTree) -> None:
+    a = make_tree({"same.py": "", "only_a.py": ""})
+    b = make_tree({"same.py": "", "only_b.py": ""})
+    with PikeManager([a, b], on_error="collect") as mgr:
+        assert list(mgr.get_module_names()) == ["only_a", "same", "only_b"]

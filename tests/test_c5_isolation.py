@@ -216,3 +216,56 @@ def test_c5_managers_in_two_threads(make_tree: MakeTree) -> None:
         assert errors in ([], ["common"])
     assert sorted(len(results[i][1]) for i in range(2)) == [0, 1]  # type: ignore[index]
     assert not any(name.startswith(("thread_mod", "common")) for name in sys.modules)
+
+
+def test_c5_stdlib_name_not_yet_imported_is_located_without_importing(
+    make_tree: MakeTree,
+) -> None:
+    assert "tabnanny" not in sys.modules
+    root = make_tree({"tabnanny.py": ""})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        [error] = mgr.errors
+    assert error.other.endswith("tabnanny.py") and error.other != str(root / "tabnanny.py")
+    assert "tabnanny" not in sys.modules
+
+
+def test_c5_module_without_a_file_under_the_name(make_tree: MakeTree) -> None:
+    root = make_tree({"memory_mod.py": ""})
+    sys.modules["memory_mod"] = types.ModuleType("memory_mod")
+    try:
+        with PikeManager([root], on_error="collect") as mgr:
+            mgr.get_classes()
+            assert mgr.errors[0].other == "a module with no file"
+    finally:
+        del sys.modules["memory_mod"]
+
+
+def test_c5_file_replaced_during_discovery_is_not_taken_as_a_plugin(
+    make_tree: MakeTree,
+) -> None:
+    # An earlier plugin moves "vanish" out of the search path onto sys.path:
+    # the import that follows finds the host's copy, which is not a plugin.
+    elsewhere = make_tree({}, name="elsewhere")
+    root = make_tree(
+        {
+            "a_mover.py": f"""
+                import os, sys
+                here = os.path.dirname(__file__)
+                os.replace(os.path.join(here, "vanish.py"), {str(elsewhere / "vanish.py")!r})
+                sys.path.insert(0, {str(elsewhere)!r})
+            """,
+            "vanish.py": "WHERE = 'moved'\n",
+        }
+    )
+    path_before = list(sys.path)
+    try:
+        with PikeManager([root], on_error="collect") as mgr:
+            assert [m.__name__ for m in mgr.get_modules()] == ["a_mover"]
+            [error] = mgr.errors
+            assert error.module_name == "vanish"
+            assert error.other == str(elsewhere / "vanish.py")
+    finally:
+        sys.path[:] = path_before
+        sys.modules.pop("vanish", None)
+        sys.path_importer_cache.pop(str(elsewhere), None)

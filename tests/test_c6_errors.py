@@ -124,7 +124,9 @@ def test_c6_keyboard_interrupt_propagates_after_cleanup(make_tree: MakeTree) -> 
 def test_c6_failed_package_leaves_no_submodule_behind(make_tree: MakeTree) -> None:
     root = make_tree(
         {
-            "half/__init__.py": "from . import first\nfrom .deeper import inner\nraise ImportError('no')\n",
+            "half/__init__.py": (
+                "from . import first\nfrom .deeper import inner\nraise ImportError('no')\n"
+            ),
             "half/first.py": "class First: pass\n",
             "half/deeper/__init__.py": "",
             "half/deeper/inner.py": "",
@@ -189,3 +191,17 @@ def test_c6_errors_reset_on_each_activation(make_tree: MakeTree) -> None:
     with mgr:
         mgr.get_classes()
         assert len(mgr.errors) == 1
+
+
+def test_c6_collision_and_search_path_errors_pickle(make_tree: MakeTree) -> None:
+    from pike.errors import PluginCollisionError, SearchPathError
+
+    root = make_tree({"json.py": ""})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        [error] = mgr.errors
+    assert isinstance(error, PluginCollisionError)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.other, str(copy)) == (error.other, str(error))
+    path_error = pickle.loads(pickle.dumps(SearchPathError("/x", "does not exist")))
+    assert (path_error.path, str(path_error)) == ("/x", "search path '/x' does not exist")

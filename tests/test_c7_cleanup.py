@@ -199,3 +199,21 @@ def test_c7_cleanup_removes_only_its_own_state(make_tree: MakeTree) -> None:
     finally:
         del sys.modules["solo"]
     assert os.path.basename(stranger.__file__) == "solo.py"
+
+
+def test_c7_pathlike_sys_path_entries_are_removed_too(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "path_appender.py": (
+                "import sys, pathlib\nsys.path.append(pathlib.Path(__file__).parent)\n"
+            )
+        }
+    )
+    path_before = list(sys.path)
+    try:
+        with PikeManager([root]) as mgr:
+            mgr.get_classes()
+            assert len(sys.path) == len(path_before) + 1
+        assert sys.path == path_before
+    finally:
+        sys.path[:] = path_before

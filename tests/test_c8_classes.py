@@ -132,3 +132,9 @@ def test_c8_classes_with_a_foreign_module_name_are_not_plugins(make_tree: MakeTr
     )
     with PikeManager([root]) as mgr:
         assert names(mgr.get_classes()) == ["Point"]
+
+
+def test_c8_child_modules_of_a_package_with_a_missing_folder() -> None:
+    ghost = type(sys)("ghost_pkg")
+    ghost.__path__ = ["/no/such/folder/anywhere"]  # type: ignore[attr-defined]
+    assert list(py.get_child_modules(ghost)) == []

@@ -1,0 +1,26 @@
+"""The public API: one list of names, readable reprs, the version."""
+
+from __future__ import annotations
+
+import pike
+from pike.manager import PikeManager
+from tests.conftest import MakeTree
+
+
+def test_public_names_are_exported() -> None:
+    for name in pike.__all__:
+        assert hasattr(pike, name)
+    assert pike.PikeManager is PikeManager
+    assert issubclass(pike.PluginImportError, pike.PluginError)
+    assert issubclass(pike.PluginCollisionError, pike.PikeError)
+    assert issubclass(pike.PikeWarning, UserWarning)
+    assert pike.__version__.count(".") == 2
+
+
+def test_reprs_say_what_and_where(make_tree: MakeTree) -> None:
+    root = make_tree({})
+    mgr = PikeManager([root])
+    assert repr(mgr) == f"<PikeManager active search_paths=[{str(root)!r}]>"
+    assert repr(mgr.module_finder) == f"PikeFinder([{str(root)!r}])"
+    mgr.cleanup()
+    assert repr(mgr).startswith("<PikeManager inactive")
