@@ -11,7 +11,10 @@ __all__ = ["defined_classes", "namespace_classes"]
 def namespace_classes(module: ModuleType) -> Iterator[type]:
     """Each class bound in ``module``'s namespace once, in namespace order."""
     seen: set[int] = set()
-    for obj in list(vars(module).values()):
+    namespace = getattr(module, "__dict__", None)
+    if not isinstance(namespace, dict):
+        return
+    for obj in list(namespace.values()):
         if isinstance(obj, type) and id(obj) not in seen:
             seen.add(id(obj))
             yield obj
@@ -25,7 +28,10 @@ def defined_classes(modules: Iterable[ModuleType]) -> list[type]:
     """
     found: list[type] = []
     for module in modules:
-        name = module.__name__
+        try:
+            name = module.__name__
+        except Exception:  # an object that replaced its module in sys.modules
+            continue
         found.extend(cls for cls in namespace_classes(module) if cls.__module__ == name)
     return found
 

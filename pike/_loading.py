@@ -59,9 +59,22 @@ class ErrorPolicy:
         if action == "raise":
             raise error
         if action == "warn":
-            warnings.warn(str(error), PikeWarning, stacklevel=4)
+            warnings.warn(str(error), PikeWarning, stacklevel=_caller_stacklevel())
         elif callable(action):
             action(error)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_stacklevel() -> int:
+    """The stacklevel of the first frame outside pike, for warnings.warn."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and os.path.dirname(frame.f_code.co_filename) == _PACKAGE_DIR:
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _same_file(a: str | None, b: str) -> bool:
@@ -170,6 +183,14 @@ def _forget(name: str) -> None:
         del modules[key]
 
 
+def _replaced_itself(name: str, module: object, finder: PikeFinder, served_before: bool) -> bool:
+    """True if the plugin ``finder`` just served put another object in its place.
+
+    (``sys.modules[__name__] = SomeObject()``, an idiom some modules use.)
+    """
+    return owner_of(module) is None and not served_before and name in finder.served
+
+
 def import_error(entry: ModuleEntry, exc: BaseException) -> PluginImportError:
     """Wrap the exception a plugin raised at import into a PluginImportError."""
     lineno = _line_in(exc, entry.path)
@@ -181,6 +202,11 @@ def import_error(entry: ModuleEntry, exc: BaseException) -> PluginImportError:
         entry.path,
         lineno,
     )
+    # The traceback's first entry is the loop that caught it: drop it, so the
+    # stored error shows the import and keeps none of pike's locals alive.
+    tb = exc.__traceback__
+    if tb is not None and os.path.dirname(tb.tb_frame.f_code.co_filename) == _PACKAGE_DIR:
+        exc.__traceback__ = tb.tb_next
     error.__cause__ = exc
     error.__suppress_context__ = True
     return error
@@ -217,6 +243,7 @@ def load_modules(
                 continue
         try:
             if top:
+                served_before = name in finder.served
                 with loading_for(name, finder):
                     module = import_module(name)
             else:
@@ -230,7 +257,11 @@ def load_modules(
             _forget(name)
             on_interrupt()
             raise
-        if top and owner_of(module) is not finder:
+        if (
+            top
+            and owner_of(module) is not finder
+            and not _replaced_itself(name, module, finder, served_before)
+        ):
             # Served by someone else after all (another thread's manager, or a
             # file that changed under us): use it only if it is the same file.
             error = collision(entry, finder, {})

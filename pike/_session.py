@@ -67,13 +67,26 @@ class Session:
         ours = set()
         for name in finder.served:
             module = modules.get(name)
-            # Not ours any more if someone put another module under the name.
-            if module is None or owner_of(module) is finder:
+            if module is None or self._belongs_here(module):
                 ours.add(name)
         if not ours:
             return
         for key in [k for k in modules if k.partition(".")[0] in ours]:
             del modules[key]
+
+    def _belongs_here(self, module: object) -> bool:
+        """True unless ``module`` (under a name we served) is someone else's now."""
+        owner = owner_of(module)
+        if owner is not None:
+            return owner is self.finder
+        # A plugin that replaced itself in sys.modules leaves an object with no
+        # location of its own: it goes with the name. A module from elsewhere stays.
+        try:
+            spec = getattr(module, "__spec__", None)
+            where = getattr(module, "__file__", None) or getattr(spec, "origin", None)
+        except Exception:
+            return True
+        return not isinstance(where, str) or is_within(where, self.roots)
 
     def _restore_sys_path(self, before: list[str]) -> None:
         if sys.path == before:

@@ -19,6 +19,9 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import machinery
+from typing import TypeVar
+
+from pike.errors import SearchPathError
 
 __all__ = ["ModuleEntry", "SkippedEntry", "Walk", "module_name_of", "scan_folder", "walk"]
 
@@ -34,6 +37,8 @@ _MATCH_ORDER: tuple[str, ...] = tuple(sorted(_SUFFIXES, key=len, reverse=True))
 _RANK = {suffix: rank for rank, suffix in enumerate(_SUFFIXES)}
 _PACKAGE_RANK = -1
 _BYTECODE = tuple(machinery.BYTECODE_SUFFIXES)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +210,16 @@ def _walk_package(
     except OSError as exc:  # pragma: no cover - root reads every folder; tested as non-root
         out.skipped.append(SkippedEntry(directory, f"cannot be read: {exc.strerror or exc}"))
         return
+    _walk_children(children, prefix, search_path, out, ancestors)
+
+
+def _walk_children(
+    children: list[tuple[str, str, str | None]],
+    prefix: str,
+    search_path: str,
+    out: Walk,
+    ancestors: set[tuple[int, int]],
+) -> None:
     for name, path, init in children:
         full = prefix + name
         if init is None:
@@ -227,12 +242,32 @@ def _walk_package(
         ancestors.discard(key)
 
 
+def _vanished(search_path: str, exc: OSError) -> SearchPathError:
+    return SearchPathError(
+        search_path,
+        f"no longer exists or cannot be read ({exc.strerror or exc}); "
+        "it was checked when the manager was made",
+    )
+
+
+def checked(search_path: str, items: Iterator[T]) -> Iterator[T]:
+    """``items`` (a listing of ``search_path``), turning OSError into SearchPathError."""
+    try:
+        yield from items
+    except OSError as exc:
+        raise _vanished(search_path, exc) from None
+
+
 def walk(search_paths: list[str]) -> Walk:
     """Walk every search path in order, packages to any depth."""
     out = Walk([], [])
     for search_path in search_paths:
-        st = os.stat(search_path)
-        _walk_package(search_path, "", search_path, out, {(st.st_dev, st.st_ino)})
+        try:
+            st = os.stat(search_path)
+            children = scan_folder(search_path, out.skipped)
+        except OSError as exc:
+            raise _vanished(search_path, exc) from None
+        _walk_children(children, "", search_path, out, {(st.st_dev, st.st_ino)})
     return out
 
 

@@ -60,9 +60,12 @@ class loading_for:
         _local.claim = self._previous
 
 
-def owner_of(module: ModuleType) -> PikeFinder | None:
+def owner_of(module: object) -> PikeFinder | None:
     """The PikeFinder that served ``module``, or None for any other module."""
-    owner = getattr(getattr(module, "__spec__", None), _OWNER_ATTR, None)
+    try:
+        owner = getattr(getattr(module, "__spec__", None), _OWNER_ATTR, None)
+    except Exception:  # an object with a hostile __getattr__ in sys.modules
+        return None
     return owner if isinstance(owner, PikeFinder) else None
 
 

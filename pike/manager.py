@@ -156,7 +156,8 @@ class PikeManager:
     def _top_level_names(self, packages: bool) -> Iterator[str]:
         seen: set[str] = set()
         for search_path in self.search_paths:
-            for name, _path in _walk.top_level(search_path, packages=packages):
+            listing = _walk.top_level(search_path, packages=packages)
+            for name, _path in _walk.checked(search_path, listing):
                 if name not in seen:
                     seen.add(name)
                     yield name
@@ -173,8 +174,10 @@ class PikeManager:
                     "or call add_to_meta_path() to activate it again"
                 )
             self._policy.errors.clear()
+            # session.end, not self.cleanup: errors keep the frames that hold this
+            # callable, and must not keep the manager alive through them.
             self._modules = load_modules(
-                self._scan().modules, self.module_finder, self._policy, self.cleanup
+                self._scan().modules, self.module_finder, self._policy, self._session.end
             )
             return self._modules
 

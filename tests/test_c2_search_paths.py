@@ -125,3 +125,18 @@ def test_c2_generator_of_paths(make_tree: MakeTree) -> None:
     b = make_tree({"mod_b.py": "class B: pass\n"})
     with PikeManager(p for p in (a, b)) as mgr:
         assert [c.__name__ for c in mgr.get_classes()] == ["A", "B"]
+
+
+def test_c2_search_path_removed_after_the_manager_was_made(make_tree: MakeTree) -> None:
+    root = make_tree({"gone.py": ""})
+    mgr = PikeManager([root])
+    try:
+        for child in root.iterdir():
+            child.unlink()
+        root.rmdir()
+        with pytest.raises(SearchPathError, match="no longer exists"):
+            mgr.get_classes()
+        with pytest.raises(SearchPathError, match="no longer exists"):
+            list(mgr.get_module_names())
+    finally:
+        mgr.cleanup()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 import warnings
@@ -205,3 +206,28 @@ def test_c6_collision_and_search_path_errors_pickle(make_tree: MakeTree) -> None
     assert (copy.other, str(copy)) == (error.other, str(error))
     path_error = pickle.loads(pickle.dumps(SearchPathError("/x", "does not exist")))
     assert (path_error.path, str(path_error)) == ("/x", "search path '/x' does not exist")
+
+
+def test_c6_warning_points_at_the_callers_line(make_tree: MakeTree) -> None:
+    root = make_tree({"warns.py": "1/0\n"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with PikeManager([root], on_error="warn") as mgr:
+            mgr.get_all_inherited_classes(object)
+    [warning] = caught
+    assert warning.filename == __file__
+
+
+def test_c6_cause_traceback_starts_in_the_import_system(make_tree: MakeTree) -> None:
+    root = make_tree({"tb_mod.py": "def f():\n    raise KeyError('k')\nf()\n"})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        cause = mgr.errors[0].__cause__
+    assert cause is not None
+    frames = []
+    tb = cause.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    assert "pike" not in os.path.dirname(frames[0]).split(os.sep)[-1:]
+    assert frames[-1] == str(root / "tb_mod.py")
