@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import keyword
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import machinery
-from typing import TypeVar
 
 from pike.errors import SearchPathError
 
@@ -37,8 +35,9 @@ _MATCH_ORDER: tuple[str, ...] = tuple(sorted(_SUFFIXES, key=len, reverse=True))
 _RANK = {suffix: rank for rank, suffix in enumerate(_SUFFIXES)}
 _PACKAGE_RANK = -1
 _BYTECODE = tuple(machinery.BYTECODE_SUFFIXES)
-
-T = TypeVar("T")
+_SOURCE_RANK = _RANK[".py"]
+# Stems that pass str.isidentifier() but are no plugin module name.
+_RESERVED = frozenset(keyword.kwlist) | {"__init__", "__main__"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +105,6 @@ def package_init(directory: str) -> str | None:
     return None
 
 
-class _Candidate:
-    """One name in a folder, and the best entry holding it so far."""
-
-    __slots__ = ("init", "name", "path", "rank")
-
-    def __init__(self, name: str, path: str, rank: int, init: str | None) -> None:
-        self.name = name
-        self.path = path
-        self.rank = rank
-        self.init = init
-
-
 def _classify(entry: os.DirEntry[str]) -> tuple[str, int, str | None] | str | None:
     """``(name, rank, init)`` for a module entry, a reason to skip it, or None to pass."""
     filename = entry.name
@@ -155,47 +142,148 @@ def _classify(entry: os.DirEntry[str]) -> tuple[str, int, str | None] | str | No
     return name, rank, init
 
 
-def scan_folder(
-    directory: str, skipped: list[SkippedEntry], *, record: bool = True
-) -> list[tuple[str, str, str | None]]:
-    """List one folder: ``(name, path, init)`` per module, sorted by name.
+@dataclass(slots=True)
+class Listing:
+    """One folder's modules and packages.
 
-    ``init`` is the ``__init__`` file for a package and None for a plain module.
-    Skipped entries are appended to ``skipped`` (when ``record`` is true).
+    ``sources`` are the sorted names of plain ``NAME.py`` modules (kept bare,
+    as listing needs no path); ``others`` maps every other module or package name
+    to ``(path, init)``: ``init`` is the ``__init__`` file of a package, None
+    for a module. A name is in one of the two at most.
+    """
+
+    directory: str
+    sources: list[str]
+    others: dict[str, tuple[str, str | None]]
+
+    def names(self, *, packages: bool) -> list[str]:
+        """The module (or package) names, sorted."""
+        if packages:
+            return sorted(n for n, (_p, init) in self.others.items() if init is not None)
+        if not self.others:
+            return list(self.sources)  # already sorted
+        more = [n for n, (_p, init) in self.others.items() if init is None]
+        return sorted([*self.sources, *more])
+
+    def ordered(self) -> list[tuple[str, str, str | None]]:
+        """``(name, path, init)`` of everything, sorted by name."""
+        join = os.path.join
+        directory = self.directory
+        merged: list[tuple[str, str, str | None]] = [
+            (name, join(directory, name + ".py"), None) for name in self.sources
+        ]
+        merged += [(name, path, init) for name, (path, init) in self.others.items()]
+        merged.sort(key=lambda item: item[0])
+        return merged
+
+
+def _odd_source_name(stem: str) -> str | None:
+    """Why a ``.py`` file with this stem is not a plugin module (None: silently)."""
+    if stem == "__init__":
+        return None
+    if stem == "__main__":
+        return "__main__ is a package's entry point, not a plugin module"
+    what = "a Python keyword" if keyword.iskeyword(stem) else "not a valid Python identifier"
+    return f"name {stem!r} is {what}, so it cannot be imported; rename it"
+
+
+def _all_plain_names(names: list[str]) -> bool:
+    """True if every name in the sorted list ``names`` is an importable name.
+
+    In bulk, for speed: joined ASCII names form one identifier exactly when all
+    characters are identifier characters and the first name starts with a
+    letter or underscore (names starting with a digit, or empty, sort first).
+    Anything else falls back to checking name by name.
+    """
+    if not names:
+        return True
+    first = names[0][:1]
+    joined = "".join(names)
+    return (
+        (first == "_" or first.isalpha())
+        and joined.isascii()
+        # [A-Za-z0-9_] only; cheaper on bytes than str.isidentifier()
+        and joined.encode("ascii").replace(b"_", b"a").isalnum()
+        and _RESERVED.isdisjoint(names)
+    )
+
+
+def scan_folder(directory: str, skipped: list[SkippedEntry], *, record: bool = True) -> Listing:
+    """List one folder's modules and packages; append skipped entries to ``skipped``.
+
     Raises OSError when the folder itself cannot be listed.
     """
-    found: dict[str, _Candidate] = {}
-
-    def skip(path: str, reason: str) -> None:
-        if record:
-            skipped.append(SkippedEntry(path, reason))
-
+    # One pass, in bulk: plain source files (by far the most common entry)
+    # become names; every other entry is set aside (append returns None, so
+    # it drops out of the list) for the general path below.
+    rest: list[os.DirEntry[str]] = []
+    set_aside = rest.append
     with os.scandir(directory) as it:
-        entries = list(it)
-    for entry in entries:
+        sources = [
+            e.name[:-3] for e in it if (e.name.endswith(".py") and e.is_file()) or set_aside(e)
+        ]
+    sources.sort()
+    local: list[SkippedEntry] = []
+    if not _all_plain_names(sources):
+        odd = [n for n in sources if not n.isidentifier() or n in _RESERVED]
+        odd_set = set(odd)
+        sources = [n for n in sources if n not in odd_set]
+        for stem in odd:
+            reason = _odd_source_name(stem)
+            if reason is not None:
+                local.append(SkippedEntry(os.path.join(directory, stem + ".py"), reason))
+    others: dict[str, tuple[str, str | None]] = {}
+    if rest:
+        sources = _scan_rest(rest, directory, sources, others, local)
+    if record and local:
+        local.sort(key=lambda entry: entry.path)
+        skipped.extend(local)
+    return Listing(directory, sources, others)
+
+
+def _scan_rest(
+    entries: list[os.DirEntry[str]],
+    directory: str,
+    sources: list[str],
+    others: dict[str, tuple[str, str | None]],
+    skipped: list[SkippedEntry],
+) -> list[str]:
+    """The general path: packages, bytecode, extensions and anything odd.
+
+    Fills ``others`` and returns ``sources`` less the names another entry took.
+    """
+    source_names = set(sources)
+    ranks: dict[str, int] = {}
+    taken: set[str] = set()
+    for entry in sorted(entries, key=lambda e: e.name):
         kind = _classify(entry)
         if kind is None:
             continue
         if isinstance(kind, str):
-            skip(entry.path, kind)
+            skipped.append(SkippedEntry(entry.path, kind))
             continue
         name, rank, init = kind
-        path = entry.path
-        held = found.get(name)
-        if held is None:
-            found[name] = _Candidate(name, path, rank, init)
+        if name in source_names:
+            held_rank, held_path = _SOURCE_RANK, os.path.join(directory, name + ".py")
+        elif name in others:
+            held_rank, held_path = ranks[name], others[name][0]
+        else:
+            others[name], ranks[name] = (entry.path, init), rank
             continue
-        winner, loser = (held, _Candidate(name, path, rank, init))
-        if loser.rank < winner.rank:
-            winner, loser = loser, winner
-            found[name] = winner
+        if rank < held_rank:  # the new entry wins the name
+            loser = held_path
+            if name in source_names:
+                source_names.discard(name)
+                taken.add(name)
+            others[name], ranks[name] = (entry.path, init), rank
+            winner = entry.path
+        else:
+            loser, winner = entry.path, held_path
         # A .pyc beside its .py is a legacy byte-compiled copy, not news.
-        if not loser.path.endswith(_BYTECODE):
-            skip(
-                loser.path,
-                f"hidden by {os.path.basename(winner.path)}, which is imported as {name!r}",
-            )
-    return [(c.name, c.path, c.init) for c in sorted(found.values(), key=lambda c: c.name)]
+        if not loser.endswith(_BYTECODE):
+            reason = f"hidden by {os.path.basename(winner)}, which is imported as {name!r}"
+            skipped.append(SkippedEntry(loser, reason))
+    return [n for n in sources if n not in taken] if taken else sources
 
 
 def _walk_package(
@@ -206,7 +294,7 @@ def _walk_package(
     ancestors: set[tuple[int, int]],
 ) -> None:
     try:
-        children = scan_folder(directory, out.skipped)
+        children = scan_folder(directory, out.skipped).ordered()
     except OSError as exc:  # pragma: no cover - root reads every folder; tested as non-root
         out.skipped.append(SkippedEntry(directory, f"cannot be read: {exc.strerror or exc}"))
         return
@@ -242,20 +330,13 @@ def _walk_children(
         ancestors.discard(key)
 
 
-def _vanished(search_path: str, exc: OSError) -> SearchPathError:
+def vanished(search_path: str, exc: OSError) -> SearchPathError:
+    """The error for a search path that can no longer be listed."""
     return SearchPathError(
         search_path,
         f"no longer exists or cannot be read ({exc.strerror or exc}); "
         "it was checked when the manager was made",
     )
-
-
-def checked(search_path: str, items: Iterator[T]) -> Iterator[T]:
-    """``items`` (a listing of ``search_path``), turning OSError into SearchPathError."""
-    try:
-        yield from items
-    except OSError as exc:
-        raise _vanished(search_path, exc) from None
 
 
 def walk(search_paths: list[str]) -> Walk:
@@ -264,15 +345,22 @@ def walk(search_paths: list[str]) -> Walk:
     for search_path in search_paths:
         try:
             st = os.stat(search_path)
-            children = scan_folder(search_path, out.skipped)
+            children = scan_folder(search_path, out.skipped).ordered()
         except OSError as exc:
-            raise _vanished(search_path, exc) from None
+            raise vanished(search_path, exc) from None
         _walk_children(children, "", search_path, out, {(st.st_dev, st.st_ino)})
     return out
 
 
-def top_level(search_path: str, *, packages: bool) -> Iterator[tuple[str, str]]:
-    """``(name, path)`` of the top-level modules (or packages) of one search path."""
-    for name, path, init in scan_folder(search_path, [], record=False):
-        if (init is not None) == packages:
-            yield name, path
+def top_level(search_path: str, *, packages: bool) -> list[tuple[str, str]]:
+    """``(name, path)`` of the top-level modules (or packages: their folders), by name."""
+    return [
+        (name, path)
+        for name, path, init in scan_folder(search_path, [], record=False).ordered()
+        if (init is not None) == packages
+    ]
+
+
+def top_level_names(search_path: str, *, packages: bool) -> list[str]:
+    """The names of the top-level modules (or packages) of one search path, sorted."""
+    return scan_folder(search_path, [], record=False).names(packages=packages)

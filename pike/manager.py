@@ -143,24 +143,30 @@ class PikeManager:
         return walk
 
     def get_module_names(self) -> Iterator[str]:
-        """Yield the names of the top-level plugin modules (not packages), in order.
+        """An iterator over the names of the top-level plugin modules (not packages).
 
-        Nothing is imported. A name found in two search paths is yielded once.
+        In C3 order; nothing is imported; a name found in two search paths
+        comes once. The folders are listed when this is called.
         """
-        return self._top_level_names(packages=False)
+        return iter(self._top_level_names(packages=False))
 
     def get_package_names(self) -> Iterator[str]:
-        """Yield the names of the top-level plugin packages, in order. Nothing is imported."""
-        return self._top_level_names(packages=True)
+        """An iterator over the names of the top-level plugin packages, like
+        :meth:`get_module_names`."""
+        return iter(self._top_level_names(packages=True))
 
-    def _top_level_names(self, packages: bool) -> Iterator[str]:
-        seen: set[str] = set()
+    def _top_level_names(self, packages: bool) -> list[str]:
+        names: list[str] = []
         for search_path in self.search_paths:
-            listing = _walk.top_level(search_path, packages=packages)
-            for name, _path in _walk.checked(search_path, listing):
-                if name not in seen:
-                    seen.add(name)
-                    yield name
+            try:
+                found = _walk.top_level_names(search_path, packages=packages)
+            except OSError as exc:
+                raise _walk.vanished(search_path, exc) from None
+            if names:
+                seen = set(names)
+                found = [name for name in found if name not in seen]
+            names.extend(found)
+        return names
 
     # -- loading -------------------------------------------------------------
 

@@ -141,6 +141,7 @@ def test_c3_sourceless_module_is_a_plugin(make_tree: MakeTree) -> None:
     with PikeManager([root]) as mgr:
         assert [c.__name__ for c in mgr.get_classes()] == ["FromPyc"]
         assert sys.modules["compiled"].__file__ == str(root / "compiled.pyc")
+        assert list(mgr.get_module_names()) == ["compiled"]
 
 
 def test_c3_pyc_beside_its_source_is_one_module(make_tree: MakeTree) -> None:

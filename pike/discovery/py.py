@@ -79,7 +79,7 @@ def _children(
         if key is None or key in ancestors:
             continue  # missing, or a symbolic-link loop back to a parent
         ancestors.add(key)
-        for name, _path, _init in _walk.scan_folder(directory, [], record=False):
+        for name, _path, _init in _walk.scan_folder(directory, [], record=False).ordered():
             child = importlib.import_module(f"{module.__name__}.{name}")
             yield child
             if recursive:

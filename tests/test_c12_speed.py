@@ -1,0 +1,79 @@
+"""C12 support: what pike does to the interpreter for speed is undone exactly.
+
+(Speed itself is measured by benchmarks/run.py, never asserted here.)
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+
+from pike.manager import PikeManager
+from tests.conftest import MakeTree
+
+RECORDER = "import gc\nENABLED_DURING_IMPORT = gc.isenabled()\n"
+
+
+def test_c12_collector_paused_while_importing_then_restored(make_tree: MakeTree) -> None:
+    root = make_tree({"gc_probe.py": RECORDER})
+    assert gc.isenabled()
+    with PikeManager([root]) as mgr:
+        [module] = mgr.get_modules()
+        assert module.ENABLED_DURING_IMPORT is False
+        assert gc.isenabled()
+
+
+def test_c12_a_disabled_collector_stays_disabled(make_tree: MakeTree) -> None:
+    root = make_tree({"gc_probe.py": RECORDER})
+    gc.disable()
+    try:
+        with PikeManager([root]) as mgr:
+            mgr.get_modules()
+            assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_c12_collector_restored_after_an_error_and_when_nested(make_tree: MakeTree) -> None:
+    inner = make_tree({"inner_mod.py": "class Inner: pass\n"})
+    outer = make_tree(
+        {
+            "nests.py": (
+                "from pike.manager import PikeManager\n"
+                f"with PikeManager([{str(inner)!r}]) as m:\n"
+                "    FOUND = [c.__name__ for c in m.get_classes()]\n"
+            ),
+            "z_fails.py": "raise ValueError('late failure')\n",
+        }
+    )
+    with PikeManager([outer], on_error="collect") as mgr:
+        [module] = mgr.get_modules()
+        assert module.FOUND == ["Inner"]
+        assert len(mgr.errors) == 1
+    assert gc.isenabled()
+
+
+def test_c12_collector_restored_when_managers_load_in_two_threads(make_tree: MakeTree) -> None:
+    barrier = threading.Barrier(2)
+    roots = [
+        make_tree({f"t{i}_wait.py": "import threading_gate\nthreading_gate.wait()\n"})
+        for i in range(2)
+    ]
+    gate = type(sys)("threading_gate")
+    gate.wait = barrier.wait  # type: ignore[attr-defined]
+    sys.modules["threading_gate"] = gate
+    try:
+
+        def work(i: int) -> None:
+            with PikeManager([roots[i]]) as mgr:
+                mgr.get_modules()  # both threads are inside a pause at the barrier
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        del sys.modules["threading_gate"]
+    assert gc.isenabled()
