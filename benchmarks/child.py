@@ -1,0 +1,195 @@
+"""One measurement in a fresh interpreter: ``child.py SIDE OPERATION ROOT BASE EXTRA``.
+
+Run by ``run.py`` with ``-E -s`` (and ``-B`` where a scenario forbids bytecode
+writes); prints one JSON object of timings in seconds. SIDE is ``pike``,
+``floor`` (the standard library by hand), ``pike020`` or ``pluginbase`` (then
+EXTRA is the folder they are installed in).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def defined_classes(module):
+    name = module.__name__
+    return [v for v in vars(module).values() if isinstance(v, type) and v.__module__ == name]
+
+
+def module_names(root):
+    """Every module under ``root`` (packages walked), as the floor lists them."""
+    names = []
+
+    def walk(folder, prefix):
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            if entry.name.endswith(".py") and entry.name != "__init__.py":
+                names.append(prefix + entry.name[:-3])
+            elif entry.is_dir() and os.path.exists(os.path.join(entry.path, "__init__.py")):
+                names.append(prefix + entry.name)
+                walk(entry.path, prefix + entry.name + ".")
+
+    walk(root, "")
+    return names
+
+
+# -- loading: enter + classes + exit ------------------------------------------
+
+
+def load_pike(root, extra):
+    from pike.manager import PikeManager
+
+    start = time.perf_counter()
+    with PikeManager([root]) as mgr:
+        classes = mgr.get_classes()
+        discovered = time.perf_counter()
+    end = time.perf_counter()
+    return {
+        "total": end - start,
+        "discover": discovered - start,
+        "exit": end - discovered,
+        "classes": len(classes),
+    }
+
+
+def load_floor(root, extra):
+    start = time.perf_counter()
+    sys.path.insert(0, root)
+    classes = []
+    for name in module_names(root):
+        classes.extend(defined_classes(importlib.import_module(name)))
+    end = time.perf_counter()
+    return {"total": end - start, "classes": len(classes)}
+
+
+def load_pike020(root, extra):
+    sys.path.insert(0, extra)
+    from pike.manager import PikeManager
+
+    start = time.perf_counter()
+    with PikeManager([root]) as mgr:
+        classes = mgr.get_classes()
+    end = time.perf_counter()
+    return {"total": end - start, "classes": len(classes)}
+
+
+def load_pluginbase(root, extra):
+    sys.path.insert(0, extra)
+    from pluginbase import PluginBase
+
+    start = time.perf_counter()
+    base = PluginBase(package="bench_plugins")
+    source = base.make_plugin_source(searchpath=[root], identifier="bench")
+    classes = []
+    with source:
+        for name in source.list_plugins():
+            classes.extend(defined_classes(source.load_plugin(name)))
+    source.cleanup()
+    end = time.perf_counter()
+    return {"total": end - start, "classes": len(classes)}
+
+
+# -- listing module names, no import ------------------------------------------
+
+LIST_REPEAT = 15
+
+
+def _median_time(func):
+    times = []
+    for _ in range(LIST_REPEAT):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def list_pike(root, extra):
+    from pike.manager import PikeManager
+
+    mgr = PikeManager([root])
+    count = len(list(mgr.get_module_names()))
+    result = {"total": _median_time(lambda: list(mgr.get_module_names())), "names": count}
+    mgr.cleanup()
+    return result
+
+
+def list_floor(root, extra):
+    def scan():
+        with os.scandir(root) as it:
+            return [e.name[:-3] for e in it if e.name.endswith(".py") and e.is_file()]
+
+    return {"total": _median_time(scan), "names": len(scan())}
+
+
+# -- repeated enter/exit cycles -------------------------------------------------
+
+CYCLES = 200
+
+
+def _cycles(one_cycle):
+    for _ in range(20):  # warm up allocator pools and caches
+        one_cycle()
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(CYCLES):
+        one_cycle()
+    elapsed = time.perf_counter() - start
+    # Memory, measured apart from time (tracing slows everything down).
+    tracemalloc.start()
+    gc.collect()
+    before = tracemalloc.take_snapshot()
+    for _ in range(CYCLES):
+        one_cycle()
+    gc.collect()
+    growth = sum(d.size_diff for d in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    tracemalloc.stop()
+    return {"total": elapsed / CYCLES, "heap_growth_kib": growth / 1024}
+
+
+def cycles_pike(root, extra):
+    from pike.manager import PikeManager
+
+    def one_cycle():
+        with PikeManager([root]) as mgr:
+            mgr.get_classes()
+
+    return _cycles(one_cycle)
+
+
+def cycles_floor(root, extra):
+    names = module_names(root)
+
+    def one_cycle():
+        sys.path.insert(0, root)
+        for name in module_names(root):
+            defined_classes(importlib.import_module(name))
+        sys.path.remove(root)
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.path_importer_cache.pop(root, None)
+
+    return _cycles(one_cycle)
+
+
+def main():
+    side, operation, root, base, extra = sys.argv[1:6]
+    sys.path.insert(0, REPO)
+    sys.path.insert(0, base)
+    import bench_base  # noqa: F401  - the host's own base class, loaded before timing
+
+    func = globals()[f"{operation}_{side}"]
+    print(json.dumps(func(root, extra)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+"""pike's benchmark: pike against the standard library doing the job by hand.
+
+    python benchmarks/run.py            # every scenario; prints medians and ratios
+    python benchmarks/run.py --quick    # small trees, one round: checks the suite runs
+    python benchmarks/run.py --json out.json
+
+Each measurement is a fresh interpreter (``-E -s``, so no PYTHON* variable leaks
+in; ``-B`` where a scenario must not write bytecode), timing only the operation
+itself. Sides of a scenario run interleaved, round after round, and the ratio is
+of medians. The floor is ``sys.path.insert(0, folder)`` and
+``importlib.import_module`` for each module, keeping the classes each defines.
+pike 0.2.0 and pluginbase are measured too when pip can install them into a
+scratch folder (``--no-compare`` skips them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import trees
+
+HERE = Path(__file__).resolve().parent
+CHILD = HERE / "child.py"
+PEERS = {"pike020": "pike==0.2.0", "pluginbase": "pluginbase"}
+
+
+@dataclass
+class Sizes:
+    modules: int
+    big: int
+    listing: int
+    cycle_modules: int
+    rounds: int
+    big_rounds: int
+
+
+FULL = Sizes(modules=1000, big=10_000, listing=10_000, cycle_modules=50, rounds=15, big_rounds=7)
+QUICK = Sizes(modules=40, big=200, listing=300, cycle_modules=5, rounds=1, big_rounds=1)
+
+
+@dataclass
+class Row:
+    scenario: str
+    what: str
+    pike: float
+    floor: float | None
+    ratio: float
+    budget: float | None
+    unit: str = "s"
+    peers: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def within(self) -> bool | None:
+        return None if self.budget is None else self.ratio <= self.budget
+
+
+def run_child(
+    side: str,
+    operation: str,
+    root: Path,
+    base: Path,
+    *,
+    extra: str = "-",
+    no_bytecode: bool = False,
+) -> dict[str, float]:
+    flags = ["-E", "-s"] + (["-B"] if no_bytecode else [])
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0"}
+    result = subprocess.run(
+        [sys.executable, *flags, str(CHILD), side, operation, str(root), str(base), extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark child {side} {operation} failed:\n{result.stderr}")
+    data: dict[str, float] = json.loads(result.stdout)
+    return data
+
+
+def measure(
+    sides: dict[str, str],
+    operation: str,
+    root: Path,
+    base: Path,
+    *,
+    rounds: int,
+    no_bytecode: bool = False,
+    before_each: Callable[[], None] | None = None,
+) -> dict[str, list[dict[str, float]]]:
+    """Run every side ``rounds`` times, interleaved, rotating who goes first."""
+    names = list(sides)
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            if before_each is not None:
+                before_each()
+            samples[name].append(
+                run_child(name, operation, root, base, extra=sides[name], no_bytecode=no_bytecode)
+            )
+    return samples
+
+
+def median(samples: list[dict[str, float]], key: str = "total") -> float:
+    return statistics.median(s[key] for s in samples)
+
+
+def paired_ratio(
+    samples: dict[str, list[dict[str, float]]], side: str = "pike", floor: str = "floor"
+) -> float:
+    """Median over rounds of side/floor, each round's two runs back to back.
+
+    Pairing cancels slow drifts of the machine (frequency, caches, neighbours)
+    that a ratio of two medians would pick up.
+    """
+    return statistics.median(
+        a["total"] / b["total"] for a, b in zip(samples[side], samples[floor], strict=True)
+    )
+
+
+def install_peers(scratch: Path) -> dict[str, str]:
+    """Install pike 0.2.0 and pluginbase into scratch folders; return those that work."""
+    found = {}
+    for side, requirement in PEERS.items():
+        target = scratch / "peers" / side
+        if not (target / ".installed").exists():
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-deps",
+                    "--disable-pip-version-check",
+                    "--target",
+                    str(target),
+                    requirement,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0:
+                print(f"(skipping {side}: pip could not install {requirement})", file=sys.stderr)
+                continue
+            (target / ".installed").write_text(requirement)
+        found[side] = str(target)
+    return found
+
+
+def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
+    base = trees.base_folder(scratch)
+    flat = trees.flat(scratch, sizes.modules)
+    nested = trees.nested(scratch, sizes.modules)
+    big = trees.flat(scratch, sizes.big)
+    listing = trees.listing(scratch, sizes.listing)
+    small = trees.flat(scratch, sizes.cycle_modules)
+    peers = install_peers(scratch) if compare else {}
+    two = {"pike": "-", "floor": "-"}
+    rows = []
+    n = sizes.modules
+
+    # Warm: bytecode caches exist (one untimed run of each side writes them).
+    for side in two:
+        run_child(side, "load", flat, base)
+        run_child(side, "load", nested, base)
+    run_child("pike", "load", big, base)
+    warm = measure({**two, **peers}, "load", flat, base, rounds=sizes.rounds)
+    pike_warm = median(warm["pike"])
+    rows.append(
+        Row(
+            f"flat {n}, warm",
+            "enter + get_classes() + exit, bytecode cached",
+            pike_warm,
+            median(warm["floor"]),
+            paired_ratio(warm),
+            1.15,
+            peers={p: paired_ratio(warm, p) for p in peers},
+        )
+    )
+
+    def cold_start() -> None:
+        trees.drop_bytecode(flat)
+
+    cold = measure(
+        {**two, **peers},
+        "load",
+        flat,
+        base,
+        rounds=sizes.rounds,
+        no_bytecode=True,
+        before_each=cold_start,
+    )
+    rows.append(
+        Row(
+            f"flat {n}, cold",
+            "the same, no __pycache__ (first run; -B)",
+            median(cold["pike"]),
+            median(cold["floor"]),
+            paired_ratio(cold),
+            1.15,
+            peers={p: paired_ratio(cold, p) for p in peers},
+        )
+    )
+
+    deep = measure(two, "load", nested, base, rounds=sizes.rounds)
+    rows.append(
+        Row(
+            f"nested {n}, warm",
+            "the same, modules three packages deep",
+            median(deep["pike"]),
+            median(deep["floor"]),
+            paired_ratio(deep),
+            1.15,
+        )
+    )
+
+    listed = measure(two, "list", listing, base, rounds=sizes.rounds)
+    rows.append(
+        Row(
+            f"listing {sizes.listing}",
+            "get_module_names() vs an os.scandir walk",
+            median(listed["pike"]),
+            median(listed["floor"]),
+            paired_ratio(listed),
+            1.5,
+        )
+    )
+
+    exit_cost = median(warm["pike"], "exit")
+    rows.append(
+        Row(
+            f"exit after {n}",
+            "leaving the block, as a share of discovery",
+            exit_cost,
+            None,
+            exit_cost / median(warm["pike"], "discover"),
+            0.05,
+        )
+    )
+
+    # 1,000 and 10,000 modules back to back in each round, paired like the rest;
+    # both warm (the cold scenario above removed the small tree's bytecode).
+    run_child("pike", "load", flat, base)
+    small_runs, big_runs = [], []
+    for _ in range(sizes.big_rounds):
+        small_runs.append(run_child("pike", "load", flat, base))
+        big_runs.append(run_child("pike", "load", big, base))
+    growth = paired_ratio({"big": big_runs, "small": small_runs}, "big", "small")
+    rows.append(
+        Row(
+            f"growth {n} -> {sizes.big}",
+            f"pike at {sizes.big} modules / pike at {n}",
+            median(big_runs),
+            None,
+            growth,
+            11.0 if sizes.big == 10 * n else None,
+        )
+    )
+
+    cycles = measure(two, "cycles", small, base, rounds=max(1, sizes.rounds // 3))
+    rows.append(
+        Row(
+            f"cycles of {sizes.cycle_modules}",
+            "one enter/get_classes/exit cycle (200 in a row)",
+            median(cycles["pike"]),
+            median(cycles["floor"]),
+            paired_ratio(cycles),
+            None,
+        )
+    )
+    rows.append(
+        Row(
+            "cycles memory",
+            "Python heap growth over 200 more cycles (tracemalloc)",
+            median(cycles["pike"], "heap_growth_kib"),
+            median(cycles["floor"], "heap_growth_kib"),
+            0.0,
+            None,
+            unit="KiB",
+        )
+    )
+    return rows
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "KiB":
+        return f"{value:.0f} KiB"
+    return f"{value * 1000:.2f} ms"
+
+
+def render(rows: list[Row]) -> str:
+    peers = sorted({p for row in rows for p in row.peers})
+    header = ["scenario", "pike", "floor", "ratio", "budget", *peers]
+    lines = []
+    for row in rows:
+        budget = "-" if row.budget is None else f"<= {row.budget:g}"
+        if row.within is False:
+            budget += " OVER"
+        ratio = "-" if row.unit == "KiB" else f"{row.ratio:.3f}"
+        cells = [row.scenario, _fmt(row.pike, row.unit), _fmt(row.floor, row.unit), ratio, budget]
+        cells += [f"{row.peers[p]:.2f}x" if p in row.peers else "-" for p in peers]
+        lines.append(cells)
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
+    out = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *lines]
+    ]
+    if peers:
+        out.append(f"({', '.join(peers)}: their time as a multiple of the floor)")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small trees, one round")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--no-compare", action="store_true", help="skip pike 0.2.0, pluginbase")
+    parser.add_argument("--scratch", metavar="DIR", help="where trees are generated")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a ratio is over budget")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    scratch = Path(args.scratch or Path(tempfile.gettempdir()) / "pike-benchmark")
+    scratch.mkdir(parents=True, exist_ok=True)
+    rows = run(sizes, scratch, compare=not (args.no_compare or args.quick))
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus; {sizes.rounds} interleaved "
+        "rounds, each run a fresh process; times are medians, ratios the median of "
+        "each round's ratio"
+    )
+    print(render(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps([row.__dict__ for row in rows], indent=2))
+    over = [row.scenario for row in rows if row.within is False]
+    if over and not args.quick:
+        print(f"over budget: {', '.join(over)}")
+    return 1 if over and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Deterministic synthetic plugin trees for the benchmark.
+
+Every tree is a pure function of its parameters, written once into a scratch
+folder and reused while its files are intact.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+BASE_MODULE = "bench_base"
+
+_BASE_SOURCE = '''"""The base class every benchmark plugin derives from."""
+
+
+class Base:
+    name = "base"
+
+    def run(self, data):
+        raise NotImplementedError
+'''
+
+_MODULE = '''"""Benchmark plugin module {i}: three plugin classes and a helper."""
+
+import os
+
+from bench_base import Base
+
+CONSTANT_{i} = {i}
+
+
+def helper_{i}(value):
+    """Scale a value the way plugin {i} does."""
+    return value * CONSTANT_{i} + len(os.sep)
+
+
+class Plugin{i}Reader(Base):
+    """Reads things."""
+
+    name = "plugin_{i}_reader"
+
+    def run(self, data):
+        total = 0
+        for item in data:
+            total += helper_{i}(item)
+        return total
+
+    def describe(self):
+        return f"{{self.name}}: {{CONSTANT_{i}}}"
+
+
+class Plugin{i}Writer(Base):
+    """Writes things."""
+
+    name = "plugin_{i}_writer"
+
+    def run(self, data):
+        return [helper_{i}(item) for item in data if item % 2]
+
+    def describe(self):
+        return f"{{self.name}} writes"
+
+
+class Plugin{i}Checker(Base):
+    """Checks things."""
+
+    name = "plugin_{i}_checker"
+
+    def run(self, data):
+        return all(helper_{i}(item) >= 0 for item in data)
+'''
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _marker(root: Path) -> Path:
+    # Beside the tree, not in it: the tree holds plugin files only.
+    return root.with_name(root.name + ".complete")
+
+
+def _ready(root: Path, marker: str) -> bool:
+    done = _marker(root)
+    return root.is_dir() and done.exists() and done.read_text() == marker
+
+
+def _finish(root: Path, marker: str) -> Path:
+    _marker(root).write_text(marker)
+    return root
+
+
+def base_folder(scratch: Path) -> Path:
+    """A folder holding ``bench_base.py``, put on sys.path by every side."""
+    root = scratch / "base"
+    if not (root / f"{BASE_MODULE}.py").exists():
+        _write(root / f"{BASE_MODULE}.py", _BASE_SOURCE)
+    return root
+
+
+def flat(scratch: Path, count: int) -> Path:
+    """``count`` plugin modules directly in one folder."""
+    root = scratch / f"flat{count}"
+    marker = f"flat {count} v1"
+    if _ready(root, marker):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    for i in range(count):
+        _write(root / f"plugin_{i:05d}.py", _MODULE.format(i=i))
+    return _finish(root, marker)
+
+
+def nested(scratch: Path, count: int) -> Path:
+    """``count`` plugin modules in leaf packages three levels deep."""
+    root = scratch / f"nested{count}"
+    marker = f"nested {count} v1"
+    if _ready(root, marker):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    per_leaf = 10
+    leaves = max(1, count // per_leaf)
+    for i in range(count):
+        leaf = i // per_leaf % leaves
+        top, mid, low = leaf // 20, leaf // 4 % 5, leaf % 4
+        package = root / f"top{top}" / f"mid{mid}" / f"low{low}"
+        for level in (package.parent.parent, package.parent, package):
+            init = level / "__init__.py"
+            if not init.exists():
+                _write(init, "")
+        _write(package / f"plugin_{i:05d}.py", _MODULE.format(i=i))
+    return _finish(root, marker)
+
+
+def listing(scratch: Path, count: int) -> Path:
+    """``count`` small module files for listing (never imported)."""
+    root = scratch / f"listing{count}"
+    marker = f"listing {count} v1"
+    if _ready(root, marker):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    for i in range(count):
+        (root / f"plugin_{i:05d}.py").write_text(f"VALUE = {i}\n")
+    return _finish(root, marker)
+
+
+def drop_bytecode(root: Path) -> None:
+    """Remove every ``__pycache__`` below ``root`` (for a cold start)."""
+    for dirpath, dirnames, _files in os.walk(root):
+        if "__pycache__" in dirnames:
+            shutil.rmtree(os.path.join(dirpath, "__pycache__"))
+            dirnames.remove("__pycache__")
