@@ -9,6 +9,7 @@ The public API is the names below; modules whose names start with an
 underscore are private and may change.
 """
 
+from pike._refresh import RefreshReport
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import (
     InactiveManagerError,
@@ -38,6 +39,7 @@ __all__ = [
     "PluginCollisionError",
     "PluginError",
     "PluginImportError",
+    "RefreshReport",
     "SearchPathError",
     "SkippedEntry",
     "__version__",

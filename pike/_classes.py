@@ -8,6 +8,15 @@ from types import ModuleType
 __all__ = ["defined_classes", "namespace_classes"]
 
 
+def module_name(module: object) -> str | None:
+    """``module.__name__``, or None for an object that has none (or raises)."""
+    try:
+        name = module.__name__  # type: ignore[attr-defined]
+    except Exception:  # an object that replaced its module in sys.modules
+        return None
+    return name if isinstance(name, str) else None
+
+
 def namespace_classes(module: ModuleType) -> Iterator[type]:
     """Each class bound in ``module``'s namespace once, in namespace order."""
     seen: set[int] = set()
@@ -28,9 +37,8 @@ def defined_classes(modules: Iterable[ModuleType]) -> list[type]:
     """
     found: list[type] = []
     for module in modules:
-        try:
-            name = module.__name__
-        except Exception:  # an object that replaced its module in sys.modules
+        name = module_name(module)
+        if name is None:
             continue
         found.extend(cls for cls in namespace_classes(module) if cls.__module__ == name)
     return found

@@ -13,15 +13,17 @@ be entered again afterwards.
 from __future__ import annotations
 
 import contextlib
+import sys
 import weakref
 from collections.abc import Callable, Iterator
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
 from pike import _walk
-from pike._classes import apply_filter, defined_classes
+from pike._classes import apply_filter, defined_classes, module_name
 from pike._loading import ErrorPolicy, OnError, load_modules
-from pike._paths import normalize_search_paths
+from pike._paths import is_within, normalize_search_paths
+from pike._refresh import FileState, RefreshReport, dependents, drop_modules, file_states
 from pike._session import Session
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import InactiveManagerError, PikeTypeError, PluginError
@@ -68,6 +70,7 @@ class PikeManager:
         self._walk: _walk.Walk | None = None
         self._modules: list[ModuleType] | None = None
         self._classes: list[type] | None = None
+        self._states: dict[str, FileState] = {}
         self._finalizer = weakref.finalize(self, _end_quietly, self._session)
         self._finalizer.atexit = False
         self.add_to_meta_path()
@@ -113,6 +116,7 @@ class PikeManager:
         self._walk = None
         self._modules = None
         self._classes = None
+        self._states = {}
 
     # -- what was found --------------------------------------------------------
 
@@ -170,22 +174,98 @@ class PikeManager:
 
     # -- loading -------------------------------------------------------------
 
+    def _check_active(self) -> None:
+        if not self._session.active:
+            raise InactiveManagerError(
+                "this PikeManager was cleaned up; use it inside its 'with' block, "
+                "or call add_to_meta_path() to activate it again"
+            )
+
     def _load(self) -> list[ModuleType]:
         with self._session.lock:
             if self._modules is not None:
                 return self._modules
-            if not self._session.active:
-                raise InactiveManagerError(
-                    "this PikeManager was cleaned up; use it inside its 'with' block, "
-                    "or call add_to_meta_path() to activate it again"
-                )
+            self._check_active()
             self._policy.errors.clear()
+            walk = self._scan()
             # session.end, not self.cleanup: errors keep the frames that hold this
             # callable, and must not keep the manager alive through them.
-            self._modules = load_modules(
-                self._scan().modules, self.module_finder, self._policy, self._session.end
+            modules = load_modules(
+                walk.modules, self.module_finder, self._policy, self._session.end
             )
-            return self._modules
+            self._modules = modules
+            self._states = file_states(self._entries_of(modules, walk))
+            return modules
+
+    @staticmethod
+    def _entries_of(modules: list[ModuleType], walk: _walk.Walk) -> list[ModuleEntry]:
+        loaded = {module_name(m) for m in modules}
+        return [entry for entry in walk.modules if entry.name in loaded]
+
+    def refresh(self) -> RefreshReport:
+        """Rescan the search paths and bring the loaded plugins up to date (C9).
+
+        New modules are imported, modules whose file changed (and modules that
+        use them) are executed afresh as new module objects, modules whose file
+        is gone are dropped. The next :meth:`get_classes` reflects the folders
+        as they are now. Errors follow ``on_error``.
+        """
+        with self._session.lock:
+            self._check_active()
+            if self._modules is None:
+                loaded = [module_name(m) or "" for m in self._load()]
+                return RefreshReport(added=tuple(loaded), errors=tuple(self._policy.errors))
+            before = {module_name(m) or "": m for m in self._modules}
+            old_paths = {e.name: e.path for e in self._scan().modules}
+            self._invalidate_caches()
+            walk = self._walk = _walk.walk(self.search_paths)
+            now_paths = {e.name: e.path for e in walk.modules}
+            states = self._states
+            gone = {n for n in before if n not in now_paths}
+            moved = {n for n in before if n in now_paths and now_paths[n] != old_paths.get(n)}
+            edited = {
+                n
+                for n in before
+                if n in now_paths and (n not in states or states[n].differs(now_paths[n]))
+            }
+            changed = (moved | edited | dependents(moved | edited | gone, before)) - gone
+            # A package executed afresh takes its submodules with it.
+            prefixes = tuple(n + "." for n in changed | gone)
+            changed |= {n for n in before if n.startswith(prefixes) and n not in gone}
+            drop_modules(sorted(changed | gone), old_paths)
+            self._policy.errors.clear()
+            modules = load_modules(
+                walk.modules, self.module_finder, self._policy, self._session.end
+            )
+            self._modules = modules
+            self._classes = None
+            after = {module_name(m) or "" for m in modules}
+            fresh = [
+                e
+                for e in self._entries_of(modules, walk)
+                if e.name in changed or e.name not in before
+            ]
+            self._states = {n: s for n, s in states.items() if n in after and n not in changed}
+            self._states.update(file_states(fresh))
+            order = {e.name: i for i, e in enumerate(walk.modules)}
+            old_order = {name: i for i, name in enumerate(old_paths)}
+
+            def ordered(names: set[str], rank: dict[str, int]) -> tuple[str, ...]:
+                return tuple(sorted(names, key=lambda n: (rank.get(n, len(rank)), n)))
+
+            return RefreshReport(
+                added=ordered(after - set(before), order),
+                changed=ordered(changed, order),
+                removed=ordered(gone, old_order),
+                errors=tuple(self._policy.errors),
+            )
+
+    def _invalidate_caches(self) -> None:
+        """Forget every cached folder listing under the search paths."""
+        self.module_finder.invalidate_caches()
+        cache = sys.path_importer_cache
+        for key in [k for k in cache if is_within(k, self._session.roots)]:
+            del cache[key]
 
     def get_modules(self) -> list[ModuleType]:
         """Import every plugin module (C3 order) and return those that loaded."""

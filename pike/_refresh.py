@@ -1,0 +1,154 @@
+"""What changed in the search paths since the plugins were loaded (contract C9).
+
+A loaded file is remembered by its modification time and size, and, when its
+timestamp is too recent to trust (two writes can fall in one tick of the
+filesystem's clock), by a digest of its content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import ModuleType
+
+from pike._walk import ModuleEntry
+from pike.errors import PluginError
+
+__all__ = ["FileState", "RefreshReport", "dependents", "drop_modules", "file_states"]
+
+# A stamp younger than this, at the time it was taken, is checked by content.
+_RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """A file as it was when its module was loaded."""
+
+    mtime_ns: int
+    size: int
+    digest: bytes | None = None
+
+    def differs(self, path: str) -> bool:
+        """True if the file at ``path`` is not the one this state describes."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return True
+        if (st.st_mtime_ns, st.st_size) != (self.mtime_ns, self.size):
+            return True
+        return self.digest is not None and self.digest != _digest(path)
+
+
+def _digest(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.blake2b(f.read(), digest_size=16).digest()
+    except OSError:
+        return None
+
+
+def file_states(entries: Iterable[ModuleEntry]) -> dict[str, FileState]:
+    """The current state of each entry's file, by module name."""
+    now = time.time_ns()
+    states = {}
+    for entry in entries:
+        try:
+            st = os.stat(entry.path)
+        except OSError:
+            continue
+        recent = now - max(st.st_mtime_ns, st.st_ctime_ns) < _RACY_NS
+        states[entry.name] = FileState(
+            st.st_mtime_ns, st.st_size, _digest(entry.path) if recent else None
+        )
+    return states
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshReport:
+    """What :meth:`PikeManager.refresh` found: module names, in load order.
+
+    ``added``: loaded now, not before. ``changed``: loaded before and executed
+    afresh (their file changed, or a module they use did). ``removed``: loaded
+    before, gone from the search paths. ``errors``: the plugin errors met.
+    """
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    errors: tuple[PluginError, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.errors)
+
+    def __str__(self) -> str:
+        if not self:
+            return "no changes"
+        parts = []
+        for label, names in (
+            ("added", self.added),
+            ("changed", self.changed),
+            ("removed", self.removed),
+        ):
+            if names:
+                parts.append(f"{label}: {', '.join(names)}")
+        if self.errors:
+            parts.append(f"{len(self.errors)} error{'s' if len(self.errors) > 1 else ''}")
+        return "; ".join(parts)
+
+
+def dependents(changed: set[str], loaded: dict[str, ModuleType]) -> set[str]:
+    """Loaded modules that hold a module, class or function of ``changed`` ones.
+
+    They are executed afresh too, or they would keep the old objects (a
+    subclass of the old base class, say). Followed transitively.
+    """
+    found = set(changed)
+    grew = True
+    while grew:
+        grew = False
+        for name, module in loaded.items():
+            if name in found:
+                continue
+            own_submodule = name + "."
+            for value in list(getattr(module, "__dict__", {}).values()):
+                origin: object
+                if isinstance(value, ModuleType):
+                    origin = value.__name__
+                    if origin.startswith(own_submodule):
+                        continue  # the import system's attribute for a submodule
+                else:
+                    origin = getattr(value, "__module__", None)
+                if isinstance(origin, str) and origin in found:
+                    found.add(name)
+                    grew = True
+                    break
+    return found - changed
+
+
+def drop_modules(names: Iterable[str], paths: dict[str, str]) -> None:
+    """Forget ``names`` (and their submodules) so the next import runs them afresh.
+
+    ``paths`` maps names to their files: stale bytecode caches are removed,
+    since Python trusts a cache whose source has the same size and mtime to
+    the second.
+    """
+    modules = sys.modules
+    doomed = set(names)
+    prefixes = tuple(name + "." for name in doomed)
+    for key in [k for k in modules if k in doomed or k.startswith(prefixes)]:
+        module = modules.pop(key)
+        parent_name, _, child = key.rpartition(".")
+        parent = modules.get(parent_name) if parent_name else None
+        if parent is not None and getattr(parent, child, None) is module:
+            delattr(parent, child)
+    for name in names:
+        path = paths.get(name)
+        if path and path.endswith(".py"):
+            with contextlib.suppress(OSError, ValueError, NotImplementedError):
+                os.remove(importlib.util.cache_from_source(path))

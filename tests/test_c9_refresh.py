@@ -1,0 +1,234 @@
+"""C9: refresh() brings a living drop-in folder up to date."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import pytest
+
+from pike.errors import InactiveManagerError, PluginImportError
+from pike.manager import PikeManager
+from tests.conftest import MakeTree, run_python
+
+
+def names(mgr: PikeManager) -> list[str]:
+    return [c.__qualname__ for c in mgr.get_classes()]
+
+
+def test_c9_nothing_changed(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {"a.py": "class A: pass\n", "pkg/__init__.py": "", "pkg/b.py": "class B: pass\n"}
+    )
+    with PikeManager([root]) as mgr:
+        assert names(mgr) == ["A", "B"]
+        module = sys.modules["a"]
+        report = mgr.refresh()
+        assert not report
+        assert str(report) == "no changes"
+        assert report.added == report.changed == report.removed == ()
+        assert sys.modules["a"] is module  # not executed again
+
+
+def test_c9_new_file_is_imported(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    with PikeManager([root]) as mgr:
+        assert names(mgr) == ["A"]
+        (root / "b.py").write_text("class B: pass\n")
+        report = mgr.refresh()
+        assert report.added == ("b",)
+        assert str(report) == "added: b"
+        assert names(mgr) == ["A", "B"]
+    assert "b" not in sys.modules
+
+
+def test_c9_changed_file_runs_afresh_even_within_one_timestamp_tick(make_tree: MakeTree) -> None:
+    root = make_tree({"value_mod.py": "VALUE = 1\nclass Old: pass\n"})
+    path = root / "value_mod.py"
+    with PikeManager([root]) as mgr:
+        assert names(mgr) == ["Old"]
+        stamp = os.stat(path)
+        path.write_text("VALUE = 2\nclass New: pass\n")  # the same size
+        os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # and the same mtime
+        report = mgr.refresh()
+        assert report.changed == ("value_mod",)
+        assert names(mgr) == ["New"]
+        assert sys.modules["value_mod"].VALUE == 2
+        assert not hasattr(sys.modules["value_mod"], "Old")  # a new module object
+
+
+def test_c9_changed_by_size_and_mtime(make_tree: MakeTree) -> None:
+    root = make_tree({"sized.py": "class S: pass\n"})
+    path = root / "sized.py"
+    os.utime(path, ns=(10**18, 10**18))  # an old, trusted stamp: no digest is kept
+    with PikeManager([root]) as mgr:
+        assert names(mgr) == ["S"]
+        path.write_text("class Bigger: pass\n")
+        assert mgr.refresh().changed == ("sized",)
+        assert names(mgr) == ["Bigger"]
+
+
+def test_c9_deleted_file_is_dropped(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A: pass\n", "gone.py": "class Gone: pass\n"})
+    with PikeManager([root]) as mgr:
+        assert names(mgr) == ["A", "Gone"]
+        (root / "gone.py").unlink()
+        report = mgr.refresh()
+        assert report.removed == ("gone",)
+        assert str(report) == "removed: gone"
+        assert names(mgr) == ["A"]
+        assert "gone" not in sys.modules
+
+
+def test_c9_submodule_of_a_package_edited(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "class A: pass\n",
+            "pkg/b.py": "class B: pass\n",
+        }
+    )
+    with PikeManager([root]) as mgr:
+        assert names(mgr) == ["A", "B"]
+        package = sys.modules["pkg"]
+        (root / "pkg" / "b.py").write_text("class B2: pass\n")
+        report = mgr.refresh()
+        assert report.changed == ("pkg.b",)
+        assert names(mgr) == ["A", "B2"]
+        assert sys.modules["pkg"] is package
+        assert package.b is sys.modules["pkg.b"]
+
+
+def test_c9_package_init_edited_runs_the_package_afresh(make_tree: MakeTree) -> None:
+    root = make_tree({"pkg/__init__.py": "X = 1\n", "pkg/sub.py": "class Sub: pass\n"})
+    with PikeManager([root]) as mgr:
+        assert names(mgr) == ["Sub"]
+        (root / "pkg" / "__init__.py").write_text("X = 22\n")
+        report = mgr.refresh()
+        assert report.changed == ("pkg", "pkg.sub")
+        assert sys.modules["pkg"].X == 22
+        assert names(mgr) == ["Sub"]
+
+
+def test_c9_deleted_submodule_leaves_no_attribute_behind(make_tree: MakeTree) -> None:
+    root = make_tree({"pkg/__init__.py": "", "pkg/old.py": "class Old: pass\n"})
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        (root / "pkg" / "old.py").unlink()
+        assert mgr.refresh().removed == ("pkg.old",)
+        assert not hasattr(sys.modules["pkg"], "old")
+        assert names(mgr) == []
+
+
+def test_c9_module_that_now_fails_does_not_linger(make_tree: MakeTree) -> None:
+    root = make_tree({"fragile.py": "class Works: pass\n", "other.py": "class Other: pass\n"})
+    with PikeManager([root], on_error="collect") as mgr:
+        assert names(mgr) == ["Works", "Other"]
+        (root / "fragile.py").write_text("class Works: pass\nraise RuntimeError('broken now')\n")
+        report = mgr.refresh()
+        assert report.changed == ("fragile",)
+        assert [e.module_name for e in report.errors] == ["fragile"]
+        assert mgr.errors == list(report.errors)
+        assert "fragile" not in sys.modules
+        assert names(mgr) == ["Other"]
+        assert "1 error" in str(report)
+
+
+def test_c9_raise_policy_raises_from_refresh(make_tree: MakeTree) -> None:
+    root = make_tree({"fragile.py": "class Works: pass\n"})
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        (root / "fragile.py").write_text("this is not python\n")
+        with pytest.raises(PluginImportError):
+            mgr.refresh()
+        assert "fragile" not in sys.modules
+
+
+def test_c9_modules_using_a_changed_module_run_afresh(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "base_mod.py": "class Base: pass\n",
+            "user_mod.py": "from base_mod import Base\nclass Impl(Base): pass\n",
+            "alone.py": "class Alone: pass\n",
+        }
+    )
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        (root / "base_mod.py").write_text("class Base:\n    version = 2\n")
+        report = mgr.refresh()
+        assert report.changed == ("base_mod", "user_mod")
+        new_base = sys.modules["base_mod"].Base
+        assert [c.__name__ for c in mgr.get_all_inherited_classes(new_base)] == ["Impl"]
+
+
+def test_c9_file_replaced_by_a_package(make_tree: MakeTree) -> None:
+    root = make_tree({"shape.py": "class AsModule: pass\n"})
+    with PikeManager([root]) as mgr:
+        assert names(mgr) == ["AsModule"]
+        (root / "shape.py").unlink()
+        (root / "shape").mkdir()
+        (root / "shape" / "__init__.py").write_text("class AsPackage: pass\n")
+        assert mgr.refresh().changed == ("shape",)
+        assert names(mgr) == ["AsPackage"]
+
+
+def test_c9_new_package_and_removed_package(make_tree: MakeTree) -> None:
+    root = make_tree({"old_pkg/__init__.py": "", "old_pkg/m.py": "class M: pass\n"})
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        shutil.rmtree(root / "old_pkg")
+        (root / "new_pkg").mkdir()
+        (root / "new_pkg" / "__init__.py").write_text("class N: pass\n")
+        report = mgr.refresh()
+        assert report.added == ("new_pkg",)
+        assert report.removed == ("old_pkg", "old_pkg.m")
+        assert str(report) == "added: new_pkg; removed: old_pkg, old_pkg.m"
+        assert names(mgr) == ["N"]
+
+
+def test_c9_refresh_before_discovery_loads_everything(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A: pass\n", "b.py": "class B: pass\n"})
+    with PikeManager([root]) as mgr:
+        assert mgr.refresh().added == ("a", "b")
+        assert names(mgr) == ["A", "B"]
+
+
+def test_c9_refresh_needs_an_active_manager(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": ""})
+    with PikeManager([root]) as mgr:
+        pass
+    with pytest.raises(InactiveManagerError):
+        mgr.refresh()
+
+
+def test_c9_stale_bytecode_is_never_used(make_tree: MakeTree) -> None:
+    # Python trusts a .pyc whose source has the same size and mtime (in whole
+    # seconds); refresh must not execute the old code from it.
+    root = make_tree({"cached_value.py": "VALUE = 'one'\n"})
+    code = f"""
+        import os, sys
+        from pathlib import Path
+        from pike.manager import PikeManager
+        path = Path({str(root / "cached_value.py")!r})
+        with PikeManager([str(path.parent)]) as mgr:
+            mgr.get_modules()
+            assert os.path.exists(sys.modules["cached_value"].__cached__)
+            stamp = os.stat(path)
+            path.write_text("VALUE = 'two'\\n")
+            os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+            print(mgr.refresh(), sys.modules["cached_value"].VALUE)
+    """
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "changed: cached_value two"
+
+
+def test_c9_file_state_of_a_vanished_file(tmp_path: object) -> None:
+    from pike._refresh import FileState, _digest, file_states
+    from pike._walk import ModuleEntry
+
+    missing = f"{tmp_path}/missing.py"
+    assert FileState(1, 1).differs(missing)
+    assert _digest(missing) is None
+    assert file_states([ModuleEntry("missing", missing, str(tmp_path))]) == {}
