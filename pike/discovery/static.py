@@ -1,0 +1,253 @@
+"""Listing plugin classes from source alone: no plugin code runs (contract C10).
+
+    from pike.discovery import static
+
+    listing = static.list_classes(["plugins"], base="Driver")
+    for cls in listing.classes:
+        print(cls.module, cls.name, cls.bases, f"{cls.path}:{cls.lineno}")
+
+Files are found by the same rules as discovery (C3) and parsed with :mod:`ast`;
+nothing is imported, executed or written. Base classes are resolved through
+each module's imports, so ``base`` follows inheritance across the scanned files.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pike import _walk
+from pike._paths import normalize_search_paths
+from pike._walk import ModuleEntry, SkippedEntry
+from pike.errors import PikeTypeError
+
+__all__ = ["StaticClass", "StaticError", "StaticListing", "list_classes"]
+
+
+@dataclass(frozen=True, slots=True)
+class StaticClass:
+    """A class statement at the top level of a plugin module.
+
+    ``bases`` are the base-class expressions as written; ``resolved_bases`` the
+    same names followed through the module's imports (``from bases import
+    Driver as D`` makes ``D`` resolve to ``bases.Driver``).
+    """
+
+    module: str
+    name: str
+    path: str
+    lineno: int
+    bases: tuple[str, ...]
+    resolved_bases: tuple[str, ...]
+
+    @property
+    def qualname(self) -> str:
+        """``module.Class``."""
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class StaticError:
+    """A plugin file that could not be read or parsed."""
+
+    module: str
+    path: str
+    lineno: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}, line {self.lineno}" if self.lineno else self.path
+        return f"plugin module {self.module!r} cannot be parsed ({where}): {self.message}"
+
+
+@dataclass(slots=True)
+class StaticListing:
+    """What :func:`list_classes` found: classes in C3 order, errors, skipped entries."""
+
+    classes: list[StaticClass] = field(default_factory=list)
+    errors: list[StaticError] = field(default_factory=list)
+    skipped: list[SkippedEntry] = field(default_factory=list)
+
+
+class _Module:
+    """One parsed module: its classes and the names its top level binds."""
+
+    __slots__ = ("bindings", "classes", "entry")
+
+    def __init__(self, entry: ModuleEntry) -> None:
+        self.entry = entry
+        self.bindings: dict[str, str] = {}
+        self.classes: list[StaticClass] = []
+
+
+def _package_of(entry: ModuleEntry) -> str:
+    return entry.name if entry.is_package else entry.name.rpartition(".")[0]
+
+
+def _absolute(entry: ModuleEntry, module: str | None, level: int) -> str:
+    """The absolute module name of ``from <level dots><module> import ...``."""
+    if level == 0:
+        return module or ""
+    package = _package_of(entry)
+    parts = package.split(".") if package else []
+    if level > 1:
+        parts = parts[: len(parts) - (level - 1)]
+    if module:
+        parts.append(module)
+    return ".".join(parts)
+
+
+def _resolve(node: ast.expr, bindings: dict[str, str]) -> str:
+    """The dotted name a base-class expression refers to, through ``bindings``."""
+    if isinstance(node, ast.Subscript):  # Generic[T], Base[int]
+        return _resolve(node.value, bindings)
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        head = bindings.get(node.id, node.id)
+        return ".".join([head, *reversed(attrs)])
+    return ast.unparse(node)
+
+
+def _top_level_statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
+    """Statements run at import time: the body, and inside top-level if/try/with."""
+    for node in body:
+        yield node
+        if isinstance(node, ast.If):
+            yield from _top_level_statements(node.body)
+            yield from _top_level_statements(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody):
+                yield from _top_level_statements(block)
+            for handler in node.handlers:
+                yield from _top_level_statements(handler.body)
+        elif isinstance(node, ast.With):
+            yield from _top_level_statements(node.body)
+
+
+def _scan_module(entry: ModuleEntry, tree: ast.Module) -> _Module:
+    module = _Module(entry)
+    bindings = module.bindings
+    for node in _top_level_statements(tree.body):
+        if isinstance(node, ast.ClassDef):
+            module.classes.append(
+                StaticClass(
+                    entry.name,
+                    node.name,
+                    entry.path,
+                    node.lineno,
+                    tuple(ast.unparse(b) for b in node.bases),
+                    tuple(_resolve(b, bindings) for b in node.bases),
+                )
+            )
+            bindings[node.name] = f"{entry.name}.{node.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bindings[alias.asname] = alias.name
+                else:
+                    head = alias.name.partition(".")[0]
+                    bindings[head] = head
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(entry, node.module, node.level)
+            for alias in node.names:
+                if alias.name != "*":
+                    bindings[alias.asname or alias.name] = f"{source}.{alias.name}"
+    return module
+
+
+def _parse(entry: ModuleEntry) -> ast.Module | StaticError:
+    try:
+        with open(entry.path, "rb") as f:
+            source = f.read()
+        return ast.parse(source, filename=entry.path)
+    except SyntaxError as exc:
+        return StaticError(entry.name, entry.path, exc.lineno, f"SyntaxError: {exc.msg}")
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:
+        return StaticError(entry.name, entry.path, None, f"{type(exc).__name__}: {exc}")
+
+
+class _Hierarchy:
+    """Inheritance among the scanned classes, with re-exports followed."""
+
+    def __init__(self, modules: dict[str, _Module]) -> None:
+        self._modules = modules
+        self._classes = {c.qualname: c for m in modules.values() for c in m.classes}
+
+    def _canonical(self, name: str) -> str:
+        """Follow re-exports (``pkg.Impl`` bound in pkg to ``pkg.impl.Impl``)."""
+        for _ in range(len(self._modules) + 1):
+            if name in self._classes:
+                return name
+            module, _, attr = name.rpartition(".")
+            target = self._modules.get(module)
+            bound = target.bindings.get(attr) if target is not None else None
+            if bound is None or bound == name:
+                return name
+            name = bound
+        return name  # pragma: no cover - a cycle of re-exports
+
+    def ancestors(self, cls: StaticClass) -> list[str]:
+        """Every base of ``cls``, transitively, as canonical dotted names."""
+        seen: list[str] = []
+        pending = [self._canonical(b) for b in cls.resolved_bases]
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.append(name)
+            parent = self._classes.get(name)
+            if parent is not None:
+                pending.extend(self._canonical(b) for b in parent.resolved_bases)
+        return seen
+
+
+def _matches(ancestors: list[str], base: str) -> bool:
+    if "." in base:
+        return base in ancestors
+    return any(name.rpartition(".")[2] == base for name in ancestors)
+
+
+def list_classes(search_paths: Any, base: str | None = None) -> StaticListing:
+    """List the top-level classes of the plugin modules in ``search_paths``.
+
+    ``search_paths`` is taken as :class:`~pike.manager.PikeManager` takes it
+    (same errors). With ``base`` (``"Driver"``, ``"bases.Driver"`` or
+    ``"bases:Driver"``), keep the classes that derive from it, directly or
+    through other scanned classes; a bare name matches any class of that name.
+    Files that do not parse are in ``errors``; modules without source (``.pyc``,
+    extension modules) in ``skipped``.
+    """
+    paths = normalize_search_paths(search_paths)
+    if base is not None and not isinstance(base, str):
+        raise PikeTypeError(f"base is a {type(base).__name__}; pass a class name as a str")
+    walk = _walk.walk(paths)
+    listing = StaticListing(skipped=list(walk.skipped))
+    modules: dict[str, _Module] = {}
+    taken: set[str] = set()
+    for entry in walk.modules:
+        top = entry.name.partition(".")[0]
+        if "." not in entry.name:
+            if top in taken:
+                continue  # hidden by the same name in an earlier search path
+            taken.add(top)
+        if not entry.path.endswith(".py"):
+            reason = "no source to read (bytecode or extension module); listed when imported"
+            listing.skipped.append(SkippedEntry(entry.path, reason))
+            continue
+        tree = _parse(entry)
+        if isinstance(tree, StaticError):
+            listing.errors.append(tree)
+            continue
+        modules[entry.name] = _scan_module(entry, tree)
+    classes = [c for m in modules.values() for c in m.classes]
+    if base is not None:
+        wanted = base.replace(":", ".")
+        hierarchy = _Hierarchy(modules)
+        classes = [c for c in classes if _matches(hierarchy.ancestors(c), wanted)]
+    listing.classes = classes
+    return listing
