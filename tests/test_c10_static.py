@@ -180,3 +180,56 @@ def test_c10_reachable_as_an_attribute_of_pike_discovery() -> None:
     assert pike.discovery.static is static
     with pytest.raises(AttributeError):
         pike.discovery.nothing
+
+
+def test_c10_unusual_statements_and_expressions(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "pkg/__init__.py": "from . import *\n",
+            "pkg/odd.py": """
+                import contextlib
+                import collections.abc as cabc
+                from . import base_mod
+                from .base_mod import *
+
+                def make_base():
+                    return object
+
+                if True:
+                    class InIf(make_base()):
+                        pass
+                else:
+                    class InElse(cabc.Mapping):
+                        pass
+
+                try:
+                    pass
+                except ImportError:
+                    class InHandler(base_mod.Root):
+                        pass
+
+                with contextlib.suppress(Exception):
+                    class InWith(base_mod.Root):
+                        pass
+            """,
+            "pkg/base_mod.py": "class Root: pass\nclass Root: pass\n",
+        }
+    )
+    listing = static.list_classes([root])
+    by_name = {c.name: c for c in listing.classes}
+    assert list(by_name) == ["Root", "InIf", "InElse", "InHandler", "InWith"]
+    assert by_name["InIf"].resolved_bases == ("make_base()",)
+    assert by_name["InElse"].resolved_bases == ("collections.abc.Mapping",)
+    assert by_name["InWith"].resolved_bases == ("pkg.base_mod.Root",)
+    assert names(static.list_classes([root], base="pkg.base_mod.Root")) == [
+        "pkg.odd.InHandler",
+        "pkg.odd.InWith",
+    ]
+
+
+def test_c10_a_package_with_the_same_name_in_a_later_path_is_ignored(
+    make_tree: MakeTree,
+) -> None:
+    first = make_tree({"dup/__init__.py": "class One: pass\n"})
+    second = make_tree({"dup/__init__.py": "class Two: pass\n", "dup/sub.py": "class S: pass\n"})
+    assert names(static.list_classes([first, second])) == ["dup.One"]

@@ -64,9 +64,11 @@ class StaticError:
 
 @dataclass(slots=True)
 class StaticListing:
-    """What :func:`list_classes` found: classes in C3 order, errors, skipped entries."""
+    """What :func:`list_classes` found: classes in C3 order, the modules parsed,
+    errors, skipped entries."""
 
     classes: list[StaticClass] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
     errors: list[StaticError] = field(default_factory=list)
     skipped: list[SkippedEntry] = field(default_factory=list)
 
@@ -228,13 +230,11 @@ def list_classes(search_paths: Any, base: str | None = None) -> StaticListing:
     walk = _walk.walk(paths)
     listing = StaticListing(skipped=list(walk.skipped))
     modules: dict[str, _Module] = {}
-    taken: set[str] = set()
+    owner: dict[str, str] = {}  # top-level name -> the search path that has it
     for entry in walk.modules:
         top = entry.name.partition(".")[0]
-        if "." not in entry.name:
-            if top in taken:
-                continue  # hidden by the same name in an earlier search path
-            taken.add(top)
+        if owner.setdefault(top, entry.search_path) != entry.search_path:
+            continue  # hidden by the same name in an earlier search path
         if not entry.path.endswith(".py"):
             reason = "no source to read (bytecode or extension module); listed when imported"
             listing.skipped.append(SkippedEntry(entry.path, reason))
@@ -250,4 +250,5 @@ def list_classes(search_paths: Any, base: str | None = None) -> StaticListing:
         hierarchy = _Hierarchy(modules)
         classes = [c for c in classes if _matches(hierarchy.ancestors(c), wanted)]
     listing.classes = classes
+    listing.modules = list(modules)
     return listing
