@@ -131,6 +131,32 @@ def list_floor(root, extra):
     return {"total": _median_time(scan), "names": len(scan())}
 
 
+# -- static listing vs parsing --------------------------------------------------------
+
+
+def static_pike(root, extra):
+    from pike.discovery import static
+
+    start = time.perf_counter()
+    listing = static.list_classes([root])
+    return {"total": time.perf_counter() - start, "classes": len(listing.classes)}
+
+
+def static_floor(root, extra):
+    import ast
+
+    start = time.perf_counter()
+    trees = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for filename in filenames:
+            if filename.endswith(".py"):
+                with open(os.path.join(dirpath, filename), "rb") as f:
+                    ast.parse(f.read())
+                trees += 1
+    return {"total": time.perf_counter() - start, "trees": trees}
+
+
 # -- repeated enter/exit cycles -------------------------------------------------
 
 CYCLES = 200

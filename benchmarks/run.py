@@ -244,6 +244,18 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
         )
     )
 
+    parsed = measure(two, "static", nested, base, rounds=max(3, sizes.rounds // 3))
+    rows.append(
+        Row(
+            f"static {n}",
+            "static.list_classes() vs ast.parse of the same files (issue 4)",
+            median(parsed["pike"]),
+            median(parsed["floor"]),
+            paired_ratio(parsed),
+            None,
+        )
+    )
+
     exit_cost = median(warm["pike"], "exit")
     rows.append(
         Row(

@@ -7,17 +7,16 @@ standing alone for that name; a module that fails leaves nothing half-imported.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 import sys
-import threading
 import warnings
 from collections.abc import Callable
 from importlib import machinery
 from types import ModuleType, TracebackType
 from typing import Literal
 
+from pike._gc import collector_paused
 from pike._walk import ModuleEntry
 from pike.errors import (
     PikeTypeError,
@@ -212,38 +211,6 @@ def import_error(entry: ModuleEntry, exc: BaseException) -> PluginImportError:
     error.__cause__ = exc
     error.__suppress_context__ = True
     return error
-
-
-class _CollectorPause:
-    """Pause the cyclic garbage collector while plugins import, then restore it.
-
-    Importing thousands of modules grows the heap fast, and every full
-    collection walks all of it: that made loading grow faster than linearly
-    (C12). Reference counting still frees everything it can meanwhile. Nested
-    and concurrent pauses (managers in several threads) restore the state
-    found by the first one, when the last one ends.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._was_enabled = False
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._depth == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-
-    def __exit__(self, *exc_info: object) -> None:
-        with self._lock:
-            self._depth -= 1
-            if self._depth == 0 and self._was_enabled:
-                gc.enable()
-
-
-collector_paused = _CollectorPause()
 
 
 def load_modules(

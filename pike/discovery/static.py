@@ -14,11 +14,11 @@ each module's imports, so ``base`` follows inheritance across the scanned files.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pike import _walk
+from pike._gc import collector_paused
 from pike._paths import normalize_search_paths
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import PikeTypeError
@@ -101,6 +101,23 @@ def _absolute(entry: ModuleEntry, module: str | None, level: int) -> str:
     return ".".join(parts)
 
 
+def _dotted(node: ast.expr) -> str | None:
+    """``a.b.C`` for a name or attribute chain, else None."""
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    attrs.append(node.id)
+    return ".".join(reversed(attrs))
+
+
+def _source(node: ast.expr) -> str:
+    """A base-class expression as written (cheaply, for the common dotted names)."""
+    return _dotted(node) or ast.unparse(node)
+
+
 def _resolve(node: ast.expr, bindings: dict[str, str]) -> str:
     """The dotted name a base-class expression refers to, through ``bindings``."""
     if isinstance(node, ast.Subscript):  # Generic[T], Base[int]
@@ -115,51 +132,61 @@ def _resolve(node: ast.expr, bindings: dict[str, str]) -> str:
     return ast.unparse(node)
 
 
-def _top_level_statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
-    """Statements run at import time: the body, and inside top-level if/try/with."""
-    for node in body:
-        yield node
-        if isinstance(node, ast.If):
-            yield from _top_level_statements(node.body)
-            yield from _top_level_statements(node.orelse)
-        elif isinstance(node, ast.Try):
-            for block in (node.body, node.orelse, node.finalbody):
-                yield from _top_level_statements(block)
-            for handler in node.handlers:
-                yield from _top_level_statements(handler.body)
-        elif isinstance(node, ast.With):
-            yield from _top_level_statements(node.body)
+_BLOCKS = (ast.If, ast.Try, ast.With)
+
+
+def _nested_bodies(node: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists of a top-level if/try/with, in source order."""
+    if isinstance(node, ast.If):
+        return [node.body, node.orelse]
+    if isinstance(node, ast.Try):
+        return [node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody]
+    return [cast(ast.With, node).body]
 
 
 def _scan_module(entry: ModuleEntry, tree: ast.Module) -> _Module:
     module = _Module(entry)
+    _scan_body(tree.body, module)
+    return module
+
+
+def _scan_body(body: list[ast.stmt], module: _Module) -> None:
+    """Record the classes and bindings of statements run at import time (in order)."""
+    entry = module.entry
     bindings = module.bindings
-    for node in _top_level_statements(tree.body):
-        if isinstance(node, ast.ClassDef):
+    classdef, import_, importfrom = ast.ClassDef, ast.Import, ast.ImportFrom
+    for node in body:
+        kind = type(node)
+        if kind is classdef:
+            node = cast(ast.ClassDef, node)
             module.classes.append(
                 StaticClass(
                     entry.name,
                     node.name,
                     entry.path,
                     node.lineno,
-                    tuple(ast.unparse(b) for b in node.bases),
+                    tuple(_source(b) for b in node.bases),
                     tuple(_resolve(b, bindings) for b in node.bases),
                 )
             )
             bindings[node.name] = f"{entry.name}.{node.name}"
-        elif isinstance(node, ast.Import):
+        elif kind is importfrom:
+            node = cast(ast.ImportFrom, node)
+            source = _absolute(entry, node.module, node.level)
+            for alias in node.names:
+                if alias.name != "*":
+                    bindings[alias.asname or alias.name] = f"{source}.{alias.name}"
+        elif kind is import_:
+            node = cast(ast.Import, node)
             for alias in node.names:
                 if alias.asname:
                     bindings[alias.asname] = alias.name
                 else:
                     head = alias.name.partition(".")[0]
                     bindings[head] = head
-        elif isinstance(node, ast.ImportFrom):
-            source = _absolute(entry, node.module, node.level)
-            for alias in node.names:
-                if alias.name != "*":
-                    bindings[alias.asname or alias.name] = f"{source}.{alias.name}"
-    return module
+        elif isinstance(node, _BLOCKS):
+            for nested in _nested_bodies(node):
+                _scan_body(nested, module)
 
 
 def _parse(entry: ModuleEntry) -> ast.Module | StaticError:
@@ -230,8 +257,23 @@ def list_classes(search_paths: Any, base: str | None = None) -> StaticListing:
     walk = _walk.walk(paths)
     listing = StaticListing(skipped=list(walk.skipped))
     modules: dict[str, _Module] = {}
+    with collector_paused:  # ASTs are acyclic: reference counting frees them
+        _scan_entries(walk.modules, listing, modules)
+    classes = [c for m in modules.values() for c in m.classes]
+    if base is not None:
+        wanted = base.replace(":", ".")
+        hierarchy = _Hierarchy(modules)
+        classes = [c for c in classes if _matches(hierarchy.ancestors(c), wanted)]
+    listing.classes = classes
+    listing.modules = list(modules)
+    return listing
+
+
+def _scan_entries(
+    entries: list[ModuleEntry], listing: StaticListing, modules: dict[str, _Module]
+) -> None:
     owner: dict[str, str] = {}  # top-level name -> the search path that has it
-    for entry in walk.modules:
+    for entry in entries:
         top = entry.name.partition(".")[0]
         if owner.setdefault(top, entry.search_path) != entry.search_path:
             continue  # hidden by the same name in an earlier search path
@@ -244,11 +286,3 @@ def list_classes(search_paths: Any, base: str | None = None) -> StaticListing:
             listing.errors.append(tree)
             continue
         modules[entry.name] = _scan_module(entry, tree)
-    classes = [c for m in modules.values() for c in m.classes]
-    if base is not None:
-        wanted = base.replace(":", ".")
-        hierarchy = _Hierarchy(modules)
-        classes = [c for c in classes if _matches(hierarchy.ancestors(c), wanted)]
-    listing.classes = classes
-    listing.modules = list(modules)
-    return listing
