@@ -13,9 +13,10 @@ class _CollectorPause:
 
     Importing thousands of modules grows the heap fast, and every full
     collection walks all of it: that made loading grow faster than linearly
-    (C12). Reference counting still frees everything it can meanwhile. Nested
-    and concurrent pauses (managers in several threads) restore the state
-    found by the first one, when the last one ends.
+    (C12). Reference counting still frees everything it can meanwhile, and
+    the collector examines what was allocated at its next run after the
+    pause. Nested and concurrent pauses (managers in several threads)
+    restore the state found by the first one, when the last one ends.
     """
 
     def __init__(self) -> None:
