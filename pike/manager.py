@@ -214,7 +214,7 @@ class PikeManager:
             self._check_active()
             if self._modules is None:
                 loaded = [module_name(m) or "" for m in self._load()]
-                return RefreshReport(added=tuple(loaded), errors=tuple(self._policy.errors))
+                return RefreshReport(added=loaded, errors=list(self._policy.errors))
             before = {module_name(m) or "": m for m in self._modules}
             old_paths = {e.name: e.path for e in self._scan().modules}
             self._invalidate_caches()
@@ -233,31 +233,34 @@ class PikeManager:
             prefixes = tuple(n + "." for n in changed | gone)
             changed |= {n for n in before if n.startswith(prefixes) and n not in gone}
             drop_modules(sorted(changed | gone), old_paths)
+            # Nothing of the old state may be served if loading raises below.
+            self._modules = self._classes = None
+            kept = {n: s for n, s in states.items() if n not in changed and n not in gone}
+            self._states = kept
             self._policy.errors.clear()
             modules = load_modules(
                 walk.modules, self.module_finder, self._policy, self._session.end
             )
             self._modules = modules
-            self._classes = None
             after = {module_name(m) or "" for m in modules}
             fresh = [
                 e
                 for e in self._entries_of(modules, walk)
                 if e.name in changed or e.name not in before
             ]
-            self._states = {n: s for n, s in states.items() if n in after and n not in changed}
+            self._states = {n: s for n, s in kept.items() if n in after}
             self._states.update(file_states(fresh))
             order = {e.name: i for i, e in enumerate(walk.modules)}
             old_order = {name: i for i, name in enumerate(old_paths)}
 
-            def ordered(names: set[str], rank: dict[str, int]) -> tuple[str, ...]:
-                return tuple(sorted(names, key=lambda n: (rank.get(n, len(rank)), n)))
+            def ordered(names: set[str], rank: dict[str, int]) -> list[str]:
+                return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
 
             return RefreshReport(
                 added=ordered(after - set(before), order),
                 changed=ordered(changed, order),
                 removed=ordered(gone, old_order),
-                errors=tuple(self._policy.errors),
+                errors=list(self._policy.errors),
             )
 
     def _invalidate_caches(self) -> None:
