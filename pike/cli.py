@@ -59,9 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pike",
         description=(
-            "List the plugin classes in drop-in plugin folders: module, class, bases, "
-            "file and line, then a count, the plugins that failed and the folder "
-            "entries that were skipped. By default each plugin module is imported (in "
+            "List the plugin classes in drop-in plugin folders: module, class, bases,\n"
+            "file and line, then a count, the plugins that failed, and the folder\n"
+            "entries that were skipped. By default each plugin module is imported (in\n"
             "isolation, and cleaned up afterwards); --static reads source only."
         ),
         epilog=(
@@ -70,9 +70,13 @@ def _parser() -> argparse.ArgumentParser:
             "  pike plugins --base bases:Driver  only subclasses of bases.Driver\n"
             "  pike plugins --static --json      read source only, print JSON\n"
             "\n"
-            "exit status: 0 all plugins loaded, 1 some plugins failed to load or parse "
-            "(the others are still listed), 2 bad usage (no PATH, an unknown option, a "
-            "folder that does not exist, a --base that cannot be found)."
+            "exit status:\n"
+            "  0  all plugins loaded (or parsed)\n"
+            "  1  some plugins failed to load or parse; the others are still listed\n"
+            "  2  bad usage: no PATH, an unknown option, a folder that does not exist,\n"
+            "     a --base that cannot be found\n"
+            "\n"
+            "docs: the JSON format and more in docs/cli.md"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
