@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +129,25 @@ def paired_ratio(
     )
 
 
+def versus_floor(
+    scenario: str,
+    what: str,
+    samples: dict[str, list[dict[str, float]]],
+    budget: float | None,
+    peers: Iterable[str] = (),
+) -> Row:
+    """A row comparing pike (and any peers) with the floor in ``samples``."""
+    return Row(
+        scenario,
+        what,
+        median(samples["pike"]),
+        median(samples["floor"]),
+        paired_ratio(samples),
+        budget,
+        peers={p: paired_ratio(samples, p) for p in peers},
+    )
+
+
 def install_peers(scratch: Path) -> dict[str, str]:
     """Install pike 0.2.0 and pluginbase into scratch folders; return those that work."""
     found = {}
@@ -183,18 +202,8 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
         run_child(side, "load", nested, base)
     run_child("pike", "load", big, base)
     warm = measure({**two, **peers}, "load", flat, base, rounds=sizes.rounds)
-    pike_warm = median(warm["pike"])
-    rows.append(
-        Row(
-            f"flat {n}, warm",
-            "enter + get_classes() + exit, bytecode cached",
-            pike_warm,
-            median(warm["floor"]),
-            paired_ratio(warm),
-            budget(1.15),
-            peers={p: paired_ratio(warm, p) for p in peers},
-        )
-    )
+    what = "enter + get_classes() + exit, bytecode cached"
+    rows.append(versus_floor(f"flat {n}, warm", what, warm, budget(1.15), peers))
 
     def cold_start() -> None:
         trees.drop_bytecode(flat)
@@ -208,53 +217,20 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
         no_bytecode=True,
         before_each=cold_start,
     )
-    rows.append(
-        Row(
-            f"flat {n}, cold",
-            "the same, no __pycache__ (first run; -B)",
-            median(cold["pike"]),
-            median(cold["floor"]),
-            paired_ratio(cold),
-            budget(1.15),
-            peers={p: paired_ratio(cold, p) for p in peers},
-        )
-    )
+    what = "the same, no __pycache__ (first run; -B)"
+    rows.append(versus_floor(f"flat {n}, cold", what, cold, budget(1.15), peers))
 
     deep = measure(two, "load", nested, base, rounds=sizes.rounds)
-    rows.append(
-        Row(
-            f"nested {n}, warm",
-            "the same, modules three packages deep",
-            median(deep["pike"]),
-            median(deep["floor"]),
-            paired_ratio(deep),
-            budget(1.15),
-        )
-    )
+    what = "the same, modules three packages deep"
+    rows.append(versus_floor(f"nested {n}, warm", what, deep, budget(1.15)))
 
     listed = measure(two, "list", listing, base, rounds=sizes.rounds)
-    rows.append(
-        Row(
-            f"listing {sizes.listing}",
-            "get_module_names() vs an os.scandir walk",
-            median(listed["pike"]),
-            median(listed["floor"]),
-            paired_ratio(listed),
-            budget(1.5),
-        )
-    )
+    what = "get_module_names() vs an os.scandir walk"
+    rows.append(versus_floor(f"listing {sizes.listing}", what, listed, budget(1.5)))
 
     parsed = measure(two, "static", nested, base, rounds=max(3, sizes.rounds // 3))
-    rows.append(
-        Row(
-            f"static {n}",
-            "static.list_classes() vs ast.parse of the same files (issue 4)",
-            median(parsed["pike"]),
-            median(parsed["floor"]),
-            paired_ratio(parsed),
-            None,
-        )
-    )
+    what = "static.list_classes() vs ast.parse of the same files (issue 4)"
+    rows.append(versus_floor(f"static {n}", what, parsed, None))
 
     exit_cost = median(warm["pike"], "exit")
     rows.append(
@@ -291,16 +267,8 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
     )
 
     cycles = measure(two, "cycles", small, base, rounds=max(1, sizes.rounds // 3))
-    rows.append(
-        Row(
-            f"cycles of {sizes.cycle_modules}",
-            "one enter/get_classes/exit cycle (200 in a row)",
-            median(cycles["pike"]),
-            median(cycles["floor"]),
-            paired_ratio(cycles),
-            None,
-        )
-    )
+    what = "one enter/get_classes/exit cycle (200 in a row)"
+    rows.append(versus_floor(f"cycles of {sizes.cycle_modules}", what, cycles, None))
     rows.append(
         Row(
             "cycles memory",
