@@ -67,6 +67,11 @@ class PluginError(PikeError):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def line(self) -> int | None:
+        """The same as ``lineno``."""
+        return self.lineno
+
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.message, self.module_name, self.path, self.lineno))
 

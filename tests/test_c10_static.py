@@ -233,3 +233,18 @@ def test_c10_a_package_with_the_same_name_in_a_later_path_is_ignored(
     first = make_tree({"dup/__init__.py": "class One: pass\n"})
     second = make_tree({"dup/__init__.py": "class Two: pass\n", "dup/sub.py": "class S: pass\n"})
     assert names(static.list_classes([first, second])) == ["dup.One"]
+
+
+def test_c10_listing_reads_in_the_contracts_words(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {"bases.py": "class Driver: pass\n", "d.py": "import bases\nclass D(bases.Driver): pass\n"}
+    )
+    listing = static.list_classes(root, base="Driver")
+    assert len(listing) == 1
+    [cls] = list(listing)
+    assert (cls.module, cls.file, cls.line, cls.bases) == (
+        "d",
+        str(root / "d.py"),
+        2,
+        ("bases.Driver",),
+    )

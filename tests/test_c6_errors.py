@@ -231,3 +231,11 @@ def test_c6_cause_traceback_starts_in_the_import_system(make_tree: MakeTree) -> 
         tb = tb.tb_next
     assert "pike" not in os.path.dirname(frames[0]).split(os.sep)[-1:]
     assert frames[-1] == str(root / "tb_mod.py")
+
+
+def test_c6_line_is_also_readable_as_line(make_tree: MakeTree) -> None:
+    root = make_tree({"lined.py": "x = 1\n1/0\n"})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        [error] = mgr.errors
+    assert error.line == error.lineno == 2

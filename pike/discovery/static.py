@@ -14,6 +14,7 @@ each module's imports, so ``base`` follows inheritance across the scanned files.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -47,6 +48,16 @@ class StaticClass:
         """``module.Class``."""
         return f"{self.module}.{self.name}"
 
+    @property
+    def file(self) -> str:
+        """The same as ``path`` (the contract's word)."""
+        return self.path
+
+    @property
+    def line(self) -> int:
+        """The same as ``lineno``."""
+        return self.lineno
+
 
 @dataclass(frozen=True, slots=True)
 class StaticError:
@@ -71,6 +82,13 @@ class StaticListing:
     modules: list[str] = field(default_factory=list)
     errors: list[StaticError] = field(default_factory=list)
     skipped: list[SkippedEntry] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[StaticClass]:
+        """Iterating a listing iterates its classes."""
+        return iter(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.classes)
 
 
 class _Module:
