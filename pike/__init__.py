@@ -27,7 +27,34 @@ from pike.manager import PikeManager
 
 __version__ = "1.0.0"
 
-__all__ = [
+# Named plugins (pike.named) load on first use: importlib.metadata is not free.
+_NAMED = (
+    "AmbiguousPluginError",
+    "DriverManager",
+    "EntryPointError",
+    "Extension",
+    "ExtensionManager",
+    "HookManager",
+    "PluginNotFoundError",
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _NAMED:
+        import pike.named
+
+        return getattr(pike.named, name)
+    raise AttributeError(f"module 'pike' has no attribute {name!r}")
+
+
+__all__ = [  # noqa: RUF022 - grouped: the manager, records, errors, named plugins
+    "AmbiguousPluginError",
+    "DriverManager",
+    "EntryPointError",
+    "Extension",
+    "ExtensionManager",
+    "HookManager",
+    "PluginNotFoundError",
     "InactiveManagerError",
     "ModuleEntry",
     "PikeError",

@@ -24,3 +24,16 @@ def test_reprs_say_what_and_where(make_tree: MakeTree) -> None:
     assert repr(mgr.module_finder) == f"PikeFinder([{str(root)!r}])"
     mgr.cleanup()
     assert repr(mgr).startswith("<PikeManager inactive")
+
+
+def test_named_plugins_are_exported_lazily() -> None:
+    import pike.named
+
+    assert pike.ExtensionManager is pike.named.ExtensionManager
+    assert pike.DriverManager is pike.named.DriverManager
+    try:
+        pike.not_a_name
+    except AttributeError as exc:
+        assert "not_a_name" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")

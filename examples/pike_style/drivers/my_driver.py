@@ -1,0 +1,3 @@
+class SimpleDriver(object):
+    def get_name(self):
+        return "This is SimpleDriver"

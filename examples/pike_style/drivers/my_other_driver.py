@@ -1,0 +1,3 @@
+class MyOtherDriver(object):
+    def get_name(self):
+        return "This is MyOtherDriver"
