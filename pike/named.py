@@ -43,12 +43,19 @@ __all__ = [
 _Manager = TypeVar("_Manager", bound="ExtensionManager")
 
 
-class PluginNotFoundError(PikeError, LookupError):
-    """No plugin of the requested name; the message lists the names available."""
+class PluginNotFoundError(PikeError, LookupError, RuntimeError):
+    """No plugin of the requested name; the message lists the names available.
+
+    Also a ``RuntimeError``, as stevedore's ``NoMatches`` is, so ported code
+    that catches that keeps working.
+    """
 
 
-class AmbiguousPluginError(PikeError, LookupError):
-    """Several plugins have the name a driver asked for; the message lists them."""
+class AmbiguousPluginError(PikeError, LookupError, RuntimeError):
+    """Several plugins have the name a driver asked for; the message lists them.
+
+    Also a ``RuntimeError``, like stevedore's ``MultipleMatches``.
+    """
 
 
 class EntryPointError(PluginImportError):

@@ -135,6 +135,7 @@ def test_c13_hooks_and_two_distributions_with_the_same_name(site: Install) -> No
     assert "alpha_hooks:start (alpha-hooks 1.0)" in str(info.value)
     assert "beta_hooks:start (beta-hooks 1.0)" in str(info.value)
     assert isinstance(info.value, LookupError)
+    assert isinstance(info.value, RuntimeError)  # stevedore's MultipleMatches is one
 
 
 def test_c13_missing_name_lists_what_is_available(site: Install) -> None:
