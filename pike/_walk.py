@@ -21,7 +21,20 @@ from importlib import machinery
 
 from pike.errors import SearchPathError
 
-__all__ = ["ModuleEntry", "SkippedEntry", "Walk", "module_name_of", "scan_folder", "walk"]
+__all__ = [
+    "Listing",
+    "ModuleEntry",
+    "SkippedEntry",
+    "Walk",
+    "is_valid_name",
+    "module_name_of",
+    "package_init",
+    "scan_folder",
+    "top_level",
+    "top_level_names",
+    "vanished",
+    "walk",
+]
 
 # Suffixes in FileFinder's order of precedence: extension modules, then source,
 # then bytecode. A package directory takes precedence over all of them.
