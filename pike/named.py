@@ -171,7 +171,16 @@ class ExtensionManager:
         local: list[_Candidate] = []
         for folder in self._pike.search_paths if self._pike else ():
             local.extend(sorted(_declared_in(folder, self.namespace), key=lambda c: c.name))
-        return self._select(local + _installed(self.namespace))
+        # The same declaration seen twice (a folder that is also installed) is one
+        # plugin: the first source keeps it.
+        unique: list[_Candidate] = []
+        seen: set[tuple[str, str]] = set()
+        for candidate in local + _installed(self.namespace):
+            key = (candidate.name, candidate.entry_point.value)
+            if key not in seen:
+                seen.add(key)
+                unique.append(candidate)
+        return self._select(unique)
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """Which candidates to load; all of them here, one name for drivers and hooks."""

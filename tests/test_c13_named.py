@@ -205,3 +205,24 @@ def test_c13_folder_without_declarations_has_no_named_plugins(make_tree: MakeTre
     folder = make_tree({"plain.py": "class Plain: pass\n"})
     with ExtensionManager("anything", search_paths=[folder]) as manager:
         assert manager.extensions == []
+
+
+def test_c13_the_same_declaration_in_a_folder_and_installed_is_one_plugin(
+    make_tree: MakeTree, site: Install
+) -> None:
+    # A folder that is also installed (pip install ., or an .egg-info beside it).
+    points = "[acme.drivers]\nsame = same_pkg.mod:Same\n"
+    folder = make_tree(
+        {
+            "entry_points.txt": points,
+            "same_pkg/__init__.py": "",
+            "same_pkg/mod.py": "class Same: pass\n",
+        }
+    )
+    site("same-dist", points)
+    with DriverManager("acme.drivers", "same", search_paths=[folder]) as manager:
+        [ext] = manager.extensions
+        assert ext.distribution is None  # the folder's, which comes first
+    site("other-dist", "[acme.drivers]\nsame = elsewhere:Other\n")
+    with pytest.raises(AmbiguousPluginError):  # the same name, another target
+        DriverManager("acme.drivers", "same", search_paths=[folder])
