@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import machinery
 from types import ModuleType, TracebackType
 from typing import Literal
@@ -175,13 +175,21 @@ def _line_in(exc: BaseException, path: str) -> int | None:
     return lineno
 
 
-def _forget(name: str) -> None:
-    """Remove ``name`` and every submodule of it from ``sys.modules``."""
+def forget_modules(names: Iterable[str]) -> None:
+    """Remove ``names`` and their submodules from ``sys.modules``.
+
+    A removed submodule is also unhooked from its parent package, if the
+    parent's attribute still refers to it.
+    """
     modules = sys.modules
-    modules.pop(name, None)
-    prefix = name + "."
-    for key in [k for k in modules if k.startswith(prefix)]:
-        del modules[key]
+    doomed = set(names)
+    prefixes = tuple(name + "." for name in doomed)
+    for key in [k for k in modules if k in doomed or k.startswith(prefixes)]:
+        module = modules.pop(key)
+        parent_name, _, child = key.rpartition(".")
+        parent = modules.get(parent_name) if parent_name else None
+        if parent is not None and getattr(parent, child, None) is module:
+            delattr(parent, child)
 
 
 def _replaced_itself(name: str, module: object, finder: PikeFinder, served_before: bool) -> bool:
@@ -260,12 +268,12 @@ def _load_each(
             else:
                 module = import_module(name)
         except (Exception, SystemExit) as exc:
-            _forget(name)
+            forget_modules([name])
             failed_prefix = name + "."
             policy.report(import_error(entry, exc))
             continue
         except BaseException:
-            _forget(name)
+            forget_modules([name])
             on_interrupt()
             raise
         if (

@@ -11,12 +11,12 @@ import contextlib
 import hashlib
 import importlib.util
 import os
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from pike._loading import forget_modules
 from pike._walk import ModuleEntry
 from pike.errors import PluginError
 
@@ -138,15 +138,8 @@ def drop_modules(names: Iterable[str], paths: dict[str, str]) -> None:
     since Python trusts a cache whose source has the same size and mtime to
     the second.
     """
-    modules = sys.modules
-    doomed = set(names)
-    prefixes = tuple(name + "." for name in doomed)
-    for key in [k for k in modules if k in doomed or k.startswith(prefixes)]:
-        module = modules.pop(key)
-        parent_name, _, child = key.rpartition(".")
-        parent = modules.get(parent_name) if parent_name else None
-        if parent is not None and getattr(parent, child, None) is module:
-            delattr(parent, child)
+    names = list(names)
+    forget_modules(names)
     for name in names:
         path = paths.get(name)
         if path and path.endswith(".py"):
