@@ -10,7 +10,6 @@ failed (the others are still listed), 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib
 import json
 import os
@@ -105,25 +104,6 @@ def _parser() -> argparse.ArgumentParser:
 # -- import mode ------------------------------------------------------------------
 
 
-def _class_lines(path: str, cache: dict[str, dict[str, int]]) -> dict[str, int]:
-    """Line of each top-level class statement in a source file (empty if unknown)."""
-    lines = cache.get(path)
-    if lines is None:
-        lines = {}
-        if path.endswith(".py"):
-            try:
-                with open(path, "rb") as f:
-                    tree = ast.parse(f.read(), path)
-            except (OSError, SyntaxError, ValueError):
-                tree = None
-            if tree is not None:
-                for node in tree.body:
-                    if isinstance(node, ast.ClassDef):
-                        lines.setdefault(node.name, node.lineno)
-        cache[path] = lines
-    return lines
-
-
 def _split_base(spec: str) -> tuple[str, str]:
     module, sep, name = spec.partition(":")
     if not sep:
@@ -170,6 +150,13 @@ def _base_name(base: type, cls: type) -> str:
     return f"{base.__module__}.{base.__qualname__}"
 
 
+def _class_lines(search_paths: list[str]) -> dict[tuple[str, str], int]:
+    """The line of each class statement, by (module, class), read by static listing."""
+    from pike.discovery import static
+
+    return {(c.module, c.name): c.lineno for c in static.list_classes(search_paths)}
+
+
 def _select(mgr: PikeManager, base: str | None) -> list[type]:
     if base is None:
         return mgr.get_classes()
@@ -186,7 +173,7 @@ def _imported(paths: list[str], base: str | None) -> Report:
     report = Report("import", mgr.search_paths, base)
     with mgr:
         classes = _select(mgr, base)
-        cache: dict[str, dict[str, int]] = {}
+        lines = _class_lines(mgr.search_paths)
         for cls in classes:
             module = sys.modules.get(cls.__module__)
             path = str(getattr(module, "__file__", None) or "")
@@ -196,7 +183,7 @@ def _imported(paths: list[str], base: str | None) -> Report:
                     cls.__qualname__,
                     [_base_name(b, cls) for b in cls.__bases__],
                     path,
-                    _class_lines(path, cache).get(cls.__qualname__),
+                    lines.get((cls.__module__, cls.__qualname__)),
                 )
             )
         report.modules = len(mgr.get_modules())
