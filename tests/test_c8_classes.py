@@ -138,3 +138,14 @@ def test_c8_child_modules_of_a_package_with_a_missing_folder() -> None:
     ghost = type(sys)("ghost_pkg")
     ghost.__path__ = ["/no/such/folder/anywhere"]  # type: ignore[attr-defined]
     assert list(py.get_child_modules(ghost)) == []
+
+
+def test_c8_inherited_classes_are_typed_by_their_base() -> None:
+    import typing
+
+    hints = typing.get_type_hints(PikeManager.get_all_inherited_classes)
+    base = hints["base_class"]
+    assert typing.get_origin(base) is type
+    [var] = typing.get_args(base)
+    assert isinstance(var, typing.TypeVar)
+    assert hints["return"] == list[type[var]]  # type: ignore[valid-type]
