@@ -44,7 +44,7 @@ class Sizes:
     big_rounds: int
 
 
-FULL = Sizes(modules=1000, big=10_000, listing=10_000, cycle_modules=50, rounds=15, big_rounds=11)
+FULL = Sizes(modules=1000, big=10_000, listing=10_000, cycle_modules=50, rounds=15, big_rounds=15)
 QUICK = Sizes(modules=40, big=200, listing=300, cycle_modules=5, rounds=1, big_rounds=1)
 
 
@@ -52,7 +52,7 @@ QUICK = Sizes(modules=40, big=200, listing=300, cycle_modules=5, rounds=1, big_r
 class Row:
     scenario: str
     what: str
-    pike: float
+    pike: float | None
     floor: float | None
     ratio: float
     budget: float | None
@@ -246,22 +246,39 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
 
     # 1,000 and 10,000 modules back to back in each round, paired like the rest;
     # both warm (the cold scenario above removed the small tree's bytecode). The
-    # floor's own growth is measured alike, for comparison.
+    # floor's own growth is measured alike, for comparison, and so is the floor's
+    # with the collector paused while importing (as pike does): how importing
+    # alone grows on this machine. Rounds rotate the sides and alternate which
+    # size goes first, so neither gains from the machine's drifts.
     run_child("pike", "load", flat, base)
-    runs: dict[str, list[dict[str, float]]] = {k: [] for k in ("p1", "p10", "f1", "f10")}
-    for _ in range(sizes.big_rounds):
-        runs["p1"].append(run_child("pike", "load", flat, base))
-        runs["p10"].append(run_child("pike", "load", big, base))
-        runs["f1"].append(run_child("floor", "load", flat, base))
-        runs["f10"].append(run_child("floor", "load", big, base))
+    grown = {side: {"small": [], "big": []} for side in ("pike", "floor", "paused")}
+    for r in range(sizes.big_rounds):
+        sides = list(grown)
+        for side in sides[r % 3 :] + sides[: r % 3]:
+            sizes_first = ("small", "big") if r % 2 == 0 else ("big", "small")
+            for which in sizes_first:
+                tree = flat if which == "small" else big
+                grown[side][which].append(run_child(side, "load", tree, base))
+    growth = {side: paired_ratio(runs, "big", "small") for side, runs in grown.items()}
     rows.append(
         Row(
             f"growth {n} -> {sizes.big}",
             f"time at {sizes.big} modules / time at {n}; the floor's growth in its column",
-            paired_ratio(runs, "p10", "p1"),
-            paired_ratio(runs, "f10", "f1"),
-            paired_ratio(runs, "p10", "p1"),
+            growth["pike"],
+            growth["floor"],
+            growth["pike"],
             budget(11.0),
+            unit="x",
+        )
+    )
+    rows.append(
+        Row(
+            "growth, paused floor",
+            "the floor with the collector paused while importing: importing alone",
+            None,
+            growth["paused"],
+            growth["paused"],
+            None,
             unit="x",
         )
     )
