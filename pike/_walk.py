@@ -180,13 +180,13 @@ class Listing:
 
     def ordered(self) -> list[tuple[str, str, str | None]]:
         """``(name, path, init)`` of everything, sorted by name."""
-        join = os.path.join
-        directory = self.directory
+        prefix = os.path.join(self.directory, "")  # the folder and one separator
         merged: list[tuple[str, str, str | None]] = [
-            (name, join(directory, name + ".py"), None) for name in self.sources
+            (name, f"{prefix}{name}.py", None) for name in self.sources
         ]
-        merged += [(name, path, init) for name, (path, init) in self.others.items()]
-        merged.sort(key=lambda item: item[0])
+        if self.others:  # sources alone are sorted already
+            merged += [(name, path, init) for name, (path, init) in self.others.items()]
+            merged.sort(key=lambda item: item[0])
         return merged
 
 
