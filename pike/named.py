@@ -318,7 +318,9 @@ class DriverManager(ExtensionManager):
         self.name = name
         super().__init__(namespace, **options)
         if not self.extensions:
-            # It was found but failed to load under a non-raising policy.
+            # It was found but failed to load under a non-raising policy. The caller
+            # gets no manager to close, so the folders' manager ends here (C7).
+            self.close()
             raise PluginNotFoundError(
                 f"driver {name!r} of group {namespace!r} did not load; see .errors"
             )

@@ -201,6 +201,21 @@ def test_c13_drop_in_error_names_the_folder(make_tree: MakeTree) -> None:
     assert info.value.distribution == ""
 
 
+def test_c13_driver_that_failed_to_load_leaves_nothing_behind(make_tree: MakeTree) -> None:
+    folder = make_tree(
+        {
+            "entry_points.txt": "[g]\nbad = bad_driver:Driver\n",
+            "bad_driver.py": "raise RuntimeError('no hardware')\n",
+        }
+    )
+    with pytest.raises(PluginNotFoundError, match="did not load") as info:
+        DriverManager("g", "bad", search_paths=[folder], on_error="collect")
+    # The manager is still referenced by the traceback, yet its folder is cleaned up.
+    assert info.value.__traceback__ is not None
+    assert not any(type(f).__name__ == "PikeFinder" for f in sys.meta_path)
+    assert "bad_driver" not in sys.modules
+
+
 def test_c13_folder_without_declarations_has_no_named_plugins(make_tree: MakeTree) -> None:
     folder = make_tree({"plain.py": "class Plain: pass\n"})
     with ExtensionManager("anything", search_paths=[folder]) as manager:
