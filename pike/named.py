@@ -17,7 +17,6 @@ name, then distribution. Folder plugins load through a
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -199,7 +198,8 @@ class ExtensionManager:
         for candidate in candidates:
             ep = candidate.entry_point
             try:
-                plugin = self._load_one(candidate)
+                # A drop-in imports through the folders' PikeManager, which is active.
+                plugin = candidate.entry_point.load()
                 obj = plugin(*args, **kwargs) if invoke else None
             except (Exception, SystemExit) as exc:
                 self._policy.report(self._error(candidate, exc))
@@ -217,16 +217,6 @@ class ExtensionManager:
             )
         return loaded
 
-    def _load_one(self, candidate: _Candidate) -> Any:
-        if candidate.folder is None:
-            return candidate.entry_point.load()
-        # A drop-in: import through the folder's PikeManager, which is active.
-        module_name, _, attrs = candidate.entry_point.value.partition(":")
-        obj: Any = importlib.import_module(module_name.strip())
-        for attr in filter(None, attrs.strip().split(".")):
-            obj = getattr(obj, attr)
-        return obj
-
     @staticmethod
     def _path_of(plugin: Any) -> str | None:
         module = sys.modules.get(getattr(plugin, "__module__", None) or "")
@@ -240,7 +230,7 @@ class ExtensionManager:
         error = EntryPointError(
             f"entry point {declared!r} of {source} (group {self.namespace!r}) failed to "
             f"load: {type(exc).__name__}: {exc}",
-            ep.value.partition(":")[0].strip(),
+            ep.module,
             candidate.folder or (candidate.distribution or ""),
             None,
             entry_point=declared,
