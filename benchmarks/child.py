@@ -63,12 +63,18 @@ def load_pike(root, extra):
     }
 
 
-def load_floor(root, extra):
-    start = time.perf_counter()
+def import_all(root):
+    """The floor's work: put ``root`` on sys.path, import each module, keep its classes."""
     sys.path.insert(0, root)
     classes = []
     for name in module_names(root):
         classes.extend(defined_classes(importlib.import_module(name)))
+    return classes
+
+
+def load_floor(root, extra):
+    start = time.perf_counter()
+    classes = import_all(root)
     end = time.perf_counter()
     return {"total": end - start, "classes": len(classes)}
 
@@ -81,10 +87,7 @@ def load_paused(root, extra):
     start = time.perf_counter()
     enabled = gc.isenabled()
     gc.disable()
-    sys.path.insert(0, root)
-    classes = []
-    for name in module_names(root):
-        classes.extend(defined_classes(importlib.import_module(name)))
+    classes = import_all(root)
     if enabled:
         gc.enable()
         # The collector's pass over what was allocated meanwhile, which pike pays
@@ -218,9 +221,7 @@ def cycles_floor(root, extra):
     names = module_names(root)
 
     def one_cycle():
-        sys.path.insert(0, root)
-        for name in module_names(root):
-            defined_classes(importlib.import_module(name))
+        import_all(root)
         sys.path.remove(root)
         for name in names:
             sys.modules.pop(name, None)

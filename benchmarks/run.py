@@ -252,10 +252,10 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
     # size goes first, so neither gains from the machine's drifts.
     run_child("pike", "load", flat, base)
     grown = {side: {"small": [], "big": []} for side in ("pike", "floor", "paused")}
+    sides = list(grown)
     for r in range(sizes.big_rounds):
-        sides = list(grown)
+        sizes_first = ("small", "big") if r % 2 == 0 else ("big", "small")
         for side in sides[r % 3 :] + sides[: r % 3]:
-            sizes_first = ("small", "big") if r % 2 == 0 else ("big", "small")
             for which in sizes_first:
                 tree = flat if which == "small" else big
                 grown[side][which].append(run_child(side, "load", tree, base))
