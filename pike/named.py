@@ -309,11 +309,13 @@ class DriverManager(ExtensionManager):
         super().__init__(namespace, **options)
         if not self.extensions:
             # It was found but failed to load under a non-raising policy. The caller
-            # gets no manager to close, so the folders' manager ends here (C7).
+            # gets no manager (to close, or to read .errors from): the folders'
+            # manager ends here (C7) and the error carries why.
             self.close()
+            failure = self._policy.errors[-1] if self._policy.errors else None
             raise PluginNotFoundError(
-                f"driver {name!r} of group {namespace!r} did not load; see .errors"
-            )
+                f"driver {name!r} of group {namespace!r} did not load: {failure}"
+            ) from failure
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         matches = [c for c in candidates if c.name == self.name]

@@ -210,6 +210,8 @@ def test_c13_driver_that_failed_to_load_leaves_nothing_behind(make_tree: MakeTre
     )
     with pytest.raises(PluginNotFoundError, match="did not load") as info:
         DriverManager("g", "bad", search_paths=[folder], on_error="collect")
+    assert "no hardware" in str(info.value)
+    assert isinstance(info.value.__cause__, EntryPointError)
     # The manager is still referenced by the traceback, yet its folder is cleaned up.
     assert info.value.__traceback__ is not None
     assert not any(type(f).__name__ == "PikeFinder" for f in sys.meta_path)
