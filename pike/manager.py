@@ -41,6 +41,12 @@ def _end_quietly(session: Session) -> None:
         session.end()
 
 
+def _of_loaded(states: dict[str, FileState], modules: list[ModuleType]) -> dict[str, FileState]:
+    """The file states of the modules that loaded."""
+    loaded = {module_name(m) for m in modules}
+    return {name: state for name, state in states.items() if name in loaded}
+
+
 class PikeManager:
     """Finds, imports and hands out the plugins in ``search_paths``.
 
@@ -188,19 +194,17 @@ class PikeManager:
             self._check_active()
             self._policy.errors.clear()
             walk = self._scan()
+            # Each file's state is taken before it is imported: a file edited
+            # meanwhile then differs at the next refresh, and runs afresh.
+            states = file_states(walk.modules)
             # session.end, not self.cleanup: errors keep the frames that hold this
             # callable, and must not keep the manager alive through them.
             modules = load_modules(
                 walk.modules, self.module_finder, self._policy, self._session.end
             )
             self._modules = modules
-            self._states = file_states(self._entries_of(modules, walk))
+            self._states = _of_loaded(states, modules)
             return modules
-
-    @staticmethod
-    def _entries_of(modules: list[ModuleType], walk: _walk.Walk) -> list[ModuleEntry]:
-        loaded = {module_name(m) for m in modules}
-        return [entry for entry in walk.modules if entry.name in loaded]
 
     def refresh(self) -> RefreshReport:
         """Rescan the search paths and bring the loaded plugins up to date (C9).
@@ -238,18 +242,16 @@ class PikeManager:
             kept = {n: s for n, s in states.items() if n not in changed and n not in gone}
             self._states = kept
             self._policy.errors.clear()
+            # As in _load, each state is taken before its file is imported.
+            fresh = file_states(
+                e for e in walk.modules if e.name in changed or e.name not in before
+            )
             modules = load_modules(
                 walk.modules, self.module_finder, self._policy, self._session.end
             )
             self._modules = modules
             after = {module_name(m) or "" for m in modules}
-            fresh = [
-                e
-                for e in self._entries_of(modules, walk)
-                if e.name in changed or e.name not in before
-            ]
-            self._states = {n: s for n, s in kept.items() if n in after}
-            self._states.update(file_states(fresh))
+            self._states = _of_loaded({**kept, **fresh}, modules)
             order = {e.name: i for i, e in enumerate(walk.modules)}
             old_order = {name: i for i, name in enumerate(old_paths)}
 

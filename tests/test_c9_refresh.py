@@ -69,6 +69,37 @@ def test_c9_changed_by_size_and_mtime(make_tree: MakeTree) -> None:
         assert names(mgr) == ["Bigger"]
 
 
+def test_c9_file_edited_while_the_folder_was_loading(make_tree: MakeTree) -> None:
+    # b imports after a (C3 order) and rewrites a's file: the module object holds
+    # the old code, so the next refresh must run a afresh, whatever the timing.
+    root = make_tree(
+        {
+            "a.py": "VALUE = 1\n",
+            "b.py": (
+                "import pathlib\n"
+                "pathlib.Path(__file__).with_name('a.py').write_text('VALUE = 22\\n')\n"
+            ),
+        }
+    )
+    with PikeManager([root]) as mgr:
+        assert [m.__name__ for m in mgr.get_modules()] == ["a", "b"]
+        assert sys.modules["a"].VALUE == 1
+        report = mgr.refresh()
+        assert "a" in report.changed
+        assert sys.modules["a"].VALUE == 22
+        assert not mgr.refresh()
+        # The same within a refresh that runs both afresh.
+        (root / "a.py").write_text("VALUE = 3\n")
+        (root / "b.py").write_text(
+            "import pathlib\n"
+            "pathlib.Path(__file__).with_name('a.py').write_text('VALUE = 4444\\n')\n"
+        )
+        assert mgr.refresh().changed == ["a", "b"]
+        assert sys.modules["a"].VALUE == 3
+        assert "a" in mgr.refresh().changed
+        assert sys.modules["a"].VALUE == 4444
+
+
 def test_c9_deleted_file_is_dropped(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": "class A: pass\n", "gone.py": "class Gone: pass\n"})
     with PikeManager([root]) as mgr:
