@@ -7,8 +7,9 @@
 Each measurement is a fresh interpreter (``-E -s``, so no PYTHON* variable leaks
 in; ``-B`` where a scenario must not write bytecode), timing only the operation
 itself. Sides of a scenario run interleaved, round after round; a time is the
-median of its rounds, a ratio the median of each round's ratio. The floor is ``sys.path.insert(0, folder)`` and
-``importlib.import_module`` for each module, keeping the classes each defines.
+median of its rounds, a ratio the median of each round's ratio. The floor is
+``sys.path.insert(0, folder)`` and ``importlib.import_module`` for each module,
+keeping the classes each defines.
 pike 0.2.0 and pluginbase are measured too when pip can install them into a
 scratch folder (``--no-compare`` skips them).
 """
