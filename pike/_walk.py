@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import keyword
 import os
+import string
+from bisect import bisect_left
 from dataclasses import dataclass
 from importlib import machinery
 
@@ -51,6 +53,9 @@ _BYTECODE = tuple(machinery.BYTECODE_SUFFIXES)
 _SOURCE_RANK = _RANK[".py"]
 # Stems that pass str.isidentifier() but are no plugin module name.
 _RESERVED = frozenset(keyword.kwlist) | {"__init__", "__main__"}
+_RESERVED_SORTED = sorted(_RESERVED)
+# The characters of an ASCII identifier, as bytes to delete in one pass.
+_IDENTIFIER_BYTES = (string.ascii_letters + string.digits + "_").encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +220,23 @@ def _all_plain_names(names: list[str]) -> bool:
     return (
         (first == "_" or first.isalpha())
         and joined.isascii()
-        # [A-Za-z0-9_] only; cheaper on bytes than str.isidentifier()
-        and joined.encode("ascii").replace(b"_", b"a").isalnum()
-        and _RESERVED.isdisjoint(names)
+        # [A-Za-z0-9_] only: nothing left once they are deleted
+        and not joined.encode("ascii").translate(None, _IDENTIFIER_BYTES)
+        and not _holds_reserved(names)
     )
+
+
+def _holds_reserved(names: list[str]) -> bool:
+    """True if the sorted list ``names`` holds a keyword, ``__init__`` or ``__main__``."""
+    if len(names) < 256:
+        return not _RESERVED.isdisjoint(names)
+    # A long listing: looking each reserved name up by bisection is cheaper than
+    # hashing every fresh name.
+    for word in _RESERVED_SORTED:
+        i = bisect_left(names, word)
+        if i < len(names) and names[i] == word:
+            return True
+    return False
 
 
 def scan_folder(directory: str, skipped: list[SkippedEntry], *, record: bool = True) -> Listing:

@@ -106,6 +106,21 @@ def test_c3_skipped_entries_carry_reasons(make_tree: MakeTree) -> None:
     assert str(root) in str(mgr.skipped[0])
 
 
+@pytest.mark.parametrize("odd", ["False", "class", "yield", "__main__", "1st", "ünï"])
+def test_c3_an_odd_name_among_many_is_still_skipped(make_tree: MakeTree, odd: str) -> None:
+    # Big folders are checked in bulk; one odd name must still be found.
+    files = {f"m{i:03d}.py": "" for i in range(300)}
+    root = make_tree({**files, f"{odd}.py": "", "pkg/__init__.py": "", "pkg/z.py": ""})
+    mgr = PikeManager([root])
+    try:
+        names = list(mgr.get_module_names())
+        assert names == sorted(n[:-3] for n in files) + ["ünï"] * (odd == "ünï")
+        skipped = [os.path.basename(s.path) for s in mgr.skipped]
+        assert skipped == ([] if odd == "ünï" else [f"{odd}.py"])
+    finally:
+        mgr.cleanup()
+
+
 def test_c3_skipped_is_readable_without_loading(make_tree: MakeTree) -> None:
     root = make_tree({"x-y.py": "raise RuntimeError('never run')", "ok.py": ""})
     with PikeManager([root]) as mgr:
