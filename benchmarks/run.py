@@ -45,7 +45,7 @@ class Sizes:
     big_rounds: int
 
 
-FULL = Sizes(modules=1000, big=10_000, listing=10_000, cycle_modules=50, rounds=15, big_rounds=15)
+FULL = Sizes(modules=1000, big=10_000, listing=10_000, cycle_modules=50, rounds=21, big_rounds=21)
 QUICK = Sizes(modules=40, big=200, listing=300, cycle_modules=5, rounds=1, big_rounds=1)
 
 
