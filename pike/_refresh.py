@@ -3,6 +3,14 @@
 A loaded file is remembered by its modification time and size, and, when its
 timestamp is too recent to trust (two writes can fall in one tick of the
 filesystem's clock), by a digest of its content.
+
+How recent is too recent depends on the timestamp. One with a fraction of a
+second comes from a filesystem that keeps fine times, stamped by a clock that
+ticks every few milliseconds (Linux's coarse clock, Windows' 15.6 ms tick):
+after 100 ms no later write can repeat it. One in whole seconds may come from
+a filesystem that keeps seconds or, like FAT, two: it is trusted after three.
+Hashing every file of a folder that was just written costs about as much as
+reading them all, so the window is kept as short as that reasoning allows.
 """
 
 from __future__ import annotations
@@ -22,8 +30,16 @@ from pike.errors import PluginError
 
 __all__ = ["FileState", "RefreshReport", "dependents", "drop_modules", "file_states"]
 
-# A stamp younger than this, at the time it was taken, is checked by content.
-_RACY_NS = 2_000_000_000
+_SECOND_NS = 1_000_000_000
+# How long after a write the next write may still leave the same stamp.
+_FINE_WINDOW_NS = 100_000_000
+_WHOLE_SECONDS_WINDOW_NS = 3 * _SECOND_NS
+
+
+def _racy(stamp_ns: int, now_ns: int) -> bool:
+    """True if a write after ``now_ns`` could leave a file stamped ``stamp_ns`` as it is."""
+    window = _WHOLE_SECONDS_WINDOW_NS if stamp_ns % _SECOND_NS == 0 else _FINE_WINDOW_NS
+    return now_ns - stamp_ns < window
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +78,7 @@ def file_states(entries: Iterable[ModuleEntry]) -> dict[str, FileState]:
             st = os.stat(entry.path)
         except OSError:
             continue
-        recent = now - max(st.st_mtime_ns, st.st_ctime_ns) < _RACY_NS
+        recent = _racy(st.st_mtime_ns, now) or _racy(st.st_ctime_ns, now)
         states[entry.name] = FileState(
             st.st_mtime_ns, st.st_size, _digest(entry.path) if recent else None
         )

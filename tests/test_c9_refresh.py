@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 
 import pytest
 
@@ -15,6 +16,15 @@ from tests.conftest import MakeTree, run_python
 
 def names(mgr: PikeManager) -> list[str]:
     return [c.__qualname__ for c in mgr.get_classes()]
+
+
+def stamp_in_this_second(path: os.PathLike[str]) -> None:
+    """Stamp ``path`` as a filesystem that keeps whole seconds stamps a write now.
+
+    A second write within this second then leaves the same stamp.
+    """
+    now = time.time_ns()
+    os.utime(path, ns=(now, now - now % 10**9))
 
 
 def test_c9_nothing_changed(make_tree: MakeTree) -> None:
@@ -46,6 +56,7 @@ def test_c9_new_file_is_imported(make_tree: MakeTree) -> None:
 def test_c9_changed_file_runs_afresh_even_within_one_timestamp_tick(make_tree: MakeTree) -> None:
     root = make_tree({"value_mod.py": "VALUE = 1\nclass Old: pass\n"})
     path = root / "value_mod.py"
+    stamp_in_this_second(path)
     with PikeManager([root]) as mgr:
         assert names(mgr) == ["Old"]
         stamp = os.stat(path)
@@ -240,10 +251,12 @@ def test_c9_stale_bytecode_is_never_used(make_tree: MakeTree) -> None:
     # seconds); refresh must not execute the old code from it.
     root = make_tree({"cached_value.py": "VALUE = 'one'\n"})
     code = f"""
-        import os, sys
+        import os, sys, time
         from pathlib import Path
         from pike.manager import PikeManager
         path = Path({str(root / "cached_value.py")!r})
+        now = time.time_ns()
+        os.utime(path, ns=(now, now - now % 10**9))  # a stamp in whole seconds
         with PikeManager([str(path.parent)]) as mgr:
             mgr.get_modules()
             assert os.path.exists(sys.modules["cached_value"].__cached__)
@@ -265,3 +278,44 @@ def test_c9_file_state_of_a_vanished_file(tmp_path: object) -> None:
     assert FileState(1, 1).differs(missing)
     assert _digest(missing) is None
     assert file_states([ModuleEntry("missing", missing, str(tmp_path))]) == {}
+
+
+SECOND = 10**9
+MS = 10**6
+
+
+@pytest.mark.parametrize(
+    ("stamp", "age", "racy"),
+    [
+        (SECOND * 1_700_000_000 + 123_456_789, 50 * MS, True),  # fine stamp, 50 ms old
+        (SECOND * 1_700_000_000 + 123_456_789, 150 * MS, False),
+        (SECOND * 1_700_000_000 + 123_456_789, -10 * SECOND, True),  # from the future
+        (SECOND * 1_700_000_000, 2500 * MS, True),  # whole seconds (FAT keeps two)
+        (SECOND * 1_700_000_000, 3500 * MS, False),
+        (SECOND * 1_700_000_000, -SECOND, True),
+    ],
+)
+def test_c9_how_recent_a_stamp_is_checked_by_content(stamp: int, age: int, racy: bool) -> None:
+    from pike._refresh import _racy
+
+    assert _racy(stamp, stamp + age) is racy
+
+
+def test_c9_a_file_stamped_moments_ago_is_remembered_by_content(tmp_path: object) -> None:
+    from pike._refresh import _digest, file_states
+    from pike._walk import ModuleEntry
+
+    path = f"{tmp_path}/fresh.py"
+    with open(path, "w") as f:
+        f.write("VALUE = 1\n")
+    entry = ModuleEntry("fresh", path, str(tmp_path))
+    soon = time.time_ns() + 10 * SECOND + 7  # a fraction of a second, in the future
+    os.utime(path, ns=(soon, soon))
+    state = file_states([entry])["fresh"]
+    assert state.digest is not None
+    assert state.digest == _digest(path)
+    assert not state.differs(path)
+    with open(path, "w") as f:
+        f.write("VALUE = 2\n")  # the same size
+    os.utime(path, ns=(soon, soon))  # and the same stamp
+    assert state.differs(path)
