@@ -12,6 +12,9 @@ be entered again afterwards.
 
 from __future__ import annotations
 
+# weakref.finalize imports atexit on its first use: imported here, with pike, it
+# does not appear in sys.modules during the first block (C7).
+import atexit  # noqa: F401
 import contextlib
 import sys
 import weakref

@@ -189,6 +189,33 @@ def test_c7_thousand_cycles_leave_no_module_alive_and_memory_flat(make_tree: Mak
     assert grown < 64 * 1024, f"memory grew by {grown} bytes over 900 cycles"
 
 
+def test_c7_a_block_adds_nothing_to_sys_modules(make_tree: MakeTree) -> None:
+    # Not even a standard-library module pike would import lazily: a program
+    # that compares sys.modules around the block sees it as it was (-S: no
+    # site, so nothing else has imported them beforehand).
+    root = make_tree(
+        {
+            "a.py": "class A: pass\n",
+            "broken.py": "raise ValueError('broken')\n",
+            "json.py": "class J: pass\n",
+            "pkg/__init__.py": "",
+            "pkg/b.py": "class B: pass\n",
+        }
+    )
+    code = f"""
+        import sys
+        from pike.manager import PikeManager
+        before = set(sys.modules)
+        with PikeManager([{str(root)!r}], on_error="collect") as mgr:
+            names = [c.__name__ for c in mgr.get_classes()]
+            mgr.refresh()
+        print(names, len(mgr.errors), sorted(set(sys.modules) ^ before))
+    """
+    result = run_python(code, "-S")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['A', 'B'] 2 []"
+
+
 def test_c7_pathlike_sys_path_entries_are_removed_too(make_tree: MakeTree) -> None:
     root = make_tree(
         {
