@@ -25,6 +25,7 @@ from pike.errors import (
     PluginCollisionError,
     PluginError,
     PluginImportError,
+    _a_type_name,
 )
 from pike.finder import PROTECTED_NAMES, PikeFinder, loading_for, owner_of
 
@@ -47,7 +48,7 @@ class ErrorPolicy:
                 )
         elif not callable(on_error):
             raise PikeTypeError(
-                f"on_error is a {type(on_error).__name__}; use 'raise', 'warn', "
+                f"on_error is {_a_type_name(on_error)}; use 'raise', 'warn', "
                 "'collect' or a callable that takes the error"
             )
         self.action = on_error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pike.errors import PikeTypeError, SearchPathError
+from pike.errors import PikeTypeError, SearchPathError, _a_type_name
 
 __all__ = ["is_within", "normalize_search_paths"]
 
@@ -18,9 +18,7 @@ def _one(item: object) -> str:
             f"search path {item!r} is bytes; pass it as str (e.g. os.fsdecode(path))"
         )
     if not isinstance(item, (str, os.PathLike)):
-        raise PikeTypeError(
-            f"search path {item!r} is a {type(item).__name__}; expected {_ACCEPTED}"
-        )
+        raise PikeTypeError(f"search path {item!r} is {_a_type_name(item)}; expected {_ACCEPTED}")
     path = os.fspath(item)
     if not isinstance(path, str):
         raise PikeTypeError(
@@ -60,7 +58,7 @@ def normalize_search_paths(search_paths: Any) -> list[str]:
             iterator = iter(search_paths)
         except TypeError:
             raise PikeTypeError(
-                f"search_paths is a {type(search_paths).__name__}; expected {_ACCEPTED}"
+                f"search_paths is {_a_type_name(search_paths)}; expected {_ACCEPTED}"
             ) from None
         items = [_one(item) for item in iterator]
     result: list[str] = []

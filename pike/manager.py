@@ -29,7 +29,7 @@ from pike._paths import is_within, normalize_search_paths
 from pike._refresh import FileState, RefreshReport, dependents, drop_modules, file_states
 from pike._session import Session
 from pike._walk import ModuleEntry, SkippedEntry
-from pike.errors import InactiveManagerError, PikeTypeError, PluginError
+from pike.errors import InactiveManagerError, PikeTypeError, PluginError, _a_type_name
 from pike.finder import PikeFinder
 
 __all__ = ["PikeManager"]
@@ -287,7 +287,7 @@ class PikeManager:
         """
         if filter_func is not None and not callable(filter_func):
             raise PikeTypeError(
-                f"filter_func is a {type(filter_func).__name__}; pass a callable "
+                f"filter_func is {_a_type_name(filter_func)}; pass a callable "
                 "that takes a class and returns a bool, or None"
             )
         with self._session.lock:

@@ -97,10 +97,20 @@ def test_c2_bytes_paths_raise_type_error(value: object) -> None:
     assert isinstance(info.value, PikeTypeError)
 
 
-@pytest.mark.parametrize("value", [42, [42], [None], object()])
-def test_c2_other_types_raise_type_error_saying_what_is_accepted(value: object) -> None:
-    with pytest.raises(TypeError, match=r"str or os\.PathLike"):
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        (42, "search_paths is an int;"),
+        ([42], "search path 42 is an int;"),
+        ([None], "search path None is None;"),
+        (object(), "search_paths is an object;"),
+        ([1.5], "search path 1.5 is a float;"),
+    ],
+)
+def test_c2_other_types_raise_type_error_saying_what_is_accepted(value: object, named: str) -> None:
+    with pytest.raises(TypeError, match=r"str or os\.PathLike") as info:
         PikeManager(value)
+    assert str(info.value).startswith(named)
 
 
 def test_c2_pathlike_returning_bytes_is_a_type_error() -> None:

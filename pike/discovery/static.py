@@ -22,7 +22,7 @@ from pike import _walk
 from pike._gc import collector_paused
 from pike._paths import normalize_search_paths
 from pike._walk import ModuleEntry, SkippedEntry
-from pike.errors import PikeTypeError
+from pike.errors import PikeTypeError, _a_type_name
 
 __all__ = ["StaticClass", "StaticError", "StaticListing", "list_classes"]
 
@@ -271,7 +271,7 @@ def list_classes(search_paths: Any, base: str | None = None) -> StaticListing:
     """
     paths = normalize_search_paths(search_paths)
     if base is not None and not isinstance(base, str):
-        raise PikeTypeError(f"base is a {type(base).__name__}; pass a class name as a str")
+        raise PikeTypeError(f"base is {_a_type_name(base)}; pass a class name as a str")
     walk = _walk.walk(paths)
     listing = StaticListing(skipped=list(walk.skipped))
     modules: dict[str, _Module] = {}
