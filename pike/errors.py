@@ -28,14 +28,6 @@ class PikeTypeError(PikeError, TypeError):
     """An argument of the wrong type (a bytes search path, a non-class base...)."""
 
 
-def _a_type_name(value: object) -> str:
-    """``value``'s type as a message says it: ``an int``, ``a list``, ``None``."""
-    if value is None:
-        return "None"
-    name = type(value).__name__
-    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
-
-
 class PikeValueError(PikeError, ValueError):
     """An argument of the right type but an unusable value (an unknown ``on_error``)."""
 
@@ -127,3 +119,11 @@ class PluginCollisionError(PluginError):
 
 class PikeWarning(UserWarning):
     """Issued for each plugin error when a manager runs with ``on_error="warn"``."""
+
+
+def _a_type_name(value: object) -> str:
+    """``value``'s type as a message says it: ``an int``, ``a list``, ``None``."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"

@@ -172,7 +172,7 @@ def test_c10_encoding_cookie_is_honoured(make_tree: MakeTree) -> None:
 def test_c10_bad_arguments(tmp_path: object) -> None:
     with pytest.raises(SearchPathError):
         static.list_classes([f"{tmp_path}/missing"])
-    with pytest.raises(PikeTypeError):
+    with pytest.raises(PikeTypeError, match=r"^base is an int; pass a class name"):
         static.list_classes([str(tmp_path)], base=3)  # type: ignore[arg-type]
 
 

@@ -103,7 +103,7 @@ def test_c6_unknown_policy_is_a_value_error(make_tree: MakeTree, bad: str) -> No
 
 
 def test_c6_non_callable_policy_is_a_type_error(make_tree: MakeTree) -> None:
-    with pytest.raises(PikeTypeError):
+    with pytest.raises(PikeTypeError, match=r"^on_error is an int; use 'raise'"):
         PikeManager([make_tree({})], on_error=3)  # type: ignore[arg-type]
 
 

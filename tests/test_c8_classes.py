@@ -47,7 +47,7 @@ def test_c8_filter_func_is_any_predicate(make_tree: MakeTree) -> None:
     with PikeManager([root]) as mgr:
         assert names(mgr.get_classes(lambda c: c.__name__.startswith("A"))) == ["Alpha"]
         assert names(mgr.get_classes(lambda c: 0)) == []
-        with pytest.raises(PikeTypeError):
+        with pytest.raises(PikeTypeError, match=r"^filter_func is a str; pass a callable"):
             mgr.get_classes("not callable")  # type: ignore[arg-type]
 
 

@@ -18,13 +18,17 @@ def names(mgr: PikeManager) -> list[str]:
     return [c.__qualname__ for c in mgr.get_classes()]
 
 
+SECOND = 10**9
+MS = 10**6
+
+
 def stamp_in_this_second(path: os.PathLike[str]) -> None:
     """Stamp ``path`` as a filesystem that keeps whole seconds stamps a write now.
 
     A second write within this second then leaves the same stamp.
     """
     now = time.time_ns()
-    os.utime(path, ns=(now, now - now % 10**9))
+    os.utime(path, ns=(now, now - now % SECOND))
 
 
 def test_c9_nothing_changed(make_tree: MakeTree) -> None:
@@ -278,10 +282,6 @@ def test_c9_file_state_of_a_vanished_file(tmp_path: object) -> None:
     assert FileState(1, 1).differs(missing)
     assert _digest(missing) is None
     assert file_states([ModuleEntry("missing", missing, str(tmp_path))]) == {}
-
-
-SECOND = 10**9
-MS = 10**6
 
 
 @pytest.mark.parametrize(
