@@ -9,8 +9,7 @@ second comes from a filesystem that keeps fine times, stamped by a clock that
 ticks every few milliseconds (Linux's coarse clock, Windows' 15.6 ms tick):
 after 100 ms no later write can repeat it. One in whole seconds may come from
 a filesystem that keeps seconds or, like FAT, two: it is trusted after three.
-Hashing every file of a folder that was just written costs about as much as
-reading them all, so the window is kept as short as that reasoning allows.
+The window is no longer than that because a digest means reading the file.
 """
 
 from __future__ import annotations
