@@ -1,8 +1,11 @@
-"""Importing the plugin modules a walk found, under the error policy (C5, C6).
+"""Importing the plugin modules a walk found, under the error policy (C5, C6, C14).
 
-Each top-level name is checked for a collision before anything runs; each module
-is imported through the standard import system with the manager's finder
-standing alone for that name; a module that fails leaves nothing half-imported.
+Every way pike imports plugins goes through :class:`Loader`: discovery, refresh
+and the named managers' drop-in folders. Each top-level name is checked for a
+collision before anything runs; each module is imported through the standard
+import system with the manager's finder standing alone for that name; what
+the import returns is accepted only if the manager's own loader recorded it;
+a module that fails leaves nothing half-imported.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import importlib
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from importlib import machinery
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Literal
 
 from pike._gc import collector_paused
+from pike._loader import PACKAGE_DIR, import_error, registry_of, same_file
+from pike._registry import Record
 from pike._walk import ModuleEntry
 from pike.errors import (
     PikeTypeError,
@@ -24,14 +29,15 @@ from pike.errors import (
     PikeWarning,
     PluginCollisionError,
     PluginError,
-    PluginImportError,
     _a_type_name,
 )
-from pike.finder import PROTECTED_NAMES, PikeFinder, loading_for, owner_of
+from pike.finder import PikeFinder, loading_for, reserved
 
-__all__ = ["ErrorPolicy", "OnError", "load_modules"]
+__all__ = ["ErrorPolicy", "Loader", "OnError", "forget_modules"]
 
 OnError = Literal["raise", "warn", "collect"] | Callable[[PluginError], object]
+
+_MISSING = object()
 
 
 class ErrorPolicy:
@@ -66,32 +72,24 @@ class ErrorPolicy:
             action(error)
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
 def _caller_stacklevel() -> int:
     """The stacklevel of the first frame outside pike, for warnings.warn."""
     frame = sys._getframe(1)
     level = 1
-    while frame.f_back is not None and os.path.dirname(frame.f_code.co_filename) == _PACKAGE_DIR:
+    while frame.f_back is not None and os.path.dirname(frame.f_code.co_filename) == PACKAGE_DIR:
         frame = frame.f_back
         level += 1
     return level
 
 
-def _same_file(a: str | None, b: str) -> bool:
-    if not a:
-        return False
+def _location(module: object) -> str:
     try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def _location(module: ModuleType) -> str:
-    spec = getattr(module, "__spec__", None)
-    where = getattr(module, "__file__", None) or getattr(spec, "origin", None)
-    return str(where) if where else "a module with no file"
+        where = getattr(module, "__file__", None) or getattr(
+            getattr(module, "__spec__", None), "origin", None
+        )
+    except Exception:  # an object with a hostile __getattr__
+        where = None
+    return where if isinstance(where, str) and where else "a module with no file"
 
 
 def _stdlib_location(name: str) -> str:
@@ -104,190 +102,176 @@ def _stdlib_location(name: str) -> str:
     return str(spec.origin) if spec is not None and spec.origin else "the standard library"
 
 
-def collision(
-    entry: ModuleEntry, finder: PikeFinder, earlier: dict[str, ModuleEntry]
-) -> PluginCollisionError | None:
-    """The collision that keeps ``entry`` (a top-level plugin) from loading, if any."""
-    name = entry.name
-    path = entry.path
-    held = earlier.get(name)
-    if held is not None and held.path != path:
-        return PluginCollisionError(
-            f"plugin module {name!r} at {path} is hidden by plugin module {name!r} at "
-            f"{held.path} in an earlier search path; rename one of them",
-            name,
-            path,
-            other=held.path,
-        )
-    if name in PROTECTED_NAMES:
-        other = _stdlib_location(name)
-        kind = "built-in" if name in sys.builtin_module_names else "standard library"
-        return PluginCollisionError(
-            f"plugin module {name!r} at {path} would shadow the {kind} module {name!r} "
-            f"({other}); rename the file",
-            name,
-            path,
-            other=other,
-        )
-    if name not in sys.modules:
-        return None
-    module = sys.modules[name]
-    if module is None:
-        return PluginCollisionError(
-            f"plugin module {name!r} at {path} cannot load: the program blocked the "
-            f"name (sys.modules[{name!r}] is None); rename the file",
-            name,
-            path,
-            other="blocked",
-        )
-    owner = owner_of(module)
-    if owner is finder:
-        return None
-    other = _location(module)
-    if owner is not None and owner in sys.meta_path:
-        return PluginCollisionError(
-            f"plugin module {name!r} at {path} is already loaded by another active "
-            f"PikeManager from {other}; a top-level name belongs to one manager at a "
-            "time, so rename one of them or use one manager",
-            name,
-            path,
-            other=other,
-        )
-    if _same_file(getattr(module, "__file__", None), path):
-        return None
-    return PluginCollisionError(
-        f"plugin module {name!r} at {path} would shadow module {name!r} already "
-        f"imported from {other}; rename the file",
-        name,
-        path,
-        other=other,
-    )
+def _collision(entry: ModuleEntry, message: str, other: str) -> PluginCollisionError:
+    return PluginCollisionError(message, entry.name, entry.path, other=other)
 
 
-def _line_in(exc: BaseException, path: str) -> int | None:
-    if isinstance(exc, SyntaxError) and exc.filename and _same_file(exc.filename, path):
-        return exc.lineno
-    lineno = None
-    tb: TracebackType | None = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == path:
-            lineno = tb.tb_lineno
-        tb = tb.tb_next
-    return lineno
-
-
-def forget_modules(names: Iterable[str]) -> None:
+def forget_modules(names: set[str]) -> None:
     """Remove ``names`` and their submodules from ``sys.modules``.
 
     A removed submodule is also unhooked from its parent package, if the
-    parent's attribute still refers to it.
+    parent's attribute still refers to it. Iterates a snapshot: other threads
+    may import meanwhile.
     """
     modules = sys.modules
-    doomed = set(names)
-    prefixes = tuple(name + "." for name in doomed)
-    for key in [k for k in modules if k in doomed or k.startswith(prefixes)]:
-        module = modules.pop(key)
+    prefixes = tuple(name + "." for name in names)
+    for key in [k for k in list(modules) if k in names or k.startswith(prefixes)]:
+        module = modules.pop(key, None)
         parent_name, _, child = key.rpartition(".")
         parent = modules.get(parent_name) if parent_name else None
-        if parent is not None and getattr(parent, child, None) is module:
-            delattr(parent, child)
+        if parent is not None and module is not None:
+            try:
+                if getattr(parent, child, None) is module:
+                    delattr(parent, child)
+            except Exception:  # a parent with hostile attribute access
+                pass
 
 
-def _replaced_itself(name: str, module: object, finder: PikeFinder, served_before: bool) -> bool:
-    """True if the plugin ``finder`` just served put another object in its place.
+class Loader:
+    """Imports plugin modules through one finder, under one error policy.
 
-    (``sys.modules[__name__] = SomeObject()``, an idiom some modules use.)
+    What it imports is recorded in ``finder.registry`` by the finder's loaders.
+    ``on_interrupt`` is called before a ``KeyboardInterrupt`` propagates.
     """
-    return owner_of(module) is None and not served_before and name in finder.served
 
+    def __init__(
+        self, finder: PikeFinder, policy: ErrorPolicy, on_interrupt: Callable[[], None]
+    ) -> None:
+        self.finder = finder
+        self.registry = finder.registry
+        self.policy = policy
+        self.on_interrupt = on_interrupt
 
-def import_error(entry: ModuleEntry, exc: BaseException) -> PluginImportError:
-    """Wrap the exception a plugin raised at import into a PluginImportError."""
-    lineno = _line_in(exc, entry.path)
-    where = f"{entry.path}, line {lineno}" if lineno else entry.path
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    error = PluginImportError(
-        f"plugin module {entry.name!r} failed to import ({where}): {detail}",
-        entry.name,
-        entry.path,
-        lineno,
-    )
-    # The traceback's first entry is the loop that caught it: drop it, so the
-    # stored error shows the import and keeps none of pike's locals alive.
-    tb = exc.__traceback__
-    if tb is not None and os.path.dirname(tb.tb_frame.f_code.co_filename) == _PACKAGE_DIR:
-        exc.__traceback__ = tb.tb_next
-    error.__cause__ = exc
-    error.__suppress_context__ = True
-    return error
+    def load(self, entries: list[ModuleEntry]) -> list[ModuleType]:
+        """Import ``entries`` in order; return the modules of those that loaded.
 
+        Errors go to the policy; a package that failed takes its submodules
+        with it.
+        """
+        with collector_paused:
+            return self._load_each(entries)
 
-def load_modules(
-    entries: list[ModuleEntry],
-    finder: PikeFinder,
-    policy: ErrorPolicy,
-    on_interrupt: Callable[[], None],
-) -> list[ModuleType]:
-    """Import ``entries`` in order; return the modules that loaded.
+    def _load_each(self, entries: list[ModuleEntry]) -> list[ModuleType]:
+        loaded: list[ModuleType] = []
+        earlier: dict[str, ModuleEntry] = {}
+        failed_prefix: str | None = None
+        for entry in entries:
+            name = entry.name
+            if failed_prefix is not None and name.startswith(failed_prefix):
+                continue
+            failed_prefix = None
+            try:
+                module = self._import(entry, earlier)
+            except PluginError as error:
+                failed_prefix = name + "."
+                if error.module_name != name:
+                    # Raised by another plugin this one imports: this one failed.
+                    error = import_error(name, entry.path, error)
+                self.policy.report(error)
+                continue
+            loaded.append(module)
+        return loaded
 
-    Errors go to ``policy``; a package that failed takes its submodules with
-    it. ``KeyboardInterrupt`` (and other non-``Exception`` exits but
-    ``SystemExit``) propagate after ``on_interrupt`` has run.
-    """
-    with collector_paused:
-        return _load_each(entries, finder, policy, on_interrupt)
-
-
-def _load_each(
-    entries: list[ModuleEntry],
-    finder: PikeFinder,
-    policy: ErrorPolicy,
-    on_interrupt: Callable[[], None],
-) -> list[ModuleType]:
-    modules: list[ModuleType] = []
-    earlier: dict[str, ModuleEntry] = {}
-    failed_prefix: str | None = None
-    import_module = importlib.import_module
-    for entry in entries:
+    def _import(self, entry: ModuleEntry, earlier: dict[str, ModuleEntry]) -> ModuleType:
+        """Import one entry; raise a PluginError if it collides or fails."""
         name = entry.name
-        if failed_prefix is not None and name.startswith(failed_prefix):
-            continue
-        failed_prefix = None
         top = "." not in name
         if top:
-            error = collision(entry, finder, earlier)
-            earlier.setdefault(name, entry)
-            if error is not None:
-                failed_prefix = name + "."
-                policy.report(error)
-                continue
+            held = earlier.setdefault(name, entry)
+            existing = self._check_before(entry, held)
+            if existing is not _MISSING:
+                return existing  # type: ignore[return-value]
         try:
             if top:
-                served_before = name in finder.served
-                with loading_for(name, finder):
-                    module = import_module(name)
+                with loading_for(name, self.finder):
+                    module = importlib.import_module(name)
             else:
-                module = import_module(name)
-        except (Exception, SystemExit) as exc:
-            forget_modules([name])
-            failed_prefix = name + "."
-            policy.report(import_error(entry, exc))
-            continue
-        except BaseException:
-            forget_modules([name])
-            on_interrupt()
+                module = importlib.import_module(name)
+        except KeyboardInterrupt:
+            self._forget(name)
+            self.on_interrupt()
             raise
-        if (
-            top
-            and owner_of(module) is not finder
-            and not _replaced_itself(name, module, finder, served_before)
-        ):
-            # Served by someone else after all (another thread's manager, or a
-            # file that changed under us): use it only if it is the same file.
-            error = collision(entry, finder, {})
-            if error is not None:
-                failed_prefix = name + "."
-                policy.report(error)
-                continue
-        modules.append(module)
-    return modules
+        except PluginError:
+            self._forget(name)
+            raise
+        except BaseException as exc:  # C14: SystemExit, GeneratorExit... from a plugin
+            self._forget(name)
+            raise import_error(name, entry.path, exc) from exc
+        if not self.registry.owns(name, module):
+            if top:
+                # Served by someone else after all (another manager, or a file that
+                # moved away meanwhile): use it only if it is the same file.
+                self._foreign(entry, module)
+            elif self.registry.get(name) is None:
+                # A submodule of a borrowed package, or one the standard path
+                # finder loaded (a __path__ leading elsewhere): used, not run by us.
+                self.registry.borrow(Record(entry, module, None, None, borrowed=True))
+        return module
+
+    def _forget(self, name: str) -> None:
+        """Take out what a failed import of ``name`` left: it and its submodules."""
+        prefix = name + "."
+        self.registry.forget({n for n in self.registry if n == name or n.startswith(prefix)})
+        forget_modules({name})
+
+    def _check_before(self, entry: ModuleEntry, held: ModuleEntry) -> object:
+        """Raise the collision that keeps top-level ``entry`` from loading, if any.
+
+        Returns the module to use if it is loaded already, else ``_MISSING``.
+        """
+        name = entry.name
+        if held.path != entry.path:
+            raise _collision(
+                entry,
+                f"plugin module {name!r} at {entry.path} is hidden by plugin module "
+                f"{name!r} at {held.path} in an earlier search path; rename one of them",
+                held.path,
+            )
+        kind = reserved(name)
+        if kind is not None:
+            other = _stdlib_location(name)
+            raise _collision(
+                entry,
+                f"plugin module {name!r} at {entry.path} would shadow the {kind} module "
+                f"{name!r} ({other}); rename the file",
+                other,
+            )
+        existing = sys.modules.get(name, _MISSING)
+        if existing is _MISSING:
+            return _MISSING
+        if existing is None:
+            raise _collision(
+                entry,
+                f"plugin module {name!r} at {entry.path} cannot load: the program blocked "
+                f"the name (sys.modules[{name!r}] is None); rename the file",
+                "blocked",
+            )
+        record = self.registry.get(name)
+        if record is None or record.module is not existing:
+            self._foreign(entry, existing)
+        return existing
+
+    def _foreign(self, entry: ModuleEntry, module: object) -> None:
+        """``module``, not loaded by this manager, holds ``entry``'s name: raise, or borrow it."""
+        name = entry.name
+        other = _location(module)
+        owner = registry_of(module)
+        if owner is not None and owner is not self.registry and not owner.closed:
+            raise _collision(
+                entry,
+                f"plugin module {name!r} at {entry.path} is already loaded by another "
+                f"active PikeManager from {other}; a top-level name belongs to one "
+                "manager at a time, so rename one of them or use one manager",
+                other,
+            )
+        if (owner is None or owner.closed) and same_file(other, entry.path):
+            # The host imported this very file itself (or kept it from a manager
+            # with unload=False): use it, but it stays the host's.
+            self.registry.borrow(Record(entry, module, None, None, borrowed=True))
+            return
+        raise _collision(
+            entry,
+            f"plugin module {name!r} at {entry.path} would shadow module {name!r} "
+            f"already imported from {other}; rename the file",
+            other,
+        )

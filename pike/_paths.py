@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pike.errors import PikeTypeError, SearchPathError, _a_type_name
+from pike import _trust
+from pike.errors import PikeTypeError, SearchPathError, UntrustedPathError, _a_type_name
 
 __all__ = ["is_within", "normalize_search_paths"]
 
@@ -15,7 +16,8 @@ _ACCEPTED = "a str or os.PathLike folder, or an iterable of them"
 def _one(item: object) -> str:
     if isinstance(item, (bytes, bytearray)):
         raise PikeTypeError(
-            f"search path {item!r} is bytes; pass it as str (e.g. os.fsdecode(path))"
+            f"search path {item!r} is bytes; search paths are str or os.PathLike: "
+            "decode it with os.fsdecode(path)"
         )
     if not isinstance(item, (str, os.PathLike)):
         raise PikeTypeError(f"search path {item!r} is {_a_type_name(item)}; expected {_ACCEPTED}")
@@ -27,7 +29,7 @@ def _one(item: object) -> str:
     return path
 
 
-def _check(path: str, given: str) -> None:
+def _check(path: str, given: str, trust: bool) -> None:
     if not path:
         raise SearchPathError(given, "is empty; pass '.' for the current directory")
     if "\0" in path:
@@ -45,10 +47,21 @@ def _check(path: str, given: str) -> None:
         raise SearchPathError(
             given, f"cannot be read ({exc.strerror or exc}); check its permissions"
         ) from None
+    if trust:
+        st = os.stat(path)
+        why = _trust.problem(st)
+        if why is not None:
+            raise UntrustedPathError(
+                given, f"{why}; {_trust.fix(path, st)}", owner=st.st_uid, mode=st.st_mode
+            )
 
 
-def normalize_search_paths(search_paths: Any) -> list[str]:
-    """Absolute, checked, de-duplicated search paths, in the order given."""
+def normalize_search_paths(search_paths: Any, *, trust: bool = False) -> list[str]:
+    """Absolute, checked, de-duplicated search paths, in the order given.
+
+    With ``trust``, each must also be one that only its owner (you or root) can
+    change (C15).
+    """
     if search_paths is None:
         items: list[str] = []
     elif isinstance(search_paths, (str, os.PathLike, bytes, bytearray)):
@@ -63,7 +76,7 @@ def normalize_search_paths(search_paths: Any) -> list[str]:
         items = [_one(item) for item in iterator]
     result: list[str] = []
     for given in items:
-        _check(given, given)
+        _check(given, given, trust)
         absolute = os.path.abspath(given)
         if absolute not in result:
             result.append(absolute)
@@ -82,13 +95,13 @@ def roots_of(search_paths: list[str]) -> tuple[str, ...]:
 
 def is_within(path: object, roots: tuple[str, ...]) -> bool:
     """True if ``path`` (a str or PathLike) is one of ``roots`` or lies inside one."""
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if not isinstance(path, str):
-        return False
     try:
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        if not isinstance(path, str):
+            return False
         absolute = os.path.abspath(path)
-    except (ValueError, OSError):  # pragma: no cover - a malformed sys.path entry
+    except Exception:  # a malformed sys.path entry, or a PathLike whose __fspath__ raises
         return False
     for root in roots:
         if absolute == root or absolute.startswith(root.rstrip(os.sep) + os.sep):

@@ -1,93 +1,37 @@
-"""What changed in the search paths since the plugins were loaded (contract C9).
+"""Bringing loaded plugins up to date with their folders (contract C9, C12).
 
-A loaded file is remembered by its modification time and size, and, when its
-timestamp is too recent to trust (two writes can fall in one tick of the
-filesystem's clock), by a digest of its content.
+A refresh is a diff and an apply step:
 
-How recent is too recent depends on the timestamp. One with a fraction of a
-second comes from a filesystem that keeps fine times, stamped by a clock that
-ticks every few milliseconds (Linux's coarse clock, Windows' 15.6 ms tick):
-after 100 ms no later write can repeat it. One in whole seconds may come from
-a filesystem that keeps seconds or, like FAT, two: it is trusted after three.
-The window is no longer than that because a digest means reading the file.
+* :func:`plan` compares the registry (what was loaded, from which file, in
+  which state) with a walk of the folders as they are now: one stat per loaded
+  file, nothing imported. Folders whose listing cannot have changed are not
+  listed again (:func:`pike._walk.walk` with ``previous``).
+* :func:`run` takes out the modules that changed or went away, and those that
+  hold their objects (found from what each module's namespace was seen to
+  use, :func:`pike._classes.examine`), then loads what is new or changed
+  through the same :class:`~pike._loading.Loader` as the first load.
+
+So the work is one stat per file plus what changed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 
-from pike._loading import forget_modules
+from pike import _walk
+from pike._classes import examine
+from pike._filestate import FileState, digest_of, is_racy
+from pike._loading import Loader, forget_modules
+from pike._registry import Record
 from pike._walk import ModuleEntry
 from pike.errors import PluginError
 
-__all__ = ["FileState", "RefreshReport", "dependents", "drop_modules", "file_states"]
-
-_SECOND_NS = 1_000_000_000
-# How long after a write the next write may still leave the same stamp.
-_FINE_WINDOW_NS = 100_000_000
-_WHOLE_SECONDS_WINDOW_NS = 3 * _SECOND_NS
-
-
-def _racy(stamp_ns: int, now_ns: int) -> bool:
-    """True if a write after ``now_ns`` could leave a file stamped ``stamp_ns`` as it is."""
-    window = _WHOLE_SECONDS_WINDOW_NS if stamp_ns % _SECOND_NS == 0 else _FINE_WINDOW_NS
-    return now_ns - stamp_ns < window
-
-
-class FileState:
-    """A file as it was when its module was loaded.
-
-    A plain class: one is made per plugin file on every load, and a frozen
-    dataclass takes more than twice as long to make (0.43 µs against 0.18).
-    """
-
-    __slots__ = ("digest", "mtime_ns", "size")
-
-    def __init__(self, mtime_ns: int, size: int, digest: bytes | None = None) -> None:
-        self.mtime_ns = mtime_ns
-        self.size = size
-        self.digest = digest
-
-    def differs(self, path: str) -> bool:
-        """True if the file at ``path`` is not the one this state describes."""
-        try:
-            st = os.stat(path)
-        except OSError:
-            return True
-        if (st.st_mtime_ns, st.st_size) != (self.mtime_ns, self.size):
-            return True
-        return self.digest is not None and self.digest != _digest(path)
-
-
-def _digest(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as f:
-            return hashlib.blake2b(f.read(), digest_size=16).digest()
-    except OSError:
-        return None
-
-
-def file_states(entries: Iterable[ModuleEntry]) -> dict[str, FileState]:
-    """The current state of each entry's file, by module name."""
-    now = time.time_ns()
-    states = {}
-    for entry in entries:
-        try:
-            st = os.stat(entry.path)
-        except OSError:
-            continue
-        recent = _racy(st.st_mtime_ns, now) or _racy(st.st_ctime_ns, now)
-        states[entry.name] = FileState(
-            st.st_mtime_ns, st.st_size, _digest(entry.path) if recent else None
-        )
-    return states
+__all__ = ["Plan", "RefreshReport", "dependents", "plan", "run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,46 +67,141 @@ class RefreshReport:
         return "; ".join(parts)
 
 
-def dependents(changed: set[str], loaded: dict[str, ModuleType]) -> set[str]:
-    """Loaded modules that hold a module, class or function of ``changed`` ones.
+@dataclass(slots=True)
+class Plan:
+    """The difference between what was loaded and the folders as they are.
+
+    ``new``: entries not loaded (new files, or ones that failed before), in
+    load order. ``changed``: loaded modules whose file was edited, replaced or
+    moved. ``removed``: loaded modules whose file is gone.
+    """
+
+    new: list[ModuleEntry]
+    changed: set[str]
+    removed: set[str]
+
+
+def plan(records: Mapping[str, Record], walk: _walk.Walk) -> Plan:
+    """Compare ``records`` with ``walk``: one stat per loaded file, nothing imported.
+
+    A file remembered by its content (its stamp was too recent to trust) whose
+    content is unchanged and whose stamp can be trusted now is remembered by
+    its stamp from here on, so later refreshes need not read it.
+    """
+    found = {entry.name: entry for entry in walk.modules}
+    changed: set[str] = set()
+    removed: set[str] = set()
+    now = time.time_ns()
+    stat = os.stat
+    for name, record in records.items():
+        entry = found.get(name)
+        if entry is None:
+            removed.add(name)
+            continue
+        path = entry.path
+        if path != record.entry.path:
+            changed.add(name)  # moved to another search path, or now a package
+            continue
+        state = record.state
+        if state is None:
+            continue  # borrowed from the host: not the manager's to run again
+        try:
+            st = stat(path)
+        except OSError:
+            changed.add(name)
+            continue
+        if st.st_mtime_ns != state.mtime_ns or st.st_size != state.size:
+            changed.add(name)
+        elif state.digest is not None:
+            if state.digest != digest_of(path):
+                changed.add(name)
+            elif not (is_racy(st.st_mtime_ns, now) or is_racy(st.st_ctime_ns, now)):
+                record.state = FileState(st.st_mtime_ns, st.st_size)
+    new = [entry for entry in walk.modules if entry.name not in records]
+    return Plan(new, changed, removed)
+
+
+def dependents(changed: set[str], records: Mapping[str, Record]) -> set[str]:
+    """Loaded modules that hold a module, class, function or instance of ``changed`` ones.
 
     They are executed afresh too, or they would keep the old objects (a
     subclass of the old base class, say). Followed transitively.
     """
     found = set(changed)
-    grew = True
+    pending = [record for name, record in records.items() if name not in found]
+    grew = bool(found)
     while grew:
         grew = False
-        for name, module in loaded.items():
-            if name in found:
-                continue
-            own_submodule = name + "."
-            for value in list(getattr(module, "__dict__", {}).values()):
-                origin: object
-                if isinstance(value, ModuleType):
-                    origin = value.__name__
-                    if origin.startswith(own_submodule):
-                        continue  # the import system's attribute for a submodule
-                else:
-                    origin = getattr(value, "__module__", None)
-                if isinstance(origin, str) and origin in found:
-                    found.add(name)
-                    grew = True
-                    break
+        rest = []
+        for record in pending:
+            examine(record)
+            assert record.uses is not None
+            if record.uses.isdisjoint(found):
+                rest.append(record)
+            else:
+                found.add(record.entry.name)
+                grew = True
+        pending = rest
     return found - changed
 
 
-def drop_modules(names: Iterable[str], paths: dict[str, str]) -> None:
-    """Forget ``names`` (and their submodules) so the next import runs them afresh.
+def _submodules(names: set[str], records: Iterable[str]) -> set[str]:
+    prefixes = tuple(name + "." for name in names)
+    return {name for name in records if name.startswith(prefixes)} if prefixes else set()
 
-    ``paths`` maps names to their files: stale bytecode caches are removed,
-    since Python trusts a cache whose source has the same size and mtime to
-    the second.
+
+def _drop(names: set[str], records: Mapping[str, Record]) -> None:
+    """Forget ``names`` so the next import runs them afresh.
+
+    Stale bytecode caches are removed, since Python trusts a cache whose
+    source has the same size and mtime to the second.
     """
-    names = list(names)
     forget_modules(names)
     for name in names:
-        path = paths.get(name)
-        if path and path.endswith(".py"):
+        record = records.get(name)
+        path = record.entry.path if record is not None else ""
+        if path.endswith(".py"):
             with contextlib.suppress(OSError, ValueError, NotImplementedError):
                 os.remove(importlib.util.cache_from_source(path))
+
+
+def _in_order(names: set[str], entries: Iterable[ModuleEntry]) -> list[str]:
+    if not names:
+        return []
+    ordered = [entry.name for entry in entries if entry.name in names]
+    rest = sorted(names.difference(ordered))
+    return ordered + rest
+
+
+def run(
+    loader: Loader,
+    previous: _walk.Walk,
+    search_paths: list[str],
+    invalidate: Callable[[], None],
+) -> tuple[RefreshReport, _walk.Walk]:
+    """Refresh: plan against a new walk, drop what changed, load what is new or changed."""
+    registry = loader.registry
+    walk = _walk.walk(search_paths, previous=previous)
+    if walk is not previous:
+        invalidate()  # the folders changed: cached listings may miss new files
+    records = registry.snapshot()
+    diff = plan(records, walk)
+    removed = diff.removed
+    changed = (diff.changed | dependents(diff.changed | removed, records)) - removed
+    # A package executed afresh takes its submodules with it.
+    changed |= _submodules(changed | removed, records) - removed
+    dropped = changed | removed
+    if dropped:
+        _drop(dropped, records)
+        registry.forget(dropped)
+    loader.policy.errors.clear()
+    wanted = changed | {entry.name for entry in diff.new}
+    loader.load([entry for entry in walk.modules if entry.name in wanted])
+    after = set(registry)
+    report = RefreshReport(
+        added=_in_order(after - set(records), walk.modules),
+        changed=_in_order(changed, walk.modules),
+        removed=_in_order(removed, previous.modules),
+        errors=list(loader.policy.errors),
+    )
+    return report, walk

@@ -14,13 +14,16 @@ Pure filesystem work, nothing is imported. The rules (contract C3):
 
 from __future__ import annotations
 
+import errno
 import keyword
 import os
 import string
+import time
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import machinery
 
+from pike._filestate import is_racy
 from pike.errors import SearchPathError
 
 __all__ = [
@@ -85,10 +88,33 @@ class SkippedEntry:
 
 @dataclass(slots=True)
 class Walk:
-    """What one walk found: modules in load order, and skipped entries."""
+    """What one walk found: modules in load order, and skipped entries.
+
+    ``folders`` are the folders it listed with their modification times, and
+    ``listed_ns`` when it started: a later walk can tell from them whether the
+    listings can have changed.
+    """
 
     modules: list[ModuleEntry]
     skipped: list[SkippedEntry]
+    folders: list[tuple[str, int]] = field(default_factory=list)
+    listed_ns: int = 0
+
+    def is_current(self) -> bool:
+        """True if no folder this walk listed can have changed since (one stat each).
+
+        A folder whose time was too recent to trust when it was listed (two
+        changes may fall in one tick of the clock) is taken as changed.
+        """
+        listed = self.listed_ns
+        for path, mtime_ns in self.folders:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return False
+            if st.st_mtime_ns != mtime_ns or is_racy(mtime_ns, listed):
+                return False
+        return True
 
 
 def module_name_of(filename: str) -> str | None:
@@ -133,8 +159,10 @@ def _classify(entry: os.DirEntry[str]) -> tuple[str, int, str | None] | str | No
     try:
         is_dir = entry.is_dir()
         is_file = not is_dir and entry.is_file()
-    except OSError as exc:  # pragma: no cover - scandir rarely fails here
-        return f"cannot be read: {exc}"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (the link leads back to itself)"
+        return f"cannot be read: {exc.strerror or exc}"
     init: str | None = None
     if is_dir:
         init = package_init(entry.path)
@@ -146,10 +174,10 @@ def _classify(entry: os.DirEntry[str]) -> tuple[str, int, str | None] | str | No
         if stem is None or stem == "__init__":
             return None
         name, rank = stem, _RANK[_suffix_of(filename)]
-    elif entry.is_symlink():
+    elif entry.is_symlink() and not os.path.exists(entry.path):
         return "cannot be read: broken symbolic link"
     elif module_name_of(filename) is not None:
-        return "not a regular file"
+        return "not a regular file (a device, pipe or socket)"
     else:
         return None
     if name == "__main__":
@@ -205,6 +233,13 @@ def _odd_source_name(stem: str) -> str | None:
     return f"name {stem!r} is {what}, so it cannot be imported; rename it"
 
 
+def _plain_source(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.name.endswith(".py") and entry.is_file()
+    except OSError:
+        return False
+
+
 def _all_plain_names(names: list[str]) -> bool:
     """True if every name in the sorted list ``names`` is an importable name.
 
@@ -250,9 +285,14 @@ def scan_folder(directory: str, skipped: list[SkippedEntry], *, record: bool = T
     rest: list[os.DirEntry[str]] = []
     set_aside = rest.append
     with os.scandir(directory) as it:
+        listed = list(it)
+    try:
         sources = [
-            e.name[:-3] for e in it if (e.name.endswith(".py") and e.is_file()) or set_aside(e)
+            e.name[:-3] for e in listed if (e.name.endswith(".py") and e.is_file()) or set_aside(e)
         ]
+    except OSError:  # an entry that cannot be looked at (a symbolic link loop): one by one
+        rest.clear()
+        sources = [e.name[:-3] for e in listed if _plain_source(e) or set_aside(e)]
     sources.sort()
     local: list[SkippedEntry] = []
     if not _all_plain_names(sources):
@@ -355,6 +395,7 @@ def _walk_children(
                 SkippedEntry(path, "symbolic link loop (points back to a folder above it)")
             )
             continue
+        out.folders.append((path, st.st_mtime_ns))
         out.modules.append(ModuleEntry(full, init, search_path, is_package=True))
         ancestors.add(key)
         _walk_package(path, full + ".", search_path, out, ancestors)
@@ -370,15 +411,22 @@ def vanished(search_path: str, exc: OSError) -> SearchPathError:
     )
 
 
-def walk(search_paths: list[str]) -> Walk:
-    """Walk every search path in order, packages to any depth."""
-    out = Walk([], [])
+def walk(search_paths: list[str], previous: Walk | None = None) -> Walk:
+    """Walk every search path in order, packages to any depth.
+
+    With ``previous`` (an earlier walk of the same paths), that walk itself is
+    returned if none of its folders can have changed.
+    """
+    if previous is not None and previous.is_current():
+        return previous
+    out = Walk([], [], listed_ns=time.time_ns())
     for search_path in search_paths:
         try:
             st = os.stat(search_path)
             children = scan_folder(search_path, out.skipped).ordered()
         except OSError as exc:
             raise vanished(search_path, exc) from None
+        out.folders.append((search_path, st.st_mtime_ns))
         _walk_children(children, "", search_path, out, {(st.st_dev, st.st_ino)})
     return out
 

@@ -16,7 +16,10 @@ __all__ = [
     "PluginCollisionError",
     "PluginError",
     "PluginImportError",
+    "PluginObjectError",
     "SearchPathError",
+    "UntrustedPathError",
+    "UntrustedPluginError",
 ]
 
 
@@ -42,6 +45,19 @@ class SearchPathError(PikeError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.path, self.reason))
+
+
+class UntrustedPathError(SearchPathError):
+    """A search path that other users could change (C15): not owned by you or root,
+    or writable by others. ``owner`` is its owner's uid, ``mode`` its mode bits."""
+
+    def __init__(self, path: str, reason: str, *, owner: int = -1, mode: int = 0) -> None:
+        super().__init__(path, reason)
+        self.owner = owner
+        self.mode = mode
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.reason), {"owner": self.owner, "mode": self.mode})
 
 
 class InactiveManagerError(PikeError, RuntimeError):
@@ -117,6 +133,60 @@ class PluginCollisionError(PluginError):
         return (type(self), args)
 
 
+class UntrustedPluginError(PluginError, ImportError):  # type: ignore[misc]
+    """A plugin file or package folder that other users could change (C15).
+
+    It was not imported. ``owner`` is the file's owner (a uid), ``mode`` its
+    mode bits; the message says how to fix it. Also an :class:`ImportError`,
+    as ``import name`` of such a plugin inside the block raises it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        *,
+        owner: int = -1,
+        mode: int = 0,
+    ) -> None:
+        PluginError.__init__(self, message, module_name, path, lineno)
+        self.name = module_name
+        self.msg = message
+        self.owner = owner
+        self.mode = mode
+
+    def __reduce__(self) -> tuple[object, ...]:
+        args = (self.message, self.module_name, self.path, self.lineno)
+        return (type(self), args, {"owner": self.owner, "mode": self.mode})
+
+
+class PluginObjectError(PluginError):
+    """A plugin object that misbehaved when pike looked at it (C14).
+
+    For example a class whose ``__subclasscheck__`` raises, or one that made
+    ``filter_func`` raise. The plugin's exception is the ``__cause__``;
+    ``qualname`` names the object.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        *,
+        qualname: str = "",
+    ) -> None:
+        super().__init__(message, module_name, path, lineno)
+        self.qualname = qualname
+
+    def __reduce__(self) -> tuple[object, ...]:
+        args = (self.message, self.module_name, self.path, self.lineno)
+        return (type(self), args, {"qualname": self.qualname})
+
+
 class PikeWarning(UserWarning):
     """Issued for each plugin error when a manager runs with ``on_error="warn"``."""
 
@@ -127,3 +197,25 @@ def _a_type_name(value: object) -> str:
         return "None"
     name = type(value).__name__
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+_QUALNAME = type.__dict__["__qualname__"]
+
+
+def _type_name(cls: type) -> str:
+    """``cls.__qualname__``, read past any metaclass that overrides attribute access."""
+    name = _QUALNAME.__get__(cls)
+    return name if isinstance(name, str) else "?"
+
+
+def _describe(exc: BaseException) -> str:
+    """``"ValueError: message"`` for any exception, even one whose ``__str__`` raises."""
+    kind = _type_name(type(exc))
+    try:
+        text = str(exc)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as inner:  # a plugin's __str__ may raise anything
+        why = _type_name(type(inner))
+        return f"{kind} (its message cannot be shown: str() raised {why})"
+    return f"{kind}: {text}" if text else kind

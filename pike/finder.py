@@ -1,11 +1,17 @@
-"""PikeFinder: the meta-path finder that serves plugin modules by top-level name.
+"""PikeFinder: the meta-path finder that serves plugin modules (contract C4, C5, C15).
 
-It serves a name only if a module or package of that name lies directly in one
-of its search paths, and never a standard-library or built-in name (contract C4,
-C5). The lookup itself is the standard library's ``FileFinder``, one per search
-path, so specs, loaders, bytecode caching, sourceless and extension modules are
-exactly what a normal import would give. Submodules are left to the standard
-path finder through the package's ``__path__``.
+It serves a top-level name only if a module or package of that name lies
+directly in one of its search paths, and never a standard-library or built-in
+name; it serves a submodule only of a package it served. The lookup itself is
+the standard library's ``FileFinder``, one per folder, so specs, bytecode
+caching, sourceless and extension modules are exactly what a normal import
+gives; the loaders are the standard ones as subclassed in :mod:`pike._loader`,
+which record each module in the finder's :class:`~pike._registry.Registry`.
+
+Before handing out a spec the finder takes one stat of the file: it tells
+whether the file can be trusted (C15) and is remembered to notice changes
+(C9). It also keeps pike 0.2.0's helpers (``module_name_to_filename``,
+``get_import_filename``, ``find_module``).
 """
 
 from __future__ import annotations
@@ -14,28 +20,33 @@ import importlib.abc
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from importlib import machinery
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 
-from pike._walk import is_valid_name
+from pike import _trust
+from pike._filestate import state_from_stat
+from pike._loader import loader_details
+from pike._registry import Registry
+from pike._walk import ModuleEntry, is_valid_name
+from pike.loader import PikeLoader
 
-__all__ = ["PROTECTED_NAMES", "PikeFinder", "loading_for", "owner_of"]
+__all__ = ["PROTECTED_NAMES", "PikeFinder", "loading_for", "reserved"]
 
 #: Top-level names no plugin may take: the standard library and built-ins.
 PROTECTED_NAMES: frozenset[str] = frozenset(sys.stdlib_module_names) | frozenset(
     sys.builtin_module_names
 )
 
-_LOADER_DETAILS = (
-    (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES),
-    (machinery.SourceFileLoader, machinery.SOURCE_SUFFIXES),
-    (machinery.SourcelessFileLoader, machinery.BYTECODE_SUFFIXES),
-)
 
-# The attribute a served spec carries to say which finder served it.
-_OWNER_ATTR = "_pike_finder"
+def reserved(name: str) -> str | None:
+    """``"built-in"`` or ``"standard library"`` if no plugin may take ``name``, else None."""
+    if name not in PROTECTED_NAMES:
+        return None
+    return "built-in" if name in sys.builtin_module_names else "standard library"
+
 
 # While a manager imports one of its own top-level plugins, other pike finders
 # in this thread stand aside for that name, so the manager gets its own file.
@@ -60,26 +71,29 @@ class loading_for:
         _local.claim = self._previous
 
 
-def owner_of(module: object) -> PikeFinder | None:
-    """The PikeFinder that served ``module``, or None for any other module."""
-    try:
-        owner = getattr(getattr(module, "__spec__", None), _OWNER_ATTR, None)
-    except Exception:  # an object with a hostile __getattr__ in sys.modules
-        return None
-    return owner if isinstance(owner, PikeFinder) else None
-
-
 class PikeFinder(importlib.abc.MetaPathFinder):
-    """Finds top-level plugin modules and packages in ``paths``.
+    """Finds plugin modules and packages in ``paths``, for one manager.
 
-    ``paths`` is a list of folders; each is used as given (the manager passes
-    absolute paths). ``served`` holds the top-level names this finder has served.
+    ``paths`` is a list of folders, used as given (the manager passes absolute,
+    checked paths). ``registry`` records what its loaders ran. ``trust`` is
+    ``"owner"`` (check each file, C15) or ``"any"``.
     """
 
-    def __init__(self, paths: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, paths: Iterable[str] | None = None, *, trust: _trust.Trust = "owner"
+    ) -> None:
         self.paths: list[str] = [os.fspath(p) for p in (paths or [])]
-        self._finders = [machinery.FileFinder(p, *_LOADER_DETAILS) for p in self.paths]
-        self.served: set[str] = set()
+        self.registry = Registry()
+        self._check = _trust.check_trust(trust)
+        self._details = loader_details()
+        self._top: list[tuple[str, machinery.FileFinder]] = [
+            (p, machinery.FileFinder(p, *self._details)) for p in self.paths
+        ]
+        self._folders: dict[str, machinery.FileFinder] = {}
+        # Folders whose trust was checked (the search paths were, by the manager).
+        self._trusted: set[str] = {finder.path for _p, finder in self._top}
+
+    # -- the import protocol ----------------------------------------------------------
 
     def find_spec(
         self,
@@ -87,28 +101,110 @@ class PikeFinder(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None = None,
         target: ModuleType | None = None,
     ) -> ModuleSpec | None:
-        """Return the spec of a top-level plugin module, or None to pass."""
-        if path is not None or "." in fullname:
+        """The spec of a plugin module or submodule of this finder's, or None to pass."""
+        if self.registry.closed:
             return None
-        if fullname in PROTECTED_NAMES or not is_valid_name(fullname):
+        if path is None:
+            return self._top_level(fullname)
+        return self._submodule(fullname, path)
+
+    def _top_level(self, name: str) -> ModuleSpec | None:
+        if "." in name or reserved(name) or not is_valid_name(name):
             return None
         claim = getattr(_local, "claim", None)
-        if claim is not None and claim[0] == fullname and claim[1] is not self:
+        if claim is not None and claim[0] == name and claim[1] is not self:
             return None
-        for finder in self._finders:
-            spec = finder.find_spec(fullname)
+        for search_path, finder in self._top:
+            spec = finder.find_spec(name)
             # A spec without a loader is a namespace package: a directory
             # without __init__, which is not a plugin.
             if spec is not None and spec.loader is not None:
-                setattr(spec, _OWNER_ATTR, self)
-                self.served.add(fullname)
-                return spec
+                return self._prepared(spec, search_path, finder.path)
         return None
+
+    def _submodule(self, name: str, path: Sequence[str]) -> ModuleSpec | None:
+        parent = self.registry.serves(name.rpartition(".")[0])
+        if parent is None:
+            return None  # not a package of this manager's
+        for folder in list(path):
+            if not isinstance(folder, str):
+                continue
+            finder = self._folders.get(folder)
+            if finder is None:
+                finder = self._folders[folder] = machinery.FileFinder(folder, *self._details)
+            spec = finder.find_spec(name)
+            if spec is not None and spec.loader is not None:
+                return self._prepared(spec, parent.search_path, finder.path)
+        # Nothing, or only namespace portions: the standard path finder takes it.
+        return None
+
+    def _prepared(self, spec: ModuleSpec, search_path: str, folder: str) -> ModuleSpec | None:
+        """Check and stat the file ``spec`` found; tell its loader what to record."""
+        origin = spec.origin
+        if not isinstance(origin, str):  # pragma: no cover - FileFinder always sets it
+            return None
+        try:
+            st = os.stat(origin)
+        except OSError:
+            return None  # gone since the folder was listed
+        name = spec.name
+        if self._check:
+            self._check_trust(name, origin, st, folder)
+        entry = ModuleEntry(name, origin, search_path, spec.submodule_search_locations is not None)
+        spec.loader.pike_record = (  # type: ignore[union-attr]
+            self.registry,
+            entry,
+            state_from_stat(st, origin, time.time_ns()),
+        )
+        return spec
+
+    def _check_trust(self, name: str, origin: str, st: os.stat_result, folder: str) -> None:
+        _trust.require_trusted(name, origin, st)
+        if folder not in self._trusted:  # each folder once
+            _trust.require_trusted_folder(name, folder)
+            self._trusted.add(folder)
 
     def invalidate_caches(self) -> None:
         """Forget the cached folder listings (called by importlib.invalidate_caches)."""
-        for finder in self._finders:
+        for _path, finder in self._top:
             finder.invalidate_caches()
+        self._folders.clear()
+        self._trusted = {finder.path for _p, finder in self._top}
+
+    # -- pike 0.2.0's helpers -----------------------------------------------------------
+
+    def module_name_to_filename(self, fullname: str) -> str:
+        """``"a.b.c"`` -> ``"a/b/c"``: a module name as a path relative to a search path."""
+        return os.path.join(*fullname.split("."))
+
+    def get_import_filename(self, module_path: str) -> str | None:
+        """The file that imports ``module_path`` (from :meth:`module_name_to_filename`).
+
+        ``<path>/<module_path>/__init__.py`` for a package, else
+        ``<path>/<module_path>.py``, in the first search path that has it.
+        """
+        for base_path in self.paths:
+            target = os.path.join(base_path, module_path)
+            if os.path.isdir(target):
+                filename = os.path.join(target, "__init__.py")
+            else:
+                filename = target + ".py"
+            if os.path.isfile(filename):
+                return filename
+        return None
+
+    def find_module(self, fullname: str, path: Sequence[str] | None = None) -> PikeLoader | None:
+        """A :class:`~pike.loader.PikeLoader` for ``fullname`` in the search paths, or None.
+
+        pike 0.2.0's lookup by file name. Standard-library and built-in names
+        are never served (C5).
+        """
+        if reserved(fullname.partition(".")[0]) or not all(
+            is_valid_name(part) for part in fullname.split(".")
+        ):
+            return None
+        filename = self.get_import_filename(self.module_name_to_filename(fullname))
+        return PikeLoader(fullname, filename) if filename is not None else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.paths!r})"

@@ -8,25 +8,29 @@
 The manager is active from the moment it is made (as in pike 0.2.0) until
 ``cleanup()``, the end of the ``with`` block, or its garbage collection; it can
 be entered again afterwards.
+
+Data flows one way: the folders are walked (:mod:`pike._walk`) into entries;
+the :class:`~pike._loading.Loader` imports them through the manager's finder,
+whose loaders write what ran into the registry (:mod:`pike._registry`);
+classes are picked from the registry's records (:mod:`pike._classes`); refresh
+diffs the registry against a new walk (:mod:`pike._refresh`); cleanup takes
+out what the registry says the manager loaded (:mod:`pike._session`).
 """
 
 from __future__ import annotations
 
-# weakref.finalize imports atexit on its first use: imported here, with pike, it
-# does not appear in sys.modules during the first block (C7).
-import atexit  # noqa: F401
 import contextlib
 import sys
-import weakref
 from collections.abc import Callable, Iterator
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
-from pike import _walk
-from pike._classes import apply_filter, defined_classes, module_name
-from pike._loading import ErrorPolicy, OnError, load_modules
+from pike import _refresh, _trust, _walk
+from pike._classes import apply_filter, defined_classes, type_module
+from pike._loading import ErrorPolicy, Loader, OnError
 from pike._paths import is_within, normalize_search_paths
-from pike._refresh import FileState, RefreshReport, dependents, drop_modules, file_states
+from pike._refresh import RefreshReport
+from pike._registry import Record
 from pike._session import Session
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import InactiveManagerError, PikeTypeError, PluginError, _a_type_name
@@ -36,18 +40,6 @@ __all__ = ["PikeManager"]
 
 T = TypeVar("T")
 _Manager = TypeVar("_Manager", bound="PikeManager")
-
-
-def _end_quietly(session: Session) -> None:
-    # Runs from a finalizer: it must never raise.
-    with contextlib.suppress(Exception):
-        session.end()
-
-
-def _of_loaded(states: dict[str, FileState], modules: list[ModuleType]) -> dict[str, FileState]:
-    """The file states of the modules that loaded."""
-    loaded = {module_name(m) for m in modules}
-    return {name: state for name, state in states.items() if name in loaded}
 
 
 class PikeManager:
@@ -61,7 +53,10 @@ class PikeManager:
     :param unload: remove the plugin modules from ``sys.modules`` at cleanup
         (default). ``False`` keeps them, for programs that import plugin modules
         lazily after the block.
+    :param trust: ``"owner"`` (default): load only folders and files owned by
+        you or root that other users cannot write (C15); ``"any"``: no check.
     :raises SearchPathError: a path does not exist, is not a folder or cannot be read.
+    :raises UntrustedPathError: a path that other users could change.
     :raises PikeTypeError: a path or ``on_error`` of the wrong type (also a ``TypeError``).
     """
 
@@ -71,17 +66,20 @@ class PikeManager:
         *,
         on_error: OnError = "raise",
         unload: bool = True,
+        trust: _trust.Trust = "owner",
     ) -> None:
-        self.search_paths: list[str] = normalize_search_paths(search_paths)
+        check = _trust.check_trust(trust)
+        self.search_paths: list[str] = normalize_search_paths(search_paths, trust=check)
         self._policy = ErrorPolicy(on_error)
-        self.module_finder = PikeFinder(self.search_paths)
+        self.module_finder = PikeFinder(self.search_paths, trust=trust)
+        self._registry = self.module_finder.registry
         self._session = Session(self.module_finder, self.search_paths, bool(unload))
+        # session.end, not self.cleanup: errors keep the frames that hold this
+        # callable, and must not keep the manager alive through them.
+        self._loader = Loader(self.module_finder, self._policy, self._session.end)
         self._walk: _walk.Walk | None = None
-        self._modules: list[ModuleType] | None = None
-        self._classes: list[type] | None = None
-        self._states: dict[str, FileState] = {}
-        self._finalizer = weakref.finalize(self, _end_quietly, self._session)
-        self._finalizer.atexit = False
+        self._loaded = False
+        self._classes: tuple[int, list[type]] | None = None
         self.add_to_meta_path()
 
     # -- lifecycle -----------------------------------------------------------
@@ -109,6 +107,12 @@ class PikeManager:
             self._forget_discovery()
             self._session.end()
 
+    def __del__(self) -> None:
+        """Clean up (pike 0.2.0 calls it by hand too); never raises."""
+        # A half-made manager has no session; at shutdown anything may be gone.
+        with contextlib.suppress(Exception):
+            self._session.end()
+
     def __enter__(self: _Manager) -> _Manager:
         self.add_to_meta_path()
         return self
@@ -123,9 +127,8 @@ class PikeManager:
 
     def _forget_discovery(self) -> None:
         self._walk = None
-        self._modules = None
+        self._loaded = False
         self._classes = None
-        self._states = {}
 
     # -- what was found --------------------------------------------------------
 
@@ -190,24 +193,33 @@ class PikeManager:
                 "or call add_to_meta_path() to activate it again"
             )
 
-    def _load(self) -> list[ModuleType]:
+    def _load(self) -> _walk.Walk:
+        """Import every plugin module once per activation; return the walk."""
         with self._session.lock:
-            if self._modules is not None:
-                return self._modules
-            self._check_active()
-            self._policy.errors.clear()
             walk = self._scan()
-            # Each file's state is taken before it is imported: a file edited
-            # meanwhile then differs at the next refresh, and runs afresh.
-            states = file_states(walk.modules)
-            # session.end, not self.cleanup: errors keep the frames that hold this
-            # callable, and must not keep the manager alive through them.
-            modules = load_modules(
-                walk.modules, self.module_finder, self._policy, self._session.end
-            )
-            self._modules = modules
-            self._states = _of_loaded(states, modules)
-            return modules
+            if not self._loaded:
+                self._check_active()
+                self._policy.errors.clear()
+                self._loader.load(walk.modules)
+                self._loaded = True
+            return walk
+
+    def _import_plugin(self, name: str) -> ModuleType:
+        """Import plugin module ``name`` (and the packages above it) by the manager's rules.
+
+        For the named managers' drop-in folders. Raises the PluginError that
+        kept it from loading, or ImportError if no search path has it.
+        """
+        with self._session.lock:
+            self._check_active()
+            chain = {name.rsplit(".", depth)[0] for depth in range(name.count(".") + 1)}
+            entries = [e for e in self._scan().modules if e.name in chain]
+            if not any(e.name == name for e in entries):
+                raise ImportError(f"no plugin module {name!r} in {self.search_paths}")
+            policy = ErrorPolicy("raise")
+            loaded = Loader(self.module_finder, policy, self._session.end).load(entries)
+            self._classes = None
+            return loaded[-1]
 
     def refresh(self) -> RefreshReport:
         """Rescan the search paths and bring the loaded plugins up to date (C9).
@@ -219,83 +231,60 @@ class PikeManager:
         """
         with self._session.lock:
             self._check_active()
-            if self._modules is None:
-                loaded = [module_name(m) or "" for m in self._load()]
-                return RefreshReport(added=loaded, errors=list(self._policy.errors))
-            before = {module_name(m) or "": m for m in self._modules}
-            old_paths = {e.name: e.path for e in self._scan().modules}
-            self._invalidate_caches()
-            walk = self._walk = _walk.walk(self.search_paths)
-            now_paths = {e.name: e.path for e in walk.modules}
-            states = self._states
-            gone = {n for n in before if n not in now_paths}
-            moved = {n for n in before if n in now_paths and now_paths[n] != old_paths.get(n)}
-            edited = {
-                n
-                for n in before
-                if n in now_paths and (n not in states or states[n].differs(now_paths[n]))
-            }
-            changed = (moved | edited | dependents(moved | edited | gone, before)) - gone
-            # A package executed afresh takes its submodules with it.
-            prefixes = tuple(n + "." for n in changed | gone)
-            changed |= {n for n in before if n.startswith(prefixes) and n not in gone}
-            drop_modules(sorted(changed | gone), old_paths)
-            # Nothing of the old state may be served if loading raises below.
-            self._modules = self._classes = None
-            kept = {n: s for n, s in states.items() if n not in changed and n not in gone}
-            self._states = kept
-            self._policy.errors.clear()
-            # As in _load, each state is taken before its file is imported.
-            fresh = file_states(
-                e for e in walk.modules if e.name in changed or e.name not in before
+            if not self._loaded:
+                before = set(self._registry)
+                walk = self._load()
+                added = [e.name for e in walk.modules if e.name in self._registry]
+                added = [name for name in added if name not in before]
+                return RefreshReport(added=added, errors=list(self._policy.errors))
+            previous = self._scan()
+            # If loading raises below, the next call loads afresh (and raises
+            # again) rather than serve what is left.
+            self._classes = None
+            self._walk = None
+            self._loaded = False
+            report, self._walk = _refresh.run(
+                self._loader, previous, self.search_paths, self._invalidate_caches
             )
-            modules = load_modules(
-                walk.modules, self.module_finder, self._policy, self._session.end
-            )
-            self._modules = modules
-            after = {module_name(m) or "" for m in modules}
-            self._states = _of_loaded({**kept, **fresh}, modules)
-            order = {e.name: i for i, e in enumerate(walk.modules)}
-            old_order = {name: i for i, name in enumerate(old_paths)}
-
-            def ordered(names: set[str], rank: dict[str, int]) -> list[str]:
-                return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
-
-            return RefreshReport(
-                added=ordered(after - set(before), order),
-                changed=ordered(changed, order),
-                removed=ordered(gone, old_order),
-                errors=list(self._policy.errors),
-            )
+            self._loaded = True
+            return report
 
     def _invalidate_caches(self) -> None:
         """Forget every cached folder listing under the search paths."""
         self.module_finder.invalidate_caches()
         cache = sys.path_importer_cache
-        for key in [k for k in cache if is_within(k, self._session.roots)]:
-            del cache[key]
+        for key in list(cache):
+            if is_within(key, self._session.roots):
+                cache.pop(key, None)
 
     def get_modules(self) -> list[ModuleType]:
         """Import every plugin module (C3 order) and return those that loaded."""
-        return list(self._load())
+        return [record.module for record in self._records()]  # type: ignore[misc]
+
+    def _records(self) -> list[Record]:
+        walk = self._load()
+        get = self._registry.get
+        found = []
+        for entry in walk.modules:
+            record = get(entry.name)
+            if record is not None and record.entry.path == entry.path:
+                found.append(record)
+        return found
 
     def get_classes(self, filter_func: Callable[[type], object] | None = None) -> list[type]:
         """Each class defined in a plugin module, once, in load order.
 
         Classes merely imported into a plugin module are not plugins.
-        ``filter_func(cls)`` keeps the classes for which it returns true.
+        ``filter_func(cls)`` keeps the classes for which it returns true; a
+        class that makes it raise is left out and reported under ``on_error``
+        as a :class:`~pike.errors.PluginObjectError`.
         """
         if filter_func is not None and not callable(filter_func):
             raise PikeTypeError(
                 f"filter_func is {_a_type_name(filter_func)}; pass a callable "
                 "that takes a class and returns a bool, or None"
             )
-        with self._session.lock:
-            classes = self._classes
-            if classes is None:
-                classes = defined_classes(self._load())
-                self._classes = classes
-        return apply_filter(classes, filter_func)
+        return self._filtered(filter_func, "filter_func about it")
 
     def get_all_inherited_classes(self, base_class: type[T]) -> list[type[T]]:
         """The plugin classes that are strict subclasses of ``base_class``."""
@@ -307,7 +296,26 @@ class PikeManager:
         def inherits(cls: type) -> bool:
             return cls is not base_class and issubclass(cls, base_class)
 
-        return self.get_classes(inherits)
+        base = f"{type_module(base_class)}.{base_class.__qualname__}"
+        return self._filtered(inherits, f"whether it is a subclass of {base}")
+
+    def _filtered(self, keep: Callable[[type], object] | None, asked: str) -> list[Any]:
+        with self._session.lock:
+            records = self._records()
+            version = self._registry.version
+            cached = self._classes
+            if cached is not None and cached[0] == version:
+                classes = cached[1]
+            else:
+                classes = defined_classes(records)
+                self._classes = (version, classes)
+
+        def where(cls: type) -> tuple[str, str]:
+            name = type_module(cls) or "?"
+            record = self._registry.get(name)
+            return name, record.entry.path if record is not None else "?"
+
+        return apply_filter(classes, keep, asked, self._policy.report, where)
 
     def __repr__(self) -> str:
         state = "active" if self.active else "inactive"

@@ -198,8 +198,7 @@ class ExtensionManager:
         for candidate in candidates:
             ep = candidate.entry_point
             try:
-                # A drop-in imports through the folders' PikeManager, which is active.
-                plugin = candidate.entry_point.load()
+                plugin = self._resolve(candidate)
                 obj = plugin(*args, **kwargs) if invoke else None
             except (Exception, SystemExit) as exc:
                 self._policy.report(self._error(candidate, exc))
@@ -216,6 +215,16 @@ class ExtensionManager:
                 )
             )
         return loaded
+
+    def _resolve(self, candidate: _Candidate) -> Any:
+        """What the entry point names: a drop-in through the folders' manager (C5)."""
+        ep = candidate.entry_point
+        if candidate.folder is None or self._pike is None:
+            return ep.load()
+        plugin: Any = self._pike._import_plugin(ep.module)
+        for part in (ep.attr or "").split(".") if ep.attr else ():
+            plugin = getattr(plugin, part)
+        return plugin
 
     @staticmethod
     def _path_of(plugin: Any) -> str | None:

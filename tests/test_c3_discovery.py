@@ -182,7 +182,7 @@ def test_c3_fifo_is_not_read(make_tree: MakeTree) -> None:
     os.mkfifo(root / "pipe.py")
     with PikeManager([root]) as mgr:
         assert loaded_names(mgr) == ["ok"]
-        assert [s.reason for s in mgr.skipped] == ["not a regular file"]
+        assert [s.reason for s in mgr.skipped] == ["not a regular file (a device, pipe or socket)"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")

@@ -275,13 +275,11 @@ def test_c9_stale_bytecode_is_never_used(make_tree: MakeTree) -> None:
 
 
 def test_c9_file_state_of_a_vanished_file(tmp_path: object) -> None:
-    from pike._refresh import FileState, _digest, file_states
-    from pike._walk import ModuleEntry
+    from pike._filestate import FileState, digest_of
 
     missing = f"{tmp_path}/missing.py"
     assert FileState(1, 1).differs(missing)
-    assert _digest(missing) is None
-    assert file_states([ModuleEntry("missing", missing, str(tmp_path))]) == {}
+    assert digest_of(missing) is None
 
 
 @pytest.mark.parametrize(
@@ -296,24 +294,22 @@ def test_c9_file_state_of_a_vanished_file(tmp_path: object) -> None:
     ],
 )
 def test_c9_how_recent_a_stamp_is_checked_by_content(stamp: int, age: int, racy: bool) -> None:
-    from pike._refresh import _racy
+    from pike._filestate import is_racy
 
-    assert _racy(stamp, stamp + age) is racy
+    assert is_racy(stamp, stamp + age) is racy
 
 
 def test_c9_a_file_stamped_moments_ago_is_remembered_by_content(tmp_path: object) -> None:
-    from pike._refresh import _digest, file_states
-    from pike._walk import ModuleEntry
+    from pike._filestate import digest_of, state_from_stat
 
     path = f"{tmp_path}/fresh.py"
     with open(path, "w") as f:
         f.write("VALUE = 1\n")
-    entry = ModuleEntry("fresh", path, str(tmp_path))
     soon = time.time_ns() + 10 * SECOND + 7  # a fraction of a second, in the future
     os.utime(path, ns=(soon, soon))
-    state = file_states([entry])["fresh"]
+    state = state_from_stat(os.stat(path), path, time.time_ns())
     assert state.digest is not None
-    assert state.digest == _digest(path)
+    assert state.digest == digest_of(path)
     assert not state.differs(path)
     with open(path, "w") as f:
         f.write("VALUE = 2\n")  # the same size

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from pike import _walk
 from pike._classes import namespace_classes
+from pike.discovery import filesystem
 
 __all__ = [
     "classes_in_module",
@@ -93,6 +94,16 @@ def get_child_modules(module: ModuleType, recursive: bool = True) -> Iterator[Mo
     With ``recursive`` (the default) subpackages are walked to any depth.
     """
     return _children(module, recursive, set())
+
+
+def _import_from_path(path: str, package_name: str) -> ModuleType:
+    """pike 0.2.0's helper: import the module or package at ``path`` inside ``package_name``."""
+    return importlib.import_module(f"{package_name}.{filesystem.get_name(path)}")
+
+
+def _child_modules(module: ModuleType) -> Iterator[ModuleType]:
+    """pike 0.2.0's helper: the direct children of a package (no recursion)."""
+    return get_child_modules(module, recursive=False)
 
 
 def get_all_classes(
