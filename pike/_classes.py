@@ -11,16 +11,31 @@ code (a filter, a ``__subclasscheck__``) is guarded: what it raises becomes a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
+from importlib.machinery import ModuleSpec
 from types import FunctionType, ModuleType
 from typing import cast
 
+from pike._loader import loader_details
 from pike._registry import Record
 from pike.errors import PluginObjectError, _describe, _type_name
 
-__all__ = ["apply_filter", "examine", "namespace_classes", "namespace_of", "type_module"]
+__all__ = [
+    "apply_filter",
+    "defined_classes",
+    "examine",
+    "namespace_classes",
+    "namespace_of",
+    "type_module",
+]
 
 _TYPE_MODULE = type.__dict__["__module__"]
+# Values that never tie a module to another one: most of a namespace (its
+# dunders among them), passed over with one set lookup each.
+_INERT: frozenset[type] = frozenset(
+    {str, int, float, bool, bytes, type(None), dict, list, tuple, set, frozenset, ModuleSpec}
+    | {loader for loader, _suffixes in loader_details()}
+)
 
 
 def type_module(cls: type) -> str | None:
@@ -53,55 +68,68 @@ def namespace_classes(module: object) -> Iterator[type]:
             yield obj  # type: ignore[misc]
 
 
-def examine(record: Record) -> list[type]:
-    """The classes ``record``'s module defines (not merely imports), worked out once.
+def defined_classes(records: list[Record], plugins: Container[str]) -> list[type]:
+    """The classes the records' modules define, in record order.
 
-    Also notes, as ``record.uses``, the modules whose classes, functions,
-    instances or module objects its namespace holds: refresh runs a module
-    afresh when one of those changes (C9).
+    ``plugins`` holds the names of the manager's plugin modules: what a module
+    uses is noted among those only.
     """
-    classes = record.classes
-    if classes is not None:
-        return classes
-    name = record.entry.name
-    own_submodule = name + "."
-    classes = []
-    uses: set[str] = set()
-    namespace = namespace_of(record.module)
-    seen: set[int] = set()
-    for value in list(namespace.values()) if namespace is not None else ():
-        kind = type(value)
-        origin: object
-        if issubclass(kind, type):
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
-            cls = cast(type, value)  # issubclass(kind, type) does not narrow it
-            origin = type_module(cls)
-            if origin == name:
-                classes.append(cls)
-                continue
-        elif kind is ModuleType:
-            origin = value.__dict__.get("__name__")
-            if isinstance(origin, str) and origin.startswith(own_submodule):
-                continue  # the import system's attribute for a submodule
-        elif kind is FunctionType:
-            origin = value.__module__
-        else:
-            origin = type_module(kind)  # an instance: its class's module
-        if type(origin) is str:
-            uses.add(origin)
-    record.classes = classes
-    record.uses = frozenset(uses)
-    return classes
-
-
-def defined_classes(records: Iterable[Record]) -> list[type]:
-    """The classes the records' modules define, in record order."""
+    _examine([record for record in records if record.classes is None], plugins)
     found: list[type] = []
     for record in records:
-        found.extend(examine(record))
+        found.extend(record.classes)  # type: ignore[arg-type]
     return found
+
+
+def examine(records: Iterable[Record], plugins: Container[str]) -> None:
+    """Work out ``classes`` and ``uses`` for the records that lack them."""
+    _examine([record for record in records if record.classes is None], plugins)
+
+
+def _examine(records: list[Record], plugins: Container[str]) -> None:
+    """Set each record's ``classes`` and ``uses`` from its module's namespace.
+
+    ``classes``: the classes the module defines (their ``__module__`` is its
+    name). ``uses``: the plugin modules whose classes, functions, instances or
+    module objects the namespace holds; refresh runs a module afresh when one
+    of those changes (C9). One loop for all records: this runs once per module.
+    """
+    module_of = _TYPE_MODULE.__get__
+    inert = _INERT
+    for record in records:
+        name = record.entry.name
+        classes: list[type] = []
+        uses: set[str] = set()
+        namespace = namespace_of(record.module)
+        for value in list(namespace.values()) if namespace is not None else ():
+            kind = type(value)
+            if kind in inert:
+                continue
+            origin: object
+            if kind is type or issubclass(kind, type):
+                try:
+                    origin = module_of(value)
+                except AttributeError:  # a class whose namespace has no __module__
+                    continue
+                if type(origin) is str and origin == name:
+                    classes.append(cast(type, value))  # issubclass() does not narrow
+                    continue
+            elif kind is ModuleType:
+                origin = value.__dict__.get("__name__")
+            elif kind is FunctionType:
+                origin = value.__module__
+            else:
+                try:
+                    origin = module_of(kind)  # an instance: its class's module
+                except AttributeError:
+                    continue
+            if type(origin) is str and origin in plugins:
+                uses.add(origin)
+        if len(classes) > 1 and len(set(map(id, classes))) < len(classes):
+            classes = list({id(cls): cls for cls in classes}.values())  # one class, two names
+        uses.discard(name)
+        record.classes = classes
+        record.uses = uses
 
 
 def apply_filter(

@@ -71,5 +71,10 @@ def digest_of(path: str) -> bytes | None:
 
 def state_from_stat(st: os.stat_result, path: str, now_ns: int) -> FileState:
     """The state of the file at ``path`` from its stat ``st`` taken at ``now_ns``."""
-    recent = is_racy(st.st_mtime_ns, now_ns) or is_racy(st.st_ctime_ns, now_ns)
-    return FileState(st.st_mtime_ns, st.st_size, digest_of(path) if recent else None)
+    mtime = st.st_mtime_ns
+    # Most files are older than the widest window: one comparison decides.
+    if now_ns - max(mtime, st.st_ctime_ns) < _WHOLE_SECONDS_WINDOW_NS and (
+        is_racy(mtime, now_ns) or is_racy(st.st_ctime_ns, now_ns)
+    ):
+        return FileState(mtime, st.st_size, digest_of(path))
+    return FileState(mtime, st.st_size)

@@ -48,12 +48,13 @@ class _Recording:
 
     #: Set by the finder that made the spec: where to record, what, and the file's state.
     pike_record: tuple[Registry, ModuleEntry, FileState | None] | None = None
+    #: The standard loader's exec_module, set by each subclass.
+    _base_exec: Callable[..., None]
 
     def exec_module(self, module: ModuleType) -> None:
         target = self.pike_record
-        base_exec: Callable[[ModuleType], None] = super().exec_module  # type: ignore[misc]
         if target is None:
-            base_exec(module)
+            self._base_exec(module)
             return
         registry, entry, state = target
         if not registry.begin(entry):
@@ -64,7 +65,7 @@ class _Recording:
                 entry.path,
             )
         try:
-            base_exec(module)
+            self._base_exec(module)
         except BaseException:
             registry.abandon(entry.name)
             raise
@@ -89,13 +90,19 @@ class _Recording:
 class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[misc]
     """The standard source loader, recording into a manager's registry."""
 
+    _base_exec = machinery.SourceFileLoader.exec_module
+
 
 class SourcelessFileLoader(_Recording, machinery.SourcelessFileLoader):
     """The standard bytecode loader, recording into a manager's registry."""
 
+    _base_exec = machinery.SourcelessFileLoader.exec_module
+
 
 class ExtensionFileLoader(_Recording, machinery.ExtensionFileLoader):
     """The standard extension-module loader, recording into a manager's registry."""
+
+    _base_exec = machinery.ExtensionFileLoader.exec_module
 
 
 def loader_details() -> tuple[tuple[Any, list[str]], ...]:

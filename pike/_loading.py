@@ -10,12 +10,11 @@ a module that fails leaves nothing half-imported.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import warnings
 from collections.abc import Callable
-from importlib import machinery
+from importlib import import_module, machinery
 from types import ModuleType
 from typing import Literal
 
@@ -31,7 +30,7 @@ from pike.errors import (
     PluginError,
     _a_type_name,
 )
-from pike.finder import PikeFinder, loading_for, reserved
+from pike.finder import PROTECTED_NAMES, PikeFinder, claims, reserved
 
 __all__ = ["ErrorPolicy", "Loader", "OnError", "forget_modules"]
 
@@ -106,16 +105,20 @@ def _collision(entry: ModuleEntry, message: str, other: str) -> PluginCollisionE
     return PluginCollisionError(message, entry.name, entry.path, other=other)
 
 
-def forget_modules(names: set[str]) -> None:
-    """Remove ``names`` and their submodules from ``sys.modules``.
+def forget_modules(names: set[str], *, submodules: bool = True) -> None:
+    """Remove ``names`` and (unless told there are none) their submodules from ``sys.modules``.
 
     A removed submodule is also unhooked from its parent package, if the
     parent's attribute still refers to it. Iterates a snapshot: other threads
     may import meanwhile.
     """
     modules = sys.modules
-    prefixes = tuple(name + "." for name in names)
-    for key in [k for k in list(modules) if k in names or k.startswith(prefixes)]:
+    if submodules:
+        prefixes = tuple(name + "." for name in names)
+        doomed = [k for k in list(modules) if k in names or k.startswith(prefixes)]
+    else:
+        doomed = list(names)
+    for key in doomed:
         module = modules.pop(key, None)
         parent_name, _, child = key.rpartition(".")
         parent = modules.get(parent_name) if parent_name else None
@@ -181,12 +184,12 @@ class Loader:
             existing = self._check_before(entry, held)
             if existing is not _MISSING:
                 return existing  # type: ignore[return-value]
+        # Claim the name in this thread (see pike.finder.claims), by hand: this
+        # runs once per module.
+        previous = getattr(claims, "claim", None)
+        claims.claim = (entry, self.finder)
         try:
-            if top:
-                with loading_for(name, self.finder):
-                    module = importlib.import_module(name)
-            else:
-                module = importlib.import_module(name)
+            module = import_module(name)
         except KeyboardInterrupt:
             self._forget(name)
             self.on_interrupt()
@@ -197,6 +200,8 @@ class Loader:
         except BaseException as exc:  # C14: SystemExit, GeneratorExit... from a plugin
             self._forget(name)
             raise import_error(name, entry.path, exc) from exc
+        finally:
+            claims.claim = previous
         if not self.registry.owns(name, module):
             if top:
                 # Served by someone else after all (another manager, or a file that
@@ -227,8 +232,8 @@ class Loader:
                 f"{name!r} at {held.path} in an earlier search path; rename one of them",
                 held.path,
             )
-        kind = reserved(name)
-        if kind is not None:
+        if name in PROTECTED_NAMES:
+            kind = reserved(name)
             other = _stdlib_location(name)
             raise _collision(
                 entry,
@@ -249,6 +254,14 @@ class Loader:
         record = self.registry.get(name)
         if record is None or record.module is not existing:
             self._foreign(entry, existing)
+        elif record.entry.path != entry.path:
+            held = record.entry  # loaded by an earlier refresh or import
+            raise _collision(
+                entry,
+                f"plugin module {name!r} at {entry.path} is hidden by plugin module "
+                f"{name!r} at {held.path} in an earlier search path; rename one of them",
+                held.path,
+            )
         return existing
 
     def _foreign(self, entry: ModuleEntry, module: object) -> None:

@@ -20,7 +20,7 @@ import contextlib
 import importlib.util
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pike import _walk
@@ -71,13 +71,14 @@ class RefreshReport:
 class Plan:
     """The difference between what was loaded and the folders as they are.
 
-    ``new``: entries not loaded (new files, or ones that failed before), in
-    load order. ``changed``: loaded modules whose file was edited, replaced or
-    moved. ``removed``: loaded modules whose file is gone.
+    ``new``: entries not loaded (new files, or ones that failed before).
+    ``changed``: entries whose module was loaded from a file since edited,
+    replaced or moved. Both in load order. ``removed``: names of loaded
+    modules whose file is gone.
     """
 
     new: list[ModuleEntry]
-    changed: set[str]
+    changed: list[ModuleEntry]
     removed: set[str]
 
 
@@ -88,37 +89,61 @@ def plan(records: Mapping[str, Record], walk: _walk.Walk) -> Plan:
     content is unchanged and whose stamp can be trusted now is remembered by
     its stamp from here on, so later refreshes need not read it.
     """
-    found = {entry.name: entry for entry in walk.modules}
-    changed: set[str] = set()
-    removed: set[str] = set()
+    new: list[ModuleEntry] = []
+    changed: list[ModuleEntry] = []
+    seen: set[str] = set()  # names matched other than by identity
+    matched = 0
     now = time.time_ns()
     stat = os.stat
-    for name, record in records.items():
-        entry = found.get(name)
-        if entry is None:
-            removed.add(name)
+    get = records.get
+    for entry in walk.modules:
+        name = entry.name
+        record = get(name)
+        if record is None:
+            new.append(entry)
             continue
+        if record.entry is not entry:  # the same walk made both (the common case) or not
+            if name in seen or (record.entry.path != entry.path and _hidden(entry, walk)):
+                new.append(entry)  # hidden by an earlier search path: reported again
+                continue
+            seen.add(name)
+            if record.entry.path != entry.path:
+                matched += 1
+                changed.append(entry)  # moved to another search path, or now a package
+                continue
+        matched += 1
         path = entry.path
-        if path != record.entry.path:
-            changed.add(name)  # moved to another search path, or now a package
-            continue
         state = record.state
         if state is None:
             continue  # borrowed from the host: not the manager's to run again
         try:
             st = stat(path)
         except OSError:
-            changed.add(name)
+            changed.append(entry)
             continue
         if st.st_mtime_ns != state.mtime_ns or st.st_size != state.size:
-            changed.add(name)
+            changed.append(entry)
         elif state.digest is not None:
             if state.digest != digest_of(path):
-                changed.add(name)
+                changed.append(entry)
             elif not (is_racy(st.st_mtime_ns, now) or is_racy(st.st_ctime_ns, now)):
                 record.state = FileState(st.st_mtime_ns, st.st_size)
-    new = [entry for entry in walk.modules if entry.name not in records]
+    if matched < len(records):
+        present = {entry.name for entry in walk.modules}
+        removed = {name for name in records if name not in present}
+    else:
+        removed = set()
     return Plan(new, changed, removed)
+
+
+def _hidden(entry: ModuleEntry, walk: _walk.Walk) -> bool:
+    """True if an earlier entry of ``walk`` has ``entry``'s name (an earlier search path)."""
+    for other in walk.modules:
+        if other is entry:
+            return False
+        if other.name == entry.name:
+            return True
+    return False  # pragma: no cover - entry is in walk
 
 
 def dependents(changed: set[str], records: Mapping[str, Record]) -> set[str]:
@@ -127,27 +152,47 @@ def dependents(changed: set[str], records: Mapping[str, Record]) -> set[str]:
     They are executed afresh too, or they would keep the old objects (a
     subclass of the old base class, say). Followed transitively.
     """
+    if not changed:
+        return set()
     found = set(changed)
-    pending = [record for name, record in records.items() if name not in found]
-    grew = bool(found)
+    pending: list[Record] = []  # the records that use other plugin modules
+    unknown: list[Record] = []
+    for record in records.values():
+        if record.uses is None:
+            unknown.append(record)
+        elif record.uses:
+            pending.append(record)
+    if unknown:
+        examine(unknown, records)  # what each module uses is worked out once
+        pending += [record for record in unknown if record.uses]
+    grew = True
     while grew:
         grew = False
         rest = []
         for record in pending:
-            examine(record)
-            assert record.uses is not None
-            if record.uses.isdisjoint(found):
+            name = record.entry.name
+            uses: set[str] | frozenset[str] = record.uses or frozenset()
+            if name in found or uses.isdisjoint(found):
                 rest.append(record)
-            else:
-                found.add(record.entry.name)
-                grew = True
+                continue
+            # A package holds its own submodules: that alone is no reason.
+            own = name + "."
+            if all(used.startswith(own) for used in uses & found):
+                rest.append(record)
+                continue
+            found.add(name)
+            grew = True
         pending = rest
     return found - changed
 
 
-def _submodules(names: set[str], records: Iterable[str]) -> set[str]:
-    prefixes = tuple(name + "." for name in names)
-    return {name for name in records if name.startswith(prefixes)} if prefixes else set()
+def _submodules(names: set[str], records: Mapping[str, Record]) -> set[str]:
+    """The loaded submodules of those of ``names`` that are packages."""
+    packages = [n for n in names if (r := records.get(n)) is not None and r.entry.is_package]
+    if not packages:
+        return set()
+    prefixes = tuple(name + "." for name in packages)
+    return {name for name in records if name.startswith(prefixes)}
 
 
 def _drop(names: set[str], records: Mapping[str, Record]) -> None:
@@ -156,21 +201,14 @@ def _drop(names: set[str], records: Mapping[str, Record]) -> None:
     Stale bytecode caches are removed, since Python trusts a cache whose
     source has the same size and mtime to the second.
     """
-    forget_modules(names)
+    packages = any((r := records.get(n)) is not None and r.entry.is_package for n in names)
+    forget_modules(names, submodules=packages)
     for name in names:
         record = records.get(name)
         path = record.entry.path if record is not None else ""
         if path.endswith(".py"):
             with contextlib.suppress(OSError, ValueError, NotImplementedError):
                 os.remove(importlib.util.cache_from_source(path))
-
-
-def _in_order(names: set[str], entries: Iterable[ModuleEntry]) -> list[str]:
-    if not names:
-        return []
-    ordered = [entry.name for entry in entries if entry.name in names]
-    rest = sorted(names.difference(ordered))
-    return ordered + rest
 
 
 def run(
@@ -187,21 +225,35 @@ def run(
     records = registry.snapshot()
     diff = plan(records, walk)
     removed = diff.removed
-    changed = (diff.changed | dependents(diff.changed | removed, records)) - removed
-    # A package executed afresh takes its submodules with it.
-    changed |= _submodules(changed | removed, records) - removed
-    dropped = changed | removed
+    reload = diff.changed
+    edited = {entry.name for entry in reload}
+    # Modules holding objects of those, and a package's submodules, go too.
+    more = dependents(edited | removed, records) - removed
+    more |= _submodules(edited | more | removed, records) - removed - edited
+    if more:
+        edited |= more
+        reload = [entry for entry in walk.modules if entry.name in edited]
+    dropped = edited | removed
     if dropped:
         _drop(dropped, records)
         registry.forget(dropped)
     loader.policy.errors.clear()
-    wanted = changed | {entry.name for entry in diff.new}
-    loader.load([entry for entry in walk.modules if entry.name in wanted])
-    after = set(registry)
+    if diff.new and reload:
+        wanted = edited.union(entry.name for entry in diff.new)
+        entries = [entry for entry in walk.modules if entry.name in wanted]
+    else:
+        entries = reload or diff.new
+    loaded = loader.load(entries) if entries else []
     report = RefreshReport(
-        added=_in_order(after - set(records), walk.modules),
-        changed=_in_order(changed, walk.modules),
-        removed=_in_order(removed, previous.modules),
+        added=list(
+            dict.fromkeys(e.name for e in entries if e.name not in records and e.name in registry)
+        )
+        if loaded
+        else [],
+        changed=[entry.name for entry in reload],
+        removed=[entry.name for entry in previous.modules if entry.name in removed]
+        if removed
+        else [],
         errors=list(loader.policy.errors),
     )
     return report, walk

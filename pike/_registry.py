@@ -16,6 +16,7 @@ taken out again as it finishes (C7).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from importlib.machinery import ModuleSpec
@@ -52,7 +53,7 @@ class Record:
         self.state = state
         self.borrowed = borrowed
         self.classes: list[type] | None = None
-        self.uses: frozenset[str] | None = None
+        self.uses: frozenset[str] | set[str] | None = None
 
     @property
     def name(self) -> str:
@@ -71,7 +72,8 @@ class Registry:
         self._records: dict[str, Record] = {}
         self._running: dict[str, ModuleEntry] = {}
         self.closed = False
-        #: Bumped at every change, so lists derived from the records know when to renew.
+        self._versions = itertools.count(1)
+        #: Changed at every change, so lists derived from the records know when to renew.
         self.version = 0
         #: Called with a module name when a module finishes after the registry closed.
         self.on_late: Callable[[str], None] | None = None
@@ -111,11 +113,10 @@ class Registry:
 
     def begin(self, entry: ModuleEntry) -> bool:
         """A module is about to run; False if the registry is closed (refuse it)."""
-        with self._lock:
-            if self.closed:
-                return False
-            self._running[entry.name] = entry
-            return True
+        if self.closed:
+            return False
+        self._running[entry.name] = entry
+        return True
 
     def abandon(self, name: str) -> None:
         """A module that began did not finish (it raised)."""
@@ -123,27 +124,34 @@ class Registry:
             self._running.pop(name, None)
 
     def land(self, record: Record) -> bool:
-        """A module finished; record it. False if the registry closed meanwhile."""
-        with self._lock:
-            self._running.pop(record.entry.name, None)
-            if self.closed:
-                return False
-            self._records[record.entry.name] = record
-            self.version += 1
-            return True
+        """A module finished; record it. False if the registry closed meanwhile.
+
+        Without a lock (this runs once per module): the record is put in first
+        and ``closed`` read after, so a :meth:`close` racing with it either
+        sees the record (and its manager takes the module out) or is seen
+        here (and the loader takes it out); both may, harmlessly.
+        """
+        name = record.entry.name
+        self._running.pop(name, None)
+        self._records[name] = record
+        self.version = next(self._versions)
+        if self.closed:
+            self._records.pop(name, None)
+            return False
+        return True
 
     def borrow(self, record: Record) -> None:
         """Record a module the host imported from the plugin's own file."""
         with self._lock:
             self._records[record.entry.name] = record
-            self.version += 1
+            self.version = next(self._versions)
 
     def forget(self, names: set[str]) -> None:
         """Drop the records of ``names`` (their modules were taken out)."""
         with self._lock:
             for name in names:
                 self._records.pop(name, None)
-            self.version += 1
+            self.version = next(self._versions)
 
     def open(self) -> None:
         with self._lock:
@@ -156,5 +164,5 @@ class Registry:
             records = dict(self._records)
             if not keep:
                 self._records.clear()
-                self.version += 1
+                self.version = next(self._versions)
             return records

@@ -160,25 +160,27 @@ class Session:
                 ours.add(name)
         if not ours:
             return
-        for record in records.values():
-            if record.entry.name.partition(".")[0] in ours:
-                _settle(record)
+        if threading.active_count() > 1:  # only another thread can be mid-import
+            for record in records.values():
+                if record.entry.name.partition(".")[0] in ours:
+                    _settle(record)
         forget_modules(ours)
 
     def _drop_finders(self, records: dict[str, Record]) -> None:
         """Meta-path finders added while active whose class a plugin module defines."""
         before = {id(f) for f in self._meta_path_before}
+        added = [f for f in list(sys.meta_path) if id(f) not in before and f is not self.finder]
+        if not added:
+            return
         tops = {name.partition(".")[0] for name, r in records.items() if not r.borrowed}
-        prefixes = tuple(t + "." for t in tops)
 
         def planted(finder: object) -> bool:
-            if id(finder) in before or finder is self.finder:
-                return False
             module = _type_module(finder)
-            return isinstance(module, str) and (module in tops or module.startswith(prefixes))
+            return isinstance(module, str) and module.partition(".")[0] in tops
 
-        if tops and any(planted(f) for f in list(sys.meta_path)):
-            _rebind_meta_path(lambda meta: [f for f in meta if not planted(f)])
+        doomed = {id(f) for f in added if planted(f)}
+        if doomed:
+            _rebind_meta_path(lambda meta: [f for f in meta if id(f) not in doomed])
 
     def _restore_sys_path(self) -> None:
         path = sys.path

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from pike.errors import PikeTypeError, PikeValueError, UntrustedPluginError, _a_type_name
 
-__all__ = ["Trust", "check_trust", "problem", "require_trusted", "require_trusted_folder"]
+__all__ = ["Trust", "check_trust", "owners", "problem", "require_trusted", "require_trusted_folder"]
 
 Trust = Literal["owner", "any"]
 
@@ -55,6 +55,11 @@ def _user(uid: int) -> str:
         except (KeyError, OverflowError):
             pass
     return f"uid {uid}"
+
+
+def owners() -> frozenset[int]:
+    """The owners a trusted file may have: the effective user and root."""
+    return frozenset({_geteuid(), 0}) if _geteuid is not None else frozenset()
 
 
 def problem(st: os.stat_result) -> str | None:

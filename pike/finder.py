@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.abc
 import os
+import stat
 import sys
 import threading
 import time
@@ -33,7 +34,7 @@ from pike._registry import Registry
 from pike._walk import ModuleEntry, is_valid_name
 from pike.loader import PikeLoader
 
-__all__ = ["PROTECTED_NAMES", "PikeFinder", "loading_for", "reserved"]
+__all__ = ["PROTECTED_NAMES", "PikeFinder", "claims", "reserved"]
 
 #: Top-level names no plugin may take: the standard library and built-ins.
 PROTECTED_NAMES: frozenset[str] = frozenset(sys.stdlib_module_names) | frozenset(
@@ -48,27 +49,11 @@ def reserved(name: str) -> str | None:
     return "built-in" if name in sys.builtin_module_names else "standard library"
 
 
-# While a manager imports one of its own top-level plugins, other pike finders
-# in this thread stand aside for that name, so the manager gets its own file.
-_local = threading.local()
-
-
-class loading_for:
-    """Context manager: ``finder`` alone may serve ``name`` in this thread."""
-
-    __slots__ = ("_finder", "_name", "_previous")
-
-    def __init__(self, name: str, finder: PikeFinder) -> None:
-        self._name = name
-        self._finder = finder
-        self._previous: tuple[str, PikeFinder] | None = None
-
-    def __enter__(self) -> None:
-        self._previous = getattr(_local, "claim", None)
-        _local.claim = (self._name, self._finder)
-
-    def __exit__(self, *exc_info: object) -> None:
-        _local.claim = self._previous
+#: While a manager imports one of its plugins it sets ``claims.claim`` to
+#: ``(entry, finder)`` in its thread: other pike finders stand aside for that
+#: name (if top-level), so the manager gets its own file, and its own finder
+#: reuses the entry the walk made.
+claims = threading.local()
 
 
 class PikeFinder(importlib.abc.MetaPathFinder):
@@ -90,8 +75,10 @@ class PikeFinder(importlib.abc.MetaPathFinder):
             (p, machinery.FileFinder(p, *self._details)) for p in self.paths
         ]
         self._folders: dict[str, machinery.FileFinder] = {}
-        # Folders whose trust was checked (the search paths were, by the manager).
+        # Folders whose trust was checked (the search paths were, by the manager),
+        # and the owners a trusted file may have (taken anew at each activation).
         self._trusted: set[str] = {finder.path for _p, finder in self._top}
+        self._owners = _trust.owners()
 
     # -- the import protocol ----------------------------------------------------------
 
@@ -109,17 +96,17 @@ class PikeFinder(importlib.abc.MetaPathFinder):
         return self._submodule(fullname, path)
 
     def _top_level(self, name: str) -> ModuleSpec | None:
-        if "." in name or reserved(name) or not is_valid_name(name):
+        if name in PROTECTED_NAMES or "." in name or not is_valid_name(name):
             return None
-        claim = getattr(_local, "claim", None)
-        if claim is not None and claim[0] == name and claim[1] is not self:
+        claim = getattr(claims, "claim", None)
+        if claim is not None and claim[1] is not self and claim[0].name == name:
             return None
         for search_path, finder in self._top:
             spec = finder.find_spec(name)
             # A spec without a loader is a namespace package: a directory
             # without __init__, which is not a plugin.
             if spec is not None and spec.loader is not None:
-                return self._prepared(spec, search_path, finder.path)
+                return self._prepared(spec, search_path, finder.path, claim)
         return None
 
     def _submodule(self, name: str, path: Sequence[str]) -> ModuleSpec | None:
@@ -134,11 +121,18 @@ class PikeFinder(importlib.abc.MetaPathFinder):
                 finder = self._folders[folder] = machinery.FileFinder(folder, *self._details)
             spec = finder.find_spec(name)
             if spec is not None and spec.loader is not None:
-                return self._prepared(spec, parent.search_path, finder.path)
+                claim = getattr(claims, "claim", None)
+                return self._prepared(spec, parent.search_path, finder.path, claim)
         # Nothing, or only namespace portions: the standard path finder takes it.
         return None
 
-    def _prepared(self, spec: ModuleSpec, search_path: str, folder: str) -> ModuleSpec | None:
+    def _prepared(
+        self,
+        spec: ModuleSpec,
+        search_path: str,
+        folder: str,
+        claim: tuple[ModuleEntry, PikeFinder] | None,
+    ) -> ModuleSpec | None:
         """Check and stat the file ``spec`` found; tell its loader what to record."""
         origin = spec.origin
         if not isinstance(origin, str):  # pragma: no cover - FileFinder always sets it
@@ -149,8 +143,20 @@ class PikeFinder(importlib.abc.MetaPathFinder):
             return None  # gone since the folder was listed
         name = spec.name
         if self._check:
-            self._check_trust(name, origin, st, folder)
-        entry = ModuleEntry(name, origin, search_path, spec.submodule_search_locations is not None)
+            # The common case inline: owned by you or root, and not o+w.
+            if st.st_mode & stat.S_IWOTH or st.st_uid not in self._owners:
+                _trust.require_trusted(name, origin, st)
+            if folder not in self._trusted:  # each folder once
+                _trust.require_trusted_folder(name, folder)
+                self._trusted.add(folder)
+        if claim is not None and claim[1] is self and claim[0].name == name:
+            entry = claim[0]  # the walk's entry for it
+            if entry.path != origin:
+                entry = ModuleEntry(name, origin, search_path, entry.is_package)
+        else:
+            entry = ModuleEntry(
+                name, origin, search_path, spec.submodule_search_locations is not None
+            )
         spec.loader.pike_record = (  # type: ignore[union-attr]
             self.registry,
             entry,
@@ -158,18 +164,13 @@ class PikeFinder(importlib.abc.MetaPathFinder):
         )
         return spec
 
-    def _check_trust(self, name: str, origin: str, st: os.stat_result, folder: str) -> None:
-        _trust.require_trusted(name, origin, st)
-        if folder not in self._trusted:  # each folder once
-            _trust.require_trusted_folder(name, folder)
-            self._trusted.add(folder)
-
     def invalidate_caches(self) -> None:
         """Forget the cached folder listings (called by importlib.invalidate_caches)."""
         for _path, finder in self._top:
             finder.invalidate_caches()
         self._folders.clear()
         self._trusted = {finder.path for _p, finder in self._top}
+        self._owners = _trust.owners()
 
     # -- pike 0.2.0's helpers -----------------------------------------------------------
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from pike import _refresh, _trust, _walk
 from pike._classes import apply_filter, defined_classes, type_module
+from pike._gc import collector_paused
 from pike._loading import ErrorPolicy, Loader, OnError
 from pike._paths import is_within, normalize_search_paths
 from pike._refresh import RefreshReport
@@ -300,14 +301,16 @@ class PikeManager:
         return self._filtered(inherits, f"whether it is a subclass of {base}")
 
     def _filtered(self, keep: Callable[[type], object] | None, asked: str) -> list[Any]:
-        with self._session.lock:
+        # The collector stays paused from importing to picking the classes, so
+        # its pass over all that was just made runs once, afterwards.
+        with self._session.lock, collector_paused:
             records = self._records()
             version = self._registry.version
             cached = self._classes
             if cached is not None and cached[0] == version:
                 classes = cached[1]
             else:
-                classes = defined_classes(records)
+                classes = defined_classes(records, self._registry)
                 self._classes = (version, classes)
 
         def where(cls: type) -> tuple[str, str]:
