@@ -82,18 +82,19 @@ class Plan:
     removed: set[str]
 
 
-def plan(records: Mapping[str, Record], walk: _walk.Walk) -> Plan:
+def plan(records: Mapping[str, Record], walk: _walk.Walk, now_ns: int | None = None) -> Plan:
     """Compare ``records`` with ``walk``: one stat per loaded file, nothing imported.
 
     A file remembered by its content (its stamp was too recent to trust) whose
-    content is unchanged and whose stamp can be trusted now is remembered by
-    its stamp from here on, so later refreshes need not read it.
+    content is unchanged and whose stamp can be trusted now (``now_ns``, the
+    clock by default) is remembered by its stamp from here on, so later
+    refreshes need not read it.
     """
     new: list[ModuleEntry] = []
     changed: list[ModuleEntry] = []
     seen: set[str] = set()  # names matched other than by identity
     matched = 0
-    now = time.time_ns()
+    now = time.time_ns() if now_ns is None else now_ns
     stat = os.stat
     get = records.get
     for entry in walk.modules:

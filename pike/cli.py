@@ -1,25 +1,32 @@
 """The command line: ``pike PATH [PATH ...]`` (also ``python -m pike``), contract C11.
 
-Lists the plugin classes in the folders (module, class, bases, file:line), a
-count, then the errors and skipped entries; ``--base`` filters by base class,
-``--static`` reads source without running it, ``--json`` prints the stable
-shape described in docs/cli.md. Exit status: 0 all went well, 1 some plugins
-failed (the others are still listed), 2 bad usage.
+Lists the plugin classes in the folders (module, class, bases, file:line) and a
+count on stdout; the errors and skipped entries on stderr (or everything in
+one JSON document on stdout with ``--json``). ``--base`` filters by base
+class, ``--static`` reads source without running it. Whatever plugins print
+while they import goes to stderr. Exit status: 0 all went well, 1 some plugins
+failed (the others are still listed) or the report could not be written, 2
+bad usage. Never a traceback, whatever the plugins do (``--traceback`` shows
+theirs on purpose).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from pike import __version__
-from pike.errors import PikeError, PluginCollisionError, PluginError
+from pike._classes import type_module
+from pike.errors import PikeError, PluginCollisionError, PluginError, _describe, _type_name
 from pike.manager import PikeManager
 
 __all__ = ["main"]
@@ -28,6 +35,9 @@ EXIT_OK = 0
 EXIT_PLUGIN_ERRORS = 1
 EXIT_USAGE = 2
 JSON_FORMAT = 1
+
+_BASES = type.__dict__["__bases__"]
+_MRO = type.__dict__["__mro__"]
 
 
 class UsageError(Exception):
@@ -59,9 +69,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="pike",
         description=(
             "List the plugin classes in drop-in plugin folders: module, class, bases,\n"
-            "file and line, then a count, the plugins that failed, and the folder\n"
-            "entries that were skipped. By default each plugin module is imported (in\n"
-            "isolation, and cleaned up afterwards); --static reads source only."
+            "file and line, then a count (on stdout); the plugins that failed and the\n"
+            "folder entries that were skipped (on stderr). By default each plugin module\n"
+            "is imported (in isolation, and cleaned up afterwards); --static reads\n"
+            "source only."
         ),
         epilog=(
             "examples:\n"
@@ -71,11 +82,12 @@ def _parser() -> argparse.ArgumentParser:
             "\n"
             "exit status:\n"
             "  0  all plugins loaded (or parsed)\n"
-            "  1  some plugins failed to load or parse; the others are still listed\n"
-            "  2  bad usage: no PATH, an unknown option, a folder that does not exist,\n"
-            "     a --base that cannot be found\n"
+            "  1  some plugins failed to load or parse (the others are still listed),\n"
+            "     or the report could not be written\n"
+            "  2  bad usage: no PATH, an unknown option, a folder that does not exist\n"
+            "     or that other users could change, a --base that cannot be found\n"
             "\n"
-            "docs: the JSON format and more in docs/cli.md"
+            "docs: the JSON format and more in the 'Command line' page of pike's docs"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -95,9 +107,22 @@ def _parser() -> argparse.ArgumentParser:
         help="read source files only: no plugin code runs and nothing is written",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print JSON (format in docs/cli.md) instead of a table"
+        "--json", action="store_true", help="print one JSON document instead of the table"
     )
-    parser.add_argument("--version", action="version", version=f"pike {__version__}")
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show each failure's full traceback (on stderr; in the document with --json)",
+    )
+    parser.add_argument(
+        "--trust-any",
+        action="store_true",
+        help=(
+            "load folders and files that other users could change (by default they "
+            "are refused: they must be yours or root's and not world-writable)"
+        ),
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"pike {__version__}")
     return parser
 
 
@@ -120,34 +145,46 @@ def _import_base(spec: str) -> type:
     module_name, name = _split_base(spec)
     try:
         obj: Any = importlib.import_module(module_name)
-    except Exception as exc:
+        for part in name.split("."):
+            obj = getattr(obj, part, None)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the module is anyone's code: it may raise anything
         raise UsageError(
-            f"--base {spec!r}: cannot import module {module_name!r} "
-            f"({type(exc).__name__}: {exc}); give a plugin module in PATH or a module "
-            "importable from here"
+            f"--base {spec!r}: cannot import module {module_name!r} ({_describe(exc)}); "
+            "give a plugin module in PATH or a module importable from here"
         ) from None
-    for part in name.split("."):
-        obj = getattr(obj, part, None)
     if not isinstance(obj, type):
         raise UsageError(f"--base {spec!r}: module {module_name!r} has no class {name!r}")
     return obj
 
 
-def _error_dict(error: PluginError) -> dict[str, Any]:
+def _error_dict(error: PluginError, with_traceback: bool) -> dict[str, Any]:
     kind = "collision" if isinstance(error, PluginCollisionError) else "import"
-    return {
+    found: dict[str, Any] = {
         "module": error.module_name,
         "file": error.path,
         "line": error.lineno,
         "kind": kind,
         "message": str(error),
     }
+    if with_traceback:
+        found["traceback"] = _traceback_of(error)
+    return found
 
 
-def _base_name(base: type, cls: type) -> str:
-    if base.__module__ in (cls.__module__, "builtins"):
-        return base.__qualname__
-    return f"{base.__module__}.{base.__qualname__}"
+def _traceback_of(error: BaseException) -> str:
+    cause = error.__cause__ or error
+    try:
+        return "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
+    except Exception:  # a hostile exception that cannot even be formatted
+        return f"{_describe(cause)} (its traceback cannot be shown)\n"
+
+
+def _base_name(base: type, module: str) -> str:
+    where = type_module(base)
+    name = _type_name(base)
+    return name if where in (module, "builtins", None) else f"{where}.{name}"
 
 
 def _class_lines(search_paths: list[str]) -> dict[tuple[str, str], int]:
@@ -163,31 +200,37 @@ def _select(mgr: PikeManager, base: str | None) -> list[type]:
     if ":" not in base and "." not in base:
         if not base.isidentifier():
             raise UsageError(f"--base {base!r}: expected MODULE:CLASS or a class name")
+
         # A bare name: any strict subclass of a class of that name.
-        return mgr.get_classes(lambda cls: any(b.__name__ == base for b in cls.__mro__[1:]))
+        def named(cls: type) -> bool:
+            return any(_type_name(b) == base for b in _MRO.__get__(cls)[1:])
+
+        return mgr.get_classes(named)
     return mgr.get_all_inherited_classes(_import_base(base))
 
 
-def _imported(paths: list[str], base: str | None) -> Report:
-    mgr = PikeManager(paths, on_error="collect")
+def _imported(paths: list[str], base: str | None, trust_any: bool, tracebacks: bool) -> Report:
+    mgr = PikeManager(paths, on_error="collect", trust="any" if trust_any else "owner")
     report = Report("import", mgr.search_paths, base)
     with mgr:
         classes = _select(mgr, base)
         lines = _class_lines(mgr.search_paths)
         for cls in classes:
-            module = sys.modules.get(cls.__module__)
-            path = str(getattr(module, "__file__", None) or "")
+            module = type_module(cls) or "?"
+            name = _type_name(cls)
+            record = mgr._registry.get(module)
+            bases = _BASES.__get__(cls)
             report.rows.append(
                 Row(
-                    cls.__module__,
-                    cls.__qualname__,
-                    [_base_name(b, cls) for b in cls.__bases__],
-                    path,
-                    lines.get((cls.__module__, cls.__qualname__)),
+                    module,
+                    name,
+                    [_base_name(b, module) for b in bases],
+                    record.entry.path if record is not None else "",
+                    lines.get((module, name)),
                 )
             )
         report.modules = len(mgr.get_modules())
-        report.errors = [_error_dict(e) for e in mgr.errors]
+        report.errors = [_error_dict(e, tracebacks) for e in mgr.errors]
         report.skipped = [{"path": s.path, "reason": s.reason} for s in mgr.skipped]
     return report
 
@@ -223,7 +266,7 @@ def _display(path: str) -> str:
     return path if relative.startswith(os.pardir) else relative
 
 
-def _print_human(report: Report, out: TextIO) -> None:
+def _print_table(report: Report, out: TextIO) -> None:
     if report.rows:
         table = [("MODULE", "CLASS", "BASES", "FILE")]
         for row in report.rows:
@@ -247,14 +290,20 @@ def _print_human(report: Report, out: TextIO) -> None:
     modules = f"{report.modules} module{'' if report.modules == 1 else 's'}"
     how = " (static: nothing was run)" if report.mode == "static" else ""
     print(f"{n} {what} in {modules}{how}", file=out)
+
+
+def _print_problems(report: Report, err: TextIO) -> None:
     if report.errors:
-        print(f"\nErrors ({len(report.errors)}):", file=out)
+        print(f"\nErrors ({len(report.errors)}):", file=err)
         for error in report.errors:
-            print(f"  {error['message']}", file=out)
+            print(f"  {error['message']}", file=err)
+            if "traceback" in error:
+                for line in error["traceback"].rstrip("\n").splitlines():
+                    print(f"    {line}", file=err)
     if report.skipped:
-        print(f"\nSkipped ({len(report.skipped)}):", file=out)
+        print(f"\nSkipped ({len(report.skipped)}):", file=err)
         for entry in report.skipped:
-            print(f"  {_display(entry['path'])}: {entry['reason']}", file=out)
+            print(f"  {_display(entry['path'])}: {entry['reason']}", file=err)
 
 
 def _print_json(report: Report, out: TextIO) -> None:
@@ -283,30 +332,107 @@ def _print_json(report: Report, out: TextIO) -> None:
             "skipped": len(report.skipped),
         },
     }
-    json.dump(document, out, indent=2)
+    json.dump(document, out, indent=2)  # ASCII only: any file name survives
     out.write("\n")
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; return the exit status."""
-    out = out if out is not None else sys.stdout
-    args = _parser().parse_args(argv)
+@contextlib.contextmanager
+def _plugin_output_to(err: TextIO, *, descriptors: bool) -> Iterator[None]:
+    """What plugins print while they import goes to ``err``, so stdout stays the report's.
+
+    With ``descriptors``, also what is written to file descriptor 1 directly.
+    """
+    fd_saved: int | None = None
+    stdout = sys.__stdout__
     try:
-        report = _static(args.paths, args.base) if args.static else _imported(args.paths, args.base)
+        if descriptors and stdout is not None and sys.__stderr__ is not None:
+            stdout.flush()
+            fd_saved = os.dup(1)
+            os.dup2(sys.__stderr__.fileno(), 1)  # output written to fd 1 directly, too
+    except (OSError, ValueError, io.UnsupportedOperation):
+        fd_saved = None
+    try:
+        with contextlib.redirect_stdout(err):
+            yield
+    finally:
+        if fd_saved is not None:
+            with contextlib.suppress(OSError, ValueError):
+                if stdout is not None:
+                    stdout.flush()
+            os.dup2(fd_saved, 1)
+            os.close(fd_saved)
+
+
+def _escaping(stream: TextIO | None) -> None:
+    """Let a terminal stream write any file name: what it cannot encode is escaped."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(Exception):
+            reconfigure(errors="backslashreplace")
+
+
+def _say(err: TextIO | None, message: str) -> None:
+    if err is not None:
+        with contextlib.suppress(Exception):
+            print(message, file=err)
+            err.flush()
+
+
+def _silence_stdout() -> None:
+    """After stdout failed: point it at devnull, so the exit does not fail again."""
+    with contextlib.suppress(Exception):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run the command line; return the exit status."""
+    real_out = out is None
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    if real_out:
+        _escaping(out)
+        _escaping(err)
+    args = _parser().parse_args(argv)
+    if out is None:  # stdout was closed (`pike PATH >&-`)
+        _say(err, "pike: error: stdout is closed; nowhere to write the report")
+        return EXIT_PLUGIN_ERRORS
+    try:
+        if args.static:
+            report = _static(args.paths, args.base)
+        else:
+            sink = err if err is not None else io.StringIO()
+            with _plugin_output_to(sink, descriptors=real_out):
+                report = _imported(args.paths, args.base, args.trust_any, args.traceback)
     except (PikeError, UsageError) as exc:
-        print(f"pike: error: {exc}", file=sys.stderr)
+        _say(err, f"pike: error: {exc}")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say(err, "pike: interrupted")
+        return 130
+    status = EXIT_PLUGIN_ERRORS if report.errors else EXIT_OK
     try:
         if args.json:
             _print_json(report, out)
         else:
-            _print_human(report, out)
+            _print_table(report, out)
         out.flush()
     except BrokenPipeError:  # pragma: no cover - test_c11_closed_pipe_is_quiet, in a subprocess
         # The reader went away (`pike ... | head`): stop quietly, as other tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    return EXIT_PLUGIN_ERRORS if report.errors else EXIT_OK
+        _silence_stdout()
+        return status
+    except (OSError, ValueError) as exc:  # a full disk, a closed file
+        _say(err, f"pike: error: cannot write the report: {exc}")
+        if real_out:
+            _silence_stdout()
+        return EXIT_PLUGIN_ERRORS
+    if not args.json and err is not None:
+        with contextlib.suppress(OSError, ValueError):  # stderr is gone: the status says it
+            _print_problems(report, err)
+    return status
 
 
 def main_entry() -> None:  # pragma: no cover - the console script's wrapper

@@ -75,9 +75,9 @@ class PikeFinder(importlib.abc.MetaPathFinder):
             (p, machinery.FileFinder(p, *self._details)) for p in self.paths
         ]
         self._folders: dict[str, machinery.FileFinder] = {}
-        # Folders whose trust was checked (the search paths were, by the manager),
-        # and the owners a trusted file may have (taken anew at each activation).
-        self._trusted: set[str] = {finder.path for _p, finder in self._top}
+        # Folders whose trust (with their bytecode cache's) was checked, and the
+        # owners a trusted file may have: both taken anew at each activation.
+        self._trusted: set[str] = set()
         self._owners = _trust.owners()
 
     # -- the import protocol ----------------------------------------------------------
@@ -169,7 +169,7 @@ class PikeFinder(importlib.abc.MetaPathFinder):
         for _path, finder in self._top:
             finder.invalidate_caches()
         self._folders.clear()
-        self._trusted = {finder.path for _p, finder in self._top}
+        self._trusted = set()
         self._owners = _trust.owners()
 
     # -- pike 0.2.0's helpers -----------------------------------------------------------

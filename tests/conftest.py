@@ -91,3 +91,85 @@ def run_python(
         env=env,
         timeout=120,
     )
+
+
+# -- running as an unprivileged user (permission and ownership tests) -----------------
+
+NOBODY = 65534
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _unprivileged_python() -> str | None:
+    """A Python that user ``nobody`` can run: this one, or the system's."""
+    import shutil
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        probe = subprocess.run(
+            [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", candidate,
+             "-c", "import sys; print(sys.version_info >= (3, 10))"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if probe.stdout.strip() == "True":
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def as_nobody() -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    """Run code as user ``nobody`` (uid 65534) with this checkout's pike.
+
+    For tests of permissions and ownership when the suite runs as root: root
+    reads everything and owns the temporary folders. pike is copied to a
+    folder ``nobody`` can read. Skips where the suite does not run as root.
+    """
+    import shutil
+    import tempfile
+
+    if not IS_ROOT:
+        pytest.skip("needs root to switch to an unprivileged user (the suite runs as one)")
+    python = _unprivileged_python()
+    if python is None:
+        pytest.skip("no Python that user nobody can run")
+    home = Path(tempfile.mkdtemp(prefix="pike-nobody-"))
+    home.chmod(0o755)
+    shutil.copytree(REPO / "pike", home / "pike", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def run(code: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
+        return subprocess.run(
+            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+             python, "-c", textwrap.dedent(code)],
+            capture_output=True, text=True, cwd=cwd or home, env=env, timeout=120, check=False,
+        )  # fmt: skip
+
+    yield run
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def world_tree() -> Iterator[Callable[..., Path]]:
+    """``world_tree(files, owner=uid)``: a plugin tree other users can reach (under /tmp).
+
+    Owned by ``owner`` (root only may give one), removed after the test.
+    """
+    import shutil
+    import tempfile
+
+    made: list[Path] = []
+
+    def make(files: dict[str, str], *, owner: int | None = None) -> Path:
+        root = Path(tempfile.mkdtemp(prefix="pike-tree-"))
+        made.append(root)
+        root.chmod(0o755)
+        write_tree(root, files)
+        if owner is not None:
+            for path in [root, *root.rglob("*")]:
+                os.chown(path, owner, owner)
+        return root
+
+    yield make
+    for root in made:
+        shutil.rmtree(root, ignore_errors=True)

@@ -5,14 +5,19 @@ from __future__ import annotations
 import collections.abc
 import gc
 import importlib.abc
+import importlib.machinery
+import importlib.util
 import inspect
+import os
 import sys
 import types
 
 import pytest
 
 from pike.discovery import filesystem, py
+from pike.errors import PikeError, PluginImportError
 from pike.finder import PikeFinder
+from pike.loader import PikeLoader
 from pike.manager import PikeManager
 from tests.conftest import MakeTree, run_python
 
@@ -206,3 +211,147 @@ def test_c1_is_child_of_module_is_exact() -> None:
 @pytest.mark.parametrize("name", ["a.py", "pkg", "mod.pyc"])
 def test_c1_filesystem_get_name(name: str) -> None:
     assert filesystem.get_name(f"/x/{name}") == name.split(".", maxsplit=1)[0]
+
+
+# -- pike.loader.PikeLoader and PikeFinder's 0.2.0 helpers (C1) ---------------------
+
+
+def _forget(*names: str) -> None:
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+def test_c1_pike_loader_loads_by_path_through_the_standard_source_loader(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree({"legacy_pkg/__init__.py": "", "legacy_pkg/app.py": "class Tracer: pass\n"})
+    app = str(root / "legacy_pkg" / "app.py")
+    loader = PikeLoader("legacy_pkg.app", app)
+    try:
+        module = loader.load_module("legacy_pkg.app")
+        assert sys.modules["legacy_pkg.app"] is module
+        assert module.Tracer.__module__ == "legacy_pkg.app"
+        assert type(module.__loader__).__name__ == "SourceFileLoader"
+        assert isinstance(module.__loader__, importlib.machinery.SourceFileLoader)
+        assert module.__spec__.origin == app
+        assert module.__package__ == "legacy_pkg"
+        # The module already in sys.modules is returned as is.
+        assert loader.load_module("legacy_pkg.app") is module
+    finally:
+        _forget("legacy_pkg.app")
+
+
+def test_c1_pike_loader_writes_and_reuses_bytecode(make_tree: MakeTree) -> None:
+    root = make_tree({"cached_one.py": "VALUE = 1\n"})
+    path = str(root / "cached_one.py")
+    code = f"""
+        import sys
+        from pike.loader import PikeLoader
+        module = PikeLoader("cached_one", {path!r}).load_module("cached_one")
+        print(module.VALUE, module.__cached__)
+    """
+    first = run_python(code)
+    assert first.returncode == 0, first.stderr
+    value, cached = first.stdout.split()
+    assert value == "1"
+    assert os.path.exists(cached)
+    stamp = os.stat(cached).st_mtime_ns
+    second = run_python(code)
+    assert second.stdout == first.stdout
+    assert os.stat(cached).st_mtime_ns == stamp  # read, not written again
+
+
+def test_c1_pike_loader_refuses_another_name_and_loads_only_source(make_tree: MakeTree) -> None:
+    root = make_tree({"only.py": ""})
+    loader = PikeLoader("only", str(root / "only.py"))
+    with pytest.raises(ImportError, match="'bam'") as info:
+        loader.load_module("bam")
+    assert isinstance(info.value, PikeError)
+    assert loader.load_module_by_path("name", "something.bam") is None
+    assert "name" not in sys.modules
+    assert PikeLoader("only", str(root / "only.txt")).load_module_by_path("x", "y.txt") is None
+    with pytest.raises(ImportError, match=r"not a \.py file"):
+        PikeLoader("only", str(root / "only.txt")).load_module("only")
+
+
+def test_c1_pike_loader_package_and_module_protocol(make_tree: MakeTree) -> None:
+    root = make_tree({"lpkg/__init__.py": "WHO = 'pkg'\n", "lpkg/leaf.py": ""})
+    init = str(root / "lpkg" / "__init__.py")
+    package = PikeLoader("lpkg", init)
+    leaf = PikeLoader("lpkg.leaf", str(root / "lpkg" / "leaf.py"))
+    assert package.is_package() and package.is_package("ignored")
+    assert not leaf.is_package()
+    spec = importlib.util.spec_from_file_location("lpkg", init)
+    assert spec is not None
+    assert package.create_module(spec) is None
+    module = types.ModuleType("lpkg")
+    assert package.augment_module("lpkg", module) is module
+    assert module.__path__ == [str(root / "lpkg")]
+    assert module.__package__ == "lpkg"
+    package.exec_module(module)
+    assert module.WHO == "pkg"
+    other = leaf.augment_module("lpkg.leaf", types.ModuleType("lpkg.leaf"))
+    assert other.__package__ == "lpkg"
+    try:
+        loaded = package.load_module("lpkg")
+        assert loaded.__path__ == [str(root / "lpkg")]
+        assert leaf.load_module("lpkg.leaf").__name__ == "lpkg.leaf"
+    finally:
+        _forget("lpkg.leaf", "lpkg")
+
+
+def test_c1_pike_loader_failure_is_a_plugin_import_error(make_tree: MakeTree) -> None:
+    root = make_tree({"sinks.py": "x = 1\nraise RuntimeError('down')\n"})
+    path = str(root / "sinks.py")
+    with pytest.raises(PluginImportError) as info:
+        PikeLoader("sinks", path).load_module("sinks")
+    assert (info.value.module_name, info.value.path, info.value.lineno) == ("sinks", path, 2)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert "sinks" not in sys.modules
+
+
+def test_c1_finder_helpers_of_0_2_0(make_tree: MakeTree) -> None:
+    root = make_tree({"tool.py": "", "kit/__init__.py": "", "kit/part.py": "", "json.py": ""})
+    given = str(root) + os.sep  # kept as given, as 0.2.0 kept it
+    finder = PikeFinder([given])
+    assert finder.paths == [given]
+    assert finder.module_name_to_filename("pike.finder") == os.path.join("pike", "finder")
+    assert finder.get_import_filename("tool") == os.path.join(given, "tool") + ".py"
+    assert finder.get_import_filename("kit") == os.path.join(given, "kit", "__init__.py")
+    assert finder.get_import_filename(os.path.join("kit", "part")) == os.path.join(
+        given, "kit", "part.py"
+    )
+    assert finder.get_import_filename("nothing") is None
+    loader = finder.find_module("kit")
+    assert isinstance(loader, PikeLoader) and loader.is_package()
+    part = finder.find_module("kit.part")
+    assert isinstance(part, PikeLoader) and not part.is_package()
+    assert part.fullname == "kit.part"
+    assert finder.find_module("nothing") is None
+    assert finder.find_module("json") is None  # never the standard library's names (C5)
+
+
+def test_c1_del_by_hand_cleans_up_like_cleanup(make_tree: MakeTree) -> None:
+    root = make_tree({"deleted.py": "class D: pass\n"})
+    mgr = PikeManager([root])
+    mgr.get_classes()
+    mgr.__del__()
+    assert mgr.module_finder not in sys.meta_path
+    assert "deleted" not in sys.modules
+    mgr.__del__()  # again, and again at collection
+    with mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["D"]
+
+
+def test_c1_del_of_a_manager_that_was_never_made_never_raises() -> None:
+    PikeManager.__new__(PikeManager).__del__()
+
+
+def test_c1_private_helpers_of_0_2_0(make_tree: MakeTree) -> None:
+    root = make_tree({"oldpkg/__init__.py": "", "oldpkg/app.py": "", "oldpkg/sub/__init__.py": ""})
+    with PikeManager([root]):
+        parent = py.get_module_by_name("oldpkg")
+        assert py._import_from_path(str(root / "oldpkg" / "app.py"), "oldpkg").__name__ == (
+            "oldpkg.app"
+        )
+        assert [m.__name__ for m in py._child_modules(parent)] == ["oldpkg.app", "oldpkg.sub"]

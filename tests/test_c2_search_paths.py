@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pike.errors import PikeError, PikeTypeError, SearchPathError
 from pike.manager import PikeManager
-from tests.conftest import MakeTree
+from tests.conftest import NOBODY, MakeTree
 
 
 def test_c2_a_single_str_is_one_path(make_tree: MakeTree) -> None:
@@ -78,16 +82,28 @@ def test_c2_nul_byte_is_an_error() -> None:
         PikeManager(["bad\0path"])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
-def test_c2_unreadable_path_is_an_error(tmp_path: Path) -> None:  # pragma: no cover
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0)
+def test_c2_unreadable_path_is_an_error(
+    tmp_path: Path, as_nobody: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    # Root reads every folder: the check runs as an unprivileged user.
+    locked = Path(tempfile.mkdtemp(prefix="pike-locked-"))
     try:
-        with pytest.raises(SearchPathError, match="cannot be read"):
-            PikeManager([locked])
+        os.chown(locked, NOBODY, NOBODY)
+        locked.chmod(0)
+        result = as_nobody(
+            f"""
+            from pike.errors import SearchPathError
+            from pike.manager import PikeManager
+            try:
+                PikeManager([{str(locked)!r}])
+            except SearchPathError as exc:
+                print(exc)
+            """
+        )
+        assert result.returncode == 0, result.stderr
+        assert "cannot be read" in result.stdout and str(locked) in result.stdout
     finally:
-        locked.chmod(0o755)
+        shutil.rmtree(locked)
 
 
 @pytest.mark.parametrize("value", [b"/tmp", [b"/tmp"], bytearray(b"/tmp")])

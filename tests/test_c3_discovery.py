@@ -8,13 +8,14 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pike.discovery import filesystem
 from pike.manager import PikeManager
-from tests.conftest import MakeTree
+from tests.conftest import NOBODY, MakeTree
 
 
 def loaded_names(mgr: PikeManager) -> list[str]:
@@ -185,15 +186,27 @@ def test_c3_fifo_is_not_read(make_tree: MakeTree) -> None:
         assert [s.reason for s in mgr.skipped] == ["not a regular file (a device, pipe or socket)"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
-def test_c3_unreadable_package_is_skipped(make_tree: MakeTree) -> None:  # pragma: no cover
-    root = make_tree({"pkg/__init__.py": "", "pkg/inner/__init__.py": ""})
-    (root / "pkg" / "inner").chmod(0o100)
-    try:
-        with PikeManager([root]) as mgr:
-            assert "cannot be read" in mgr.skipped[0].reason
-    finally:
-        (root / "pkg" / "inner").chmod(0o755)
+def test_c3_unreadable_package_is_skipped(
+    world_tree: Callable[..., Path], as_nobody: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    # Root reads every folder: the walk runs as an unprivileged user.
+    root = world_tree(
+        {"ok.py": "class Ok: pass\n", "pkg/__init__.py": "", "pkg/inner/__init__.py": ""},
+        owner=NOBODY,
+    )
+    (root / "pkg" / "inner").chmod(0o100)  # enter, but not list
+    result = as_nobody(
+        f"""
+        from pike.manager import PikeManager
+        with PikeManager([{str(root)!r}]) as mgr:
+            print([c.__name__ for c in mgr.get_classes()])
+            print([(s.path, s.reason) for s in mgr.skipped])
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    classes, skipped = result.stdout.splitlines()
+    assert classes == "['Ok']"
+    assert str(root / "pkg" / "inner") in skipped and "cannot be read" in skipped
 
 
 def _build_extension(directory: Path, name: str) -> Path | None:

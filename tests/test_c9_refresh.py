@@ -315,3 +315,141 @@ def test_c9_a_file_stamped_moments_ago_is_remembered_by_content(tmp_path: object
         f.write("VALUE = 2\n")  # the same size
     os.utime(path, ns=(soon, soon))  # and the same stamp
     assert state.differs(path)
+
+
+# -- the diff, without importing anything; work proportional to what changed ---------
+
+
+def _records_for(walk: object) -> dict[str, object]:
+    """Records as the loaders would write them, without importing anything."""
+    from pike._filestate import state_from_stat
+    from pike._registry import Record
+
+    records: dict[str, object] = {}
+    for entry in walk.modules:  # type: ignore[attr-defined]
+        st = os.stat(entry.path)
+        state = state_from_stat(st, entry.path, st.st_mtime_ns + 10 * SECOND)  # old enough
+        records[entry.name] = Record(entry, object(), None, state)
+    return records
+
+
+def test_c9_the_plan_is_a_diff_of_records_and_a_walk_and_imports_nothing(
+    make_tree: MakeTree,
+) -> None:
+    from pike import _walk
+    from pike._refresh import plan
+
+    root = make_tree(
+        {
+            "kept.py": "",
+            "edited.py": "",
+            "gone.py": "",
+            "pkg/__init__.py": "",
+            "pkg/sub.py": "",
+        }
+    )
+    before = set(sys.modules)
+    first = _walk.walk([str(root)])
+    records = _records_for(first)
+    (root / "edited.py").write_text("# now longer\n")
+    (root / "gone.py").unlink()
+    (root / "pkg" / "sub.py").unlink()
+    (root / "added.py").write_text("")
+    diff = plan(records, _walk.walk([str(root)], previous=first))  # type: ignore[arg-type]
+    assert [e.name for e in diff.new] == ["added"]
+    assert [e.name for e in diff.changed] == ["edited"]
+    assert diff.removed == {"gone", "pkg.sub"}
+    assert set(sys.modules) == before
+
+
+def test_c9_a_file_remembered_by_content_is_remembered_by_stamp_once_it_is_old(
+    make_tree: MakeTree,
+) -> None:
+    from pike import _walk
+    from pike._filestate import FileState, digest_of
+    from pike._refresh import plan
+    from pike._registry import Record
+
+    root = make_tree({"young.py": "X = 1\n"})
+    walk = _walk.walk([str(root)])
+    [entry] = walk.modules
+    st = os.stat(entry.path)
+    record = Record(
+        entry, object(), None, FileState(st.st_mtime_ns, st.st_size, digest_of(entry.path))
+    )
+    os.utime(entry.path, ns=(st.st_mtime_ns - 10 * SECOND, st.st_mtime_ns - 10 * SECOND))
+    record.state = FileState(st.st_mtime_ns - 10 * SECOND, st.st_size, digest_of(entry.path))
+    assert plan({"young": record}, walk).changed == []
+    assert record.state.digest is not None  # its change time is recent: not yet
+    diff = plan({"young": record}, walk, now_ns=time.time_ns() + 10 * SECOND)
+    assert diff.changed == []
+    assert record.state.digest is None  # the stamp is trusted from now on
+    assert record.state.mtime_ns == st.st_mtime_ns - 10 * SECOND
+
+
+def test_c9_a_walk_is_reused_only_while_no_folder_can_have_changed(make_tree: MakeTree) -> None:
+    from pike import _walk
+
+    root = make_tree({"a.py": "", "pkg/__init__.py": ""})
+    old = time.time_ns() - 10 * SECOND
+    for folder in (root, root / "pkg"):
+        os.utime(folder, ns=(old, old))
+    first = _walk.walk([str(root)])
+    assert _walk.walk([str(root)], previous=first) is first
+    (root / "pkg" / "b.py").write_text("")  # a package folder changed
+    second = _walk.walk([str(root)], previous=first)
+    assert second is not first
+    assert [e.name for e in second.modules] == ["a", "pkg", "pkg.b"]
+    # Its folders were just written: their listing is not trusted yet.
+    assert _walk.walk([str(root)], previous=second) is not second
+    shutil.rmtree(root / "pkg")
+    assert not first.is_current()
+
+
+def test_c9_refresh_runs_only_what_changed(make_tree: MakeTree) -> None:
+    root = make_tree({f"m{i:02}.py": f"class M{i}: pass\n" for i in range(30)})
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        modules = {name: sys.modules[name] for name in (f"m{i:02}" for i in range(30))}
+        (root / "m07.py").write_text("class M7:\n    version = 2\n")
+        assert mgr.refresh().changed == ["m07"]
+        fresh = [name for name, module in modules.items() if sys.modules[name] is not module]
+        assert fresh == ["m07"]
+        assert sys.modules["m07"].M7.version == 2
+
+
+def test_c9_a_name_hidden_by_an_earlier_search_path_is_never_taken_for_a_change(
+    make_tree: MakeTree,
+) -> None:
+    first = make_tree({"twin.py": "class First: pass\n"})
+    second = make_tree({"twin.py": "class Second: pass\n"})
+    with PikeManager([first, second], on_error="collect") as mgr:
+        assert names(mgr) == ["First"]
+        for _ in range(2):
+            report = mgr.refresh()
+            assert report.changed == [] and report.added == []
+            [error] = report.errors  # reported again, as at every discovery
+            assert error.path == str(second / "twin.py")
+        assert names(mgr) == ["First"]
+
+
+def test_c9_a_module_that_moves_to_another_search_path(make_tree: MakeTree) -> None:
+    first = make_tree({}, name="first")
+    second = make_tree({"mover.py": "WHERE = 'second'\n"}, name="second")
+    with PikeManager([first, second]) as mgr:
+        assert [m.WHERE for m in mgr.get_modules()] == ["second"]
+        shutil.move(second / "mover.py", first / "mover.py")
+        (first / "mover.py").write_text("WHERE = 'first'\n")
+        assert mgr.refresh().changed == ["mover"]
+        assert [m.WHERE for m in mgr.get_modules()] == ["first"]
+
+
+def test_c9_a_file_that_vanishes_after_the_walk_counts_as_changed(make_tree: MakeTree) -> None:
+    from pike import _walk
+    from pike._refresh import plan
+
+    root = make_tree({"brief.py": ""})
+    walk = _walk.walk([str(root)])
+    records = _records_for(walk)
+    (root / "brief.py").unlink()
+    assert [e.name for e in plan(records, walk).changed] == ["brief"]  # type: ignore[arg-type]

@@ -15,8 +15,15 @@ from tests.conftest import REPO, MakeTree, run_python
 
 
 def run_cli(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    return main(list(args), out=out), out.getvalue()
+    """The exit status and everything printed, report (stdout) then problems (stderr)."""
+    status, out, err = run_streams(*args)
+    return status, out + err
+
+
+def run_streams(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(args), out=out, err=err)
+    return status, out.getvalue(), err.getvalue()
 
 
 def test_cli_lists_classes_with_module_bases_file_and_line(make_tree: MakeTree) -> None:
@@ -71,13 +78,11 @@ def test_cli_missing_folder_is_usage_error_without_traceback(tmp_path: object) -
     assert f"search path '{missing}' does not exist" in result.stderr
 
 
-def test_cli_missing_folder_in_process(
-    tmp_path: object, capsys: pytest.CaptureFixture[str]
-) -> None:
-    status, text = run_cli(f"{tmp_path}/nope")
+def test_cli_missing_folder_in_process(tmp_path: object) -> None:
+    status, out, err = run_streams(f"{tmp_path}/nope")
     assert status == 2
-    assert text == ""
-    assert "does not exist" in capsys.readouterr().err
+    assert out == ""
+    assert "does not exist" in err
 
 
 def test_cli_unknown_option_is_usage_error() -> None:
@@ -107,7 +112,7 @@ def test_cli_sample_plugins_from_the_repo_root() -> None:
     for name in ("SimpleDriver", "MyOtherDriver", "ShoutExtension", "ReverseExtension"):
         assert name in result.stdout
     assert "sample_plugins/my_driver.py:6" in result.stdout
-    assert "sample_plugins/drafts: directory without __init__.py" in result.stdout
+    assert "sample_plugins/drafts: directory without __init__.py" in result.stderr
 
 
 def test_cli_sourceless_module_has_no_line(make_tree: MakeTree) -> None:
@@ -189,14 +194,11 @@ def test_c11_bare_class_name_in_both_modes(make_tree: MakeTree) -> None:
         ("bases:Missing", "module 'bases' has no class 'Missing'"),
     ],
 )
-def test_c11_bad_base_is_usage_error(
-    make_tree: MakeTree, capsys: pytest.CaptureFixture[str], base: str, message: str
-) -> None:
+def test_c11_bad_base_is_usage_error(make_tree: MakeTree, base: str, message: str) -> None:
     root = make_tree(FOLDER)
-    status, text = run_cli(str(root), "--base", base)
+    status, out, err = run_streams(str(root), "--base", base)
     assert status == 2
-    assert text == ""
-    err = capsys.readouterr().err
+    assert out == ""
     assert message in err
     assert "Traceback" not in err
 
@@ -265,12 +267,10 @@ def test_c11_json_static_and_collisions(make_tree: MakeTree) -> None:
     assert doc["classes"][2]["bases"] == ["Driver"]  # as written in the source
 
 
-def test_c11_missing_folder_in_static_mode(
-    tmp_path: object, capsys: pytest.CaptureFixture[str]
-) -> None:
-    status, _ = run_cli(f"{tmp_path}/nope", "--static")
+def test_c11_missing_folder_in_static_mode(tmp_path: object) -> None:
+    status, _, err = run_streams(f"{tmp_path}/nope", "--static")
     assert status == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "does not exist" in err
 
 
 def test_c11_help_lists_options_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
@@ -296,3 +296,194 @@ def test_c11_closed_pipe_is_quiet(make_tree: MakeTree) -> None:
     proc.stderr.close()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in err
+
+
+# -- C11 streams, options and odd terminals; C14 through the command line ---------------
+
+
+def pike_cli(
+    *args: str, stdout: object = subprocess.PIPE, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pike", *args],
+        stdout=stdout,  # type: ignore[arg-type]
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_c11_the_report_goes_to_stdout_and_problems_to_stderr(make_tree: MakeTree) -> None:
+    root = make_tree({"good.py": "class G: pass\n", "bad.py": "1/0\n", "bad-name.py": ""})
+    result = pike_cli(str(root))
+    assert result.returncode == 1
+    assert "G" in result.stdout and "1 plugin class in 1 module" in result.stdout
+    assert "Errors" not in result.stdout and "Skipped" not in result.stdout
+    assert "Errors (1):" in result.stderr and "ZeroDivisionError" in result.stderr
+    assert "Skipped (1):" in result.stderr and "bad-name.py" in result.stderr
+    assert "Traceback" not in result.stderr
+    silenced = pike_cli(str(root), stdout=subprocess.DEVNULL)  # `pike broken >/dev/null`
+    assert silenced.returncode == 1
+    assert "ZeroDivisionError" in silenced.stderr
+
+
+def test_c11_what_plugins_print_goes_to_stderr_and_json_stays_json(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "chatty.py": """
+                import os, sys
+                print("hello from chatty")
+                sys.stdout.write("more chatter\\n")
+                os.write(1, b"raw bytes on fd 1\\n")
+                class Chatty: pass
+            """
+        }
+    )
+    result = pike_cli(str(root), "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [c["class"] for c in document["classes"]] == ["Chatty"]
+    for said in ("hello from chatty", "more chatter", "raw bytes on fd 1"):
+        assert said in result.stderr
+    _, out, err = run_streams(str(root), "--json")  # in-process: sys.stdout redirected
+    assert json.loads(out)["counts"]["classes"] == 1
+    assert "hello from chatty" in err
+
+
+def test_c11_a_base_module_that_prints_does_not_corrupt_json(make_tree: MakeTree) -> None:
+    root = make_tree({"loud_base.py": "print('I am loud')\nclass Base: pass\n"})
+    result = pike_cli(str(root), "--json", "--base", "loud_base:Base")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["classes"] == []
+    assert "I am loud" in result.stderr
+
+
+def test_c11_traceback_shows_each_failure_in_full(make_tree: MakeTree) -> None:
+    root = make_tree({"deep.py": "def inner():\n    raise KeyError('gone')\n\ninner()\n"})
+    status, out, err = run_streams(str(root), "--traceback")
+    assert status == 1
+    assert "Traceback (most recent call last)" in err
+    assert "line 2, in inner" in err and "KeyError: 'gone'" in err
+    assert "Traceback" not in out
+    status, out, _ = run_streams(str(root), "--traceback", "--json")
+    [error] = json.loads(out)["errors"]
+    assert error["traceback"].startswith("Traceback (most recent call last)")
+    assert "traceback" not in json.loads(run_streams(str(root), "--json")[1])["errors"][0]
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_c11_version(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from pike import __version__
+
+    with pytest.raises(SystemExit) as info:
+        main([flag])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"pike {__version__}"
+
+
+def test_c11_file_names_the_terminal_cannot_show_are_escaped(make_tree: MakeTree) -> None:
+    root = make_tree({"caf\u00e9.py": "class Caf\u00e9: pass\n"})
+    undecodable = os.fsencode(str(root)) + b"/bad\xff.py"
+    with open(undecodable, "w") as f:
+        f.write("")
+    result = pike_cli(str(root), env_extra={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "caf\\xe9" in result.stdout
+    assert "bad\\udcff.py" in result.stderr  # skipped: not an identifier
+    document = json.loads(pike_cli(str(root), "--json", env_extra={"LC_ALL": "C"}).stdout)
+    assert document["classes"][0]["class"] == "Caf\u00e9"
+
+
+def test_c11_a_full_disk_ends_with_a_message(make_tree: MakeTree) -> None:
+    root = make_tree({f"m{i}.py": f"class C{i}: pass\n" for i in range(50)})
+    with open("/dev/full", "w") as full:
+        result = pike_cli(str(root), stdout=full)
+    assert result.returncode != 0
+    assert "cannot write the report" in result.stderr
+    assert "No space left on device" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_c11_a_closed_stdout_ends_with_a_message(make_tree: MakeTree) -> None:
+    root = make_tree({"one.py": "class One: pass\n"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import os, sys; os.close(1); import runpy; "
+         "sys.argv = ['pike', sys.argv[1]]; runpy.run_module('pike', run_name='__main__')",
+         str(root)],
+        capture_output=False, stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "stdout is closed" in result.stderr or "cannot write the report" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+HOSTILE = {
+    "gen_exit.py": "raise GeneratorExit\n",
+    "sys_exit.py": "raise SystemExit(3)\n",
+    "own_base.py": "class Custom(BaseException): pass\nraise Custom('mine')\n",
+    "bad_str.py": """
+        class Unprintable(Exception):
+            def __str__(self):
+                raise RuntimeError("no str for you")
+        raise Unprintable()
+    """,
+    "fake_syntax.py": "raise SyntaxError('made up', (None, 'x', 1, 'y'))\n",
+    "globals.py": """
+        class Trap:
+            def __getattribute__(self, name):
+                raise RuntimeError(name)
+            def __eq__(self, other):
+                raise RuntimeError("eq")
+            __hash__ = None
+        trap = Trap()
+        class Meta(type):
+            def __getattribute__(cls, name):
+                raise RuntimeError(name)
+        class Sneaky(metaclass=Meta): pass
+        class Liar:
+            __module__ = Trap()
+        class Fine: pass
+    """,
+    "appender.py": "import sys\nsys.path.append([])\nclass Appended: pass\n",
+}
+
+
+def test_c14_hostile_plugins_never_make_the_cli_print_a_traceback(make_tree: MakeTree) -> None:
+    root = make_tree(HOSTILE)
+    for extra in ([], ["--json"], ["--base", "Fine"], ["--static"]):
+        result = pike_cli(str(root), *extra)
+        assert result.returncode == (0 if "--static" in extra else 1), (extra, result.stderr)
+        assert "Traceback" not in result.stderr, extra
+        if "--json" in extra:
+            json.loads(result.stdout)
+    result = pike_cli(str(root))
+    for name in ("gen_exit", "sys_exit", "own_base", "bad_str", "fake_syntax"):
+        assert f"'{name}' failed to import" in result.stderr
+    assert "Sneaky" in result.stdout and "Fine" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "base", ["", ":", "a:b:c", "\x01", "this:Zen", "os:path", "1:2", "sys:modules.x"]
+)
+def test_c11_odd_base_values_are_usage_errors_not_tracebacks(
+    make_tree: MakeTree, base: str
+) -> None:
+    root = make_tree({"one.py": "class One: pass\n"})
+    result = pike_cli(str(root), "--json", "--base", base)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert "pike: error: --base" in result.stderr  # after the Zen of Python, for 'this'
+    assert "Traceback" not in result.stderr
+
+
+def test_c11_odd_paths_are_usage_errors(tmp_path: object) -> None:
+    for path in ("", "a\x01b", f"{tmp_path}/missing", "/dev/null"):
+        result = pike_cli(path)
+        assert result.returncode == 2, (path, result.stderr)
+        assert "Traceback" not in result.stderr

@@ -150,15 +150,17 @@ def _resolve(node: ast.expr, bindings: dict[str, str]) -> str:
     return ast.unparse(node)
 
 
-_BLOCKS = (ast.If, ast.Try, ast.With)
+_TRIES: tuple[type[ast.stmt], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+_BLOCKS = (ast.If, ast.With, *_TRIES)
 
 
 def _nested_bodies(node: ast.stmt) -> list[list[ast.stmt]]:
-    """The statement lists of a top-level if/try/with, in source order."""
+    """The statement lists of a top-level if/try/try-except*/with, in source order."""
     if isinstance(node, ast.If):
         return [node.body, node.orelse]
-    if isinstance(node, ast.Try):
-        return [node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody]
+    if isinstance(node, _TRIES):
+        tried = cast(ast.Try, node)  # ast.TryStar has the same fields
+        return [tried.body, *(h.body for h in tried.handlers), tried.orelse, tried.finalbody]
     return [cast(ast.With, node).body]
 
 
@@ -303,4 +305,15 @@ def _scan_entries(
         if isinstance(tree, StaticError):
             listing.errors.append(tree)
             continue
-        modules[entry.name] = _scan_module(entry, tree)
+        try:
+            modules[entry.name] = _scan_module(entry, tree)
+        except (RecursionError, MemoryError) as exc:
+            # An expression nested too deep to walk (say ``1+1+...+1`` a thousand times).
+            listing.errors.append(
+                StaticError(
+                    entry.name,
+                    entry.path,
+                    None,
+                    f"{type(exc).__name__}: a statement is nested too deep to analyse",
+                )
+            )
