@@ -184,6 +184,76 @@ def static_floor(root, extra):
     return {"total": time.perf_counter() - start, "trees": trees}
 
 
+# -- refresh: everything loaded, one file edited ------------------------------------
+
+
+class _Edit:
+    """Edit one module of the tree in the middle (its size changes), and undo it after."""
+
+    def __init__(self, root):
+        names = module_names(root)
+        self.name = names[len(names) // 2]
+        self.path = os.path.join(root, self.name.replace(".", os.sep) + ".py")
+        with open(self.path, "rb") as f:
+            self.source = f.read()
+        self.stamp = os.stat(self.path)
+
+    def apply(self):
+        with open(self.path, "ab") as f:
+            f.write(b"\nEDITED = True\n")
+
+    def undo(self):
+        with open(self.path, "wb") as f:
+            f.write(self.source)
+        os.utime(self.path, ns=(self.stamp.st_atime_ns, self.stamp.st_mtime_ns))
+
+
+def refresh_pike(root, extra):
+    from pike.manager import PikeManager
+
+    edit = _Edit(root)
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        edit.apply()
+        try:
+            start = time.perf_counter()
+            report = mgr.refresh()
+            refreshed = time.perf_counter()
+            classes = mgr.get_classes()
+            end = time.perf_counter()
+        finally:
+            edit.undo()
+    if report.changed != [edit.name]:
+        raise SystemExit(f"refresh found {report}, not the one edit")
+    return {"total": refreshed - start, "with_classes": end - start, "classes": len(classes)}
+
+
+def refresh_floor(root, extra):
+    """By hand: a stat of each file, reloading the changed one, collecting its classes."""
+    edit = _Edit(root)
+    import_all(root)
+    names = module_names(root)
+    paths = {name: sys.modules[name].__file__ for name in names}
+    stamps = {}
+    for name, path in paths.items():
+        st = os.stat(path)
+        stamps[name] = (st.st_mtime_ns, st.st_size)
+    edit.apply()
+    try:
+        start = time.perf_counter()
+        classes = []
+        for name, path in paths.items():
+            st = os.stat(path)
+            if (st.st_mtime_ns, st.st_size) != stamps[name]:
+                classes.extend(defined_classes(importlib.reload(sys.modules[name])))
+        end = time.perf_counter()
+    finally:
+        edit.undo()
+    if len(classes) == 0:
+        raise SystemExit("the floor found no edit")
+    return {"total": end - start, "classes": len(classes)}
+
+
 # -- repeated enter/exit cycles -------------------------------------------------
 
 CYCLES = 200

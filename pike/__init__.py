@@ -20,7 +20,10 @@ from pike.errors import (
     PluginCollisionError,
     PluginError,
     PluginImportError,
+    PluginObjectError,
     SearchPathError,
+    UntrustedPathError,
+    UntrustedPluginError,
 )
 from pike.finder import PikeFinder
 from pike.manager import PikeManager
@@ -66,8 +69,11 @@ __all__ = [  # noqa: RUF022 - grouped: the manager, records, errors, named plugi
     "PluginCollisionError",
     "PluginError",
     "PluginImportError",
+    "PluginObjectError",
     "RefreshReport",
     "SearchPathError",
     "SkippedEntry",
+    "UntrustedPathError",
+    "UntrustedPluginError",
     "__version__",
 ]

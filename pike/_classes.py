@@ -30,6 +30,9 @@ __all__ = [
 ]
 
 _TYPE_MODULE = type.__dict__["__module__"]
+#: ``record.uses`` of a module that uses no other plugin module (one shared object,
+#: so a pass over many records can tell by identity).
+NOTHING: frozenset[str] = frozenset()
 # Values that never tie a module to another one: most of a namespace (its
 # dunders among them), passed over with one set lookup each.
 _INERT: frozenset[type] = frozenset(
@@ -129,7 +132,7 @@ def _examine(records: list[Record], plugins: Container[str]) -> None:
             classes = list({id(cls): cls for cls in classes}.values())  # one class, two names
         uses.discard(name)
         record.classes = classes
-        record.uses = uses
+        record.uses = uses or NOTHING
 
 
 def apply_filter(

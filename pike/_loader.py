@@ -23,7 +23,7 @@ from importlib import machinery
 from types import ModuleType, TracebackType
 from typing import Any
 
-from pike._filestate import FileState
+from pike._filestate import Stamp
 from pike._registry import Record, Registry
 from pike._walk import ModuleEntry
 from pike.errors import PluginImportError, _describe
@@ -46,8 +46,9 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 class _Recording:
     """The part every pike loader adds to its standard base class."""
 
-    #: Set by the finder that made the spec: where to record, what, and the file's state.
-    pike_record: tuple[Registry, ModuleEntry, FileState | None] | None = None
+    #: Set by the finder that made the spec: where to record, what, and the file's
+    #: stamp and digest (pike._filestate).
+    pike_record: tuple[Registry, ModuleEntry, Stamp, bytes | None] | None = None
     #: The standard loader's exec_module, set by each subclass.
     _base_exec: Callable[..., None]
 
@@ -56,7 +57,7 @@ class _Recording:
         if target is None:
             self._base_exec(module)
             return
-        registry, entry, state = target
+        registry, entry, stamp, digest = target
         if not registry.begin(entry):
             raise PluginImportError(
                 f"plugin module {entry.name!r} ({entry.path}) was not run: the PikeManager "
@@ -72,7 +73,7 @@ class _Recording:
         # What landed: the module, or the object it put in its place (the
         # ``sys.modules[__name__] = obj`` idiom).
         landed = sys.modules.get(entry.name, module)
-        if registry.land(Record(entry, landed, module.__spec__, state)):
+        if registry.land(Record(entry, landed, module.__spec__, stamp, digest)):
             return
         # The manager ended while this module ran: the import system takes the
         # module out as this raises; the manager takes out what it left.

@@ -105,6 +105,16 @@ def _collision(entry: ModuleEntry, message: str, other: str) -> PluginCollisionE
     return PluginCollisionError(message, entry.name, entry.path, other=other)
 
 
+def _hidden(entry: ModuleEntry, holder: ModuleEntry) -> PluginCollisionError:
+    name = entry.name
+    return _collision(
+        entry,
+        f"plugin module {name!r} at {entry.path} is hidden by plugin module {name!r} at "
+        f"{holder.path} in an earlier search path; rename one of them",
+        holder.path,
+    )
+
+
 def forget_modules(names: set[str], *, submodules: bool = True) -> None:
     """Remove ``names`` and (unless told there are none) their submodules from ``sys.modules``.
 
@@ -226,12 +236,7 @@ class Loader:
         """
         name = entry.name
         if held.path != entry.path:
-            raise _collision(
-                entry,
-                f"plugin module {name!r} at {entry.path} is hidden by plugin module "
-                f"{name!r} at {held.path} in an earlier search path; rename one of them",
-                held.path,
-            )
+            raise _hidden(entry, held)
         if name in PROTECTED_NAMES:
             kind = reserved(name)
             other = _stdlib_location(name)
@@ -255,13 +260,7 @@ class Loader:
         if record is None or record.module is not existing:
             self._foreign(entry, existing)
         elif record.entry.path != entry.path:
-            held = record.entry  # loaded by an earlier refresh or import
-            raise _collision(
-                entry,
-                f"plugin module {name!r} at {entry.path} is hidden by plugin module "
-                f"{name!r} at {held.path} in an earlier search path; rename one of them",
-                held.path,
-            )
+            raise _hidden(entry, record.entry)  # loaded by an earlier refresh or import
         return existing
 
     def _foreign(self, entry: ModuleEntry, module: object) -> None:

@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pike import _walk
-from pike._classes import examine
-from pike._filestate import FileState, digest_of, is_racy
+from pike._classes import NOTHING, examine
+from pike._filestate import digest_of, is_racy
 from pike._loading import Loader, forget_modules
 from pike._registry import Record
 from pike._walk import ModuleEntry
@@ -74,28 +74,40 @@ class Plan:
     ``new``: entries not loaded (new files, or ones that failed before).
     ``changed``: entries whose module was loaded from a file since edited,
     replaced or moved. Both in load order. ``removed``: names of loaded
-    modules whose file is gone.
+    modules whose file is gone. ``users``: the other records whose modules
+    use a plugin module (or are not examined yet): those that may have to run
+    again with what changed.
     """
 
     new: list[ModuleEntry]
     changed: list[ModuleEntry]
     removed: set[str]
+    users: list[Record]
 
 
-def plan(records: Mapping[str, Record], walk: _walk.Walk, now_ns: int | None = None) -> Plan:
+def plan(
+    records: Mapping[str, Record],
+    walk: _walk.Walk,
+    now_ns: int | None = None,
+    *,
+    all_loaded: bool = False,
+) -> Plan:
     """Compare ``records`` with ``walk``: one stat per loaded file, nothing imported.
 
-    A file remembered by its content (its stamp was too recent to trust) whose
-    content is unchanged and whose stamp can be trusted now (``now_ns``, the
-    clock by default) is remembered by its stamp from here on, so later
-    refreshes need not read it.
+    ``all_loaded`` says each entry of ``walk`` has a record holding that very
+    entry and there is no other record: then only the records are gone
+    through. A file remembered by its content (its stamp was too recent to
+    trust) whose content is unchanged and whose stamp can be trusted now
+    (``now_ns``, the clock by default) is remembered by its stamp from here on,
+    so later refreshes need not read it.
     """
+    now = time.time_ns() if now_ns is None else now_ns
+    if all_loaded:
+        return _plan_loaded(records, walk, now)
     new: list[ModuleEntry] = []
     changed: list[ModuleEntry] = []
+    users: list[Record] = []
     seen: set[str] = set()  # names matched other than by identity
-    matched = 0
-    now = time.time_ns() if now_ns is None else now_ns
-    stat = os.stat
     get = records.get
     for entry in walk.modules:
         name = entry.name
@@ -109,32 +121,64 @@ def plan(records: Mapping[str, Record], walk: _walk.Walk, now_ns: int | None = N
                 continue
             seen.add(name)
             if record.entry.path != entry.path:
-                matched += 1
                 changed.append(entry)  # moved to another search path, or now a package
                 continue
-        matched += 1
-        path = entry.path
-        state = record.state
-        if state is None:
-            continue  # borrowed from the host: not the manager's to run again
-        try:
-            st = stat(path)
-        except OSError:
+        if record.uses is not NOTHING:  # it uses a plugin module, or is not examined yet
+            users.append(record)
+        if _differs(record, entry.path, now):
             changed.append(entry)
-            continue
-        if st.st_mtime_ns != state.mtime_ns or st.st_size != state.size:
-            changed.append(entry)
-        elif state.digest is not None:
-            if state.digest != digest_of(path):
-                changed.append(entry)
-            elif not (is_racy(st.st_mtime_ns, now) or is_racy(st.st_ctime_ns, now)):
-                record.state = FileState(st.st_mtime_ns, st.st_size)
-    if matched < len(records):
+    if len(walk.modules) - len(new) < len(records):  # some record matched no entry
         present = {entry.name for entry in walk.modules}
         removed = {name for name in records if name not in present}
     else:
         removed = set()
-    return Plan(new, changed, removed)
+    return Plan(new, changed, removed, users)
+
+
+def _plan_loaded(records: Mapping[str, Record], walk: _walk.Walk, now: int) -> Plan:
+    """:func:`plan` when the records and the walk's entries match one to one."""
+    changed: list[ModuleEntry] = []
+    users: list[Record] = []
+    stat = os.stat
+    for record in records.values():
+        if record.uses is not NOTHING:
+            users.append(record)
+        stamp = record.stamp
+        if stamp is None:
+            continue
+        path = record.entry.path
+        try:
+            st = stat(path)
+        except OSError:
+            changed.append(record.entry)
+            continue
+        if (st.st_mtime_ns, st.st_size) != stamp or (
+            record.digest is not None and _differs(record, path, now)
+        ):
+            changed.append(record.entry)
+    if len(changed) > 1:  # in load order: search path, then depth first by name
+        rank = {path: i for i, (path, _mtime) in enumerate(walk.folders)}
+        changed.sort(key=lambda e: (rank.get(e.search_path, 0), e.name.split(".")))
+    return Plan([], changed, set(), users)
+
+
+def _differs(record: Record, path: str, now: int) -> bool:
+    """True if the file at ``path`` is not the one ``record`` was loaded from."""
+    stamp = record.stamp
+    if stamp is None:
+        return False  # borrowed from the host: not the manager's to run again
+    try:
+        st = os.stat(path)
+    except OSError:
+        return True
+    if (st.st_mtime_ns, st.st_size) != stamp:
+        return True
+    if record.digest is not None:
+        if record.digest != digest_of(path):
+            return True
+        if not (is_racy(st.st_mtime_ns, now) or is_racy(st.st_ctime_ns, now)):
+            record.digest = None  # the stamp can be trusted from now on
+    return False
 
 
 def _hidden(entry: ModuleEntry, walk: _walk.Walk) -> bool:
@@ -147,25 +191,20 @@ def _hidden(entry: ModuleEntry, walk: _walk.Walk) -> bool:
     return False  # pragma: no cover - entry is in walk
 
 
-def dependents(changed: set[str], records: Mapping[str, Record]) -> set[str]:
-    """Loaded modules that hold a module, class, function or instance of ``changed`` ones.
+def dependents(
+    changed: set[str], candidates: list[Record], records: Mapping[str, Record]
+) -> set[str]:
+    """Those of ``candidates`` that hold a module, class, function or instance of ``changed``.
 
     They are executed afresh too, or they would keep the old objects (a
-    subclass of the old base class, say). Followed transitively.
+    subclass of the old base class, say). Followed transitively. What a
+    candidate uses is worked out now if it was not yet (among ``records``).
     """
-    if not changed:
+    if not changed or not candidates:
         return set()
     found = set(changed)
-    pending: list[Record] = []  # the records that use other plugin modules
-    unknown: list[Record] = []
-    for record in records.values():
-        if record.uses is None:
-            unknown.append(record)
-        elif record.uses:
-            pending.append(record)
-    if unknown:
-        examine(unknown, records)  # what each module uses is worked out once
-        pending += [record for record in unknown if record.uses]
+    examine(candidates, records)  # what each module uses is worked out once
+    pending = [record for record in candidates if record.uses]
     grew = True
     while grew:
         grew = False
@@ -224,12 +263,13 @@ def run(
     if walk is not previous:
         invalidate()  # the folders changed: cached listings may miss new files
     records = registry.snapshot()
-    diff = plan(records, walk)
+    all_loaded = walk is previous and walk.loaded_at == registry.version
+    diff = plan(records, walk, all_loaded=all_loaded)
     removed = diff.removed
     reload = diff.changed
     edited = {entry.name for entry in reload}
     # Modules holding objects of those, and a package's submodules, go too.
-    more = dependents(edited | removed, records) - removed
+    more = dependents(edited | removed, diff.users, records) - removed
     more |= _submodules(edited | more | removed, records) - removed - edited
     if more:
         edited |= more
@@ -245,6 +285,9 @@ def run(
     else:
         entries = reload or diff.new
     loaded = loader.load(entries) if entries else []
+    if all_loaded and not loader.policy.errors:
+        # What ran again took the walk's own entries: still one to one.
+        walk.loaded_at = registry.version
     report = RefreshReport(
         added=list(
             dict.fromkeys(e.name for e in entries if e.name not in records and e.name in registry)

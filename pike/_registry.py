@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from importlib.machinery import ModuleSpec
 
-from pike._filestate import FileState
+from pike._filestate import Stamp
 from pike._walk import ModuleEntry
 
 __all__ = ["Record", "Registry"]
@@ -30,27 +30,32 @@ __all__ = ["Record", "Registry"]
 class Record:
     """One loaded module: where it came from, what landed, and its file's state.
 
-    ``borrowed`` is true for a module the host had already imported from the
-    same file: the manager uses it but does not own it (cleanup leaves it).
+    The file's state is kept as ``stamp`` (modification time in ns, size) and
+    ``digest`` (of the content, when the stamp was too recent to trust), both
+    None for a module the manager did not run. ``borrowed`` is true for a
+    module the host had already imported from the same file: the manager
+    uses it but does not own it (cleanup leaves it).
     ``classes`` and ``uses`` are facts about the module's namespace, worked
     out once when first needed (:mod:`pike._classes`).
     """
 
-    __slots__ = ("borrowed", "classes", "entry", "module", "spec", "state", "uses")
+    __slots__ = ("borrowed", "classes", "digest", "entry", "module", "spec", "stamp", "uses")
 
     def __init__(
         self,
         entry: ModuleEntry,
         module: object,
         spec: ModuleSpec | None,
-        state: FileState | None,
+        stamp: Stamp | None,
+        digest: bytes | None = None,
         *,
         borrowed: bool = False,
     ) -> None:
         self.entry = entry
         self.module = module
         self.spec = spec
-        self.state = state
+        self.stamp = stamp
+        self.digest = digest
         self.borrowed = borrowed
         self.classes: list[type] | None = None
         self.uses: frozenset[str] | set[str] | None = None

@@ -138,14 +138,17 @@ class Session:
                 _guarded(what, step)
 
     def sweep(self, name: str) -> None:
-        """Take out what a module left that finished after the session ended."""
-        with self.lock:
-            if self._active:
-                return
-            if self.unload:
-                _guarded("unload a late plugin module", lambda: forget_modules({name}))
-            _guarded("restore sys.path", self._restore_sys_path)
-            _guarded("clear the importer cache", self._forget_importer_cache)
+        """Take out what a module left that finished after the session ended.
+
+        Runs in the importing thread, without the session's lock (whose holder
+        may be waiting for that very import): each step reads a snapshot.
+        """
+        if self._active:
+            return  # started again meanwhile: the module belongs to the new activation
+        if self.unload:
+            _guarded("unload a late plugin module", lambda: forget_modules({name}))
+        _guarded("restore sys.path", self._restore_sys_path)
+        _guarded("clear the importer cache", self._forget_importer_cache)
 
     # -- the steps -----------------------------------------------------------------
 

@@ -99,6 +99,9 @@ class Walk:
     skipped: list[SkippedEntry]
     folders: list[tuple[str, int]] = field(default_factory=list)
     listed_ns: int = 0
+    #: The registry version at which each of ``modules`` was known to be loaded,
+    #: with a record holding that very entry (see pike._refresh.plan).
+    loaded_at: int | None = None
 
     def is_current(self) -> bool:
         """True if no folder this walk listed can have changed since (one stat each).
@@ -284,15 +287,18 @@ def scan_folder(directory: str, skipped: list[SkippedEntry], *, record: bool = T
     # it drops out of the list) for the general path below.
     rest: list[os.DirEntry[str]] = []
     set_aside = rest.append
-    with os.scandir(directory) as it:
-        listed = list(it)
     try:
-        sources = [
-            e.name[:-3] for e in listed if (e.name.endswith(".py") and e.is_file()) or set_aside(e)
-        ]
-    except OSError:  # an entry that cannot be looked at (a symbolic link loop): one by one
+        with os.scandir(directory) as it:
+            sources = [
+                e.name[:-3] for e in it if (e.name.endswith(".py") and e.is_file()) or set_aside(e)
+            ]
+    except OSError:
+        # An entry that cannot be looked at (a symbolic link loop named *.py): list
+        # the folder again, one entry at a time (a folder that cannot be listed
+        # raises again here).
         rest.clear()
-        sources = [e.name[:-3] for e in listed if _plain_source(e) or set_aside(e)]
+        with os.scandir(directory) as it:
+            sources = [e.name[:-3] for e in it if _plain_source(e) or set_aside(e)]
     sources.sort()
     local: list[SkippedEntry] = []
     if not _all_plain_names(sources):

@@ -26,7 +26,15 @@ from typing import Any, TextIO
 
 from pike import __version__
 from pike._classes import type_module
-from pike.errors import PikeError, PluginCollisionError, PluginError, _describe, _type_name
+from pike.errors import (
+    PikeError,
+    PluginCollisionError,
+    PluginError,
+    PluginObjectError,
+    UntrustedPluginError,
+    _describe,
+    _type_name,
+)
 from pike.manager import PikeManager
 
 __all__ = ["main"]
@@ -160,7 +168,14 @@ def _import_base(spec: str) -> type:
 
 
 def _error_dict(error: PluginError, with_traceback: bool) -> dict[str, Any]:
-    kind = "collision" if isinstance(error, PluginCollisionError) else "import"
+    if isinstance(error, PluginCollisionError):
+        kind = "collision"
+    elif isinstance(error, UntrustedPluginError):
+        kind = "untrusted"
+    elif isinstance(error, PluginObjectError):
+        kind = "object"
+    else:
+        kind = "import"
     found: dict[str, Any] = {
         "module": error.module_name,
         "file": error.path,

@@ -133,12 +133,12 @@ class PluginCollisionError(PluginError):
         return (type(self), args)
 
 
-class UntrustedPluginError(PluginError, ImportError):  # type: ignore[misc]
+class UntrustedPluginError(PluginImportError):
     """A plugin file or package folder that other users could change (C15).
 
     It was not imported. ``owner`` is the file's owner (a uid), ``mode`` its
-    mode bits; the message says how to fix it. Also an :class:`ImportError`,
-    as ``import name`` of such a plugin inside the block raises it.
+    mode bits; the message says how to fix it. An :class:`ImportError` too, as
+    ``import name`` of such a plugin inside the block raises it.
     """
 
     def __init__(
@@ -151,9 +151,7 @@ class UntrustedPluginError(PluginError, ImportError):  # type: ignore[misc]
         owner: int = -1,
         mode: int = 0,
     ) -> None:
-        PluginError.__init__(self, message, module_name, path, lineno)
-        self.name = module_name
-        self.msg = message
+        super().__init__(message, module_name, path, lineno)
         self.owner = owner
         self.mode = mode
 

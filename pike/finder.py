@@ -28,7 +28,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 
 from pike import _trust
-from pike._filestate import state_from_stat
+from pike._filestate import file_state
 from pike._loader import loader_details
 from pike._registry import Registry
 from pike._walk import ModuleEntry, is_valid_name
@@ -157,11 +157,8 @@ class PikeFinder(importlib.abc.MetaPathFinder):
             entry = ModuleEntry(
                 name, origin, search_path, spec.submodule_search_locations is not None
             )
-        spec.loader.pike_record = (  # type: ignore[union-attr]
-            self.registry,
-            entry,
-            state_from_stat(st, origin, time.time_ns()),
-        )
+        stamp, digest = file_state(st, origin, time.time_ns())
+        spec.loader.pike_record = (self.registry, entry, stamp, digest)  # type: ignore[union-attr]
         return spec
 
     def invalidate_caches(self) -> None:

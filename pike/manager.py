@@ -203,7 +203,25 @@ class PikeManager:
                 self._policy.errors.clear()
                 self._loader.load(walk.modules)
                 self._loaded = True
+                self._note_all_loaded(walk)
             return walk
+
+    def _note_all_loaded(self, walk: _walk.Walk) -> None:
+        """Mark ``walk`` if each of its entries is loaded, with a record of that very
+        entry, and nothing else is: a refresh then goes through the records alone."""
+        registry = self._registry
+        if len(registry) != len(walk.modules):
+            return
+        get = registry.get
+        for entry in walk.modules:
+            record = get(entry.name)
+            if record is None:
+                return
+            if record.entry is not entry:
+                if record.entry != entry:
+                    return
+                record.entry = entry  # a sibling imported it first: the same entry, made anew
+        walk.loaded_at = registry.version
 
     def _import_plugin(self, name: str) -> ModuleType:
         """Import plugin module ``name`` (and the packages above it) by the manager's rules.

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from pike._loading import ErrorPolicy, OnError
+from pike._trust import Trust
 from pike.errors import PikeError, PluginImportError
 from pike.manager import PikeManager
 
@@ -139,6 +140,8 @@ class ExtensionManager:
         ``invoke_kwds`` and keep the result as ``Extension.obj``.
     :param on_error: as for :class:`~pike.manager.PikeManager`; errors are
         :class:`EntryPointError` naming the entry point and distribution.
+    :param trust: as for :class:`~pike.manager.PikeManager`, for the drop-in
+        folders (C15).
     """
 
     def __init__(
@@ -150,11 +153,14 @@ class ExtensionManager:
         invoke_args: tuple[Any, ...] = (),
         invoke_kwds: Mapping[str, Any] | None = None,
         on_error: OnError = "raise",
+        trust: Trust = "owner",
     ) -> None:
         self.namespace = namespace
         self._policy = ErrorPolicy(on_error)
         # Folders only: installed entry points need nothing installed in the interpreter.
-        self._pike = PikeManager(search_paths, on_error=on_error) if search_paths else None
+        self._pike = (
+            PikeManager(search_paths, on_error=on_error, trust=trust) if search_paths else None
+        )
         try:
             candidates = self._candidates()
             self.extensions: list[Extension] = self._load(

@@ -243,3 +243,41 @@ def test_c13_the_same_declaration_in_a_folder_and_installed_is_one_plugin(
     site("other-dist", "[acme.drivers]\nsame = elsewhere:Other\n")
     with pytest.raises(AmbiguousPluginError):  # the same name, another target
         DriverManager("acme.drivers", "same", search_paths=[folder])
+
+
+def test_c5_a_drop_in_module_named_like_a_host_module_is_a_collision(
+    make_tree: MakeTree, site: Install
+) -> None:
+    # The host already imported its own 'acme_drivers': the folder's entry point
+    # must not silently return the host's class (C5), it is a collision.
+    site("acme-drivers", DRIVER_POINTS, DRIVERS)
+    import acme_drivers.my_driver  # type: ignore[import-not-found]
+
+    folder = make_tree(
+        {
+            "entry_points.txt": "[local.drivers]\nmine = acme_drivers.my_driver:SimpleDriver1\n",
+            "acme_drivers/__init__.py": "",
+            "acme_drivers/my_driver.py": "class SimpleDriver1:\n    FROM_FOLDER = True\n",
+        }
+    )
+    with ExtensionManager("local.drivers", search_paths=[folder], on_error="collect") as mgr:
+        assert mgr.extensions == []
+        [error] = mgr.errors
+        assert isinstance(error, EntryPointError)
+        assert "would shadow module 'acme_drivers'" in str(error)
+    assert not hasattr(acme_drivers.my_driver.SimpleDriver1, "FROM_FOLDER")
+
+
+def test_c15_named_managers_take_the_trust_keyword(make_tree: MakeTree) -> None:
+    folder = make_tree(
+        {
+            "entry_points.txt": "[g]\nloose = loose_mod:Thing\n",
+            "loose_mod.py": "class Thing: pass\n",
+        }
+    )
+    (folder / "loose_mod.py").chmod(0o666)
+    with ExtensionManager("g", search_paths=[folder], on_error="collect") as refused:
+        assert refused.extensions == []
+        assert "writable by other users" in str(refused.errors[0])
+    with ExtensionManager("g", search_paths=[folder], trust="any") as trusted:
+        assert trusted.names() == ["loose"]

@@ -239,3 +239,27 @@ def test_c6_line_is_also_readable_as_line(make_tree: MakeTree) -> None:
         mgr.get_classes()
         [error] = mgr.errors
     assert error.line == error.lineno == 2
+
+
+def test_c6_the_new_errors_pickle_with_their_fields() -> None:
+    from pike.errors import PluginObjectError, UntrustedPathError, UntrustedPluginError
+
+    untrusted = UntrustedPluginError("m", "mod", "/p/mod.py", 3, owner=7, mode=0o100666)
+    copy = pickle.loads(pickle.dumps(untrusted))
+    assert (copy.module_name, copy.path, copy.lineno, copy.owner, copy.mode) == (
+        "mod",
+        "/p/mod.py",
+        3,
+        7,
+        0o100666,
+    )
+    assert isinstance(copy, ImportError) and copy.name == "mod"
+    folder = pickle.loads(pickle.dumps(UntrustedPathError("/p", "is open", owner=7, mode=0o40777)))
+    assert (folder.path, folder.owner, folder.mode, str(folder)) == (
+        "/p",
+        7,
+        0o40777,
+        "search path '/p' is open",
+    )
+    odd = pickle.loads(pickle.dumps(PluginObjectError("m", "mod", "/p", qualname="mod.Odd")))
+    assert odd.qualname == "mod.Odd"

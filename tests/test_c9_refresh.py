@@ -275,11 +275,9 @@ def test_c9_stale_bytecode_is_never_used(make_tree: MakeTree) -> None:
 
 
 def test_c9_file_state_of_a_vanished_file(tmp_path: object) -> None:
-    from pike._filestate import FileState, digest_of
+    from pike._filestate import digest_of
 
-    missing = f"{tmp_path}/missing.py"
-    assert FileState(1, 1).differs(missing)
-    assert digest_of(missing) is None
+    assert digest_of(f"{tmp_path}/missing.py") is None
 
 
 @pytest.mark.parametrize(
@@ -299,22 +297,29 @@ def test_c9_how_recent_a_stamp_is_checked_by_content(stamp: int, age: int, racy:
     assert is_racy(stamp, stamp + age) is racy
 
 
-def test_c9_a_file_stamped_moments_ago_is_remembered_by_content(tmp_path: object) -> None:
-    from pike._filestate import digest_of, state_from_stat
+def test_c9_a_file_stamped_moments_ago_is_remembered_by_content(make_tree: MakeTree) -> None:
+    from pike import _walk
+    from pike._filestate import digest_of, file_state
+    from pike._refresh import plan
+    from pike._registry import Record
 
-    path = f"{tmp_path}/fresh.py"
-    with open(path, "w") as f:
-        f.write("VALUE = 1\n")
+    root = make_tree({"fresh.py": "VALUE = 1\n"})
+    path = str(root / "fresh.py")
     soon = time.time_ns() + 10 * SECOND + 7  # a fraction of a second, in the future
     os.utime(path, ns=(soon, soon))
-    state = state_from_stat(os.stat(path), path, time.time_ns())
-    assert state.digest is not None
-    assert state.digest == digest_of(path)
-    assert not state.differs(path)
+    stamp, digest = file_state(os.stat(path), path, time.time_ns())
+    assert stamp == (soon, 10)
+    assert digest is not None and digest == digest_of(path)
+    walk = _walk.walk([str(root)])
+    [entry] = walk.modules
+    record = Record(entry, object(), None, stamp, digest)
+    for all_loaded in (False, True):
+        assert plan({"fresh": record}, walk, all_loaded=all_loaded).changed == []
     with open(path, "w") as f:
         f.write("VALUE = 2\n")  # the same size
     os.utime(path, ns=(soon, soon))  # and the same stamp
-    assert state.differs(path)
+    for all_loaded in (False, True):
+        assert plan({"fresh": record}, walk, all_loaded=all_loaded).changed == [entry]
 
 
 # -- the diff, without importing anything; work proportional to what changed ---------
@@ -322,14 +327,14 @@ def test_c9_a_file_stamped_moments_ago_is_remembered_by_content(tmp_path: object
 
 def _records_for(walk: object) -> dict[str, object]:
     """Records as the loaders would write them, without importing anything."""
-    from pike._filestate import state_from_stat
+    from pike._filestate import file_state
     from pike._registry import Record
 
     records: dict[str, object] = {}
     for entry in walk.modules:  # type: ignore[attr-defined]
         st = os.stat(entry.path)
-        state = state_from_stat(st, entry.path, st.st_mtime_ns + 10 * SECOND)  # old enough
-        records[entry.name] = Record(entry, object(), None, state)
+        stamp, digest = file_state(st, entry.path, st.st_mtime_ns + 10 * SECOND)  # old enough
+        records[entry.name] = Record(entry, object(), None, stamp, digest)
     return records
 
 
@@ -366,7 +371,7 @@ def test_c9_a_file_remembered_by_content_is_remembered_by_stamp_once_it_is_old(
     make_tree: MakeTree,
 ) -> None:
     from pike import _walk
-    from pike._filestate import FileState, digest_of
+    from pike._filestate import digest_of
     from pike._refresh import plan
     from pike._registry import Record
 
@@ -374,17 +379,16 @@ def test_c9_a_file_remembered_by_content_is_remembered_by_stamp_once_it_is_old(
     walk = _walk.walk([str(root)])
     [entry] = walk.modules
     st = os.stat(entry.path)
-    record = Record(
-        entry, object(), None, FileState(st.st_mtime_ns, st.st_size, digest_of(entry.path))
-    )
     os.utime(entry.path, ns=(st.st_mtime_ns - 10 * SECOND, st.st_mtime_ns - 10 * SECOND))
-    record.state = FileState(st.st_mtime_ns - 10 * SECOND, st.st_size, digest_of(entry.path))
+    record = Record(
+        entry, object(), None, (st.st_mtime_ns - 10 * SECOND, st.st_size), digest_of(entry.path)
+    )
     assert plan({"young": record}, walk).changed == []
-    assert record.state.digest is not None  # its change time is recent: not yet
+    assert record.digest is not None  # its change time is recent: not yet
     diff = plan({"young": record}, walk, now_ns=time.time_ns() + 10 * SECOND)
     assert diff.changed == []
-    assert record.state.digest is None  # the stamp is trusted from now on
-    assert record.state.mtime_ns == st.st_mtime_ns - 10 * SECOND
+    assert record.digest is None  # the stamp is trusted from now on
+    assert record.stamp == (st.st_mtime_ns - 10 * SECOND, st.st_size)
 
 
 def test_c9_a_walk_is_reused_only_while_no_folder_can_have_changed(make_tree: MakeTree) -> None:
@@ -453,3 +457,37 @@ def test_c9_a_file_that_vanishes_after_the_walk_counts_as_changed(make_tree: Mak
     records = _records_for(walk)
     (root / "brief.py").unlink()
     assert [e.name for e in plan(records, walk).changed] == ["brief"]  # type: ignore[arg-type]
+
+
+def test_c9_the_plan_through_the_records_alone_agrees_with_the_full_one(
+    make_tree: MakeTree,
+) -> None:
+    from pike import _walk
+    from pike._refresh import plan
+
+    first = make_tree({"b.py": "", "a.py": "", "pkg/__init__.py": "", "pkg/z.py": ""})
+    second = make_tree({"c.py": ""})
+    walk = _walk.walk([str(first), str(second)])
+    records = _records_for(walk)
+    for name in ("pkg/z.py", "b.py", "a.py"):
+        (first / name).write_text("# longer now\n")
+    (second / "c.py").write_text("# longer now\n")
+    full = plan(records, walk)  # type: ignore[arg-type]
+    alone = plan(records, walk, all_loaded=True)  # type: ignore[arg-type]
+    assert [e.name for e in alone.changed] == [e.name for e in full.changed]
+    assert [e.name for e in full.changed] == ["a", "b", "pkg.z", "c"]  # load order
+    assert alone.new == full.new == [] and alone.removed == full.removed == set()
+
+
+def test_c9_a_manager_knows_when_its_records_match_the_walk(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {"solo.py": "class Solo: pass\n", "pair.py": "import solo\nclass Pair: pass\n"}
+    )
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        walk = mgr._scan()
+        # pair imported solo itself, before the loop reached it: still one to one.
+        assert walk.loaded_at == mgr._registry.version
+        (root / "solo.py").write_text("class Solo:\n    v = 2\n")
+        assert mgr.refresh().changed == ["pair", "solo"]
+        assert names(mgr) == ["Pair", "Solo"]
