@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import machinery
 from types import ModuleType, TracebackType
 from typing import Any
@@ -89,9 +89,22 @@ class _Recording:
 
 
 class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[misc]
-    """The standard source loader, recording into a manager's registry."""
+    """The standard source loader, recording into a manager's registry.
+
+    The finder's stat of the source file (taken to check it and remember its
+    state) also serves the loader's check of its bytecode cache: one stat per
+    module, and both see the same file.
+    """
 
     _base_exec = machinery.SourceFileLoader.exec_module
+    pike_stat: os.stat_result | None = None
+
+    def path_stats(self, path: str) -> Mapping[str, Any]:
+        st = self.pike_stat
+        if st is not None and path == self.path:
+            self.pike_stat = None  # once: a reload takes a fresh one
+            return {"mtime": st.st_mtime, "size": st.st_size}
+        return super().path_stats(path)
 
 
 class SourcelessFileLoader(_Recording, machinery.SourcelessFileLoader):

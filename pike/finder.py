@@ -29,7 +29,7 @@ from types import ModuleType
 
 from pike import _trust
 from pike._filestate import file_state
-from pike._loader import loader_details
+from pike._loader import SourceFileLoader, loader_details
 from pike._registry import Registry
 from pike._walk import ModuleEntry, is_valid_name
 from pike.loader import PikeLoader
@@ -158,7 +158,10 @@ class PikeFinder(importlib.abc.MetaPathFinder):
                 name, origin, search_path, spec.submodule_search_locations is not None
             )
         stamp, digest = file_state(st, origin, time.time_ns())
-        spec.loader.pike_record = (self.registry, entry, stamp, digest)  # type: ignore[union-attr]
+        loader = spec.loader
+        loader.pike_record = (self.registry, entry, stamp, digest)  # type: ignore[union-attr]
+        if type(loader) is SourceFileLoader:
+            loader.pike_stat = st
         return spec
 
     def invalidate_caches(self) -> None:
