@@ -111,6 +111,8 @@ def test_c2_bytes_paths_raise_type_error(value: object) -> None:
     with pytest.raises(TypeError, match="bytes") as info:
         PikeManager(value)
     assert isinstance(info.value, PikeTypeError)
+    # It says what is accepted, and how to get there.
+    assert "str or os.PathLike" in str(info.value) and "os.fsdecode" in str(info.value)
 
 
 @pytest.mark.parametrize(
