@@ -180,6 +180,48 @@ def install_peers(scratch: Path) -> dict[str, str]:
     return found
 
 
+def growth_rows(sizes: Sizes, flat: Path, big: Path, base: Path, budget: float | None) -> list[Row]:
+    """How pike's time grows from the small to the big flat tree, against the floor's."""
+    # 1,000 and 10,000 modules back to back in each round, paired like the rest;
+    # both warm (the cold scenario above removed the small tree's bytecode). The
+    # floor's own growth is measured alike, for comparison, and so is the floor's
+    # with the collector paused while importing (as pike does): how importing
+    # alone grows on this machine. Rounds rotate the sides and alternate which
+    # size goes first, so neither gains from the machine's drifts.
+    run_child("pike", "load", flat, base)
+    grown = {side: {"small": [], "big": []} for side in ("pike", "floor", "paused")}
+    sides = list(grown)
+    for r in range(sizes.big_rounds):
+        sizes_first = ("small", "big") if r % 2 == 0 else ("big", "small")
+        for side in sides[r % 3 :] + sides[: r % 3]:
+            for which in sizes_first:
+                tree = flat if which == "small" else big
+                grown[side][which].append(run_child(side, "load", tree, base))
+    growth = {side: paired_ratio(runs, "big", "small") for side, runs in grown.items()}
+    # C12: pike's growth at most 1.05x the floor's own growth in the same run.
+    n = sizes.modules
+    return [
+        Row(
+            f"growth {n} -> {sizes.big}",
+            f"pike's growth / the floor's (time at {sizes.big} modules / time at {n})",
+            growth["pike"],
+            growth["floor"],
+            growth["pike"] / growth["floor"],
+            budget,
+            unit="x",
+        ),
+        Row(
+            "growth, paused floor",
+            "the floor with the collector paused while importing: importing alone",
+            None,
+            growth["paused"],
+            growth["paused"],
+            None,
+            unit="x",
+        ),
+    ]
+
+
 def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
     base = trees.base_folder(scratch)
     flat = trees.flat(scratch, sizes.modules)
@@ -252,45 +294,7 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
         )
     )
 
-    # 1,000 and 10,000 modules back to back in each round, paired like the rest;
-    # both warm (the cold scenario above removed the small tree's bytecode). The
-    # floor's own growth is measured alike, for comparison, and so is the floor's
-    # with the collector paused while importing (as pike does): how importing
-    # alone grows on this machine. Rounds rotate the sides and alternate which
-    # size goes first, so neither gains from the machine's drifts.
-    run_child("pike", "load", flat, base)
-    grown = {side: {"small": [], "big": []} for side in ("pike", "floor", "paused")}
-    sides = list(grown)
-    for r in range(sizes.big_rounds):
-        sizes_first = ("small", "big") if r % 2 == 0 else ("big", "small")
-        for side in sides[r % 3 :] + sides[: r % 3]:
-            for which in sizes_first:
-                tree = flat if which == "small" else big
-                grown[side][which].append(run_child(side, "load", tree, base))
-    growth = {side: paired_ratio(runs, "big", "small") for side, runs in grown.items()}
-    # C12: pike's growth at most 1.05x the floor's own growth in the same run.
-    rows.append(
-        Row(
-            f"growth {n} -> {sizes.big}",
-            f"pike's growth / the floor's (time at {sizes.big} modules / time at {n})",
-            growth["pike"],
-            growth["floor"],
-            growth["pike"] / growth["floor"],
-            budget(1.05),
-            unit="x",
-        )
-    )
-    rows.append(
-        Row(
-            "growth, paused floor",
-            "the floor with the collector paused while importing: importing alone",
-            None,
-            growth["paused"],
-            growth["paused"],
-            None,
-            unit="x",
-        )
-    )
+    rows.extend(growth_rows(sizes, flat, big, base, budget(1.05)))
 
     # Refresh of a big folder after one edit: the floor stats every file and
     # reloads the one that changed.
