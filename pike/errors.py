@@ -89,7 +89,9 @@ class PluginError(PikeError):
         return self.lineno
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.message, self.module_name, self.path, self.lineno))
+        # The subclasses' own fields (``other``, ``owner``...) travel in the state.
+        args = (self.message, self.module_name, self.path, self.lineno)
+        return (type(self), args, dict(self.__dict__))
 
 
 class PluginImportError(PluginError, ImportError):  # type: ignore[misc]
@@ -128,10 +130,6 @@ class PluginCollisionError(PluginError):
         super().__init__(message, module_name, path, lineno)
         self.other = other
 
-    def __reduce__(self) -> tuple[object, ...]:
-        args = (self.message, self.module_name, self.path, self.lineno, self.other)
-        return (type(self), args)
-
 
 class UntrustedPluginError(PluginImportError):
     """A plugin file or package folder that other users could change (C15).
@@ -155,10 +153,6 @@ class UntrustedPluginError(PluginImportError):
         self.owner = owner
         self.mode = mode
 
-    def __reduce__(self) -> tuple[object, ...]:
-        args = (self.message, self.module_name, self.path, self.lineno)
-        return (type(self), args, {"owner": self.owner, "mode": self.mode})
-
 
 class PluginObjectError(PluginError):
     """A plugin object that misbehaved when pike looked at it (C14).
@@ -179,10 +173,6 @@ class PluginObjectError(PluginError):
     ) -> None:
         super().__init__(message, module_name, path, lineno)
         self.qualname = qualname
-
-    def __reduce__(self) -> tuple[object, ...]:
-        args = (self.message, self.module_name, self.path, self.lineno)
-        return (type(self), args, {"qualname": self.qualname})
 
 
 class PikeWarning(UserWarning):

@@ -75,11 +75,6 @@ class EntryPointError(PluginImportError):
         self.entry_point = entry_point
         self.distribution = distribution
 
-    def __reduce__(self) -> tuple[object, ...]:
-        args = (self.message, self.module_name, self.path, self.lineno)
-        state = {"entry_point": self.entry_point, "distribution": self.distribution}
-        return (type(self), args, state)
-
 
 @dataclass(frozen=True, eq=False)
 class Extension:
