@@ -9,6 +9,8 @@ The public API is the names below; modules whose names start with an
 underscore are private and may change.
 """
 
+from typing import TYPE_CHECKING
+
 from pike._refresh import RefreshReport
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import (
@@ -29,6 +31,17 @@ from pike.finder import PikeFinder
 from pike.manager import PikeManager
 
 __version__ = "1.0.0"
+
+if TYPE_CHECKING:  # loaded on first use at run time (below); seen by type checkers now
+    from pike.named import (
+        AmbiguousPluginError,
+        DriverManager,
+        EntryPointError,
+        Extension,
+        ExtensionManager,
+        HookManager,
+        PluginNotFoundError,
+    )
 
 # Named plugins (pike.named) load on first use: importlib.metadata is not free.
 _NAMED = (

@@ -10,6 +10,7 @@ a module that fails leaves nothing half-imported.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -36,6 +37,8 @@ __all__ = ["ErrorPolicy", "Loader", "OnError", "forget_modules"]
 
 OnError = Literal["raise", "warn", "collect"] | Callable[[PluginError], object]
 
+logger = logging.getLogger(__name__)
+
 _MISSING = object()
 
 
@@ -60,8 +63,9 @@ class ErrorPolicy:
         self.errors: list[PluginError] = []
 
     def report(self, error: PluginError) -> None:
-        """Record ``error``, then act on it; may raise."""
+        """Record ``error``, log it, then act on it; may raise."""
         self.errors.append(error)
+        logger.info("%s", error)
         action = self.action
         if action == "raise":
             raise error

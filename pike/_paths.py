@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Iterable
+from typing import TypeAlias
 
 from pike import _trust
 from pike.errors import PikeTypeError, SearchPathError, UntrustedPathError, _a_type_name
 
-__all__ = ["is_within", "normalize_search_paths"]
+__all__ = ["SearchPaths", "is_within", "normalize_search_paths"]
+
+#: What ``search_paths`` accepts: one folder, or an iterable of them (or None: none).
+SearchPaths: TypeAlias = "str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None"
 
 _ACCEPTED = "a str or os.PathLike folder, or an iterable of them"
 
@@ -56,7 +60,7 @@ def _check(path: str, given: str, trust: bool) -> None:
             )
 
 
-def normalize_search_paths(search_paths: Any, *, trust: bool = False) -> list[str]:
+def normalize_search_paths(search_paths: object, *, trust: bool = False) -> list[str]:
     """Absolute, checked, de-duplicated search paths, in the order given.
 
     With ``trust``, each must also be one that only its owner (you or root) can
@@ -68,7 +72,7 @@ def normalize_search_paths(search_paths: Any, *, trust: bool = False) -> list[st
         items = [_one(search_paths)]
     else:
         try:
-            iterator = iter(search_paths)
+            iterator = iter(search_paths)  # type: ignore[call-overload]
         except TypeError:
             raise PikeTypeError(
                 f"search_paths is {_a_type_name(search_paths)}; expected {_ACCEPTED}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import keyword
+import logging
 import os
 import string
 import time
@@ -40,6 +41,8 @@ __all__ = [
     "vanished",
     "walk",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Suffixes in FileFinder's order of precedence: extension modules, then source,
 # then bytecode. A package directory takes precedence over all of them.
@@ -315,6 +318,8 @@ def scan_folder(directory: str, skipped: list[SkippedEntry], *, record: bool = T
     if record and local:
         local.sort(key=lambda entry: entry.path)
         skipped.extend(local)
+        for entry in local:
+            logger.debug("skipped %s", entry)
     return Listing(directory, sources, others)
 
 

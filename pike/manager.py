@@ -29,7 +29,7 @@ from pike import _refresh, _trust, _walk
 from pike._classes import apply_filter, defined_classes, type_module
 from pike._gc import collector_paused
 from pike._loading import ErrorPolicy, Loader, OnError
-from pike._paths import is_within, normalize_search_paths
+from pike._paths import SearchPaths, is_within, normalize_search_paths
 from pike._refresh import RefreshReport
 from pike._registry import Record
 from pike._session import Session
@@ -63,7 +63,7 @@ class PikeManager:
 
     def __init__(
         self,
-        search_paths: Any = None,
+        search_paths: SearchPaths = None,
         *,
         on_error: OnError = "raise",
         unload: bool = True,

@@ -17,6 +17,7 @@ name, then distribution. Folder plugins load through a
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -26,8 +27,9 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from pike._loading import ErrorPolicy, OnError
+from pike._paths import SearchPaths
 from pike._trust import Trust
-from pike.errors import PikeError, PluginImportError
+from pike.errors import PikeError, PluginImportError, _describe
 from pike.manager import PikeManager
 
 __all__ = [
@@ -41,6 +43,8 @@ __all__ = [
 ]
 
 _Manager = TypeVar("_Manager", bound="ExtensionManager")
+
+logger = logging.getLogger(__name__)
 
 
 class PluginNotFoundError(PikeError, LookupError, RuntimeError):
@@ -143,7 +147,7 @@ class ExtensionManager:
         self,
         namespace: str,
         *,
-        search_paths: Any = None,
+        search_paths: SearchPaths = None,
         invoke_on_load: bool = False,
         invoke_args: tuple[Any, ...] = (),
         invoke_kwds: Mapping[str, Any] | None = None,
@@ -202,7 +206,9 @@ class ExtensionManager:
                 plugin = self._resolve(candidate)
                 obj = plugin(*args, **kwargs) if invoke else None
             except (Exception, SystemExit) as exc:
-                self._policy.report(self._error(candidate, exc))
+                error = self._error(candidate, exc)
+                logger.error("could not load %r: %s", ep.name, error)
+                self._policy.report(error)
                 continue
             loaded.append(
                 Extension(
@@ -239,7 +245,7 @@ class ExtensionManager:
         declared = f"{ep.name} = {ep.value}"
         error = EntryPointError(
             f"entry point {declared!r} of {source} (group {self.namespace!r}) failed to "
-            f"load: {type(exc).__name__}: {exc}",
+            f"load: {_describe(exc)}",
             ep.module,
             candidate.folder or (candidate.distribution or ""),
             None,
@@ -314,9 +320,28 @@ class DriverManager(ExtensionManager):
     :class:`AmbiguousPluginError` when several do; both list what exists.
     """
 
-    def __init__(self, namespace: str, name: str, **options: Any) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        search_paths: SearchPaths = None,
+        invoke_on_load: bool = False,
+        invoke_args: tuple[Any, ...] = (),
+        invoke_kwds: Mapping[str, Any] | None = None,
+        on_error: OnError = "raise",
+        trust: Trust = "owner",
+    ) -> None:
         self.name = name
-        super().__init__(namespace, **options)
+        super().__init__(
+            namespace,
+            search_paths=search_paths,
+            invoke_on_load=invoke_on_load,
+            invoke_args=invoke_args,
+            invoke_kwds=invoke_kwds,
+            on_error=on_error,
+            trust=trust,
+        )
         if not self.extensions:
             # It was found but failed to load under a non-raising policy. The caller
             # gets no manager (to close, or to read .errors from): the folders'
@@ -354,9 +379,28 @@ class DriverManager(ExtensionManager):
 class HookManager(ExtensionManager):
     """All plugins of a namespace registered under one name (in order)."""
 
-    def __init__(self, namespace: str, name: str, **options: Any) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        search_paths: SearchPaths = None,
+        invoke_on_load: bool = False,
+        invoke_args: tuple[Any, ...] = (),
+        invoke_kwds: Mapping[str, Any] | None = None,
+        on_error: OnError = "raise",
+        trust: Trust = "owner",
+    ) -> None:
         self.name = name
-        super().__init__(namespace, **options)
+        super().__init__(
+            namespace,
+            search_paths=search_paths,
+            invoke_on_load=invoke_on_load,
+            invoke_args=invoke_args,
+            invoke_kwds=invoke_kwds,
+            on_error=on_error,
+            trust=trust,
+        )
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         return [c for c in candidates if c.name == self.name]

@@ -16,11 +16,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from pike import _walk
 from pike._gc import collector_paused
-from pike._paths import normalize_search_paths
+from pike._paths import SearchPaths, normalize_search_paths
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import PikeTypeError, _a_type_name
 
@@ -261,7 +261,7 @@ def _matches(ancestors: list[str], base: str) -> bool:
     return any(name.rpartition(".")[2] == base for name in ancestors)
 
 
-def list_classes(search_paths: Any, base: str | None = None) -> StaticListing:
+def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticListing:
     """List the top-level classes of the plugin modules in ``search_paths``.
 
     ``search_paths`` is taken as :class:`~pike.manager.PikeManager` takes it
