@@ -6,7 +6,7 @@ that override attribute access. So namespaces are read with the built-in
 descriptors (``type.__dict__['__module__']``, ``object.__getattribute__``),
 never through the plugin's own attribute hooks, and every call into plugin
 code (a filter, a ``__subclasscheck__``) is guarded: what it raises becomes a
-:class:`~pike.errors.PluginObjectError` naming the class and its file.
+[`PluginObjectError`][pike.errors.PluginObjectError] naming the class and its file.
 """
 
 from __future__ import annotations

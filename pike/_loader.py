@@ -10,8 +10,8 @@ has run. If that manager was cleaned up meanwhile, the loader refuses to run
 the module, or, if it was already running, takes out what it left when it
 finishes: a late import leaves nothing of the manager's behind.
 
-A loader that no finder has told of a registry (as :class:`pike.loader.PikeLoader`
-uses them) is exactly the standard one.
+A loader that no finder has told of a registry (as
+[`pike.loader.PikeLoader`][pike.loader.PikeLoader] uses them) is exactly the standard one.
 """
 
 from __future__ import annotations

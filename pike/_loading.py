@@ -1,6 +1,6 @@
 """Importing the plugin modules a walk found, under the error policy (C5, C6, C14).
 
-Every way pike imports plugins goes through :class:`Loader`: discovery, refresh
+Every way pike imports plugins goes through `Loader`: discovery, refresh
 and the named managers' drop-in folders. Each top-level name is checked for a
 collision before anything runs; each module is imported through the standard
 import system with the manager's finder standing alone for that name; what

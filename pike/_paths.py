@@ -88,7 +88,7 @@ def normalize_search_paths(search_paths: object, *, trust: bool = False) -> list
 
 
 def roots_of(search_paths: list[str]) -> tuple[str, ...]:
-    """Each search path as written and as resolved, for :func:`is_within`."""
+    """Each search path as written and as resolved, for `is_within`."""
     roots: list[str] = []
     for path in search_paths:
         for form in (path, os.path.realpath(path)):

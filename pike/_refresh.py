@@ -2,14 +2,14 @@
 
 A refresh is a diff and an apply step:
 
-* :func:`plan` compares the registry (what was loaded, from which file, in
+* `plan` compares the registry (what was loaded, from which file, in
   which state) with a walk of the folders as they are now: one stat per loaded
   file, nothing imported. Folders whose listing cannot have changed are not
-  listed again (:func:`pike._walk.walk` with ``previous``).
-* :func:`run` takes out the modules that changed or went away, and those that
+  listed again (`pike._walk.walk` with ``previous``).
+* `run` takes out the modules that changed or went away, and those that
   hold their objects (found from what each module's namespace was seen to
-  use, :func:`pike._classes.examine`), then loads what is new or changed
-  through the same :class:`~pike._loading.Loader` as the first load.
+  use, `pike._classes.examine`), then loads what is new or changed
+  through the same `Loader` as the first load.
 
 So the work is one stat per file plus what changed.
 """
@@ -36,7 +36,8 @@ __all__ = ["Plan", "RefreshReport", "dependents", "plan", "run"]
 
 @dataclass(frozen=True, slots=True)
 class RefreshReport:
-    """What :meth:`PikeManager.refresh` found: module names, in load order.
+    """What [`PikeManager.refresh`][pike.manager.PikeManager.refresh] found: module names,
+    in load order.
 
     ``added``: loaded now, not before. ``changed``: loaded before and executed
     afresh (their file changed, or a module they use did). ``removed``: loaded
@@ -136,7 +137,7 @@ def plan(
 
 
 def _plan_loaded(records: Mapping[str, Record], walk: _walk.Walk, now: int) -> Plan:
-    """:func:`plan` when the records and the walk's entries match one to one."""
+    """`plan` when the records and the walk's entries match one to one."""
     changed: list[ModuleEntry] = []
     users: list[Record] = []
     stat = os.stat

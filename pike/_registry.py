@@ -3,7 +3,7 @@
 Every plugin module pike imports, whichever way it is asked for (discovery,
 ``import name`` inside the block, one plugin importing another, refresh, a
 named manager's drop-in folder), is executed by a loader of
-:mod:`pike._loader`, and that loader records it here: the folder entry it came
+`pike._loader`, and that loader records it here: the folder entry it came
 from, the object that landed in ``sys.modules``, and the state of its file
 just before it ran. Everything else reads this record: the finder (which names
 are this manager's), cleanup (what to take out), refresh (what changed), class
@@ -36,7 +36,7 @@ class Record:
     module the host had already imported from the same file: the manager
     uses it but does not own it (cleanup leaves it).
     ``classes`` and ``uses`` are facts about the module's namespace, worked
-    out once when first needed (:mod:`pike._classes`).
+    out once when first needed (`pike._classes`).
     """
 
     __slots__ = ("borrowed", "classes", "digest", "entry", "module", "spec", "stamp", "uses")
@@ -69,7 +69,7 @@ class Record:
 
 
 class Registry:
-    """Module name -> :class:`Record`, for the modules one manager loaded."""
+    """Module name -> `Record`, for the modules one manager loaded."""
 
     def __init__(self) -> None:
         # Reentrant: a manager collected while its own loader records ends right there.
@@ -132,7 +132,7 @@ class Registry:
         """A module finished; record it. False if the registry closed meanwhile.
 
         Without a lock (this runs once per module): the record is put in first
-        and ``closed`` read after, so a :meth:`close` racing with it either
+        and ``closed`` read after, so a `close` racing with it either
         sees the record (and its manager takes the module out) or is seen
         here (and the loader takes it out); both may, harmlessly.
         """

@@ -16,7 +16,7 @@ Other threads import while this happens, so:
   importer cache) is read through a snapshot, and each step of ending is
   guarded, so ending always finishes;
 * a module still running when the session ends is taken out by its loader as
-  it finishes (:mod:`pike._loader`), through :meth:`Session.sweep`.
+  it finishes (`pike._loader`), through `Session.sweep`.
 
 A session never refers to its manager, so the manager can be collected.
 """

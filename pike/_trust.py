@@ -93,7 +93,7 @@ def fix(path: str, st: os.stat_result) -> str:
 
 
 def require_trusted(name: str, path: str, st: os.stat_result) -> None:
-    """Raise :class:`UntrustedPluginError` if plugin ``name``'s ``path`` is untrusted."""
+    """Raise `UntrustedPluginError` if plugin ``name``'s ``path`` is untrusted."""
     why = problem(st)
     if why is not None:
         raise UntrustedPluginError(

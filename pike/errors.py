@@ -1,4 +1,4 @@
-"""The errors and warnings pike raises: one family, rooted at :class:`PikeError`.
+"""The errors and warnings pike raises: one family, rooted at [`PikeError`][pike.errors.PikeError].
 
 Every error names what was wrong and how to fix it. Plugin errors carry the
 module name, the file and, where known, the line, so a program can report them
@@ -98,7 +98,7 @@ class PluginImportError(PluginError, ImportError):  # type: ignore[misc]
     """A plugin module raised while it was imported.
 
     The original exception (``SyntaxError``, ``ImportError``, ``SystemExit``...)
-    is the ``__cause__``. It is also an :class:`ImportError`, so code written for
+    is the ``__cause__``. It is also an `ImportError`, so code written for
     pike 0.2.0 that caught ``ImportError`` around discovery keeps working.
     """
 
@@ -135,7 +135,7 @@ class UntrustedPluginError(PluginImportError):
     """A plugin file or package folder that other users could change (C15).
 
     It was not imported. ``owner`` is the file's owner (a uid), ``mode`` its
-    mode bits; the message says how to fix it. An :class:`ImportError` too, as
+    mode bits; the message says how to fix it. An `ImportError` too, as
     ``import name`` of such a plugin inside the block raises it.
     """
 

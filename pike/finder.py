@@ -5,8 +5,8 @@ directly in one of its search paths, and never a standard-library or built-in
 name; it serves a submodule only of a package it served. The lookup itself is
 the standard library's ``FileFinder``, one per folder, so specs, bytecode
 caching, sourceless and extension modules are exactly what a normal import
-gives; the loaders are the standard ones as subclassed in :mod:`pike._loader`,
-which record each module in the finder's :class:`~pike._registry.Registry`.
+gives; the loaders are the standard ones as subclassed in `pike._loader`,
+which record each module in the finder's `Registry`.
 
 Before handing out a spec the finder takes one stat of the file: it tells
 whether the file can be trusted (C15) and is remembered to notice changes
@@ -179,7 +179,8 @@ class PikeFinder(importlib.abc.MetaPathFinder):
         return os.path.join(*fullname.split("."))
 
     def get_import_filename(self, module_path: str) -> str | None:
-        """The file that imports ``module_path`` (from :meth:`module_name_to_filename`).
+        """The file that imports ``module_path`` (a name given to
+        [`module_name_to_filename`][pike.finder.PikeFinder.module_name_to_filename]).
 
         ``<path>/<module_path>/__init__.py`` for a package, else
         ``<path>/<module_path>.py``, in the first search path that has it.
@@ -195,7 +196,7 @@ class PikeFinder(importlib.abc.MetaPathFinder):
         return None
 
     def find_module(self, fullname: str, path: Sequence[str] | None = None) -> PikeLoader | None:
-        """A :class:`~pike.loader.PikeLoader` for ``fullname`` in the search paths, or None.
+        """A [`PikeLoader`][pike.loader.PikeLoader] for ``fullname`` in the search paths, or None.
 
         pike 0.2.0's lookup by file name. Standard-library and built-in names
         are never served (C5).

@@ -1,10 +1,10 @@
 """PikeLoader: pike 0.2.0's loader by file path, on top of the standard loaders (C1).
 
 0.2.0 compiled and executed each file by hand. This one hands the file to the
-standard ``SourceFileLoader`` (as subclassed by pike, :mod:`pike._loader`), so
+standard ``SourceFileLoader`` (as subclassed by pike, `pike._loader`), so
 bytecode caches are written and reused and ``__spec__``, ``__cached__`` and
 ``__loader__`` are what a normal import sets. A module it loads stays in
-``sys.modules``, as in 0.2.0: use a :class:`~pike.manager.PikeManager` for
+``sys.modules``, as in 0.2.0: use a [`PikeManager`][pike.manager.PikeManager] for
 plugins that are cleaned up afterwards.
 """
 
@@ -30,7 +30,7 @@ def _is_init(path: str) -> bool:
 class PikeLoader(importlib.abc.Loader):
     """Loads the module ``fullname`` from the file ``module_path``.
 
-    ``trust`` is checked as :class:`~pike.manager.PikeManager` checks it (C15):
+    ``trust`` is checked as [`PikeManager`][pike.manager.PikeManager] checks it (C15):
     by default the file and its folder must be yours (or root's) and not
     writable by others.
     """
@@ -64,7 +64,7 @@ class PikeLoader(importlib.abc.Loader):
     def load_module(self, fullname: str) -> ModuleType:
         """Import ``fullname`` from the file; the module already in ``sys.modules`` is kept.
 
-        Raises :class:`~pike.errors.PluginImportError` (an ``ImportError``) for
+        Raises [`PluginImportError`][pike.errors.PluginImportError] (an ``ImportError``) for
         another name, a file that is not Python source, or a module that fails.
         """
         if fullname != self.fullname:

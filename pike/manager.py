@@ -9,12 +9,12 @@ The manager is active from the moment it is made (as in pike 0.2.0) until
 ``cleanup()``, the end of the ``with`` block, or its garbage collection; it can
 be entered again afterwards.
 
-Data flows one way: the folders are walked (:mod:`pike._walk`) into entries;
-the :class:`~pike._loading.Loader` imports them through the manager's finder,
-whose loaders write what ran into the registry (:mod:`pike._registry`);
-classes are picked from the registry's records (:mod:`pike._classes`); refresh
-diffs the registry against a new walk (:mod:`pike._refresh`); cleanup takes
-out what the registry says the manager loaded (:mod:`pike._session`).
+Data flows one way: the folders are walked (`pike._walk`) into entries;
+the `Loader` imports them through the manager's finder,
+whose loaders write what ran into the registry (`pike._registry`);
+classes are picked from the registry's records (`pike._classes`); refresh
+diffs the registry against a new walk (`pike._refresh`); cleanup takes
+out what the registry says the manager loaded (`pike._session`).
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class PikeManager:
     :param search_paths: a folder (``str`` or ``os.PathLike``) or an iterable of
         them; relative paths are taken from the current directory now.
     :param on_error: what a plugin error does: ``"raise"`` (default), ``"warn"``
-        (a :class:`~pike.errors.PikeWarning`, then go on), ``"collect"`` (go on),
-        or a callable that receives the :class:`~pike.errors.PluginError`.
+        (a [`PikeWarning`][pike.errors.PikeWarning], then go on), ``"collect"`` (go on),
+        or a callable that receives the [`PluginError`][pike.errors.PluginError].
     :param unload: remove the plugin modules from ``sys.modules`` at cleanup
         (default). ``False`` keeps them, for programs that import plugin modules
         lazily after the block.
@@ -89,7 +89,7 @@ class PikeManager:
         """Activate the manager: put its finder first in ``sys.meta_path``.
 
         Done by the constructor and by ``with``; needed by hand only to reuse a
-        manager after :meth:`cleanup` without a ``with`` block.
+        manager after [`cleanup`][pike.manager.PikeManager.cleanup] without a ``with`` block.
         """
         with self._session.lock:
             if self._session.start():
@@ -169,7 +169,7 @@ class PikeManager:
 
     def get_package_names(self) -> Iterator[str]:
         """An iterator over the names of the top-level plugin packages, like
-        :meth:`get_module_names`."""
+        [`get_module_names`][pike.manager.PikeManager.get_module_names]."""
         return iter(self._top_level_names(packages=True))
 
     def _top_level_names(self, packages: bool) -> list[str]:
@@ -245,7 +245,8 @@ class PikeManager:
 
         New modules are imported, modules whose file changed (and modules that
         use them) are executed afresh as new module objects, modules whose file
-        is gone are dropped. The next :meth:`get_classes` reflects the folders
+        is gone are dropped. The next
+        [`get_classes`][pike.manager.PikeManager.get_classes] reflects the folders
         as they are now. Errors follow ``on_error``.
         """
         with self._session.lock:
@@ -296,7 +297,7 @@ class PikeManager:
         Classes merely imported into a plugin module are not plugins.
         ``filter_func(cls)`` keeps the classes for which it returns true; a
         class that makes it raise is left out and reported under ``on_error``
-        as a :class:`~pike.errors.PluginObjectError`.
+        as a [`PluginObjectError`][pike.errors.PluginObjectError].
         """
         if filter_func is not None and not callable(filter_func):
             raise PikeTypeError(

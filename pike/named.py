@@ -11,8 +11,8 @@ this order: drop-in folders (``search_paths``) that declare names in an
 ``entry_points.txt`` file, in the format a distribution uses; then the entry
 points of installed distributions. Within a source, plugins are ordered by
 name, then distribution. Folder plugins load through a
-:class:`~pike.manager.PikeManager` (isolation, C5; cleanup, C7), active until
-:meth:`ExtensionManager.close` or the end of a ``with`` block.
+[`PikeManager`][pike.manager.PikeManager] (isolation, C5; cleanup, C7), active until
+[`ExtensionManager.close`][pike.named.ExtensionManager.close] or the end of a ``with`` block.
 """
 
 from __future__ import annotations
@@ -137,9 +137,9 @@ class ExtensionManager:
         before installed distributions (optional).
     :param invoke_on_load: call each plugin with ``invoke_args`` and
         ``invoke_kwds`` and keep the result as ``Extension.obj``.
-    :param on_error: as for :class:`~pike.manager.PikeManager`; errors are
-        :class:`EntryPointError` naming the entry point and distribution.
-    :param trust: as for :class:`~pike.manager.PikeManager`, for the drop-in
+    :param on_error: as for [`PikeManager`][pike.manager.PikeManager]; errors are
+        [`EntryPointError`][pike.named.EntryPointError] naming the entry point and distribution.
+    :param trust: as for [`PikeManager`][pike.manager.PikeManager], for the drop-in
         folders (C15).
     """
 
@@ -316,8 +316,9 @@ class DriverManager(ExtensionManager):
     """Exactly one plugin of a namespace, by name: ``.driver`` is it.
 
     ``.driver`` is the loaded object, or the instance when ``invoke_on_load``.
-    Raises :class:`PluginNotFoundError` when no plugin has the name and
-    :class:`AmbiguousPluginError` when several do; both list what exists.
+    Raises [`PluginNotFoundError`][pike.named.PluginNotFoundError] when no plugin has the name
+    and [`AmbiguousPluginError`][pike.named.AmbiguousPluginError] when several do; both list
+    what exists.
     """
 
     def __init__(

@@ -6,7 +6,7 @@
     for cls in listing.classes:
         print(cls.module, cls.name, cls.bases, f"{cls.path}:{cls.lineno}")
 
-Files are found by the same rules as discovery (C3) and parsed with :mod:`ast`;
+Files are found by the same rules as discovery (C3) and parsed with `ast`;
 nothing is imported, executed or written. Base classes are resolved through
 each module's imports, so ``base`` follows inheritance across the scanned files.
 """
@@ -75,7 +75,8 @@ class StaticError:
 
 @dataclass(slots=True)
 class StaticListing:
-    """What :func:`list_classes` found: classes in C3 order, the modules parsed,
+    """What [`list_classes`][pike.discovery.static.list_classes] found: classes in C3
+    order, the modules parsed,
     errors, skipped entries."""
 
     classes: list[StaticClass] = field(default_factory=list)
@@ -264,7 +265,7 @@ def _matches(ancestors: list[str], base: str) -> bool:
 def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticListing:
     """List the top-level classes of the plugin modules in ``search_paths``.
 
-    ``search_paths`` is taken as :class:`~pike.manager.PikeManager` takes it
+    ``search_paths`` is taken as [`PikeManager`][pike.manager.PikeManager] takes it
     (same errors). With ``base`` (``"Driver"``, ``"bases.Driver"`` or
     ``"bases:Driver"``), keep the classes that derive from it, directly or
     through other scanned classes; a bare name matches any class of that name.
