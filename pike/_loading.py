@@ -33,7 +33,7 @@ from pike.errors import (
 )
 from pike.finder import PROTECTED_NAMES, PikeFinder, claims, reserved
 
-__all__ = ["ErrorPolicy", "Loader", "OnError", "forget_modules"]
+__all__ = ["ErrorPolicy", "Loader", "OnError", "forget_modules", "name_collision"]
 
 OnError = Literal["raise", "warn", "collect"] | Callable[[PluginError], object]
 
@@ -107,6 +107,28 @@ def _stdlib_location(name: str) -> str:
 
 def _collision(entry: ModuleEntry, message: str, other: str) -> PluginCollisionError:
     return PluginCollisionError(message, entry.name, entry.path, other=other)
+
+
+def name_collision(entry: ModuleEntry, held: ModuleEntry) -> PluginCollisionError | None:
+    """The collision top-level ``entry`` meets by its name alone, nothing imported.
+
+    ``held`` is the first entry of that name in the search paths (``entry``
+    itself when it is the first): a later one is hidden by it. A standard-library
+    or built-in name is taken whatever the folders hold.
+    """
+    if held.path != entry.path:
+        return _hidden(entry, held)
+    name = entry.name
+    if name in PROTECTED_NAMES:
+        kind = reserved(name)
+        other = _stdlib_location(name)
+        return _collision(
+            entry,
+            f"plugin module {name!r} at {entry.path} would shadow the {kind} module "
+            f"{name!r} ({other}); rename the file",
+            other,
+        )
+    return None
 
 
 def _hidden(entry: ModuleEntry, holder: ModuleEntry) -> PluginCollisionError:
@@ -239,17 +261,9 @@ class Loader:
         Returns the module to use if it is loaded already, else ``_MISSING``.
         """
         name = entry.name
-        if held.path != entry.path:
-            raise _hidden(entry, held)
-        if name in PROTECTED_NAMES:
-            kind = reserved(name)
-            other = _stdlib_location(name)
-            raise _collision(
-                entry,
-                f"plugin module {name!r} at {entry.path} would shadow the {kind} module "
-                f"{name!r} ({other}); rename the file",
-                other,
-            )
+        error = name_collision(entry, held)
+        if error is not None:
+            raise error
         existing = sys.modules.get(name, _MISSING)
         if existing is _MISSING:
             return _MISSING

@@ -43,6 +43,7 @@ EXIT_OK = 0
 EXIT_PLUGIN_ERRORS = 1
 EXIT_USAGE = 2
 JSON_FORMAT = 1
+DOCS_URL = "https://pyarmory-pike.readthedocs.io/en/latest/"
 
 _BASES = type.__dict__["__bases__"]
 _MRO = type.__dict__["__mro__"]
@@ -95,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
             "  2  bad usage: no PATH, an unknown option, a folder that does not exist\n"
             "     or that other users could change, a --base that cannot be found\n"
             "\n"
-            "docs: the JSON format and more in the 'Command line' page of pike's docs"
+            f"docs: {DOCS_URL}cli/ (the JSON format, and more)"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -262,7 +263,7 @@ def _static(paths: list[str], base: str | None) -> Report:
     report = Report("static", [os.path.abspath(p) for p in paths], base)
     report.rows = [Row(c.module, c.name, list(c.bases), c.path, c.lineno) for c in listing.classes]
     report.modules = len(listing.modules)
-    report.errors = [
+    report.errors = [_error_dict(e, with_traceback=False) for e in listing.collisions] + [
         {"module": e.module, "file": e.path, "line": e.lineno, "kind": "parse", "message": str(e)}
         for e in listing.errors
     ]
@@ -307,11 +308,20 @@ def _print_table(report: Report, out: TextIO) -> None:
     print(f"{n} {what} in {modules}{how}", file=out)
 
 
+def _relative(message: str, search_paths: list[str]) -> str:
+    """``message`` with the search paths written as the table writes them."""
+    for path in search_paths:
+        shown = _display(path)
+        if shown != path:
+            message = message.replace(path + os.sep, shown + os.sep)
+    return message
+
+
 def _print_problems(report: Report, err: TextIO) -> None:
     if report.errors:
         print(f"\nErrors ({len(report.errors)}):", file=err)
         for error in report.errors:
-            print(f"  {error['message']}", file=err)
+            print(f"  {_relative(error['message'], report.search_paths)}", file=err)
             if "traceback" in error:
                 for line in error["traceback"].rstrip("\n").splitlines():
                     print(f"    {line}", file=err)

@@ -487,3 +487,34 @@ def test_c11_odd_paths_are_usage_errors(tmp_path: object) -> None:
         result = pike_cli(path)
         assert result.returncode == 2, (path, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_c11_static_shows_the_collisions_the_import_mode_shows(make_tree: MakeTree) -> None:
+    first = make_tree({**FOLDER, "json.py": "class Shadow: pass\n", "twin/__init__.py": ""})
+    second = make_tree({"twin.py": "class Hidden: pass\n", "own.py": "class Own: pass\n"})
+    kinds = {}
+    for mode in ([], ["--static"]):
+        status, out, err = run_streams(str(first), str(second), *mode, "--json")
+        document = json.loads(out)
+        assert status == 1
+        kinds[bool(mode)] = sorted((e["module"], e["kind"]) for e in document["errors"])
+        names = [c["class"] for c in document["classes"]]
+        assert "Shadow" not in names and "Hidden" not in names and "Own" in names
+    assert kinds[True] == kinds[False] == [("json", "collision"), ("twin", "collision")]
+
+
+def test_c11_errors_show_paths_as_the_table_does(
+    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree({"fine.py": "class Fine: pass\n", "bad.py": "1/0\n"})
+    monkeypatch.chdir(root.parent)
+    _, out, err = run_streams(root.name)
+    assert f"{root.name}/fine.py:1" in out
+    assert f"({root.name}/bad.py, line 1)" in err
+    assert str(root) not in err
+
+
+def test_c11_help_points_at_the_docs_site(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "https://pyarmory-pike.readthedocs.io/en/latest/cli/" in capsys.readouterr().out

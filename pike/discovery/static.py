@@ -20,9 +20,10 @@ from typing import cast
 
 from pike import _walk
 from pike._gc import collector_paused
+from pike._loading import name_collision
 from pike._paths import SearchPaths, normalize_search_paths
 from pike._walk import ModuleEntry, SkippedEntry
-from pike.errors import PikeTypeError, _a_type_name
+from pike.errors import PikeTypeError, PluginCollisionError, _a_type_name
 
 __all__ = ["StaticClass", "StaticError", "StaticListing", "list_classes"]
 
@@ -83,6 +84,7 @@ class StaticListing:
     modules: list[str] = field(default_factory=list)
     errors: list[StaticError] = field(default_factory=list)
     skipped: list[SkippedEntry] = field(default_factory=list)
+    collisions: list[PluginCollisionError] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[StaticClass]:
         """Iterating a listing iterates its classes."""
@@ -270,7 +272,10 @@ def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticLi
     ``"bases:Driver"``), keep the classes that derive from it, directly or
     through other scanned classes; a bare name matches any class of that name.
     Files that do not parse are in ``errors``; modules without source (``.pyc``,
-    extension modules) in ``skipped``.
+    extension modules) in ``skipped``; modules that would not load because of
+    their name alone (a standard-library name, a name an earlier search path
+    has) in ``collisions``, as the errors a manager would report, and their
+    classes are not listed.
     """
     paths = normalize_search_paths(search_paths)
     if base is not None and not isinstance(base, str):
@@ -293,11 +298,16 @@ def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticLi
 def _scan_entries(
     entries: list[ModuleEntry], listing: StaticListing, modules: dict[str, _Module]
 ) -> None:
-    owner: dict[str, str] = {}  # top-level name -> the search path that has it
+    first: dict[str, ModuleEntry] = {}  # top-level name -> the first entry that has it
+    collided = False  # the current top-level entry would not load, by its name alone
     for entry in entries:
-        top = entry.name.partition(".")[0]
-        if owner.setdefault(top, entry.search_path) != entry.search_path:
-            continue  # hidden by the same name in an earlier search path
+        if "." not in entry.name:
+            error = name_collision(entry, first.setdefault(entry.name, entry))
+            collided = error is not None
+            if error is not None:
+                listing.collisions.append(error)
+        if collided:
+            continue  # a colliding module, or a submodule of a colliding package
         if not entry.path.endswith(".py"):
             reason = "no source to read (bytecode or extension module); listed when imported"
             listing.skipped.append(SkippedEntry(entry.path, reason))
