@@ -494,7 +494,7 @@ def test_c11_static_shows_the_collisions_the_import_mode_shows(make_tree: MakeTr
     second = make_tree({"twin.py": "class Hidden: pass\n", "own.py": "class Own: pass\n"})
     kinds = {}
     for mode in ([], ["--static"]):
-        status, out, err = run_streams(str(first), str(second), *mode, "--json")
+        status, out, _ = run_streams(str(first), str(second), *mode, "--json")
         document = json.loads(out)
         assert status == 1
         kinds[bool(mode)] = sorted((e["module"], e["kind"]) for e in document["errors"])
