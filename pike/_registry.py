@@ -77,6 +77,9 @@ class Registry:
         self._records: dict[str, Record] = {}
         self._running: dict[str, ModuleEntry] = {}
         self.closed = False
+        # Closed with ``keep`` (a manager with unload=False): what was already under
+        # way may still finish and stay, as the modules loaded before do.
+        self._keeps = False
         self._versions = itertools.count(1)
         #: Changed at every change, so lists derived from the records know when to renew.
         self.version = 0
@@ -118,7 +121,7 @@ class Registry:
 
     def begin(self, entry: ModuleEntry) -> bool:
         """A module is about to run; False if the registry is closed (refuse it)."""
-        if self.closed:
+        if self.closed and not self._keeps:
             return False
         self._running[entry.name] = entry
         return True
@@ -140,7 +143,7 @@ class Registry:
         self._running.pop(name, None)
         self._records[name] = record
         self.version = next(self._versions)
-        if self.closed:
+        if self.closed and not self._keeps:
             self._records.pop(name, None)
             return False
         return True
@@ -165,6 +168,7 @@ class Registry:
     def close(self, *, keep: bool) -> dict[str, Record]:
         """Refuse new work; return the records (and forget them, unless ``keep``)."""
         with self._lock:
+            self._keeps = keep
             self.closed = True
             records = dict(self._records)
             if not keep:

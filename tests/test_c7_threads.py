@@ -368,3 +368,18 @@ def test_c7_a_manager_kept_by_another_thread_is_ended_by_its_owner_only(
     thread.join(WAIT)
     assert not thread.is_alive()
     assert "kept" not in sys.modules
+
+
+def test_c7_with_unload_false_a_late_import_may_finish_and_stay(make_tree: MakeTree) -> None:
+    root = make_tree({"kept_late.py": "VALUE = 1\n"})
+    mgr = PikeManager([root], unload=False)
+    spec = mgr.module_finder.find_spec("kept_late")
+    assert spec is not None and spec.loader is not None
+    mgr.cleanup()  # the import was under way: its spec was handed out before
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kept_late"] = module
+    try:
+        spec.loader.exec_module(module)  # finishes, as unload=False keeps modules
+        assert module.VALUE == 1
+    finally:
+        del sys.modules["kept_late"]
