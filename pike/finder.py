@@ -16,13 +16,14 @@ whether the file can be trusted (C15) and is remembered to notice changes
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import os
 import stat
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import machinery
 from importlib.machinery import ModuleSpec
 from types import ModuleType
@@ -34,7 +35,7 @@ from pike._registry import Registry
 from pike._walk import ModuleEntry, is_valid_name
 from pike.loader import PikeLoader
 
-__all__ = ["PROTECTED_NAMES", "PikeFinder", "claims", "reserved"]
+__all__ = ["PROTECTED_NAMES", "PikeFinder", "claims", "reserved", "standing_aside"]
 
 #: Top-level names no plugin may take: the standard library and built-ins.
 PROTECTED_NAMES: frozenset[str] = frozenset(sys.stdlib_module_names) | frozenset(
@@ -54,6 +55,21 @@ def reserved(name: str) -> str | None:
 #: name (if top-level), so the manager gets its own file, and its own finder
 #: reuses the entry the walk made.
 claims = threading.local()
+
+
+@contextlib.contextmanager
+def standing_aside(finder: PikeFinder) -> Iterator[None]:
+    """In this thread, ``finder`` serves nothing for the length of the block.
+
+    For imports that must find the installed module of a name, never a
+    plugin's (an installed distribution's entry point, C5).
+    """
+    previous = getattr(claims, "aside", None)
+    claims.aside = finder
+    try:
+        yield
+    finally:
+        claims.aside = previous
 
 
 class PikeFinder(importlib.abc.MetaPathFinder):
@@ -89,7 +105,7 @@ class PikeFinder(importlib.abc.MetaPathFinder):
         target: ModuleType | None = None,
     ) -> ModuleSpec | None:
         """The spec of a plugin module or submodule of this finder's, or None to pass."""
-        if self.registry.closed:
+        if self.registry.closed or getattr(claims, "aside", None) is self:
             return None
         if path is None:
             return self._top_level(fullname)

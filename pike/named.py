@@ -29,7 +29,8 @@ from typing import Any, TypeVar
 from pike._loading import ErrorPolicy, OnError
 from pike._paths import SearchPaths
 from pike._trust import Trust
-from pike.errors import PikeError, PluginImportError, _describe
+from pike.errors import PikeError, PluginCollisionError, PluginImportError, _describe
+from pike.finder import standing_aside
 from pike.manager import PikeManager
 
 __all__ = [
@@ -224,10 +225,29 @@ class ExtensionManager:
         return loaded
 
     def _resolve(self, candidate: _Candidate) -> Any:
-        """What the entry point names: a drop-in through the folders' manager (C5)."""
+        """What the entry point names: a drop-in through the folders' manager (C5).
+
+        An installed entry point is loaded with the folders' finder standing aside,
+        so it never runs a drop-in module of the same name; one whose module a
+        drop-in folder has already loaded is a collision.
+        """
         ep = candidate.entry_point
-        if candidate.folder is None or self._pike is None:
+        if self._pike is None:
             return ep.load()
+        if candidate.folder is None:
+            top = ep.module.partition(".")[0]
+            held = self._pike._registry.get(top)
+            if held is not None and not held.borrowed:
+                raise PluginCollisionError(
+                    f"installed entry point {ep.name!r} names module {ep.module!r}, but "
+                    f"{top!r} is the drop-in folder's, loaded from {held.entry.path}; "
+                    "rename one of them",
+                    ep.module,
+                    held.entry.path,
+                    other=held.entry.path,
+                )
+            with standing_aside(self._pike.module_finder):
+                return ep.load()
         plugin: Any = self._pike._import_plugin(ep.module)
         for part in (ep.attr or "").split(".") if ep.attr else ():
             plugin = getattr(plugin, part)

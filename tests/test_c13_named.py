@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pike.errors import PluginImportError
+from pike.errors import PluginCollisionError, PluginImportError
 from pike.named import (
     AmbiguousPluginError,
     DriverManager,
@@ -281,3 +281,48 @@ def test_c15_named_managers_take_the_trust_keyword(make_tree: MakeTree) -> None:
         assert "writable by other users" in str(refused.errors[0])
     with ExtensionManager("g", search_paths=[folder], trust="any") as trusted:
         assert trusted.names() == ["loose"]
+
+
+SHARED = {
+    "acme_shared/__init__.py": "",
+    "acme_shared/impl.py": "WHERE = 'installed'\nclass Impl: pass\n",
+}
+
+
+def test_c5_an_installed_entry_point_never_runs_a_drop_in_module(
+    make_tree: MakeTree, site: Install
+) -> None:
+    site("acme-shared", "[acme.g]\ninstalled = acme_shared.impl:Impl\n", SHARED)
+    folder = make_tree(
+        {
+            "entry_points.txt": "[other.g]\nmine = mine_mod:Mine\n",
+            "mine_mod.py": "class Mine: pass\n",
+            "acme_shared/__init__.py": "",
+            "acme_shared/impl.py": "WHERE = 'folder'\nclass Impl: pass\n",
+        }
+    )
+    # The folder has a package of the same name, but declares no plugin in it: the
+    # installed entry point loads the installed code, though the folder's finder is on.
+    with ExtensionManager("acme.g", search_paths=[folder]) as manager:
+        [ext] = manager.extensions
+        assert sys.modules[ext.plugin.__module__].WHERE == "installed"
+        assert ext.distribution == "acme-shared 1.0"
+
+
+def test_c5_an_installed_entry_point_after_a_drop_in_of_its_name_is_a_collision(
+    make_tree: MakeTree, site: Install
+) -> None:
+    site("acme-shared", "[acme.g]\ninstalled = acme_shared.impl:Impl\n", SHARED)
+    folder = make_tree(
+        {
+            "entry_points.txt": "[acme.g]\nfolder = acme_shared.impl:Impl\n",
+            "acme_shared/__init__.py": "",
+            "acme_shared/impl.py": "WHERE = 'folder'\nclass Impl: pass\n",
+        }
+    )
+    with ExtensionManager("acme.g", search_paths=[folder], on_error="collect") as manager:
+        assert manager.names() == ["folder"]  # the folder's, first
+        [error] = manager.errors
+        assert "is the drop-in folder's" in str(error)
+        assert isinstance(error.__cause__, PluginCollisionError)
+    assert "acme_shared" not in sys.modules
