@@ -147,7 +147,7 @@ def _plan_loaded(records: Mapping[str, Record], walk: _walk.Walk, now: int) -> P
         stamp = record.stamp
         if stamp is None:
             continue
-        path = record.entry.path
+        path = record.path
         try:
             st = stat(path)
         except OSError:

@@ -39,7 +39,17 @@ class Record:
     out once when first needed (`pike._classes`).
     """
 
-    __slots__ = ("borrowed", "classes", "digest", "entry", "module", "spec", "stamp", "uses")
+    __slots__ = (
+        "borrowed",
+        "classes",
+        "digest",
+        "entry",
+        "module",
+        "path",
+        "spec",
+        "stamp",
+        "uses",
+    )
 
     def __init__(
         self,
@@ -52,6 +62,7 @@ class Record:
         borrowed: bool = False,
     ) -> None:
         self.entry = entry
+        self.path = entry.path  # flat, as the stamp: refresh reads both for every record
         self.module = module
         self.spec = spec
         self.stamp = stamp
