@@ -71,10 +71,6 @@ class Record:
         self.classes: list[type] | None = None
         self.uses: frozenset[str] | set[str] | None = None
 
-    @property
-    def name(self) -> str:
-        return self.entry.name
-
     def __repr__(self) -> str:
         return f"<Record {self.entry.name!r} from {self.entry.path!r}>"
 
