@@ -166,6 +166,7 @@ class ExtensionManager:
             self.extensions: list[Extension] = self._load(
                 candidates, invoke_on_load, invoke_args, dict(invoke_kwds or {})
             )
+            self._loaded()
         except BaseException:
             self.close()
             raise
@@ -190,6 +191,9 @@ class ExtensionManager:
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """Which candidates to load; all of them here, one name for drivers and hooks."""
         return candidates
+
+    def _loaded(self) -> None:
+        """Check what loaded; a driver raises if its one plugin did not (the manager closes)."""
 
     # -- loading -------------------------------------------------------------------
 
@@ -332,73 +336,8 @@ def _listing(candidates: list[_Candidate]) -> str:
     return ", ".join(names) if names else "none"
 
 
-class DriverManager(ExtensionManager):
-    """Exactly one plugin of a namespace, by name: ``.driver`` is it.
-
-    ``.driver`` is the loaded object, or the instance when ``invoke_on_load``.
-    Raises [`PluginNotFoundError`][pike.named.PluginNotFoundError] when no plugin has the name
-    and [`AmbiguousPluginError`][pike.named.AmbiguousPluginError] when several do; both list
-    what exists.
-    """
-
-    def __init__(
-        self,
-        namespace: str,
-        name: str,
-        *,
-        search_paths: SearchPaths = None,
-        invoke_on_load: bool = False,
-        invoke_args: tuple[Any, ...] = (),
-        invoke_kwds: Mapping[str, Any] | None = None,
-        on_error: OnError = "raise",
-        trust: Trust = "owner",
-    ) -> None:
-        self.name = name
-        super().__init__(
-            namespace,
-            search_paths=search_paths,
-            invoke_on_load=invoke_on_load,
-            invoke_args=invoke_args,
-            invoke_kwds=invoke_kwds,
-            on_error=on_error,
-            trust=trust,
-        )
-        if not self.extensions:
-            # It was found but failed to load under a non-raising policy. The caller
-            # gets no manager (to close, or to read .errors from): the folders'
-            # manager ends here (C7) and the error carries why.
-            self.close()
-            failure = self._policy.errors[-1] if self._policy.errors else None
-            raise PluginNotFoundError(
-                f"driver {name!r} of group {namespace!r} did not load: {failure}"
-            ) from failure
-
-    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        matches = [c for c in candidates if c.name == self.name]
-        if not matches:
-            raise PluginNotFoundError(
-                f"no plugin named {self.name!r} in group {self.namespace!r}; "
-                f"available: {_listing(candidates)}"
-            )
-        if len(matches) > 1:
-            where = "; ".join(
-                f"{c.entry_point.value} ({c.distribution or c.folder})" for c in matches
-            )
-            raise AmbiguousPluginError(
-                f"{len(matches)} plugins are named {self.name!r} in group "
-                f"{self.namespace!r}: {where}; a driver needs exactly one"
-            )
-        return matches
-
-    @property
-    def driver(self) -> Any:
-        """The driver: its instance when invoked on load, else the loaded object."""
-        ext = self.extensions[0]
-        return ext.obj if ext.obj is not None else ext.plugin
-
-
-class HookManager(ExtensionManager):
-    """All plugins of a namespace registered under one name (in order)."""
+class _ByName(ExtensionManager):
+    """The plugins of a namespace registered under one ``name``."""
 
     def __init__(
         self,
@@ -425,3 +364,50 @@ class HookManager(ExtensionManager):
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         return [c for c in candidates if c.name == self.name]
+
+
+class DriverManager(_ByName):
+    """Exactly one plugin of a namespace, by name: ``.driver`` is it.
+
+    ``.driver`` is the loaded object, or the instance when ``invoke_on_load``.
+    Raises [`PluginNotFoundError`][pike.named.PluginNotFoundError] when no plugin has the name
+    and [`AmbiguousPluginError`][pike.named.AmbiguousPluginError] when several do; both list
+    what exists.
+    """
+
+    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        matches = super()._select(candidates)
+        if not matches:
+            raise PluginNotFoundError(
+                f"no plugin named {self.name!r} in group {self.namespace!r}; "
+                f"available: {_listing(candidates)}"
+            )
+        if len(matches) > 1:
+            where = "; ".join(
+                f"{c.entry_point.value} ({c.distribution or c.folder})" for c in matches
+            )
+            raise AmbiguousPluginError(
+                f"{len(matches)} plugins are named {self.name!r} in group "
+                f"{self.namespace!r}: {where}; a driver needs exactly one"
+            )
+        return matches
+
+    def _loaded(self) -> None:
+        if not self.extensions:
+            # It was found but failed to load under a non-raising policy. The caller
+            # gets no manager (to close, or to read .errors from): the folders'
+            # manager ends (C7) and the error carries why.
+            failure = self._policy.errors[-1] if self._policy.errors else None
+            raise PluginNotFoundError(
+                f"driver {self.name!r} of group {self.namespace!r} did not load: {failure}"
+            ) from failure
+
+    @property
+    def driver(self) -> Any:
+        """The driver: its instance when invoked on load, else the loaded object."""
+        ext = self.extensions[0]
+        return ext.obj if ext.obj is not None else ext.plugin
+
+
+class HookManager(_ByName):
+    """All plugins of a namespace registered under one name (in order)."""
