@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING
 from pike._refresh import RefreshReport
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import (
+    EntryPointError,
     InactiveManagerError,
+    MultipleMatches,
+    NoMatches,
+    NoUniqueMatch,
     PikeError,
     PikeTypeError,
     PikeValueError,
@@ -34,24 +38,26 @@ __version__ = "1.0.0"
 
 if TYPE_CHECKING:  # loaded on first use at run time (below); seen by type checkers now
     from pike.named import (
-        AmbiguousPluginError,
+        DispatchExtensionManager,
         DriverManager,
-        EntryPointError,
+        EnabledExtensionManager,
         Extension,
         ExtensionManager,
         HookManager,
-        PluginNotFoundError,
+        NamedExtensionManager,
+        NameDispatchExtensionManager,
     )
 
 # Named plugins (pike.named) load on first use: importlib.metadata is not free.
 _NAMED = (
-    "AmbiguousPluginError",
+    "DispatchExtensionManager",
     "DriverManager",
-    "EntryPointError",
+    "EnabledExtensionManager",
     "Extension",
     "ExtensionManager",
     "HookManager",
-    "PluginNotFoundError",
+    "NameDispatchExtensionManager",
+    "NamedExtensionManager",
 )
 
 
@@ -64,14 +70,19 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [  # noqa: RUF022 - grouped: the manager, records, errors, named plugins
-    "AmbiguousPluginError",
+    "DispatchExtensionManager",
     "DriverManager",
-    "EntryPointError",
+    "EnabledExtensionManager",
     "Extension",
     "ExtensionManager",
     "HookManager",
-    "PluginNotFoundError",
+    "NameDispatchExtensionManager",
+    "NamedExtensionManager",
+    "EntryPointError",
     "InactiveManagerError",
+    "MultipleMatches",
+    "NoMatches",
+    "NoUniqueMatch",
     "ModuleEntry",
     "PikeError",
     "PikeFinder",

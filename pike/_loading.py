@@ -75,11 +75,14 @@ class ErrorPolicy:
             action(error)
 
 
+_INSIDE = PACKAGE_DIR + os.sep  # pike's modules and pike.named's
+
+
 def _caller_stacklevel() -> int:
     """The stacklevel of the first frame outside pike, for warnings.warn."""
     frame = sys._getframe(1)
     level = 1
-    while frame.f_back is not None and os.path.dirname(frame.f_code.co_filename) == PACKAGE_DIR:
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_INSIDE):
         frame = frame.f_back
         level += 1
     return level

@@ -8,7 +8,11 @@ without parsing messages.
 from __future__ import annotations
 
 __all__ = [
+    "EntryPointError",
     "InactiveManagerError",
+    "MultipleMatches",
+    "NoMatches",
+    "NoUniqueMatch",
     "PikeError",
     "PikeTypeError",
     "PikeValueError",
@@ -173,6 +177,42 @@ class PluginObjectError(PluginError):
     ) -> None:
         super().__init__(message, module_name, path, lineno)
         self.qualname = qualname
+
+
+class EntryPointError(PluginImportError):
+    """A named plugin (an entry point) that failed to load (C13).
+
+    ``entry_point`` is its declaration (``"name = module:attr"``) and
+    ``distribution`` the installed distribution that declares it (``"name
+    version"``), or ``""`` for a drop-in folder, which is then ``path``. The
+    original exception is the ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        *,
+        entry_point: str = "",
+        distribution: str = "",
+    ) -> None:
+        super().__init__(message, module_name, path, lineno)
+        self.entry_point = entry_point
+        self.distribution = distribution
+
+
+class NoUniqueMatch(PikeError, RuntimeError):
+    """No plugin, or more than one, answers to a name (stevedore's ``NoUniqueMatch``)."""
+
+
+class NoMatches(NoUniqueMatch, LookupError):
+    """No plugin of the requested name or namespace; the message says what exists."""
+
+
+class MultipleMatches(NoUniqueMatch, LookupError):
+    """Several plugins answer to a name that must name one; the message lists them."""
 
 
 class PikeWarning(UserWarning):

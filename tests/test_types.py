@@ -15,9 +15,11 @@ pytest.importorskip("mypy", reason="mypy comes with the test extras")
 
 ACCEPTED = """
     from pathlib import Path
+    from typing import Any
 
     from pike import DriverManager, ExtensionManager, PikeManager, PluginError
     from pike.discovery import static
+    from pike.named import extension
 
 
     class Driver:
@@ -34,13 +36,20 @@ ACCEPTED = """
 
 
     def one(folder: str) -> object:
+        m: DriverManager[Driver]
         with DriverManager("app.drivers", "fast", search_paths=[folder], on_error="raise") as m:
             return m.driver
 
 
     def listed(folder: str) -> list[str]:
+        manager: ExtensionManager[Any]
         manager = ExtensionManager("app.ext", search_paths=folder, invoke_on_load=True)
         return [ext.name for ext in manager] + [c.name for c in static.list_classes(folder)]
+
+
+    def formatted(ext: extension.Extension[Driver], data: dict[str, str], /) -> str:
+        assert ext.obj is not None
+        return ext.obj.get_name() + ext.entry_point_target
 """
 
 REJECTED = """

@@ -1,17 +1,17 @@
-"""The seed article's stevedore example, ported to pike line for line.
+"""The seed article's stevedore example; only the import line is changed.
 
 Run it after `pip install examples/stevedore_style` (which declares the entry
 points); main_drop_in.py makes the same calls with this folder as the source.
 """
 
-from pike.named import DriverManager, ExtensionManager
+from pike.named import driver, extension
 
 if __name__ == "__main__":
-    mydriver = DriverManager(namespace="mydrivers", name="simple_driver1")
+    mydriver = driver.DriverManager(namespace="mydrivers", name="simple_driver1")
     print(mydriver.driver)
     print(mydriver.driver().get_name())
 
-    extension = ExtensionManager(namespace="myextensions")
+    extension = extension.ExtensionManager(namespace="myextensions")
     print(extension.extensions)
 
     for ext in extension.extensions:

@@ -6,16 +6,18 @@ pike imports them from the folder (in isolation, cleaned up at the end).
 
 import os
 
-from pike.named import DriverManager, ExtensionManager
+from pike.named import driver, extension
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 if __name__ == "__main__":
-    mydriver = DriverManager(namespace="mydrivers", name="simple_driver1", search_paths=[HERE])
+    mydriver = driver.DriverManager(
+        namespace="mydrivers", name="simple_driver1", search_paths=[HERE]
+    )
     print(mydriver.driver)
     print(mydriver.driver().get_name())
 
-    extension = ExtensionManager(namespace="myextensions", search_paths=[HERE])
+    extension = extension.ExtensionManager(namespace="myextensions", search_paths=[HERE])
     print(extension.extensions)
 
     for ext in extension.extensions:

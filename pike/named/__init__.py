@@ -1,0 +1,54 @@
+"""Named plugins, with stevedore's API: drivers, extensions, hooks and dispatch (C13).
+
+A stevedore program switches by changing its imports::
+
+    from pike.named import driver, extension
+
+    mgr = driver.DriverManager(namespace="mydrivers", name="simple_driver1")
+    print(mgr.driver().get_name())
+    for ext in extension.ExtensionManager(namespace="myextensions"):
+        print(ext.name, ext.plugin)
+
+A *namespace* is an entry-point group. Its plugins come from two sources, in
+this order: drop-in folders (pike's ``search_paths=``) that declare names in
+an ``entry_points.txt`` file, in the format a distribution uses; then the
+entry points of installed distributions. Folder plugins load through a
+[`PikeManager`][pike.manager.PikeManager] (isolation, C5; cleanup, C7), active
+until the manager's ``close()`` or the end of a ``with`` block.
+
+The modules are stevedore's: [`extension`][pike.named.extension],
+[`named`][pike.named.named], [`enabled`][pike.named.enabled],
+[`driver`][pike.named.driver], [`hook`][pike.named.hook],
+[`dispatch`][pike.named.dispatch] and [`exception`][pike.named.exception].
+"""
+
+from pike.errors import EntryPointError, MultipleMatches, NoMatches, NoUniqueMatch
+from pike.named import dispatch, driver, enabled, exception, extension, hook, named
+from pike.named.dispatch import DispatchExtensionManager, NameDispatchExtensionManager
+from pike.named.driver import DriverManager
+from pike.named.enabled import EnabledExtensionManager
+from pike.named.extension import Extension, ExtensionManager
+from pike.named.hook import HookManager
+from pike.named.named import NamedExtensionManager
+
+__all__ = [
+    "DispatchExtensionManager",
+    "DriverManager",
+    "EnabledExtensionManager",
+    "EntryPointError",
+    "Extension",
+    "ExtensionManager",
+    "HookManager",
+    "MultipleMatches",
+    "NameDispatchExtensionManager",
+    "NamedExtensionManager",
+    "NoMatches",
+    "NoUniqueMatch",
+    "dispatch",
+    "driver",
+    "enabled",
+    "exception",
+    "extension",
+    "hook",
+    "named",
+]

@@ -1,0 +1,171 @@
+"""Where a named manager's entry points come from, and how each one loads (C13).
+
+Two sources, in this order: drop-in folders (``search_paths``), each
+declaring its plugins in an ``entry_points.txt`` in the format a
+distribution's ``*.dist-info`` uses; then the entry points of installed
+distributions. Within a source, by name, then distribution. A declaration
+seen in both (a folder that is also installed) is one plugin, the folder's.
+
+A drop-in's module is imported by the folders' [`PikeManager`][pike.manager.PikeManager]
+(its isolation and cleanup hold, C5 and C7); an installed entry point loads
+with that manager's finder standing aside, so it never runs a drop-in module.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import weakref
+from importlib import metadata
+from typing import Any
+
+from pike._paths import SearchPaths
+from pike._trust import Trust
+from pike.errors import PluginCollisionError
+from pike.finder import standing_aside
+from pike.manager import PikeManager
+
+__all__ = ["Sources", "installed", "label", "path_key"]
+
+# "name version" per distribution object: its METADATA is parsed once, and
+# only for the entry points something asks about.
+_labels: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+
+
+def label(entry_point: object) -> str | None:
+    """``"name version"`` of the distribution declaring ``entry_point``, or None if unknown."""
+    dist = getattr(entry_point, "dist", None)
+    if not isinstance(dist, metadata.Distribution):
+        return None
+    text = _labels.get(dist)
+    if text is None:
+        meta = dist.metadata  # one parse for both fields
+        name = meta["Name"] if meta is not None else None
+        if not name:
+            return None
+        text = _labels[dist] = f"{name} {meta['Version']}"
+    return text
+
+
+def installed(group: str) -> list[metadata.EntryPoint]:
+    """The installed distributions' entry points in ``group``: by name, then distribution.
+
+    A declaration found twice (one distribution on two ``sys.path`` entries,
+    a source tree beside its installed copy) is kept once.
+    """
+    by_name = sorted(metadata.entry_points(group=group), key=_name)
+    ordered: list[metadata.EntryPoint] = []
+    seen: set[tuple[str, str]] = set()
+    for _, same in itertools.groupby(by_name, key=_name):
+        points = list(same)
+        if len(points) > 1:  # labels only where a name repeats
+            points.sort(key=lambda ep: (label(ep) or "", ep.value))
+        for ep in points:
+            if (ep.name, ep.value) not in seen:
+                seen.add((ep.name, ep.value))
+                ordered.append(ep)
+    return ordered
+
+
+def _name(ep: metadata.EntryPoint) -> str:
+    return ep.name
+
+
+def path_key() -> tuple[tuple[str, int], ...]:
+    """What the installed entry points depend on: ``sys.path`` and its folders' mtimes.
+
+    Installing or removing a distribution adds or removes a ``*.dist-info``
+    folder, which changes its parent's mtime.
+    """
+    key = []
+    for entry in sys.path:
+        try:
+            mtime = os.stat(entry).st_mtime_ns
+        except (OSError, TypeError, ValueError):
+            mtime = -1
+        key.append((entry, mtime))
+    return tuple(key)
+
+
+def declared(folder: str, group: str) -> list[metadata.EntryPoint]:
+    """The entry points ``folder/entry_points.txt`` declares in ``group``, by name."""
+    points = metadata.Distribution.at(folder).entry_points.select(group=group)
+    return sorted(points, key=_name)
+
+
+class Sources:
+    """A manager's drop-in folders, in front of the installed distributions.
+
+    ``search_paths`` as for [`PikeManager`][pike.manager.PikeManager]; None (or no
+    folders) means installed distributions only, and nothing is installed in
+    the interpreter.
+    """
+
+    __slots__ = ("_folder_of", "folders")
+
+    def __init__(self, search_paths: SearchPaths = None, *, trust: Trust = "owner") -> None:
+        if search_paths is None or (isinstance(search_paths, list | tuple) and not search_paths):
+            self.folders = None
+        else:
+            self.folders = PikeManager(search_paths, on_error="raise", trust=trust)
+        self._folder_of: dict[metadata.EntryPoint, str] = {}
+
+    def entry_points(
+        self, group: str, installed: list[metadata.EntryPoint]
+    ) -> list[metadata.EntryPoint]:
+        """The folders' declarations in ``group``, then the ``installed`` ones not among them."""
+        if self.folders is None:
+            return installed
+        found: list[metadata.EntryPoint] = []
+        seen: set[tuple[str, str]] = set()
+        for folder in self.folders.search_paths:
+            for ep in declared(folder, group):
+                if (ep.name, ep.value) not in seen:
+                    seen.add((ep.name, ep.value))
+                    self._folder_of[ep] = folder
+                    found.append(ep)
+        found.extend(ep for ep in installed if (ep.name, ep.value) not in seen)
+        return found
+
+    def folder_of(self, entry_point: object) -> str | None:
+        """The drop-in folder that declares ``entry_point``, or None if it is installed."""
+        if not isinstance(entry_point, metadata.EntryPoint):
+            return None  # a stand-in (tests build their own)
+        return self._folder_of.get(entry_point)
+
+    def load(self, ep: metadata.EntryPoint) -> Any:
+        """What ``ep`` names, imported from where it was declared."""
+        folders = self.folders
+        if folders is None:
+            return ep.load()
+        if self.folder_of(ep) is None:
+            top = ep.module.partition(".")[0]
+            held = folders._registry.get(top)
+            if held is not None and not held.borrowed:
+                raise PluginCollisionError(
+                    f"installed entry point {ep.name!r} names module {ep.module!r}, but "
+                    f"{top!r} is the drop-in folder's, loaded from {held.path}; "
+                    "rename one of them",
+                    ep.module,
+                    held.path,
+                    other=held.path,
+                )
+            with standing_aside(folders.module_finder):
+                return ep.load()
+        plugin: Any = folders._import_plugin(ep.module)
+        for part in ep.attr.split(".") if ep.attr else ():
+            plugin = getattr(plugin, part)
+        return plugin
+
+    def path_of(self, ep: metadata.EntryPoint) -> str | None:
+        """The file of a drop-in entry point's module (None for an installed one)."""
+        if self.folders is None or self.folder_of(ep) is None:
+            return None
+        record = self.folders._registry.get(ep.module)
+        return record.path if record is not None else None
+
+    def close(self) -> None:
+        """Clean up the folders' manager (C7); what it loaded keeps working."""
+        if self.folders is not None:
+            self.folders.cleanup()

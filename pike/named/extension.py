@@ -1,0 +1,448 @@
+"""Every plugin of a namespace: [`ExtensionManager`][pike.named.extension.ExtensionManager].
+
+The base of the other managers, as in stevedore's ``stevedore.extension``:
+the same classes, parameters, defaults and behaviour, plus pike's keyword-only
+``search_paths``, ``on_error`` and ``trust``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, ItemsView, Iterator, Sequence
+from importlib import metadata
+from types import TracebackType
+from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
+
+from pike._loading import ErrorPolicy, OnError
+from pike._paths import SearchPaths
+from pike._trust import Trust
+from pike.errors import EntryPointError, MultipleMatches, NoMatches, PluginError, _describe
+from pike.named import _sources
+
+__all__ = [
+    "ConflictResolverT",
+    "Extension",
+    "ExtensionManager",
+    "OnLoadFailureCallbackT",
+    "error_on_conflict",
+    "ignore_conflicts",
+]
+
+T = TypeVar("T")
+U = TypeVar("U")
+_M = TypeVar("_M", bound="ExtensionManager[Any]")
+
+logger = logging.getLogger(__name__)
+
+
+class Extension(Generic[T]):
+    """One plugin a manager loaded: its name, entry point, what it names, and the instance.
+
+    :param name: the entry point's name.
+    :param entry_point: the [`importlib.metadata.EntryPoint`][importlib.metadata.EntryPoint].
+    :param plugin: what the entry point names (a class, a function...).
+    :param obj: ``plugin(*invoke_args, **invoke_kwds)`` when the manager invoked
+        it on load, else None.
+    :param path: pike's addition: the file of a drop-in plugin's module (None
+        for an installed one).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        entry_point: metadata.EntryPoint,
+        plugin: Any,
+        obj: T | None,
+        *,
+        path: str | None = None,
+    ) -> None:
+        self.name = name
+        self.entry_point = entry_point
+        self.plugin = plugin
+        self.obj = obj
+        self.path = path
+
+    @property
+    def module_name(self) -> str:
+        """The module the entry point names (``"package.module"``)."""
+        return self.entry_point.module
+
+    @property
+    def attr(self) -> str:
+        """The attribute of that module the entry point names (``"Class"``, ``"obj.attr"``)."""
+        return self.entry_point.attr
+
+    @property
+    def entry_point_target(self) -> str:
+        """The entry point's target as declared: ``"package.module:attr"``."""
+        return self.entry_point.value
+
+    @property
+    def distribution(self) -> str | None:
+        """pike's addition: ``"name version"`` of the installed distribution, None for a drop-in."""
+        return None if self.path is not None else _sources.label(self.entry_point)
+
+
+OnLoadFailureCallbackT: TypeAlias = Callable[
+    ["ExtensionManager[Any]", metadata.EntryPoint, BaseException], None
+]
+ConflictResolverT: TypeAlias = Callable[[str, str, list[Extension[Any]]], Extension[Any]]
+
+
+def _where(ext: Extension[Any]) -> str:
+    """``"module:attr (distribution)"`` for messages, whatever the record holds."""
+    try:
+        target = str(ext.entry_point.value)
+    except Exception:  # a stand-in entry point (tests build their own)
+        target = getattr(ext.plugin, "__qualname__", None) or repr(ext.name)
+    try:
+        source = ext.path or ext.distribution
+    except Exception:
+        source = None
+    return f"{target} ({source})" if source else target
+
+
+def ignore_conflicts(namespace: str, name: str, entrypoints: list[Extension[T]]) -> Extension[T]:
+    """The default resolver: log a warning and use the last extension of the name."""
+    logger.warning(
+        "multiple implementations found for the %r extension in %s namespace: %s; using %s",
+        name,
+        namespace,
+        ", ".join(_where(ext) for ext in entrypoints),
+        _where(entrypoints[-1]),
+    )
+    return entrypoints[-1]
+
+
+def error_on_conflict(namespace: str, name: str, entrypoints: list[Extension[T]]) -> Extension[T]:
+    """The drivers' resolver: raise [`MultipleMatches`][pike.errors.MultipleMatches]."""
+    raise MultipleMatches(
+        f"multiple implementations found for the {name!r} command in {namespace} namespace: "
+        f"{', '.join(_where(ext) for ext in entrypoints)}; uninstall or rename all but one, "
+        "or pass conflict_resolver= to choose"
+    )
+
+
+def _deprecated(argument: str, value: object) -> None:
+    if value is not None:
+        warnings.warn(
+            f"The {argument} argument is now a no-op and is deprecated for removal. "
+            "Remove the argument from calls.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+
+
+class ExtensionManager(Generic[T]):
+    """Every plugin of a namespace (an entry-point group), loaded in a fixed order.
+
+    Plugins come from the drop-in folders ``search_paths`` (each declaring its
+    plugins in an ``entry_points.txt``), then from installed distributions; by
+    name, then distribution, within each. A plugin that fails to load is
+    logged (logger ``pike.named.extension``) and skipped, unless
+    ``on_load_failure_callback`` or ``on_error`` says otherwise.
+
+    :param namespace: the entry-point group.
+    :param invoke_on_load: call each plugin with ``invoke_args`` and ``invoke_kwds``
+        and keep the result as ``Extension.obj``.
+    :param invoke_args: positional arguments for ``invoke_on_load``.
+    :param invoke_kwds: keyword arguments for ``invoke_on_load``.
+    :param propagate_map_exceptions: let an exception of the function given to
+        [`map`][pike.named.extension.ExtensionManager.map] propagate (and stop),
+        instead of logging it and going on.
+    :param on_load_failure_callback: called as ``callback(manager, entrypoint,
+        exception)`` for each plugin that fails to load, instead of logging it.
+    :param verify_requirements: deprecated and ignored, as in stevedore (a
+        ``DeprecationWarning`` when given).
+    :param conflict_resolver: picks one of several extensions of one name for
+        ``manager[name]`` and [`items`][pike.named.extension.ExtensionManager.items].
+    :param search_paths: pike's addition: drop-in folders, searched before the
+        installed distributions; cleaned up by
+        [`close`][pike.named.extension.ExtensionManager.close] or the end of a
+        ``with`` block.
+    :param on_error: pike's addition: C6's policy (``"raise"``, ``"warn"``,
+        ``"collect"`` or a callable) for the
+        [`EntryPointError`][pike.errors.EntryPointError] of each plugin that fails
+        to load; given, it replaces the logging.
+    :param trust: pike's addition: as for [`PikeManager`][pike.manager.PikeManager],
+        for the drop-in folders (C15).
+    """
+
+    #: Installed entry points per namespace, read once per process (as stevedore
+    #: does); pike reads them again when ``sys.path`` or its folders change.
+    ENTRY_POINT_CACHE: ClassVar[dict[str, list[metadata.EntryPoint]]] = {}
+    _filled: ClassVar[dict[str, tuple[object, list[metadata.EntryPoint]]]] = {}
+
+    def __init__(
+        self,
+        namespace: str,
+        invoke_on_load: bool = False,
+        invoke_args: Sequence[Any] | None = None,
+        invoke_kwds: dict[str, Any] | None = None,
+        propagate_map_exceptions: bool = False,
+        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
+        verify_requirements: bool | None = None,
+        *,
+        conflict_resolver: ConflictResolverT = ignore_conflicts,
+        search_paths: SearchPaths = None,
+        on_error: OnError | None = None,
+        trust: Trust = "owner",
+    ) -> None:
+        _deprecated("verify_requirements", verify_requirements)
+        self._setup(
+            namespace,
+            propagate_map_exceptions,
+            on_load_failure_callback,
+            conflict_resolver,
+            on_error,
+        )
+        self._sources = _sources.Sources(search_paths, trust=trust)
+        try:
+            extensions = self._load_plugins(
+                invoke_on_load,
+                () if invoke_args is None else tuple(invoke_args),
+                {} if invoke_kwds is None else invoke_kwds,
+            )
+            self._init_plugins(extensions)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(
+        self,
+        namespace: str,
+        propagate_map_exceptions: bool,
+        on_load_failure_callback: OnLoadFailureCallbackT | None,
+        conflict_resolver: ConflictResolverT,
+        on_error: OnError | None,
+    ) -> None:
+        self.namespace = namespace
+        self.propagate_map_exceptions = propagate_map_exceptions
+        self._on_load_failure_callback = on_load_failure_callback
+        self._conflict_resolver = conflict_resolver
+        # Errors are always recorded; a policy acts on them only when given.
+        self._policy = ErrorPolicy("collect" if on_error is None else on_error)
+        self._policy_given = on_error is not None
+        self._found: list[metadata.EntryPoint] | None = None  # what loading went through
+
+    @classmethod
+    def make_test_instance(
+        cls: type[_M],
+        extensions: list[Extension[Any]],
+        namespace: str = "TESTING",
+        propagate_map_exceptions: bool = False,
+        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
+        verify_requirements: bool | None = None,
+        *,
+        conflict_resolver: ConflictResolverT = ignore_conflicts,
+    ) -> _M:
+        """A manager of the given extensions, for tests: nothing is searched or loaded.
+
+        The arguments are the constructor's, for the manager's behaviour after loading.
+        """
+        _deprecated("verify_requirements", verify_requirements)
+        manager = cls.__new__(cls)
+        manager._setup(
+            namespace, propagate_map_exceptions, on_load_failure_callback, conflict_resolver, None
+        )
+        manager._sources = _sources.Sources(None)
+        manager._test_defaults(extensions)
+        manager._init_plugins(extensions)
+        return manager
+
+    def _test_defaults(self, extensions: list[Extension[Any]]) -> None:
+        """Set what a subclass's constructor would have, for a test instance."""
+
+    def _init_plugins(self, extensions: list[Extension[T]]) -> None:
+        self.extensions: list[Extension[T]] = extensions
+        self._by_name: dict[str, Extension[T]] | None = None
+
+    @property
+    def _extensions_by_name(self) -> dict[str, Extension[T]]:
+        """One extension per name; the conflict resolver picks among several."""
+        if self._by_name is None:
+            groups: dict[str, list[Extension[T]]] = {}
+            for ext in self.extensions:
+                groups.setdefault(ext.name, []).append(ext)
+            resolve = self._conflict_resolver
+            self._by_name = {
+                name: same[0] if len(same) == 1 else resolve(self.namespace, name, same)
+                for name, same in groups.items()
+            }
+        return self._by_name
+
+    # -- finding -------------------------------------------------------------------
+
+    def list_entry_points(self) -> list[metadata.EntryPoint]:
+        """The namespace's entry points, drop-in folders' first; nothing is loaded."""
+        return self._sources.entry_points(self.namespace, self._installed())
+
+    def entry_points_names(self) -> list[str]:
+        """The names of the namespace's entry points, as ``list_entry_points`` lists them."""
+        return [ep.name for ep in self.list_entry_points()]
+
+    def _installed(self) -> list[metadata.EntryPoint]:
+        cache = self.ENTRY_POINT_CACHE
+        held = cache.get(self.namespace)
+        key = _sources.path_key()
+        if held is not None:
+            filled = self._filled.get(self.namespace)
+            # Kept as found unless pike filled it and sys.path has changed since.
+            if filled is None or filled[1] is not held or filled[0] == key:
+                return held
+        points = _sources.installed(self.namespace)
+        cache[self.namespace] = points
+        self._filled[self.namespace] = (key, points)
+        return points
+
+    # -- loading -------------------------------------------------------------------
+
+    def _load_plugins(
+        self,
+        invoke_on_load: bool,
+        invoke_args: tuple[Any, ...],
+        invoke_kwds: dict[str, Any],
+    ) -> list[Extension[T]]:
+        extensions = []
+        self._found = self.list_entry_points()
+        for ep in self._found:
+            logger.debug("found extension %r", ep)
+            try:
+                ext = self._load_one_plugin(ep, invoke_on_load, invoke_args, invoke_kwds)
+            except (KeyboardInterrupt, AssertionError):
+                raise
+            except (Exception, SystemExit) as exc:
+                self._load_failed(ep, exc)
+            else:
+                if ext is not None:
+                    extensions.append(ext)
+        return extensions
+
+    def _load_one_plugin(
+        self,
+        ep: metadata.EntryPoint,
+        invoke_on_load: bool,
+        invoke_args: tuple[Any, ...],
+        invoke_kwds: dict[str, Any],
+    ) -> Extension[T] | None:
+        plugin = self._sources.load(ep)
+        obj = plugin(*invoke_args, **invoke_kwds) if invoke_on_load else None
+        return Extension(ep.name, ep, plugin, obj, path=self._sources.path_of(ep))
+
+    def _load_failed(self, ep: metadata.EntryPoint, exc: BaseException) -> None:
+        error = self._entry_point_error(ep, exc)
+        callback = self._on_load_failure_callback
+        if callback is not None:
+            callback(self, ep, exc)  # may raise, as a driver's default does
+        if self._policy_given:
+            self._policy.report(error)
+            return
+        self._policy.errors.append(error)
+        if callback is None:
+            logger.error(
+                "Could not load %r: %s", ep.name, error, exc_info=logger.isEnabledFor(logging.DEBUG)
+            )
+
+    def _entry_point_error(self, ep: metadata.EntryPoint, exc: BaseException) -> EntryPointError:
+        folder = self._sources.folder_of(ep)
+        distribution = _sources.label(ep) if folder is None else None
+        source = f"the drop-in folder {folder}" if folder else distribution or "an unknown source"
+        declared = f"{ep.name} = {ep.value}"
+        try:
+            module = ep.module
+        except Exception:  # a value that is not "module:attr"
+            module = ep.value
+        error = EntryPointError(
+            f"entry point {declared!r} of {source} (namespace {self.namespace!r}) failed to "
+            f"load: {exc if isinstance(exc, PluginError) else _describe(exc)}",
+            module,
+            exc.path if isinstance(exc, PluginError) else folder or "",
+            exc.lineno if isinstance(exc, PluginError) else None,
+            entry_point=declared,
+            distribution=distribution or "",
+        )
+        error.__cause__ = exc
+        error.__suppress_context__ = True
+        return error
+
+    # -- using them ------------------------------------------------------------------
+
+    @property
+    def errors(self) -> list[PluginError]:
+        """pike's addition: the [`EntryPointError`][pike.errors.EntryPointError] of each failure."""
+        return list(self._policy.errors)
+
+    def names(self) -> list[str]:
+        """The names of the loaded extensions, in the order ``map`` calls them."""
+        return [ext.name for ext in self.extensions]
+
+    def map(self, func: Callable[..., U], *args: Any, **kwds: Any) -> list[U]:
+        """``func(extension, *args, **kwds)`` for each extension; the results, in order.
+
+        Raises [`NoMatches`][pike.errors.NoMatches] if there is no extension. An
+        exception of ``func`` is logged and the others still run, unless the
+        manager was made with ``propagate_map_exceptions=True``.
+        """
+        if not self.extensions:
+            raise NoMatches(f"No {self.namespace} extensions found")
+        response: list[U] = []
+        for ext in self.extensions:
+            self._invoke_one_plugin(response.append, func, ext, *args, **kwds)
+        return response
+
+    @staticmethod
+    def _call_extension_method(
+        extension: Extension[Any], /, method_name: str, *args: Any, **kwds: Any
+    ) -> Any:
+        return getattr(extension.obj, method_name)(*args, **kwds)
+
+    def map_method(self, method_name: str, *args: Any, **kwds: Any) -> Any:
+        """``extension.obj.<method_name>(*args, **kwds)`` for each extension, as ``map`` does."""
+        return self.map(self._call_extension_method, method_name, *args, **kwds)
+
+    def _invoke_one_plugin(
+        self,
+        response_callback: Callable[[U], object],
+        func: Callable[..., U],
+        ext: Extension[T],
+        *args: Any,
+        **kwds: Any,
+    ) -> None:
+        try:
+            response_callback(func(ext, *args, **kwds))
+        except Exception as exc:
+            if self.propagate_map_exceptions:
+                raise
+            logger.exception("error calling %r: %s", ext.name, _describe(exc))
+
+    def items(self) -> ItemsView[str, Extension[T]]:
+        """``(name, extension)`` pairs, one per name, like ``Mapping.items()``."""
+        return self._extensions_by_name.items()
+
+    def __iter__(self) -> Iterator[Extension[T]]:
+        return iter(self.extensions)
+
+    def __getitem__(self, name: str) -> Extension[T]:
+        """The extension of that name (the conflict resolver's choice among several)."""
+        return self._extensions_by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return any(ext.name == name for ext in self.extensions)
+
+    # -- cleaning up (pike's addition) ---------------------------------------------------
+
+    def close(self) -> None:
+        """Clean up what the drop-in folders installed (C7); loaded objects keep working."""
+        self._sources.close()
+
+    def __enter__(self: _M) -> _M:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
