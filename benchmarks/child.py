@@ -302,6 +302,81 @@ def cycles_floor(root, extra):
     return _cycles(one_cycle)
 
 
+# -- named plugins over installed distributions (C13) -------------------------------
+
+NAMED_GROUP = "bench.named"
+
+
+def _named_setup(root, extra):
+    """``root`` is a site-packages folder; EXTRA, for stevedore, the folder it is in."""
+    sys.path.insert(0, root)
+    if extra != "-":
+        sys.path.insert(0, extra)
+
+
+def _timed(work):
+    start = time.perf_counter()
+    found = work()
+    return {"total": time.perf_counter() - start, "plugins": found}
+
+
+def group_pike(root, extra):
+    _named_setup(root, extra)
+    from pike.named import ExtensionManager
+
+    return _timed(lambda: len(ExtensionManager(NAMED_GROUP).extensions))
+
+
+def group_floor(root, extra):
+    _named_setup(root, extra)
+    from importlib.metadata import entry_points
+
+    return _timed(lambda: len([ep.load() for ep in entry_points(group=NAMED_GROUP)]))
+
+
+def group_stevedore(root, extra):
+    _named_setup(root, extra)
+    from stevedore import ExtensionManager
+
+    return _timed(lambda: len(ExtensionManager(NAMED_GROUP).extensions))
+
+
+def _picked(root):
+    """The name to pick: in the middle distribution, the middle entry point."""
+    dists = sorted(n for n in os.listdir(root) if n.endswith(".dist-info"))
+    middle = len(dists) // 2
+    return f"ep_{middle:03d}_050"
+
+
+def one_pike(root, extra):
+    _named_setup(root, extra)
+    from pike.named import DriverManager
+
+    name = _picked(root)
+    return _timed(lambda: len([DriverManager(NAMED_GROUP, name).driver]))
+
+
+def one_floor(root, extra):
+    _named_setup(root, extra)
+    from importlib.metadata import entry_points
+
+    name = _picked(root)
+
+    def work():
+        [ep] = [ep for ep in entry_points(group=NAMED_GROUP) if ep.name == name]
+        return len([ep.load()])
+
+    return _timed(work)
+
+
+def one_stevedore(root, extra):
+    _named_setup(root, extra)
+    from stevedore import DriverManager
+
+    name = _picked(root)
+    return _timed(lambda: len([DriverManager(NAMED_GROUP, name).driver]))
+
+
 def main():
     side, operation, root, base, extra = sys.argv[1:6]
     sys.path.insert(0, REPO)

@@ -33,6 +33,7 @@ import trees
 HERE = Path(__file__).resolve().parent
 CHILD = HERE / "child.py"
 PEERS = {"pike020": "pike==0.2.0", "pluginbase": "pluginbase"}
+NAMED_PEERS = {"stevedore": "stevedore"}
 
 
 @dataclass
@@ -149,10 +150,10 @@ def versus_floor(
     )
 
 
-def install_peers(scratch: Path) -> dict[str, str]:
-    """Install pike 0.2.0 and pluginbase into scratch folders; return those that work."""
+def install_peers(scratch: Path, peers: dict[str, str] = PEERS) -> dict[str, str]:
+    """Install the peers into scratch folders; return those that work."""
     found = {}
-    for side, requirement in PEERS.items():
+    for side, requirement in peers.items():
         target = scratch / "peers" / side
         if not (target / ".installed").exists():
             result = subprocess.run(
@@ -220,6 +221,36 @@ def growth_rows(sizes: Sizes, flat: Path, big: Path, base: Path, budget: float |
             unit="x",
         ),
     ]
+
+
+def named_rows(
+    sizes: Sizes,
+    scratch: Path,
+    base: Path,
+    compare: bool,
+    budget: Callable[[float], float | None],
+) -> list[Row]:
+    """pike.named over installed distributions against importlib.metadata by hand (C13).
+
+    stevedore is measured too when pip can install it; its own entry-point
+    cache (in the user's cache folder) is warm after its first run, as it is
+    for a program started twice.
+    """
+    dists, per_dist = (20, 100) if sizes == FULL else (4, 100)
+    site = trees.installed(scratch, dists, per_dist)
+    peers = install_peers(scratch, NAMED_PEERS) if compare else {}
+    sides = {"pike": "-", "floor": "-", **peers}
+    for side, extra in sides.items():  # bytecode written, caches warm
+        run_child(side, "group", site, base, extra=extra)
+    rows = []
+    total = dists * per_dist
+    group = measure(sides, "group", site, base, rounds=sizes.rounds)
+    what = "ExtensionManager(group) vs entry_points(group=) + load() each"
+    rows.append(versus_floor(f"named group of {total}", what, group, budget(1.2), peers))
+    one = measure(sides, "one", site, base, rounds=sizes.rounds)
+    what = "DriverManager(group, name) vs entry_points(group=), pick, load()"
+    rows.append(versus_floor(f"named one of {total}", what, one, budget(1.3), peers))
+    return rows
 
 
 def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
@@ -301,6 +332,8 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
     fresh = measure(two, "refresh", big, base, rounds=max(3, sizes.big_rounds // 2))
     what = f"refresh() of {sizes.big} loaded modules, one edited; vs a stat each + reload"
     rows.append(versus_floor(f"refresh {sizes.big}, one edit", what, fresh, budget(1.2)))
+
+    rows.extend(named_rows(sizes, scratch, base, compare, budget))
 
     cycles = measure(two, "cycles", small, base, rounds=max(1, sizes.rounds // 3))
     what = "one enter/get_classes/exit cycle (200 in a row)"

@@ -147,6 +147,34 @@ def listing(scratch: Path, count: int) -> Path:
     return _finish(root, marker)
 
 
+NAMED_GROUP = "bench.named"
+
+
+def installed(scratch: Path, dists: int, per_dist: int) -> Path:
+    """A site-packages folder of ``dists`` distributions, ``per_dist`` entry points each.
+
+    Each distribution is a ``*.dist-info`` (METADATA and entry_points.txt, as
+    pip leaves it) and one module defining the classes its entry points name,
+    all in the group ``NAMED_GROUP``; entry point names are ``ep_<dist>_<i>``.
+    """
+    root = scratch / f"site{dists}x{per_dist}"
+    marker = f"site {dists} {per_dist} v1"
+    if _ready(root, marker):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    for d in range(dists):
+        module = f"bench_dist_{d:03d}"
+        classes = "".join(f"class Plugin{i}:\n    pass\n\n\n" for i in range(per_dist))
+        _write(root / f"{module}.py", classes)
+        info = root / f"bench_dist_{d:03d}-1.0.dist-info"
+        meta = f"Metadata-Version: 2.1\nName: bench-dist-{d:03d}\nVersion: 1.0\n"
+        _write(info / "METADATA", meta)
+        points = "".join(f"ep_{d:03d}_{i:03d} = {module}:Plugin{i}\n" for i in range(per_dist))
+        other = f"[other.group]\nx = {module}:Plugin0\n"
+        _write(info / "entry_points.txt", f"[{NAMED_GROUP}]\n{points}\n{other}")
+    return _finish(root, marker)
+
+
 def drop_bytecode(root: Path) -> None:
     """Remove every ``__pycache__`` below ``root`` (for a cold start)."""
     for dirpath, dirnames, _files in os.walk(root):

@@ -956,3 +956,123 @@ def test_c5_an_installed_entry_point_after_a_drop_in_of_its_name_is_a_collision(
         [error] = manager.errors
         assert "is the drop-in folder's" in str(error)
     assert "acme_shared" not in sys.modules
+
+
+# -- declarations that are wrong, odd or hostile (C6, C14, C15) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("[g]\njust words\n", "line 2 ('just words') is wrong: an entry is name = module:attr"),
+        ("[g\nx = m:X\n", "line 1 ('[g') is wrong: a section header is [group]"),
+        ("x = m:X\n", "line 1 ('x = m:X') is wrong: entries go under a [group] header"),
+        ("[g]\nx =\n", "line 2 ('x =') is wrong"),
+        ("[other]\n= m:X\n", "line 2 ('= m:X') is wrong"),
+    ],
+)
+def test_c13_a_malformed_declaration_names_the_line(
+    make_tree: MakeTree, text: str, why: str
+) -> None:
+    from pike.errors import SearchPathError
+
+    folder = make_tree({"entry_points.txt": text, "m.py": "class X: pass\n"})
+    with pytest.raises(SearchPathError) as info:
+        ExtensionManager("g", search_paths=[folder])
+    assert str(folder) in str(info.value) and why in str(info.value)
+    assert not any(type(f).__name__ == "PikeFinder" for f in sys.meta_path)
+
+
+def test_c13_comments_blank_lines_and_a_bom_are_fine(make_tree: MakeTree) -> None:
+    text = "\ufeff# made by hand\n\n; another comment\n[g]\n  x = m:X  \n[h]\ny = m:Y\n"
+    folder = make_tree({"entry_points.txt": text, "m.py": "class X: pass\nclass Y: pass\n"})
+    with ExtensionManager("g", search_paths=[folder]) as em:
+        assert [(e.name, e.entry_point_target, e.plugin.__name__) for e in em] == [
+            ("x", "m:X", "X")
+        ]
+
+
+def test_c14_odd_declaration_files_raise_clearly(make_tree: MakeTree) -> None:
+    import os
+
+    from pike.errors import SearchPathError
+
+    binary = make_tree({"m.py": ""})
+    (binary / "entry_points.txt").write_bytes(b"[g]\nx = m:\xff\n")
+    with pytest.raises(SearchPathError, match="not UTF-8 text"):
+        ExtensionManager("g", search_paths=[binary])
+    folder_named = make_tree({"entry_points.txt/inside.txt": ""})
+    with pytest.raises(SearchPathError, match=r"cannot read|not a regular file"):
+        ExtensionManager("g", search_paths=[folder_named])
+    fifo = make_tree({})
+    os.mkfifo(fifo / "entry_points.txt")  # opened without blocking: no hang
+    with pytest.raises(SearchPathError, match="not a regular file"):
+        ExtensionManager("g", search_paths=[fifo])
+
+
+def test_c14_entry_points_that_name_nothing_loadable_are_skipped_with_reasons(
+    source: Source, caplog: pytest.LogCaptureFixture
+) -> None:
+    points = """
+        [g]
+        bad_value = this is not a target!
+        no_attr = odd_mod:Missing
+        raises = odd_mod:boom
+        exits = odd_mod:leave
+        fine = odd_mod:Fine
+    """
+    odd = "class Fine: ...\ndef boom(): raise ValueError('boom')\ndef leave(): raise SystemExit(3)"
+    source.add("odd-dist", points, {"odd_mod.py": odd})
+    with caplog.at_level(logging.ERROR, logger="pike.named"):
+        em = ExtensionManager("g", invoke_on_load=True, **source.kw)
+    with em:
+        assert em.names() == ["fine"]
+        failed = {e.entry_point.split(" ")[0]: e for e in em.errors}  # type: ignore[attr-defined]
+        assert set(failed) == {"bad_value", "no_attr", "raises", "exits"}
+        assert "boom" in str(failed["raises"]) and "SystemExit" in str(failed["exits"])
+        assert "Missing" in str(failed["no_attr"])
+        assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 4
+
+
+def test_c15_a_declaration_file_others_can_write_is_refused(make_tree: MakeTree) -> None:
+    from pike.errors import UntrustedPathError
+
+    folder = make_tree({"entry_points.txt": "[g]\nx = m:X\n", "m.py": "class X: pass\n"})
+    (folder / "entry_points.txt").chmod(0o666)
+    with pytest.raises(UntrustedPathError) as info:
+        ExtensionManager("g", search_paths=[folder])
+    assert "writable by other users" in str(info.value)
+    assert "chmod o-w" in str(info.value) and "trust='any'" in str(info.value)
+    with ExtensionManager("g", search_paths=[folder], trust="any") as em:
+        assert em.names() == ["x"]
+
+
+def test_c14_an_unreadable_declaration_file(
+    make_tree: MakeTree, world_tree: Callable[..., Path], request: pytest.FixtureRequest
+) -> None:
+    from tests.conftest import IS_ROOT, NOBODY
+
+    files = {"entry_points.txt": "[g]\nx = m:X\n", "m.py": "class X: pass\n"}
+    if not IS_ROOT:
+        folder = make_tree(files)
+        (folder / "entry_points.txt").chmod(0)
+        from pike.errors import SearchPathError
+
+        with pytest.raises(SearchPathError, match="cannot read: Permission denied"):
+            ExtensionManager("g", search_paths=[folder])
+        return
+    as_nobody = request.getfixturevalue("as_nobody")
+    folder = world_tree(files, owner=NOBODY)
+    (folder / "entry_points.txt").chmod(0)
+    ran = as_nobody(
+        f"""
+        from pike.errors import SearchPathError
+        from pike.named import ExtensionManager
+        try:
+            ExtensionManager("g", search_paths=[{str(folder)!r}])
+        except SearchPathError as error:
+            print(error)
+        """
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "entry_points.txt pike cannot read: Permission denied" in ran.stdout

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import itertools
 import os
+import stat
 import sys
 import weakref
 from importlib import metadata
 from typing import Any
 
 from pike._paths import SearchPaths
-from pike._trust import Trust
-from pike.errors import PluginCollisionError
+from pike._trust import Trust, check_trust, fix, problem
+from pike.errors import PluginCollisionError, SearchPathError, UntrustedPathError
 from pike.finder import standing_aside
 from pike.manager import PikeManager
 
@@ -88,10 +89,76 @@ def path_key() -> tuple[tuple[str, int], ...]:
     return tuple(key)
 
 
-def declared(folder: str, group: str) -> list[metadata.EntryPoint]:
-    """The entry points ``folder/entry_points.txt`` declares in ``group``, by name."""
-    points = metadata.Distribution.at(folder).entry_points.select(group=group)
-    return sorted(points, key=_name)
+def declared(folder: str, group: str, *, check: bool = True) -> list[metadata.EntryPoint]:
+    """The entry points ``folder/entry_points.txt`` declares in ``group``, by name.
+
+    No file means no declarations. A file that cannot be read, is not UTF-8
+    text, has a line that is not ``name = module:attr`` in a ``[group]``
+    section, or (``check``) that other users could change (C15), raises: it
+    decides which of the folder's code runs.
+    """
+    path = os.path.join(folder, "entry_points.txt")
+    try:
+        # Non-blocking: a FIFO planted under the name must not hang the program.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        reason = f"has an entry_points.txt pike cannot read: {exc.strerror}"
+        raise SearchPathError(folder, reason) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SearchPathError(folder, "has an entry_points.txt that is not a regular file")
+        why = problem(st) if check else None
+        if why is not None:
+            raise UntrustedPathError(
+                path,
+                f"{why}; it names the plugins pike runs from {folder}; {fix(path, st)}",
+                owner=st.st_uid,
+                mode=st.st_mode,
+            )
+        with os.fdopen(os.dup(fd), "rb") as file:
+            data = file.read()
+    finally:
+        os.close(fd)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SearchPathError(
+            folder, f"has an entry_points.txt that is not UTF-8 text (byte {exc.start})"
+        ) from None
+    return sorted(_parse(text, group, folder), key=_name)
+
+
+def _parse(text: str, group: str, folder: str) -> list[metadata.EntryPoint]:
+    """The ``group`` section's entries of an entry_points.txt (the format pip writes)."""
+    found = []
+    section = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[":
+            if line[-1] != "]" or not line[1:-1].strip():
+                raise _bad_line(folder, number, raw, "a section header is [group]")
+            section = line[1:-1].strip()
+            continue
+        name, equals, value = (part.strip() for part in line.partition("="))
+        if not equals or not name or not value:
+            raise _bad_line(folder, number, raw, "an entry is name = module:attr")
+        if section is None:
+            raise _bad_line(folder, number, raw, "entries go under a [group] header")
+        if section == group:
+            found.append(metadata.EntryPoint(name, value, group))
+    return found
+
+
+def _bad_line(folder: str, number: int, line: str, rule: str) -> SearchPathError:
+    shown = line if len(line) <= 80 else line[:77] + "..."
+    return SearchPathError(
+        folder, f"has an entry_points.txt whose line {number} ({shown!r}) is wrong: {rule}"
+    )
 
 
 class Sources:
@@ -102,9 +169,10 @@ class Sources:
     the interpreter.
     """
 
-    __slots__ = ("_folder_of", "folders")
+    __slots__ = ("_check", "_folder_of", "folders")
 
     def __init__(self, search_paths: SearchPaths = None, *, trust: Trust = "owner") -> None:
+        self._check = check_trust(trust)
         if search_paths is None or (isinstance(search_paths, list | tuple) and not search_paths):
             self.folders = None
         else:
@@ -120,7 +188,7 @@ class Sources:
         found: list[metadata.EntryPoint] = []
         seen: set[tuple[str, str]] = set()
         for folder in self.folders.search_paths:
-            for ep in declared(folder, group):
+            for ep in declared(folder, group, check=self._check):
                 if (ep.name, ep.value) not in seen:
                     seen.add((ep.name, ep.value))
                     self._folder_of[ep] = folder
