@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pike._refresh import RefreshReport
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import (
+    AmbiguousPluginError,
     EntryPointError,
     InactiveManagerError,
     MultipleMatches,
@@ -26,6 +27,7 @@ from pike.errors import (
     PluginCollisionError,
     PluginError,
     PluginImportError,
+    PluginNotFoundError,
     PluginObjectError,
     SearchPathError,
     UntrustedPathError,
@@ -78,6 +80,7 @@ __all__ = [  # noqa: RUF022 - grouped: the manager, records, errors, named plugi
     "HookManager",
     "NameDispatchExtensionManager",
     "NamedExtensionManager",
+    "AmbiguousPluginError",
     "EntryPointError",
     "InactiveManagerError",
     "MultipleMatches",
@@ -93,6 +96,7 @@ __all__ = [  # noqa: RUF022 - grouped: the manager, records, errors, named plugi
     "PluginCollisionError",
     "PluginError",
     "PluginImportError",
+    "PluginNotFoundError",
     "PluginObjectError",
     "RefreshReport",
     "SearchPathError",

@@ -8,6 +8,7 @@ without parsing messages.
 from __future__ import annotations
 
 __all__ = [
+    "AmbiguousPluginError",
     "EntryPointError",
     "InactiveManagerError",
     "MultipleMatches",
@@ -20,6 +21,7 @@ __all__ = [
     "PluginCollisionError",
     "PluginError",
     "PluginImportError",
+    "PluginNotFoundError",
     "PluginObjectError",
     "SearchPathError",
     "UntrustedPathError",
@@ -213,6 +215,11 @@ class NoMatches(NoUniqueMatch, LookupError):
 
 class MultipleMatches(NoUniqueMatch, LookupError):
     """Several plugins answer to a name that must name one; the message lists them."""
+
+
+#: pike 1.0's names for them, kept for code written against 1.0.
+PluginNotFoundError = NoMatches
+AmbiguousPluginError = MultipleMatches
 
 
 class PikeWarning(UserWarning):

@@ -1076,3 +1076,15 @@ def test_c14_an_unreadable_declaration_file(
     )
     assert ran.returncode == 0, ran.stderr
     assert "entry_points.txt pike cannot read: Permission denied" in ran.stdout
+
+
+def test_c13_pike_1_0_names_keep_working(faux: dict[str, Any]) -> None:
+    import pike
+    from pike.errors import AmbiguousPluginError, PluginNotFoundError
+
+    assert PluginNotFoundError is NoMatches and AmbiguousPluginError is MultipleMatches
+    assert pike.PluginNotFoundError is NoMatches and pike.DriverManager is DriverManager
+    with pytest.raises(PluginNotFoundError):
+        DriverManager("faux.group", "absent", on_missing_entrypoints_callback=None, **faux)
+    with ExtensionManager("faux.group", **faux) as em:
+        assert len(em) == 3 and em["t1"].group == "faux.group"

@@ -19,10 +19,18 @@ until the manager's ``close()`` or the end of a ``with`` block.
 The modules are stevedore's: [`extension`][pike.named.extension],
 [`named`][pike.named.named], [`enabled`][pike.named.enabled],
 [`driver`][pike.named.driver], [`hook`][pike.named.hook],
-[`dispatch`][pike.named.dispatch] and [`exception`][pike.named.exception].
+[`dispatch`][pike.named.dispatch] and ``exception`` (whose errors are
+[`pike.errors`][pike.errors]'s).
 """
 
-from pike.errors import EntryPointError, MultipleMatches, NoMatches, NoUniqueMatch
+from pike.errors import (
+    AmbiguousPluginError,
+    EntryPointError,
+    MultipleMatches,
+    NoMatches,
+    NoUniqueMatch,
+    PluginNotFoundError,
+)
 from pike.named import dispatch, driver, enabled, exception, extension, hook, named
 from pike.named.dispatch import DispatchExtensionManager, NameDispatchExtensionManager
 from pike.named.driver import DriverManager
@@ -32,6 +40,7 @@ from pike.named.hook import HookManager
 from pike.named.named import NamedExtensionManager
 
 __all__ = [
+    "AmbiguousPluginError",
     "DispatchExtensionManager",
     "DriverManager",
     "EnabledExtensionManager",
@@ -44,6 +53,7 @@ __all__ = [
     "NamedExtensionManager",
     "NoMatches",
     "NoUniqueMatch",
+    "PluginNotFoundError",
     "dispatch",
     "driver",
     "enabled",

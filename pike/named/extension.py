@@ -40,7 +40,7 @@ class Extension(Generic[T]):
     """One plugin a manager loaded: its name, entry point, what it names, and the instance.
 
     :param name: the entry point's name.
-    :param entry_point: the [`importlib.metadata.EntryPoint`][importlib.metadata.EntryPoint].
+    :param entry_point: the ``importlib.metadata.EntryPoint``.
     :param plugin: what the entry point names (a class, a function...).
     :param obj: ``plugin(*invoke_args, **invoke_kwds)`` when the manager invoked
         it on load, else None.
@@ -77,6 +77,11 @@ class Extension(Generic[T]):
     def entry_point_target(self) -> str:
         """The entry point's target as declared: ``"package.module:attr"``."""
         return self.entry_point.value
+
+    @property
+    def group(self) -> str:
+        """pike's addition (kept from pike 1.0): the entry point's group, the namespace."""
+        return self.entry_point.group
 
     @property
     def distribution(self) -> str | None:
@@ -429,6 +434,10 @@ class ExtensionManager(Generic[T]):
 
     def __contains__(self, name: object) -> bool:
         return any(ext.name == name for ext in self.extensions)
+
+    def __len__(self) -> int:
+        """pike's addition (kept from pike 1.0): the number of extensions."""
+        return len(self.extensions)
 
     # -- cleaning up (pike's addition) ---------------------------------------------------
 
