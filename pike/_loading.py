@@ -65,7 +65,7 @@ class ErrorPolicy:
     def report(self, error: PluginError) -> None:
         """Record ``error``, log it, then act on it; may raise."""
         self.errors.append(error)
-        logger.info("%s", error)
+        logger.info("%s", str(error))  # the text: a kept record must not keep frames alive
         action = self.action
         if action == "raise":
             raise error

@@ -410,16 +410,47 @@ def test_c13_the_same_entry_point_and_plugin_objects_across_managers(site: Insta
     assert [e.plugin for e in em1] == [e.plugin for e in em2]  # the import system's cache
 
 
-def test_c5_two_managers_of_one_folder_at_once(make_tree: MakeTree) -> None:
+def test_c13_managers_over_one_folder_share_its_plugins(make_tree: MakeTree) -> None:
     folder = make_tree({**FAUX, "entry_points.txt": textwrap.dedent(FAUX_POINTS)})
     with ExtensionManager("faux.group", search_paths=[folder]) as first:
+        # A driver, hooks, extensions over one folder, as a program makes them: they
+        # get the same plugin objects, as from an installed distribution.
+        with DriverManager("faux.group", "t1", search_paths=[str(folder)]) as second:
+            assert second.driver is first["t1"].plugin
+            assert second.errors == []
+        assert "faux_plugins.things" in sys.modules  # the first still uses them
+        assert first["t2"].plugin.__module__ == "faux_plugins.things"
+    assert "faux_plugins.things" not in sys.modules  # the last one out cleaned up
+    with ExtensionManager("faux.group", search_paths=[folder]) as again:
+        assert again.names() == ALL_NAMES
+
+
+def test_c13_managers_never_closed_clean_up_when_collected(make_tree: MakeTree) -> None:
+    import gc
+
+    folder = make_tree({**FAUX, "entry_points.txt": textwrap.dedent(FAUX_POINTS)})
+    managers = [ExtensionManager("faux.group", search_paths=[folder]) for _ in range(2)]
+    assert "faux_plugins.things" in sys.modules
+    del managers
+    gc.collect()
+    assert "faux_plugins.things" not in sys.modules
+    assert not any(type(f).__name__ == "PikeFinder" for f in sys.meta_path)
+
+
+def test_c5_other_managers_of_the_folder_meet_collisions(make_tree: MakeTree) -> None:
+    from pike.manager import PikeManager
+
+    folder = make_tree({**FAUX, "entry_points.txt": textwrap.dedent(FAUX_POINTS)})
+    other = make_tree({"other.py": ""})
+    with ExtensionManager("faux.group", search_paths=[folder]) as first:
         assert first.names() == ALL_NAMES
-        # The second meets names the first holds: collisions, logged and skipped (C5).
-        with ExtensionManager("faux.group", search_paths=[folder]) as second:
+        # Another set of folders is another manager: the names are the first one's (C5).
+        with ExtensionManager("faux.group", search_paths=[folder, other]) as second:
             assert second.names() == []
             assert all("faux_plugins" in str(e) for e in second.errors)
-    with ExtensionManager("faux.group", search_paths=[folder]) as again:
-        assert again.names() == ALL_NAMES  # the first one's modules went with it
+        with PikeManager([folder], on_error="collect") as mgr:
+            mgr.get_classes()
+            assert any("faux_plugins" in str(e) for e in mgr.errors)
 
 
 def test_c13_entry_point_cache_is_used_and_refreshed_when_sys_path_changes(
@@ -1031,6 +1062,7 @@ def test_c14_entry_points_that_name_nothing_loadable_are_skipped_with_reasons(
         assert set(failed) == {"bad_value", "no_attr", "raises", "exits"}
         assert "boom" in str(failed["raises"]) and "SystemExit" in str(failed["exits"])
         assert "Missing" in str(failed["no_attr"])
+        assert "which is not module:attr" in str(failed["bad_value"])
         assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 4
 
 
@@ -1088,3 +1120,46 @@ def test_c13_pike_1_0_names_keep_working(faux: dict[str, Any]) -> None:
         DriverManager("faux.group", "absent", on_missing_entrypoints_callback=None, **faux)
     with ExtensionManager("faux.group", **faux) as em:
         assert len(em) == 3 and em["t1"].group == "faux.group"
+
+
+def test_c13_the_last_living_user_of_a_folder_cleans_up_when_it_closes(
+    make_tree: MakeTree,
+) -> None:
+    import gc
+
+    folder = make_tree({**FAUX, "entry_points.txt": textwrap.dedent(FAUX_POINTS)})
+    forgotten = ExtensionManager("faux.group", search_paths=[folder])
+    kept = ExtensionManager("faux.group", search_paths=[folder])
+    del forgotten  # never closed
+    gc.collect()
+    assert "faux_plugins.things" in sys.modules  # kept still uses them
+    kept.close()
+    kept.close()  # twice is harmless
+    assert "faux_plugins.things" not in sys.modules
+
+
+def test_c7_named_managers_over_one_folder_in_many_threads(make_tree: MakeTree) -> None:
+    import threading
+
+    folder = make_tree({**FAUX, "entry_points.txt": textwrap.dedent(FAUX_POINTS)})
+    failures: list[BaseException] = []
+    seen: list[object] = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                with DriverManager("faux.group", "t1", search_paths=[folder]) as mgr:
+                    seen.append(mgr.driver)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+    assert len(seen) == 120 and all(d.__name__ == "FauxExtension" for d in seen)  # type: ignore[attr-defined]
+    assert "faux_plugins.things" not in sys.modules
+    assert not any(type(f).__name__ == "PikeFinder" for f in sys.meta_path)

@@ -17,13 +17,19 @@ import itertools
 import os
 import stat
 import sys
+import threading
 import weakref
 from importlib import metadata
 from typing import Any
 
-from pike._paths import SearchPaths
+from pike._paths import SearchPaths, normalize_search_paths
 from pike._trust import Trust, check_trust, fix, problem
-from pike.errors import PluginCollisionError, SearchPathError, UntrustedPathError
+from pike.errors import (
+    PikeValueError,
+    PluginCollisionError,
+    SearchPathError,
+    UntrustedPathError,
+)
 from pike.finder import standing_aside
 from pike.manager import PikeManager
 
@@ -161,6 +167,43 @@ def _bad_line(folder: str, number: int, line: str, rule: str) -> SearchPathError
     )
 
 
+class _Folders:
+    """One `PikeManager` over a set of drop-in folders, shared by the named managers using it.
+
+    Named managers are rarely closed (stevedore has no ``close``), and a program
+    often makes several over one folder: a driver, its hooks, its extensions.
+    With one manager each, the second would meet the first one's modules as
+    collisions (C5); sharing, they all get the same plugin objects, as from an
+    installed distribution. The folders' modules go when the last user closes,
+    or when the last one is garbage (the manager cleans up when collected, C7).
+    """
+
+    __slots__ = ("__weakref__", "manager", "users")
+
+    def __init__(self, manager: PikeManager) -> None:
+        self.manager = manager
+        # The Sources using it; one that is garbage without closing leaves by itself.
+        self.users: weakref.WeakSet[Sources] = weakref.WeakSet()
+
+
+_shared: weakref.WeakValueDictionary[tuple[tuple[str, ...], str], _Folders] = (
+    weakref.WeakValueDictionary()
+)
+_shared_lock = threading.Lock()
+
+
+def _folders(user: Sources, search_paths: SearchPaths, trust: Trust, check: bool) -> _Folders:
+    """The shared manager of these folders (made on first use), with ``user`` among its users."""
+    paths = normalize_search_paths(search_paths, trust=check)
+    key = (tuple(paths), trust)
+    with _shared_lock:
+        folders = _shared.get(key)
+        if folders is None:
+            folders = _shared[key] = _Folders(PikeManager(paths, on_error="raise", trust=trust))
+        folders.users.add(user)
+        return folders
+
+
 class Sources:
     """A manager's drop-in folders, in front of the installed distributions.
 
@@ -169,15 +212,17 @@ class Sources:
     the interpreter.
     """
 
-    __slots__ = ("_check", "_folder_of", "folders")
+    __slots__ = ("__weakref__", "_check", "_folder_of", "_shared", "folders")
 
     def __init__(self, search_paths: SearchPaths = None, *, trust: Trust = "owner") -> None:
         self._check = check_trust(trust)
-        if search_paths is None or (isinstance(search_paths, list | tuple) and not search_paths):
-            self.folders = None
-        else:
-            self.folders = PikeManager(search_paths, on_error="raise", trust=trust)
         self._folder_of: dict[metadata.EntryPoint, str] = {}
+        self._shared: _Folders | None = None
+        self.folders: PikeManager | None = None
+        if search_paths is None or (isinstance(search_paths, list | tuple) and not search_paths):
+            return
+        self._shared = _folders(self, search_paths, trust, self._check)
+        self.folders = self._shared.manager
 
     def entry_points(
         self, group: str, installed: list[metadata.EntryPoint]
@@ -204,6 +249,11 @@ class Sources:
 
     def load(self, ep: metadata.EntryPoint) -> Any:
         """What ``ep`` names, imported from where it was declared."""
+        if ep.pattern.match(ep.value) is None:  # Python 3.13's EntryPoint asserts on it
+            raise PikeValueError(
+                f"entry point {ep.name!r} names {ep.value!r}, which is not module:attr; "
+                "fix its declaration"
+            )
         folders = self.folders
         if folders is None:
             return ep.load()
@@ -234,6 +284,17 @@ class Sources:
         return record.path if record is not None else None
 
     def close(self) -> None:
-        """Clean up the folders' manager (C7); what it loaded keeps working."""
-        if self.folders is not None:
-            self.folders.cleanup()
+        """Done with the folders: the last user cleans up their manager (C7).
+
+        What it loaded keeps working. Safe to call more than once.
+        """
+        shared, self._shared = self._shared, None
+        if shared is None:
+            return
+        with _shared_lock:  # held while cleaning up: a new user waits for a fresh manager
+            shared.users.discard(self)
+            if not shared.users:
+                for key, value in list(_shared.items()):
+                    if value is shared:
+                        del _shared[key]
+                shared.manager.cleanup()

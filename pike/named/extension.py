@@ -345,8 +345,14 @@ class ExtensionManager(Generic[T]):
             return
         self._policy.errors.append(error)
         if callback is None:
+            # The text, not the error: a handler that keeps records (pytest's, a
+            # MemoryHandler) would keep its traceback's frames, and the drop-in
+            # folders' manager with them, alive.
             logger.error(
-                "Could not load %r: %s", ep.name, error, exc_info=logger.isEnabledFor(logging.DEBUG)
+                "Could not load %r: %s",
+                ep.name,
+                str(error),
+                exc_info=logger.isEnabledFor(logging.DEBUG),
             )
 
     def _entry_point_error(self, ep: metadata.EntryPoint, exc: BaseException) -> EntryPointError:
