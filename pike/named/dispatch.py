@@ -12,16 +12,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from pike._loading import OnError
-from pike._paths import SearchPaths
-from pike._trust import Trust
 from pike.errors import NoMatches
 from pike.named.enabled import EnabledExtensionManager
 from pike.named.extension import (
-    ConflictResolverT,
     Extension,
-    OnLoadFailureCallbackT,
-    ignore_conflicts,
 )
 
 __all__ = ["DispatchExtensionManager", "NameDispatchExtensionManager"]
@@ -73,37 +67,6 @@ class NameDispatchExtensionManager(DispatchExtensionManager[T]):
 
     ``by_name`` maps each name to its extension (the last, if a name repeats).
     """
-
-    def __init__(
-        self,
-        namespace: str,
-        check_func: Callable[[Extension[T]], bool],
-        invoke_on_load: bool = False,
-        invoke_args: Sequence[Any] | None = None,
-        invoke_kwds: dict[str, Any] | None = None,
-        propagate_map_exceptions: bool = False,
-        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
-        verify_requirements: bool | None = None,
-        *,
-        conflict_resolver: ConflictResolverT = ignore_conflicts,
-        search_paths: SearchPaths = None,
-        on_error: OnError | None = None,
-        trust: Trust = "owner",
-    ) -> None:
-        super().__init__(
-            namespace,
-            check_func,
-            invoke_on_load,
-            invoke_args,
-            invoke_kwds,
-            propagate_map_exceptions,
-            on_load_failure_callback,
-            verify_requirements,
-            conflict_resolver=conflict_resolver,
-            search_paths=search_paths,
-            on_error=on_error,
-            trust=trust,
-        )
 
     def _init_plugins(self, extensions: list[Extension[T]]) -> None:
         super()._init_plugins(extensions)
