@@ -14,7 +14,6 @@ The window is no longer than that because a digest means reading the file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 __all__ = ["Stamp", "digest_of", "file_state", "is_racy"]
@@ -38,9 +37,12 @@ def digest_of(path: str) -> bytes | None:
     """A digest of the file's content, or None if it cannot be read."""
     try:
         with open(path, "rb") as f:
-            return hashlib.blake2b(f.read(), digest_size=16).digest()
+            data = f.read()
     except OSError:
         return None
+    # Python's own (keyed SipHash) hash of the bytes: the digest is only ever
+    # compared within this process, and hashlib would cost its import (C16).
+    return hash(data).to_bytes(8, "little", signed=True)
 
 
 def file_state(st: os.stat_result, path: str, now_ns: int) -> tuple[Stamp, bytes | None]:

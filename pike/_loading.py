@@ -10,7 +10,6 @@ a module that fails leaves nothing half-imported.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import warnings
@@ -19,6 +18,7 @@ from importlib import import_module, machinery
 from types import ModuleType
 from typing import Literal
 
+from pike import _log
 from pike._gc import collector_paused
 from pike._loader import PACKAGE_DIR, import_error, registry_of, same_file
 from pike._registry import Record
@@ -37,7 +37,7 @@ __all__ = ["ErrorPolicy", "Loader", "OnError", "forget_modules", "name_collision
 
 OnError = Literal["raise", "warn", "collect"] | Callable[[PluginError], object]
 
-logger = logging.getLogger(__name__)
+logger = _log.get(__name__)
 
 _MISSING = object()
 

@@ -21,7 +21,6 @@ import importlib.util
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from pike import _walk
 from pike._classes import NOTHING, examine
@@ -34,7 +33,6 @@ from pike.errors import PluginError
 __all__ = ["Plan", "RefreshReport", "dependents", "plan", "run"]
 
 
-@dataclass(frozen=True, slots=True)
 class RefreshReport:
     """What [`PikeManager.refresh`][pike.manager.PikeManager.refresh] found: module names,
     in load order.
@@ -42,12 +40,53 @@ class RefreshReport:
     ``added``: loaded now, not before. ``changed``: loaded before and executed
     afresh (their file changed, or a module they use did). ``removed``: loaded
     before, gone from the search paths. ``errors``: the plugin errors met.
+    Its fields cannot be reassigned; reports compare by value.
     """
 
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    errors: list[PluginError] = field(default_factory=list)
+    __slots__ = ("added", "changed", "errors", "removed")
+    __match_args__ = ("added", "changed", "removed", "errors")
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    errors: list[PluginError]
+
+    def __init__(
+        self,
+        added: list[str] | None = None,
+        changed: list[str] | None = None,
+        removed: list[str] | None = None,
+        errors: list[PluginError] | None = None,
+    ) -> None:
+        for name, value in (
+            ("added", added),
+            ("changed", changed),
+            ("removed", removed),
+            ("errors", errors),
+        ):
+            object.__setattr__(self, name, [] if value is None else value)
+
+    def _key(self) -> tuple[list[str], list[str], list[str], list[PluginError]]:
+        return (self.added, self.changed, self.removed, self.errors)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not RefreshReport:
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # its lists are mutable, as a dataclass's
+
+    def __repr__(self) -> str:
+        return (
+            f"RefreshReport(added={self.added!r}, changed={self.changed!r}, "
+            f"removed={self.removed!r}, errors={self.errors!r})"
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a RefreshReport is immutable")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (RefreshReport, self._key())
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed or self.errors)
@@ -68,7 +107,6 @@ class RefreshReport:
         return "; ".join(parts)
 
 
-@dataclass(slots=True)
 class Plan:
     """The difference between what was loaded and the folders as they are.
 
@@ -80,10 +118,19 @@ class Plan:
     again with what changed.
     """
 
-    new: list[ModuleEntry]
-    changed: list[ModuleEntry]
-    removed: set[str]
-    users: list[Record]
+    __slots__ = ("changed", "new", "removed", "users")
+
+    def __init__(
+        self,
+        new: list[ModuleEntry],
+        changed: list[ModuleEntry],
+        removed: set[str],
+        users: list[Record],
+    ) -> None:
+        self.new = new
+        self.changed = changed
+        self.removed = removed
+        self.users = users
 
 
 def plan(

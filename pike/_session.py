@@ -23,13 +23,13 @@ A session never refers to its manager, so the manager can be collected.
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable
 
+from pike import _log
 from pike._loading import forget_modules
 from pike._paths import is_within, roots_of
 from pike._registry import Record
@@ -37,7 +37,7 @@ from pike.finder import PikeFinder
 
 __all__ = ["Session"]
 
-logger = logging.getLogger(__name__)
+logger = _log.get(__name__)
 
 # pike's own changes to sys.meta_path are made one at a time, so two managers
 # starting in two threads never lose each other's finder. Reentrant, since a

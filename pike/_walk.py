@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import errno
 import keyword
-import logging
 import os
 import string
 import time
 from bisect import bisect_left
-from dataclasses import dataclass, field
 from importlib import machinery
 
+from pike import _log
 from pike._filestate import is_racy
 from pike.errors import SearchPathError
 
@@ -42,7 +41,7 @@ __all__ = [
     "walk",
 ]
 
-logger = logging.getLogger(__name__)
+logger = _log.get(__name__)
 
 # Suffixes in FileFinder's order of precedence: extension modules, then source,
 # then bytecode. A package directory takes precedence over all of them.
@@ -64,47 +63,120 @@ _RESERVED_SORTED = sorted(_RESERVED)
 _IDENTIFIER_BYTES = (string.ascii_letters + string.digits + "_").encode("ascii")
 
 
-@dataclass(frozen=True, slots=True)
 class ModuleEntry:
     """A plugin module found on disk.
 
     ``name`` is the full dotted name, ``path`` the file that is imported (a
     package's ``__init__`` file), ``search_path`` the search path it lies in.
+    Immutable, compared and hashed by value.
     """
+
+    # Written out rather than a frozen dataclass: dataclasses (and inspect,
+    # which it imports) would double the time `import pike` takes (C16).
+    __slots__ = ("is_package", "name", "path", "search_path")
+    __match_args__ = ("name", "path", "search_path", "is_package")
 
     name: str
     path: str
     search_path: str
-    is_package: bool = False
+    is_package: bool
+
+    def __init__(self, name: str, path: str, search_path: str, is_package: bool = False) -> None:
+        _set = object.__setattr__
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "search_path", search_path)
+        _set(self, "is_package", is_package)
+
+    def _key(self) -> tuple[str, str, str, bool]:
+        return (self.name, self.path, self.search_path, self.is_package)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not ModuleEntry:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"ModuleEntry(name={self.name!r}, path={self.path!r}, "
+            f"search_path={self.search_path!r}, is_package={self.is_package!r})"
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a ModuleEntry is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a ModuleEntry is immutable")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (ModuleEntry, self._key())
 
 
-@dataclass(frozen=True, slots=True)
 class SkippedEntry:
-    """A folder entry that is not loaded, and why."""
+    """A folder entry that is not loaded, and why. Immutable, compared by value."""
+
+    __slots__ = ("path", "reason")
+    __match_args__ = ("path", "reason")
 
     path: str
     reason: str
 
+    def __init__(self, path: str, reason: str) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "reason", reason)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not SkippedEntry:
+            return NotImplemented
+        return (self.path, self.reason) == (other.path, other.reason)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.reason))
+
+    def __repr__(self) -> str:
+        return f"SkippedEntry(path={self.path!r}, reason={self.reason!r})"
+
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a SkippedEntry is immutable")
 
-@dataclass(slots=True)
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a SkippedEntry is immutable")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (SkippedEntry, (self.path, self.reason))
+
+
 class Walk:
     """What one walk found: modules in load order, and skipped entries.
 
     ``folders`` are the folders it listed with their modification times, and
     ``listed_ns`` when it started: a later walk can tell from them whether the
-    listings can have changed.
+    listings can have changed. ``loaded_at``: the registry version at which
+    each of ``modules`` was known to be loaded, with a record holding that very
+    entry (see pike._refresh.plan).
     """
 
-    modules: list[ModuleEntry]
-    skipped: list[SkippedEntry]
-    folders: list[tuple[str, int]] = field(default_factory=list)
-    listed_ns: int = 0
-    #: The registry version at which each of ``modules`` was known to be loaded,
-    #: with a record holding that very entry (see pike._refresh.plan).
-    loaded_at: int | None = None
+    __slots__ = ("folders", "listed_ns", "loaded_at", "modules", "skipped")
+
+    def __init__(
+        self,
+        modules: list[ModuleEntry],
+        skipped: list[SkippedEntry],
+        folders: list[tuple[str, int]] | None = None,
+        listed_ns: int = 0,
+        loaded_at: int | None = None,
+    ) -> None:
+        self.modules = modules
+        self.skipped = skipped
+        self.folders: list[tuple[str, int]] = [] if folders is None else folders
+        self.listed_ns = listed_ns
+        self.loaded_at = loaded_at
 
     def is_current(self) -> bool:
         """True if no folder this walk listed can have changed since (one stat each).
@@ -194,7 +266,6 @@ def _classify(entry: os.DirEntry[str]) -> tuple[str, int, str | None] | str | No
     return name, rank, init
 
 
-@dataclass(slots=True)
 class Listing:
     """One folder's modules and packages.
 
@@ -204,9 +275,14 @@ class Listing:
     for a module. A name is in one of the two at most.
     """
 
-    directory: str
-    sources: list[str]
-    others: dict[str, tuple[str, str | None]]
+    __slots__ = ("directory", "others", "sources")
+
+    def __init__(
+        self, directory: str, sources: list[str], others: dict[str, tuple[str, str | None]]
+    ) -> None:
+        self.directory = directory
+        self.sources = sources
+        self.others = others
 
     def names(self, *, packages: bool) -> list[str]:
         """The module (or package) names, sorted."""

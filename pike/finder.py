@@ -17,7 +17,6 @@ whether the file can be trusted (C15) and is remembered to notice changes
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
 import os
 import stat
 import sys
@@ -27,13 +26,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from importlib import machinery
 from importlib.machinery import ModuleSpec
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from pike import _trust
 from pike._filestate import file_state
 from pike._loader import SourceFileLoader, loader_details
 from pike._registry import Registry
 from pike._walk import ModuleEntry, is_valid_name
-from pike.loader import PikeLoader
+
+if TYPE_CHECKING:
+    from pike.loader import PikeLoader
 
 __all__ = ["PROTECTED_NAMES", "PikeFinder", "claims", "reserved", "standing_aside"]
 
@@ -72,17 +74,23 @@ def standing_aside(finder: PikeFinder) -> Iterator[None]:
         claims.aside = previous
 
 
-class PikeFinder(importlib.abc.MetaPathFinder):
+class PikeFinder:
     """Finds plugin modules and packages in ``paths``, for one manager.
 
     ``paths`` is a list of folders, used as given (the manager passes absolute,
     checked paths). ``registry`` records what its loaders ran. ``trust`` is
     ``"owner"`` (check each file, C15) or ``"any"``.
+
+    A meta-path finder: ``isinstance(finder, importlib.abc.MetaPathFinder)``
+    holds once a program has imported ``importlib.abc``. pike does not import
+    it itself (it costs more than the rest of pike, C16); it registers the
+    class with it where the program has.
     """
 
     def __init__(
         self, paths: Iterable[str] | None = None, *, trust: _trust.Trust = "owner"
     ) -> None:
+        _register_with_abc()
         self.paths: list[str] = [os.fspath(p) for p in (paths or [])]
         self.registry = Registry()
         self._check = _trust.check_trust(trust)
@@ -222,7 +230,25 @@ class PikeFinder(importlib.abc.MetaPathFinder):
         ):
             return None
         filename = self.get_import_filename(self.module_name_to_filename(fullname))
+        from pike.loader import PikeLoader  # pike 0.2.0's loader, for its API only
+
         return PikeLoader(fullname, filename) if filename is not None else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.paths!r})"
+
+
+_registered = False
+
+
+def _register_with_abc() -> None:
+    """Make PikeFinder a virtual ``importlib.abc.MetaPathFinder``, if that is imported."""
+    global _registered
+    if not _registered:
+        abc = sys.modules.get("importlib.abc")
+        if abc is not None:
+            abc.MetaPathFinder.register(PikeFinder)
+            _registered = True
+
+
+_register_with_abc()

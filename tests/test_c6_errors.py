@@ -17,7 +17,7 @@ from pike.errors import (
     PluginImportError,
 )
 from pike.manager import PikeManager
-from tests.conftest import MakeTree
+from tests.conftest import MakeTree, run_python
 
 BROKEN = {
     "a_good.py": "class Good: pass\n",
@@ -292,3 +292,37 @@ def test_c6_errors_and_skips_are_logged_on_module_loggers(
     # A library adds no handlers of its own: the program decides where logs go.
     for name in ("pike", "pike._loading", "pike._walk", "pike.named", "pike._session"):
         assert logging.getLogger(name).handlers == []
+
+
+def test_c6_pikes_loggers_import_logging_only_for_a_record_that_could_be_seen() -> None:
+    # DEBUG and INFO records with logging never imported reach nobody (no level
+    # or handler lets them through): pike drops them without importing logging.
+    # WARNING and above always go out (Python's last-resort handler shows them).
+    code = """
+        import sys
+        from pike import _log
+        log = _log.get("pike.example")
+        log.debug("dropped %s", 1)
+        log.info("dropped too")
+        print("logging" in sys.modules, log.isEnabledFor(10), log.isEnabledFor(30))
+        log.warning("shown %s", "here")
+        print("logging" in sys.modules)
+    """
+    result = run_python(code, "-S")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False", "True", "True"]
+    assert result.stderr.strip() == "shown here"
+    configured = """
+        import logging
+        shown = "%(name)s %(levelname)s %(funcName)s %(message)s"
+        logging.basicConfig(level=logging.DEBUG, format=shown)
+        from pike import _log
+        def caller():
+            _log.get("pike.example").debug("seen %s", 2)
+            _log.get("pike.example").exception("failed")
+        caller()
+    """
+    result = run_python(configured)
+    lines = result.stderr.splitlines()
+    assert lines[0] == "pike.example DEBUG caller seen 2"  # the caller, not pike._log
+    assert lines[1] == "pike.example ERROR caller failed"

@@ -8,10 +8,10 @@ by name.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from pike import _log
 from pike.errors import NoMatches
 from pike.named.enabled import EnabledExtensionManager
 from pike.named.extension import (
@@ -23,7 +23,7 @@ __all__ = ["DispatchExtensionManager", "NameDispatchExtensionManager"]
 T = TypeVar("T")
 U = TypeVar("U")
 
-logger = logging.getLogger(__name__)
+logger = _log.get(__name__)
 
 
 class DispatchExtensionManager(EnabledExtensionManager[T]):

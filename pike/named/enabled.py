@@ -6,11 +6,11 @@ stevedore's ``stevedore.enabled``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import Any, TypeVar
 
+from pike import _log
 from pike._loading import OnError
 from pike._paths import SearchPaths
 from pike._trust import Trust
@@ -26,7 +26,7 @@ __all__ = ["EnabledExtensionManager"]
 
 T = TypeVar("T")
 
-logger = logging.getLogger(__name__)
+logger = _log.get(__name__)
 
 
 class EnabledExtensionManager(ExtensionManager[T]):

@@ -7,13 +7,13 @@ the same classes, parameters, defaults and behaviour, plus pike's keyword-only
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Callable, ItemsView, Iterator, Sequence
 from importlib import metadata
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 
+from pike import _log
 from pike._loading import ErrorPolicy, OnError
 from pike._paths import SearchPaths
 from pike._trust import Trust
@@ -33,7 +33,7 @@ T = TypeVar("T")
 U = TypeVar("U")
 _M = TypeVar("_M", bound="ExtensionManager[Any]")
 
-logger = logging.getLogger(__name__)
+logger = _log.get(__name__)
 
 
 class Extension(Generic[T]):
@@ -352,7 +352,7 @@ class ExtensionManager(Generic[T]):
                 "Could not load %r: %s",
                 ep.name,
                 str(error),
-                exc_info=logger.isEnabledFor(logging.DEBUG),
+                exc_info=logger.isEnabledFor(_log.DEBUG),
             )
 
     def _entry_point_error(self, ep: metadata.EntryPoint, exc: BaseException) -> EntryPointError:

@@ -6,12 +6,12 @@ stevedore's ``stevedore.named``.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from importlib import metadata
 from typing import Any, TypeAlias, TypeVar
 
+from pike import _log
 from pike._loading import OnError
 from pike._paths import SearchPaths
 from pike._trust import Trust
@@ -31,7 +31,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-logger = logging.getLogger(__name__)
+logger = _log.get(__name__)
 
 OnMissingEntrypointsCallbackT: TypeAlias = Callable[[Iterable[str]], None]
 
