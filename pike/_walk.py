@@ -31,6 +31,7 @@ __all__ = [
     "ModuleEntry",
     "SkippedEntry",
     "Walk",
+    "find_entries",
     "is_valid_name",
     "module_name_of",
     "package_init",
@@ -487,6 +488,51 @@ def _walk_children(
         ancestors.add(key)
         _walk_package(path, full + ".", search_path, out, ancestors)
         ancestors.discard(key)
+
+
+def _named_here(directory: str, name: str) -> tuple[str, bool] | None:
+    """``(path, is_package)`` of module ``name`` directly in ``directory``, or None.
+
+    The entry a listing of ``directory`` would keep for that name (a package
+    before any file, then FileFinder's suffix order), found by a few stats.
+    """
+    folder = os.path.join(directory, name)
+    if os.path.isdir(folder):
+        init = package_init(folder)
+        if init is not None:
+            return init, True
+    for suffix in _SUFFIXES:
+        candidate = folder + suffix
+        if os.path.isfile(candidate):
+            return candidate, False
+    return None
+
+
+def find_entries(search_paths: list[str], name: str) -> list[ModuleEntry]:
+    """The entries for module ``name`` and the packages above it, top first.
+
+    What a walk would give for them, without listing any folder: the first
+    search path holding the top-level name serves it, as in a walk (C3). Empty
+    if there is no such module, or a part of its name is no module name.
+    """
+    parts = name.split(".")
+    if not all(is_valid_name(part) and part != "__main__" for part in parts):
+        return []
+    for search_path in search_paths:
+        found = _named_here(search_path, parts[0])
+        if found is not None:
+            break
+    else:
+        return []
+    entries = [ModuleEntry(parts[0], found[0], search_path, found[1])]
+    for depth in range(1, len(parts)):
+        if not entries[-1].is_package:
+            return []
+        found = _named_here(os.path.dirname(entries[-1].path), parts[depth])
+        if found is None:
+            return []
+        entries.append(ModuleEntry(".".join(parts[: depth + 1]), found[0], search_path, found[1]))
+    return entries
 
 
 def vanished(search_path: str, exc: OSError) -> SearchPathError:

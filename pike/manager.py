@@ -231,9 +231,9 @@ class PikeManager:
         """
         with self._session.lock:
             self._check_active()
-            chain = {name.rsplit(".", depth)[0] for depth in range(name.count(".") + 1)}
-            entries = [e for e in self._scan().modules if e.name in chain]
-            if not any(e.name == name for e in entries):
+            # Found by name, folders unlisted: one plugin of a large folder costs one (C16).
+            entries = _walk.find_entries(self.search_paths, name)
+            if not entries:
                 raise ImportError(f"no plugin module {name!r} in {self.search_paths}")
             policy = ErrorPolicy("raise")
             loaded = Loader(self.module_finder, policy, self._session.end).load(entries)

@@ -308,3 +308,37 @@ def test_c3_module_names_once_across_search_paths(make_tree: MakeTree) -> None:
     b = make_tree({"same.py": "", "only_b.py": ""})
     with PikeManager([a, b], on_error="collect") as mgr:
         assert list(mgr.get_module_names()) == ["only_a", "same", "only_b"]
+
+
+def test_c16_a_module_found_by_name_is_the_entry_a_walk_gives(make_tree: MakeTree) -> None:
+    from pike import _walk
+
+    first = make_tree(
+        {
+            "plain.py": "",
+            "both.py": "",
+            "both/__init__.py": "",  # the package wins the name
+            "pkg/__init__.py": "",
+            "pkg/sub.py": "",
+            "pkg/deeper/__init__.py": "",
+            "pkg/deeper/leaf.py": "",
+            "notpkg/leaf.py": "",  # no __init__: not a package
+            "pkg/bad-name.py": "",
+        }
+    )
+    second = make_tree({"plain.py": "", "only_second.py": ""})
+    paths = [str(first), str(second)]
+    walked = _walk.walk(paths).modules
+    seen: set[str] = set()
+    for entry in walked:
+        top = entry.name.partition(".")[0]
+        if entry.search_path != paths[0] and top in seen:
+            continue  # a later path's copy of a name: a collision, never served
+        seen.add(top)
+        found = _walk.find_entries(paths, entry.name)
+        assert found[-1] == entry
+        assert [e.name for e in found] == [
+            entry.name.rsplit(".", d)[0] for d in range(entry.name.count("."), -1, -1)
+        ]
+    for missing in ("nope", "pkg.nope", "plain.sub", "notpkg.leaf", "pkg.bad-name", "1x", ""):
+        assert _walk.find_entries(paths, missing) == []
