@@ -377,6 +377,37 @@ def one_stevedore(root, extra):
     return _timed(lambda: len([DriverManager(NAMED_GROUP, name).driver]))
 
 
+# -- one plugin out of a big drop-in folder (C16) -------------------------------------
+
+
+def _middle(root):
+    count = sum(1 for n in os.listdir(root) if n.endswith(".py"))
+    return count // 2
+
+
+def pick_pike(root, extra):
+    from pike.named import DriverManager
+
+    i = _middle(root)
+    name = f"plugin_{i:05d}"
+
+    def work():
+        return DriverManager("bench.dropin", name, search_paths=[root]).driver.__name__
+
+    return _timed(work)
+
+
+def pick_floor(root, extra):
+    i = _middle(root)
+
+    def work():
+        sys.path.insert(0, root)
+        module = importlib.import_module(f"plugin_{i:05d}")
+        return getattr(module, f"Plugin{i}Reader").__name__
+
+    return _timed(work)
+
+
 def main():
     side, operation, root, base, extra = sys.argv[1:6]
     sys.path.insert(0, REPO)

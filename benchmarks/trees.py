@@ -148,6 +148,25 @@ def listing(scratch: Path, count: int) -> Path:
 
 
 NAMED_GROUP = "bench.named"
+DROP_IN_GROUP = "bench.dropin"
+
+
+def drop_in(scratch: Path, count: int) -> Path:
+    """``count`` plugin modules in one folder, each declared in its ``entry_points.txt``.
+
+    The declarations name ``plugin_<i>`` as ``plugin_<i>:Plugin<i>Reader``.
+    """
+    root = scratch / f"dropin{count}"
+    marker = f"dropin {count} v1"
+    if _ready(root, marker):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    lines = [f"[{DROP_IN_GROUP}]"]
+    for i in range(count):
+        _write(root / f"plugin_{i:05d}.py", _MODULE.format(i=i))
+        lines.append(f"plugin_{i:05d} = plugin_{i:05d}:Plugin{i}Reader")
+    _write(root / "entry_points.txt", "\n".join(lines) + "\n")
+    return _finish(root, marker)
 
 
 def installed(scratch: Path, dists: int, per_dist: int) -> Path:

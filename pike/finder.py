@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import machinery
 from importlib.machinery import ModuleSpec
+from importlib.util import spec_from_file_location
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -122,15 +123,32 @@ class PikeFinder:
     def _top_level(self, name: str) -> ModuleSpec | None:
         if name in PROTECTED_NAMES or "." in name or not is_valid_name(name):
             return None
-        claim = getattr(claims, "claim", None)
-        if claim is not None and claim[1] is not self and claim[0].name == name:
-            return None
+        claim: tuple[ModuleEntry, PikeFinder] | None = getattr(claims, "claim", None)
+        if claim is not None and claim[0].name == name:
+            if claim[1] is not self:
+                return None
+            # This manager is importing the entry it found: no folder listing needed.
+            spec = self._spec_of(claim[0])
+            if spec is not None:
+                return self._prepared(spec, claim[0].search_path, claim[0].search_path, claim)
         for search_path, finder in self._top:
             spec = finder.find_spec(name)
             # A spec without a loader is a namespace package: a directory
             # without __init__, which is not a plugin.
             if spec is not None and spec.loader is not None:
                 return self._prepared(spec, search_path, finder.path, claim)
+        return None
+
+    def _spec_of(self, entry: ModuleEntry) -> ModuleSpec | None:
+        """The spec of a top-level entry, from its path alone, as FileFinder makes it."""
+        path = entry.path
+        for loader_class, suffixes in self._details:
+            if path.endswith(tuple(suffixes)):
+                loader = loader_class(entry.name, path)
+                locations = [os.path.dirname(path)] if entry.is_package else None
+                return spec_from_file_location(
+                    entry.name, path, loader=loader, submodule_search_locations=locations
+                )
         return None
 
     def _submodule(self, name: str, path: Sequence[str]) -> ModuleSpec | None:

@@ -47,6 +47,18 @@ def _under(module: object, root: str) -> bool:
     return isinstance(location, str) and os.path.abspath(location).startswith(root)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """pike's cache (C16) goes to a temporary folder, for this process and its children."""
+    before = os.environ.get("PIKE_CACHE_DIR")
+    os.environ["PIKE_CACHE_DIR"] = str(tmp_path_factory.mktemp("pike-cache"))
+    yield
+    if before is None:
+        del os.environ["PIKE_CACHE_DIR"]
+    else:
+        os.environ["PIKE_CACHE_DIR"] = before
+
+
 @pytest.fixture(autouse=True)
 def interpreter_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Fail a test that leaks plugin modules or import-system state."""

@@ -13,12 +13,11 @@ with that manager's finder standing aside, so it never runs a drop-in module.
 
 from __future__ import annotations
 
-import itertools
 import os
 import stat
-import sys
 import threading
 import weakref
+from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
@@ -33,72 +32,17 @@ from pike.errors import (
 from pike.finder import standing_aside
 from pike.manager import PikeManager
 
-__all__ = ["Sources", "installed", "label", "path_key"]
-
-# "name version" per distribution object: its METADATA is parsed once, and
-# only for the entry points something asks about.
-_labels: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+__all__ = ["Sources", "declared"]
 
 
-def label(entry_point: object) -> str | None:
-    """``"name version"`` of the distribution declaring ``entry_point``, or None if unknown."""
-    dist = getattr(entry_point, "dist", None)
-    if not isinstance(dist, metadata.Distribution):
-        return None
-    text = _labels.get(dist)
-    if text is None:
-        meta = dist.metadata  # one parse for both fields
-        name = meta["Name"] if meta is not None else None
-        if not name:
-            return None
-        text = _labels[dist] = f"{name} {meta['Version']}"
-    return text
-
-
-def installed(group: str) -> list[metadata.EntryPoint]:
-    """The installed distributions' entry points in ``group``: by name, then distribution.
-
-    A declaration found twice (one distribution on two ``sys.path`` entries,
-    a source tree beside its installed copy) is kept once.
-    """
-    by_name = sorted(metadata.entry_points(group=group), key=_name)
-    ordered: list[metadata.EntryPoint] = []
-    seen: set[tuple[str, str]] = set()
-    for _, same in itertools.groupby(by_name, key=_name):
-        points = list(same)
-        if len(points) > 1:  # labels only where a name repeats
-            points.sort(key=lambda ep: (label(ep) or "", ep.value))
-        for ep in points:
-            if (ep.name, ep.value) not in seen:
-                seen.add((ep.name, ep.value))
-                ordered.append(ep)
-    return ordered
-
-
-def _name(ep: metadata.EntryPoint) -> str:
-    return ep.name
-
-
-def path_key() -> tuple[tuple[str, int], ...]:
-    """What the installed entry points depend on: ``sys.path`` and its folders' mtimes.
-
-    Installing or removing a distribution adds or removes a ``*.dist-info``
-    folder, which changes its parent's mtime.
-    """
-    key = []
-    for entry in sys.path:
-        try:
-            mtime = os.stat(entry).st_mtime_ns
-        except (OSError, TypeError, ValueError):
-            mtime = -1
-        key.append((entry, mtime))
-    return tuple(key)
-
-
-def declared(folder: str, group: str, *, check: bool = True) -> list[metadata.EntryPoint]:
+def declared(
+    folder: str, group: str, *, check: bool = True, names: Iterable[str] | None = None
+) -> list[metadata.EntryPoint]:
     """The entry points ``folder/entry_points.txt`` declares in ``group``, by name.
 
-    No file means no declarations. A file that cannot be read, is not UTF-8
+    With ``names``, only those: the other lines are not even split (a folder
+    declaring 10,000 plugins costs little to pick one from, C16), so only the
+    lines read are checked. No file means no declarations. A file that cannot be read, is not UTF-8
     text, has a line that is not ``name = module:attr`` in a ``[group]``
     section, or (``check``) that other users could change (C15), raises: it
     decides which of the folder's code runs.
@@ -134,7 +78,51 @@ def declared(folder: str, group: str, *, check: bool = True) -> list[metadata.En
         raise SearchPathError(
             folder, f"has an entry_points.txt that is not UTF-8 text (byte {exc.start})"
         ) from None
+    if names is not None:
+        return sorted(_parse_named(text, group, folder, names), key=_name)
     return sorted(_parse(text, group, folder), key=_name)
+
+
+def _parse_named(
+    text: str, group: str, folder: str, names: Iterable[str]
+) -> list[metadata.EntryPoint]:
+    """``_parse``'s result for the lines of ``names`` alone, found with ``str.find``."""
+    found = []
+    for name in {n for n in names if isinstance(n, str) and n}:
+        start = 0
+        while (at := text.find(name, start)) >= 0:
+            start = at + len(name)
+            line_start = text.rfind("\n", 0, at) + 1
+            if text[line_start:at].strip(" \t"):
+                continue  # not at the start of its line
+            line_end = text.find("\n", at)
+            line_end = len(text) if line_end < 0 else line_end
+            rest = text[start:line_end]
+            if not rest.lstrip(" \t").startswith("="):
+                continue  # a longer name, or not an entry
+            raw = text[line_start:line_end]
+            value = rest.lstrip(" \t")[1:].strip()
+            if not value:
+                number = text.count("\n", 0, at) + 1
+                raise _bad_line(folder, number, raw, "an entry is name = module:attr")
+            if _section_at(text, line_start) == group:
+                found.append(metadata.EntryPoint(name, value, group))
+    return found
+
+
+def _section_at(text: str, position: int) -> str | None:
+    """The ``[group]`` whose section holds the line starting at ``position``."""
+    end = position
+    while (at := text.rfind("[", 0, end)) >= 0:
+        end = at
+        line_start = text.rfind("\n", 0, at) + 1
+        if text[line_start:at].strip(" \t\ufeff"):
+            continue  # a bracket inside a line (an entry's [extras])
+        line_end = text.find("\n", at)
+        header = text[at : len(text) if line_end < 0 else line_end].strip()
+        if header.endswith("]"):
+            return header[1:-1].strip()
+    return None
 
 
 def _parse(text: str, group: str, folder: str) -> list[metadata.EntryPoint]:
@@ -165,6 +153,10 @@ def _bad_line(folder: str, number: int, line: str, rule: str) -> SearchPathError
     return SearchPathError(
         folder, f"has an entry_points.txt whose line {number} ({shown!r}) is wrong: {rule}"
     )
+
+
+def _name(ep: metadata.EntryPoint) -> str:
+    return ep.name
 
 
 class _Folders:
@@ -225,15 +217,21 @@ class Sources:
         self.folders = self._shared.manager
 
     def entry_points(
-        self, group: str, installed: list[metadata.EntryPoint]
+        self,
+        group: str,
+        installed: list[metadata.EntryPoint],
+        names: Iterable[str] | None = None,
     ) -> list[metadata.EntryPoint]:
-        """The folders' declarations in ``group``, then the ``installed`` ones not among them."""
+        """The folders' declarations in ``group``, then the ``installed`` ones not among them.
+
+        With ``names``, the folders' declarations of those names only.
+        """
         if self.folders is None:
             return installed
         found: list[metadata.EntryPoint] = []
         seen: set[tuple[str, str]] = set()
         for folder in self.folders.search_paths:
-            for ep in declared(folder, group, check=self._check):
+            for ep in declared(folder, group, check=self._check, names=names):
                 if (ep.name, ep.value) not in seen:
                     seen.add((ep.name, ep.value))
                     self._folder_of[ep] = folder

@@ -121,7 +121,7 @@ class DriverManager(NamedExtensionManager[T]):
     def _available(self) -> str:
         if self._found is None:
             return ""  # a test instance: nothing was searched
-        names = sorted({ep.name for ep in self._found})
+        names = sorted(set(self.entry_points_names()))
         return f"; available: {', '.join(names) if names else 'none'}"
 
     def __call__(self, func: Callable[..., U], *args: Any, **kwds: Any) -> U | None:

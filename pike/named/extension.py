@@ -18,7 +18,7 @@ from pike._loading import ErrorPolicy, OnError
 from pike._paths import SearchPaths
 from pike._trust import Trust
 from pike.errors import EntryPointError, MultipleMatches, NoMatches, PluginError, _describe
-from pike.named import _sources
+from pike.named import _installed, _sources
 
 __all__ = [
     "ConflictResolverT",
@@ -86,7 +86,7 @@ class Extension(Generic[T]):
     @property
     def distribution(self) -> str | None:
         """pike's addition: ``"name version"`` of the installed distribution, None for a drop-in."""
-        return None if self.path is not None else _sources.label(self.entry_point)
+        return None if self.path is not None else _installed.label(self.entry_point)
 
 
 OnLoadFailureCallbackT: TypeAlias = Callable[
@@ -287,16 +287,20 @@ class ExtensionManager(Generic[T]):
         """The names of the namespace's entry points, as ``list_entry_points`` lists them."""
         return [ep.name for ep in self.list_entry_points()]
 
+    def _candidates(self) -> list[metadata.EntryPoint]:
+        """The entry points loading goes through: all of them here."""
+        return self.list_entry_points()
+
     def _installed(self) -> list[metadata.EntryPoint]:
         cache = self.ENTRY_POINT_CACHE
         held = cache.get(self.namespace)
-        key = _sources.path_key()
+        key = _installed.path_key()
         if held is not None:
             filled = self._filled.get(self.namespace)
             # Kept as found unless pike filled it and sys.path has changed since.
             if filled is None or filled[1] is not held or filled[0] == key:
                 return held
-        points = _sources.installed(self.namespace)
+        points = _installed.group(self.namespace)
         cache[self.namespace] = points
         self._filled[self.namespace] = (key, points)
         return points
@@ -310,7 +314,7 @@ class ExtensionManager(Generic[T]):
         invoke_kwds: dict[str, Any],
     ) -> list[Extension[T]]:
         extensions = []
-        self._found = self.list_entry_points()
+        self._found = self._candidates()
         for ep in self._found:
             logger.debug("found extension %r", ep)
             try:
@@ -357,7 +361,7 @@ class ExtensionManager(Generic[T]):
 
     def _entry_point_error(self, ep: metadata.EntryPoint, exc: BaseException) -> EntryPointError:
         folder = self._sources.folder_of(ep)
-        distribution = _sources.label(ep) if folder is None else None
+        distribution = _installed.label(ep) if folder is None else None
         source = f"the drop-in folder {folder}" if folder else distribution or "an unknown source"
         declared = f"{ep.name} = {ep.value}"
         try:

@@ -131,6 +131,10 @@ class NamedExtensionManager(ExtensionManager[T]):
             self._on_missing_entrypoints_callback(self._missing_names)
         return extensions
 
+    def _candidates(self) -> list[metadata.EntryPoint]:
+        # Only the listed names' lines of a drop-in folder's declarations are read.
+        return self._sources.entry_points(self.namespace, self._installed(), names=self._names)
+
     def _load_one_plugin(
         self,
         ep: metadata.EntryPoint,

@@ -1,0 +1,138 @@
+"""pike's cache folder: where the discovery index and the installed entry points are kept (C16).
+
+The folder is ``$PIKE_CACHE_DIR`` if set (an empty value, ``off`` or ``0``
+turns caching off), else ``$XDG_CACHE_HOME/pike``, else ``~/.cache/pike``. It
+is private to the user: made with mode 0700, and used only while it is owned
+by the user and not writable by anyone else, as are the files in it.
+
+Files hold a ``marshal`` document (Python's own format, read in a fraction of
+the time JSON takes) behind a header of a magic string, the format and a
+CRC-32 of the payload: a file that does not check out is never unmarshalled.
+The key of every file names the interpreter, whose marshal version it uses.
+
+Everything here is best effort: a cache that is missing, unreadable, corrupt,
+of another format, or cannot be written is ignored (the caller computes the
+answer afresh), never raised. Files are written whole to a temporary name and
+renamed into place, so readers, and several processes writing at once, only
+ever see complete files.
+"""
+
+from __future__ import annotations
+
+import binascii
+import marshal
+import os
+import stat
+import struct
+import sys
+from typing import Any
+
+from pike import _log
+
+__all__ = ["FORMAT", "directory", "key_of", "read", "write"]
+
+logger = _log.get(__name__)
+
+#: Bumped when what is stored changes shape or meaning; other formats are ignored.
+FORMAT = 1
+_MAGIC = b"pike-cache"
+_HEADER = struct.Struct("<10sII")  # magic, format, CRC-32 of the payload
+_OFF = ("", "0", "off", "no", "false")
+
+
+def directory() -> str | None:
+    """The cache folder to use, or None if caching is turned off."""
+    chosen = os.environ.get("PIKE_CACHE_DIR")
+    if chosen is not None:
+        return None if chosen.strip().lower() in _OFF else os.path.abspath(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pike")
+
+
+def _private(st: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else."""
+    geteuid = getattr(os, "geteuid", None)
+    if geteuid is None:  # pragma: no cover - no POSIX ownership (Windows)
+        return True
+    return st.st_uid == geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _usable(folder: str) -> bool:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and _private(st)
+
+
+def read(name: str) -> Any:
+    """The document stored as ``name``, or None (absent, foreign, corrupt...)."""
+    folder = directory()
+    if folder is None:
+        return None
+    path = os.path.join(folder, name)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as file:
+            st = os.fstat(file.fileno())
+            if not stat.S_ISREG(st.st_mode) or not _private(st) or not _usable(folder):
+                return None
+            data = file.read()
+        magic, version, crc = _HEADER.unpack_from(data)
+        payload = memoryview(data)[_HEADER.size :]
+        if magic != _MAGIC or version != FORMAT or binascii.crc32(payload) != crc:
+            return None
+        document = marshal.loads(payload)
+    except Exception:  # truncated, corrupt, of another Python...
+        logger.debug("ignored an unreadable cache file %s", path)
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def write(name: str, document: dict[str, Any], *, avoid: tuple[str, ...] = ()) -> None:
+    """Store ``document`` (plain data) as ``name``; silently nothing if it cannot be done.
+
+    Nothing is written if the cache folder lies inside one of ``avoid`` (the
+    search paths: pike never writes into them).
+    """
+    folder = directory()
+    if folder is None:
+        return
+    if any(folder == root or folder.startswith(root.rstrip(os.sep) + os.sep) for root in avoid):
+        return
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not _usable(folder):
+            return
+        import tempfile
+
+        payload = marshal.dumps(document)
+        header = _HEADER.pack(_MAGIC, FORMAT, binascii.crc32(payload))
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(header + payload)
+            os.replace(temporary, os.path.join(folder, name))
+        except BaseException:
+            _remove(temporary)
+            raise
+    except Exception as exc:  # a full disk, a read-only home, a folder we may not use...
+        logger.debug("could not write cache file %s: %s", name, exc)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:  # gone already
+        return
+
+
+def key_of(*parts: object) -> str:
+    """A file name for the cache entry of ``parts`` (the Python, a path...)."""
+    text = repr((sys.implementation.cache_tag, *parts)).encode("utf-8", "surrogatepass")
+    return f"{binascii.crc32(text):08x}"
