@@ -1163,3 +1163,47 @@ def test_c7_named_managers_over_one_folder_in_many_threads(make_tree: MakeTree) 
     assert len(seen) == 120 and all(d.__name__ == "FauxExtension" for d in seen)  # type: ignore[attr-defined]
     assert "faux_plugins.things" not in sys.modules
     assert not any(type(f).__name__ == "PikeFinder" for f in sys.meta_path)
+
+
+def test_c16_a_named_manager_reads_only_its_names_lines(make_tree: MakeTree) -> None:
+    from pike.errors import SearchPathError
+
+    text = (
+        "[other]\n"
+        "wanted = m:Wrong\n"
+        "[g]\n"
+        "a_wanted = m:Other [extra]\n"
+        "just words\n"  # malformed, but not read by a manager that wants 'wanted'
+        "  wanted   =   m:Right  \n"
+        "wanted_too = m:Other\n"
+        "[h]\n"
+        "x = m:Other [more]\n"
+    )
+    folder = make_tree(
+        {"entry_points.txt": text, "m.py": "class Right: ...\nclass Wrong: ...\nclass Other: ..."}
+    )
+    with DriverManager("g", "wanted", search_paths=[folder]) as dm:
+        assert dm.driver.__name__ == "Right"
+        assert dm.extensions[0].entry_point_target == "m:Right"
+    with HookManager("h", "x", search_paths=[folder]) as hm:
+        assert [e.plugin.__name__ for e in hm] == ["Other"]
+    with pytest.raises(SearchPathError, match="line 5"):
+        ExtensionManager("g", search_paths=[folder])  # reads every line
+    bad = make_tree({"entry_points.txt": "[g]\nwanted =\n", "m.py": ""})
+    with pytest.raises(SearchPathError, match=r"line 2 \('wanted ='\)"):
+        DriverManager("g", "wanted", search_paths=[bad])
+    orphan = make_tree({"entry_points.txt": "wanted = m:X\n[g]\n", "m.py": ""})
+    with pytest.raises(SearchPathError, match="under a"):  # outside any section
+        DriverManager("g", "wanted", search_paths=[orphan])
+
+
+def test_c16_installed_entry_points_without_the_cache(
+    site: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIKE_CACHE_DIR", "off")
+    site("alpha-hooks", *ALPHA_HOOKS)
+    site("beta-hooks", *BETA_HOOKS)
+    hooks = HookManager("acme.hooks", "on_start")
+    assert [e.distribution for e in hooks] == ["alpha-hooks 1.0", "beta-hooks 1.0"]
+    with pytest.raises(MultipleMatches, match=r"alpha_hooks:start \(alpha-hooks 1.0\)"):
+        DriverManager("acme.hooks", "on_start")

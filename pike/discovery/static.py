@@ -16,25 +16,27 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, NamedTuple, cast
 
-from pike import _walk
+from pike import _cache, _walk
 from pike._gc import collector_paused
 from pike._loading import name_collision
 from pike._paths import SearchPaths, normalize_search_paths
 from pike._walk import ModuleEntry, SkippedEntry
+from pike.discovery._index import Index
 from pike.errors import PikeTypeError, PluginCollisionError, _a_type_name
+from pike.finder import PROTECTED_NAMES
 
 __all__ = ["StaticClass", "StaticError", "StaticListing", "list_classes"]
 
 
-@dataclass(frozen=True, slots=True)
-class StaticClass:
+class StaticClass(NamedTuple):
     """A class statement at the top level of a plugin module.
 
     ``bases`` are the base-class expressions as written; ``resolved_bases`` the
     same names followed through the module's imports (``from bases import
-    Driver as D`` makes ``D`` resolve to ``bases.Driver``).
+    Driver as D`` makes ``D`` resolve to ``bases.Driver``). Immutable; a named
+    tuple, which the index (C16) makes by the ten thousand.
     """
 
     module: str
@@ -212,15 +214,18 @@ def _scan_body(body: list[ast.stmt], module: _Module) -> None:
                 _scan_body(nested, module)
 
 
-def _parse(entry: ModuleEntry) -> ast.Module | StaticError:
+def _parse(entry: ModuleEntry) -> tuple[ast.Module | StaticError, bytes | None]:
+    """The file's tree (or why there is none), and the bytes it was parsed from."""
+    source = None
     try:
         with open(entry.path, "rb") as f:
             source = f.read()
-        return ast.parse(source, filename=entry.path)
+        return ast.parse(source, filename=entry.path), source
     except SyntaxError as exc:
-        return StaticError(entry.name, entry.path, exc.lineno, f"SyntaxError: {exc.msg}")
+        error = StaticError(entry.name, entry.path, exc.lineno, f"SyntaxError: {exc.msg}")
     except (OSError, ValueError, RecursionError, MemoryError) as exc:
-        return StaticError(entry.name, entry.path, None, f"{type(exc).__name__}: {exc}")
+        error = StaticError(entry.name, entry.path, None, f"{type(exc).__name__}: {exc}")
+    return error, source
 
 
 class _Hierarchy:
@@ -280,11 +285,14 @@ def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticLi
     paths = normalize_search_paths(search_paths)
     if base is not None and not isinstance(base, str):
         raise PikeTypeError(f"base is {_a_type_name(base)}; pass a class name as a str")
-    walk = _walk.walk(paths)
-    listing = StaticListing(skipped=list(walk.skipped))
+    index = Index(paths) if _cache.directory() is not None else None
     modules: dict[str, _Module] = {}
     with collector_paused:  # ASTs are acyclic: reference counting frees them
-        _scan_entries(walk.modules, listing, modules)
+        walk = index.walk() if index is not None else _walk.walk(paths)
+        listing = StaticListing(skipped=list(walk.skipped))
+        _scan_entries(walk.modules, listing, modules, index)
+    if index is not None:
+        index.save()
     classes = [c for m in modules.values() for c in m.classes]
     if base is not None:
         wanted = base.replace(":", ".")
@@ -296,35 +304,105 @@ def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticLi
 
 
 def _scan_entries(
-    entries: list[ModuleEntry], listing: StaticListing, modules: dict[str, _Module]
+    entries: list[ModuleEntry],
+    listing: StaticListing,
+    modules: dict[str, _Module],
+    index: Index | None = None,
 ) -> None:
     first: dict[str, ModuleEntry] = {}  # top-level name -> the first entry that has it
     collided = False  # the current top-level entry would not load, by its name alone
+    sources: list[ModuleEntry] = []
     for entry in entries:
-        if "." not in entry.name:
-            error = name_collision(entry, first.setdefault(entry.name, entry))
-            collided = error is not None
-            if error is not None:
-                listing.collisions.append(error)
+        name = entry.name
+        if "." not in name:
+            held = first.setdefault(name, entry)
+            # The common case first: the first of its name, and no protected name.
+            if held is entry and name not in PROTECTED_NAMES:
+                collided = False
+            else:
+                error = name_collision(entry, held)
+                collided = error is not None
+                if error is not None:
+                    listing.collisions.append(error)
         if collided:
             continue  # a colliding module, or a submodule of a colliding package
         if not entry.path.endswith(".py"):
             reason = "no source to read (bytecode or extension module); listed when imported"
             listing.skipped.append(SkippedEntry(entry.path, reason))
             continue
-        tree = _parse(entry)
-        if isinstance(tree, StaticError):
-            listing.errors.append(tree)
-            continue
-        try:
-            modules[entry.name] = _scan_module(entry, tree)
-        except (RecursionError, MemoryError) as exc:
-            # An expression nested too deep to walk (say ``1+1+...+1`` a thousand times).
-            listing.errors.append(
-                StaticError(
-                    entry.name,
-                    entry.path,
-                    None,
-                    f"{type(exc).__name__}: a statement is nested too deep to analyse",
-                )
-            )
+        sources.append(entry)
+    known = index.known(sources) if index is not None else {}
+    for entry in sources:
+        record = known.get(entry.name)
+        found = _from_record(entry, record) if record is not None else None
+        if found is None:
+            found, source = _scan_file(entry)
+            if index is not None:
+                index.store(entry, _record_of(found), source)
+        if isinstance(found, StaticError):
+            listing.errors.append(found)
+        else:
+            modules[entry.name] = found
+
+
+def _scan_file(entry: ModuleEntry) -> tuple[_Module | StaticError, bytes | None]:
+    """Parse one file: its classes and bindings, or why it cannot be analysed; its bytes."""
+    tree, source = _parse(entry)
+    if isinstance(tree, StaticError):
+        return tree, source
+    try:
+        return _scan_module(entry, tree), source
+    except (RecursionError, MemoryError) as exc:
+        # An expression nested too deep to walk (say ``1+1+...+1`` a thousand times).
+        error = StaticError(
+            entry.name,
+            entry.path,
+            None,
+            f"{type(exc).__name__}: a statement is nested too deep to analyse",
+        )
+        return error, source
+
+
+def _record_of(found: _Module | StaticError) -> tuple[object, object]:
+    """What the index keeps of a scanned file, as plain data.
+
+    ``(classes, bindings)``: each class as four consecutive items (name, line,
+    bases as written, bases resolved), and the bindings less each class's own
+    (which nothing reads); or ``(None, (line, message))`` for an error.
+    """
+    if isinstance(found, StaticError):
+        return (None, (found.lineno, found.message))
+    classes: list[object] = []
+    for c in found.classes:
+        classes += (c.name, c.lineno, c.bases, c.resolved_bases)
+    prefix = found.entry.name + "."
+    names = {c.name for c in found.classes}
+    bindings = {k: v for k, v in found.bindings.items() if not (k in names and v == prefix + k)}
+    return (tuple(classes), bindings)
+
+
+def _from_record(entry: ModuleEntry, record: tuple[Any, Any]) -> _Module | StaticError | None:
+    """A scanned file again from its index record; None if it does not hold together."""
+    try:
+        classes, second = record
+        if classes is None:
+            lineno, message = second
+            if not isinstance(message, str) or not (lineno is None or isinstance(lineno, int)):
+                return None
+            return StaticError(entry.name, entry.path, lineno, message)
+        name, path = entry.name, entry.path
+        make = tuple.__new__  # StaticClass's own __new__, without its argument parsing
+        items = iter(classes)
+        found = [
+            make(StaticClass, (name, cls, path, line, bases, resolved))
+            for cls, line, bases, resolved in zip(items, items, items, items, strict=False)
+        ]
+        # A class's binding of its own name is not stored: the hierarchy finds
+        # ``module.Class`` among the classes before it looks at any binding.
+        bindings = second if type(second) is dict else dict(second)
+    except (TypeError, ValueError, IndexError):
+        return None
+    module = _Module(entry)
+    module.bindings = bindings
+    module.classes = found
+    return module

@@ -105,7 +105,11 @@ def _parse_named(
             if not value:
                 number = text.count("\n", 0, at) + 1
                 raise _bad_line(folder, number, raw, "an entry is name = module:attr")
-            if _section_at(text, line_start) == group:
+            section = _section_at(text, line_start)
+            if section is None:
+                number = text.count("\n", 0, at) + 1
+                raise _bad_line(folder, number, raw, "entries go under a [group] header")
+            if section == group:
                 found.append(metadata.EntryPoint(name, value, group))
     return found
 

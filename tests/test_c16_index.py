@@ -1,0 +1,293 @@
+"""C16: the discovery index never answers wrong, never raises, never writes into the folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pike import _cache, _walk
+from pike.discovery import static
+from pike.discovery._index import Index
+from tests.conftest import REPO, MakeTree
+
+PLUGINS = {
+    "alpha.py": "from bases import Base\n\nclass Alpha(Base):\n    pass\n",
+    "beta.py": "class Beta:\n    pass\n",
+    "pkg/__init__.py": "from .impl import Impl\n",
+    "pkg/impl.py": "from bases import Base\n\nclass Impl(Base):\n    pass\n",
+    "broken.py": "class (:\n",
+}
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(folder))
+    return folder
+
+
+def listed(root: Path, base: str | None = None) -> tuple[object, ...]:
+    listing = static.list_classes([root], base=base)
+    return (
+        sorted(listing.classes),
+        listing.modules,
+        [(e.module, e.lineno, e.message) for e in listing.errors],
+        [str(s) for s in listing.skipped],
+    )
+
+
+def tree_state(root: Path) -> list[tuple[str, int]]:
+    return sorted((str(p), p.stat().st_mtime_ns) for p in root.rglob("*"))
+
+
+def indexed(root: Path) -> set[str]:
+    """The modules whose facts the index holds and would use now."""
+    paths = [str(root)]
+    entries = [e for e in _walk.walk(paths).modules if e.path.endswith(".py")]
+    return set(Index(paths).known(entries))
+
+
+def test_c16_a_warm_listing_is_the_cold_one_and_nothing_lands_in_the_search_path(
+    make_tree: MakeTree, cache: Path
+) -> None:
+    root = make_tree(PLUGINS)
+    before = tree_state(root)
+    cold = listed(root, base="Base")
+    assert cache.is_dir() and oct(cache.stat().st_mode & 0o777) == "0o700"
+    [index_file] = [p for p in cache.iterdir() if p.name.startswith("index-")]
+    assert oct(index_file.stat().st_mode & 0o777) == "0o600"
+    assert indexed(root) == {"alpha", "beta", "pkg", "pkg.impl", "broken"}
+    assert listed(root, base="Base") == cold
+    assert listed(root) == listed(root)
+    assert tree_state(root) == before  # nothing written into the search path
+    assert [c.name for c in static.list_classes([root], base="Base").classes] == [
+        "Alpha",
+        "Impl",
+    ]
+
+
+def test_c16_an_edited_file_is_parsed_again(make_tree: MakeTree, cache: Path) -> None:
+    root = make_tree(PLUGINS)
+    listed(root)
+    (root / "beta.py").write_text("class Beta:\n    pass\n\nclass Gamma(Beta):\n    pass\n")
+    assert [c.name for c in static.list_classes([root]).classes if c.module == "beta"] == [
+        "Beta",
+        "Gamma",
+    ]
+
+
+def test_c16_a_file_replaced_or_touched_back_is_parsed_again(
+    make_tree: MakeTree, cache: Path
+) -> None:
+    root = make_tree(PLUGINS)
+    listed(root)
+    beta = root / "beta.py"
+    old = beta.stat()
+    # The same size, the old modification time, another inode (an editor's save).
+    replacement = root / "beta.tmp"
+    replacement.write_text("class Btea:\n    pass\n")
+    assert replacement.stat().st_size == old.st_size
+    os.utime(replacement, ns=(old.st_atime_ns, old.st_mtime_ns))
+    os.replace(replacement, beta)
+    assert [c.name for c in static.list_classes([root]).classes if c.module == "beta"] == ["Btea"]
+    # Written in place, touched back to an old time, with another size.
+    beta.write_text("class Beta:\n    x = 1\n")
+    os.utime(beta, ns=(old.st_atime_ns, old.st_mtime_ns - 10**12))
+    listing = static.list_classes([root])
+    assert [(c.name, c.lineno) for c in listing.classes if c.module == "beta"] == [("Beta", 1)]
+    # The same size and time as indexed, in place: the change time tells.
+    before = beta.stat()
+    beta.write_text("class Bate:\n    x = 1\n")
+    os.utime(beta, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert beta.stat().st_size == before.st_size
+    assert [c.name for c in static.list_classes([root]).classes if c.module == "beta"] == ["Bate"]
+
+
+def test_c16_a_renamed_added_or_removed_file_is_seen(make_tree: MakeTree, cache: Path) -> None:
+    root = make_tree(PLUGINS)
+    listed(root)
+    (root / "beta.py").rename(root / "renamed.py")
+    (root / "alpha.py").unlink()
+    (root / "pkg" / "extra.py").write_text("class Extra:\n    pass\n")
+    listing = static.list_classes([root])
+    assert {c.qualname for c in listing.classes} == {
+        "renamed.Beta",
+        "pkg.impl.Impl",
+        "pkg.extra.Extra",
+    }
+    # A folder made a package: the modules under it appear, by their new names.
+    (root / "plain").mkdir()
+    (root / "plain" / "mod.py").write_text("class InPlain:\n    pass\n")
+    assert "plain.mod.InPlain" not in {c.qualname for c in static.list_classes([root]).classes}
+    (root / "plain" / "__init__.py").write_text("")
+    assert "plain.mod.InPlain" in {c.qualname for c in static.list_classes([root]).classes}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage", "truncated", "bad checksum", "other format", "a folder", "empty"],
+)
+def test_c16_a_damaged_index_is_rebuilt_never_raised(
+    make_tree: MakeTree, cache: Path, damage: str
+) -> None:
+    root = make_tree(PLUGINS)
+    expected = listed(root)
+    [index_file] = list(cache.glob("index-*"))
+    data = index_file.read_bytes()
+    index_file.unlink()
+    if damage == "garbage":
+        index_file.write_bytes(os.urandom(len(data)))
+    elif damage == "truncated":
+        index_file.write_bytes(data[: len(data) // 2])
+    elif damage == "bad checksum":
+        index_file.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    elif damage == "other format":
+        header = _cache._HEADER.unpack_from(data)
+        forged = _cache._HEADER.pack(header[0], _cache.FORMAT + 1, header[2])
+        index_file.write_bytes(forged + data[_cache._HEADER.size :])
+    elif damage == "a folder":
+        index_file.mkdir()
+    else:
+        index_file.write_bytes(b"")
+    index_file.chmod(0o600) if index_file.is_file() else None
+    assert listed(root) == expected
+    if damage != "a folder":
+        assert indexed(root) == {"alpha", "beta", "pkg", "pkg.impl", "broken"}  # rewritten
+
+
+def test_c16_an_unusable_cache_folder_is_skipped(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree(PLUGINS)
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(not_a_folder / "cache"))
+    expected = listed(root)
+    assert listed(root) == expected
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # others could plant an index: not read, not written
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(shared))
+    assert listed(root) == expected
+    assert list(shared.iterdir()) == []
+    for off in ("", "off", "0"):
+        monkeypatch.setenv("PIKE_CACHE_DIR", off)
+        assert listed(root) == expected
+    assert _cache.directory() is None
+
+
+def test_c16_a_planted_index_file_is_not_trusted(make_tree: MakeTree, cache: Path) -> None:
+    root = make_tree(PLUGINS)
+    expected = listed(root)
+    [index_file] = list(cache.glob("index-*"))
+    index_file.chmod(0o666)  # writable by others: someone may have changed it
+    assert _cache.read(index_file.name) is None
+    assert listed(root) == expected
+
+
+def test_c16_the_index_lives_in_the_xdg_cache_by_default(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PIKE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert _cache.directory() == str(tmp_path / "xdg" / "pike")
+    listed(make_tree(PLUGINS))
+    assert list((tmp_path / "xdg" / "pike").glob("index-*"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    assert _cache.directory() == os.path.join(os.path.expanduser("~"), ".cache", "pike")
+
+
+def test_c16_two_processes_listing_at_once(make_tree: MakeTree, cache: Path) -> None:
+    root = make_tree({f"mod{i:03d}.py": f"class C{i}:\n    pass\n" for i in range(300)})
+    code = textwrap.dedent(
+        f"""
+        from pike.discovery import static
+        listing = static.list_classes([{str(root)!r}])
+        print(len(listing.classes), len(listing.errors))
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(4)
+    ]
+    outputs = [run.communicate(timeout=120)[0].strip() for run in runs]
+    assert outputs == ["300 0"] * 4
+    assert all(run.returncode == 0 for run in runs)
+    assert len(indexed(root)) == 300
+    assert [p.name for p in cache.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_c16_files_old_enough_are_vouched_for_by_their_state(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from pike.discovery import _index
+
+    root = make_tree(PLUGINS)
+    listed(root)  # every file just written: kept with its content's CRC
+    paths = [str(root)]
+    entries = [e for e in _walk.walk(paths).modules if e.path.endswith(".py")]
+    stored = Index(paths)._document(str(root))["files"]
+    assert {len(r) for r in stored.values()} == {8}
+    # Ten seconds on, the files are old enough: their state alone will do.
+    later = time.time_ns() + 10 * 10**9
+    monkeypatch.setattr(_index.time, "time_ns", lambda: later)
+    listed(root)
+    stored = Index(paths)._document(str(root))["files"]
+    assert {len(r) for r in stored.values()} == {7}
+    assert set(Index(paths).known(entries)) == {"alpha", "beta", "pkg", "pkg.impl", "broken"}
+
+
+INSTALLED_CODE = """
+    import sys
+    sys.path.insert(0, {site!r})
+    from pike.named import ExtensionManager
+    print(sorted((e.name, e.distribution) for e in ExtensionManager("acme.g")))
+"""
+
+
+def install(site: Path, name: str, points: str) -> Path:
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(points)
+    return info
+
+
+def test_c16_installed_entry_points_are_cached_and_follow_changes(
+    tmp_path: Path, cache: Path
+) -> None:
+    from tests.conftest import run_python
+
+    site = tmp_path / "site"
+    (site / "acme_mod.py").parent.mkdir(parents=True)
+    (site / "acme_mod.py").write_text("class One: pass\nclass Two: pass\nclass Three: pass\n")
+    info = install(site, "acme-one", "[acme.g]\none = acme_mod:One\n")
+    code = INSTALLED_CODE.format(site=str(site))
+
+    def names() -> str:
+        result = run_python(code)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert names() == "[('one', 'acme-one 1.0')]"
+    assert list(cache.glob("entry-points-*"))
+    assert names() == "[('one', 'acme-one 1.0')]"  # from the cache
+    install(site, "acme-two", "[acme.g]\ntwo = acme_mod:Two\n")  # pip install
+    assert names() == "[('one', 'acme-one 1.0'), ('two', 'acme-two 1.0')]"
+    (info / "entry_points.txt").write_text("[acme.g]\none = acme_mod:One\nthree = acme_mod:Three\n")
+    assert (
+        names() == "[('one', 'acme-one 1.0'), ('three', 'acme-one 1.0'), ('two', 'acme-two 1.0')]"
+    )
+    for stale in cache.glob("entry-points-*"):
+        stale.write_bytes(b"not a cache file")
+    assert (
+        names() == "[('one', 'acme-one 1.0'), ('three', 'acme-one 1.0'), ('two', 'acme-two 1.0')]"
+    )
