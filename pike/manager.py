@@ -319,6 +319,56 @@ class PikeManager:
         base = f"{type_module(base_class)}.{base_class.__qualname__}"
         return self._filtered(inherits, f"whether it is a subclass of {base}")
 
+    def find_inherited_classes(self, base_class: type[T]) -> list[type[T]]:
+        """The plugin classes that subclass ``base_class``, importing only their modules (C16).
+
+        What [`get_all_inherited_classes`][pike.manager.PikeManager.get_all_inherited_classes]
+        returns for classes declared in the source (a ``class`` statement at
+        a module's top level, deriving from ``base_class`` through names the
+        source spells), with only the modules that declare one imported (and
+        what they import). The candidates come from static listing, through
+        the discovery index: a warm call parses nothing. A class made at run
+        time (by ``type()``, a decorator returning another class, a base
+        chosen by a function call) is not seen; use
+        ``get_all_inherited_classes`` for folders that make them.
+        """
+        if not isinstance(base_class, type):
+            raise PikeTypeError(
+                f"base_class is {base_class!r}, not a class; pass the class the plugins derive from"
+            )
+        from pike.discovery import static
+
+        listing = static._listed(self.search_paths, _could_derive(base_class))
+        wanted = list(dict.fromkeys(c.module for c in listing.classes))
+        with self._session.lock:
+            self._check_active()
+            entries: dict[str, ModuleEntry] = {}
+            for name in wanted:
+                for entry in _walk.find_entries(self.search_paths, name):
+                    entries.setdefault(entry.name, entry)
+            self._loader.load(list(entries.values()))
+            self._classes = None
+            loaded = self._registry.snapshot()
+            records = [
+                loaded[name]
+                for name in listing.modules
+                if name in loaded and not loaded[name].borrowed
+            ]
+            with collector_paused:
+                classes = defined_classes(records, self._registry)
+
+        def inherits(cls: type) -> bool:
+            return cls is not base_class and issubclass(cls, base_class)
+
+        def where(cls: type) -> tuple[str, str]:
+            name = type_module(cls) or "?"
+            record = self._registry.get(name)
+            return name, record.entry.path if record is not None else "?"
+
+        base = f"{type_module(base_class)}.{base_class.__qualname__}"
+        asked = f"whether it is a subclass of {base}"
+        return apply_filter(classes, inherits, asked, self._policy.report, where)
+
     def _filtered(self, keep: Callable[[type], object] | None, asked: str) -> list[Any]:
         # The collector stays paused from importing to picking the classes, so
         # its pass over all that was just made runs once, afterwards.
@@ -342,3 +392,44 @@ class PikeManager:
     def __repr__(self) -> str:
         state = "active" if self.active else "inactive"
         return f"<PikeManager {state} search_paths={self.search_paths!r}>"
+
+
+def _could_derive(base_class: type) -> Callable[[list[str]], bool]:
+    """Whether a class with these ancestors (static dotted names) may derive from ``base_class``.
+
+    An ancestor named like it, or one that names a class already imported
+    (the host's own bases, say ``framework.Driver``) deriving from it.
+    """
+    bare = base_class.__name__
+
+    def could(ancestors: list[str]) -> bool:
+        for name in ancestors:
+            if name.rpartition(".")[2] == bare:
+                return True
+            found = _imported(name)
+            if isinstance(found, type):
+                try:
+                    if issubclass(found, base_class):
+                        return True
+                except Exception:  # a class whose __subclasscheck__ raises: not ours to judge
+                    continue
+        return False
+
+    return could
+
+
+def _imported(dotted: str) -> object:
+    """The object ``dotted`` names among modules already imported (nothing is imported)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if module is None:
+            continue
+        found: object = module
+        try:
+            for attr in parts[cut:]:
+                found = getattr(found, attr)
+        except Exception:  # absent, or an attribute that raises
+            return None
+        return found
+    return None

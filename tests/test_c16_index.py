@@ -291,3 +291,120 @@ def test_c16_installed_entry_points_are_cached_and_follow_changes(
     assert (
         names() == "[('one', 'acme-one 1.0'), ('three', 'acme-one 1.0'), ('two', 'acme-two 1.0')]"
     )
+
+
+LAZY = {
+    "hostlib_c16.py": "",  # stands for the host's framework (imported by the test)
+    "direct.py": "from lazybase_c16 import Base\n\nclass Direct(Base):\n    pass\n",
+    "aliased.py": "import lazybase_c16 as lb\nfrom lazybase_c16 import Base as B\n\n"
+    "class ByAlias(B):\n    pass\n\nclass ByModule(lb.Base):\n    pass\n",
+    "middle.py": "from direct import Direct\n\nclass Grandchild(Direct):\n    pass\n",
+    "framework_user.py": "from lazyframe_c16 import Mid\n\nclass ViaHost(Mid):\n    pass\n",
+    "pkg/__init__.py": "from pkg.impl import Impl\n",
+    "pkg/impl.py": "from lazybase_c16 import Base\n\nclass Impl(Base):\n    pass\n",
+    "pkg/other.py": "raise RuntimeError('never imported: declares no subclass')\n",
+    "unrelated.py": "import sys\nsys.modules['lazybase_c16'].IMPORTED.append('unrelated')\n"
+    "class Plain:\n    pass\n",
+    "made.py": "from lazybase_c16 import Base\nMade = type('Made', (Base,), {})\n",
+}
+
+
+@pytest.fixture
+def lazy_host(tmp_path: Path) -> object:
+    """The host's own modules: the base class, and a framework class deriving from it."""
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "lazybase_c16.py").write_text("IMPORTED = []\n\nclass Base:\n    pass\n")
+    (host / "lazyframe_c16.py").write_text(
+        "from lazybase_c16 import Base\n\nclass Mid(Base):\n    pass\n"
+    )
+    sys.path.insert(0, str(host))
+    import lazybase_c16  # type: ignore[import-not-found]
+    import lazyframe_c16  # type: ignore[import-not-found]  # noqa: F401
+
+    yield lazybase_c16
+    sys.path.remove(str(host))
+    for name in ("lazybase_c16", "lazyframe_c16"):
+        sys.modules.pop(name, None)
+    sys.path_importer_cache.pop(str(host), None)
+
+
+def test_c16_find_inherited_classes_imports_only_the_candidates(
+    make_tree: MakeTree, cache: Path, lazy_host: object
+) -> None:
+    from pike.manager import PikeManager
+
+    base = lazy_host.Base  # type: ignore[attr-defined]
+    root = make_tree(LAZY)
+    with PikeManager([root]) as mgr:
+        found = mgr.find_inherited_classes(base)
+        names = [c.__qualname__ for c in found]
+        assert names == ["ByAlias", "ByModule", "Direct", "ViaHost", "Grandchild", "Impl"]
+        assert "unrelated" not in sys.modules and "pkg.other" not in sys.modules
+        assert "made" not in sys.modules
+        assert lazy_host.IMPORTED == []  # type: ignore[attr-defined]
+        assert mgr.errors == []
+        assert mgr.find_inherited_classes(base) == found  # again: the same classes
+    with PikeManager([root], on_error="collect") as everything:
+        every = [
+            f"{c.__module__}.{c.__qualname__}" for c in everything.get_all_inherited_classes(base)
+        ]
+        # The same, but for the class made at run time, which no source declares.
+        lazily = [f"{c.__module__}.{c.__qualname__}" for c in found]
+        assert [name for name in every if name != "made.Made"] == lazily
+        assert "made.Made" in every
+    with pytest.raises(TypeError):
+        PikeManager([root]).find_inherited_classes("Base")  # type: ignore[arg-type]
+
+
+def test_c16_the_walk_is_reused_while_no_folder_changed(make_tree: MakeTree, cache: Path) -> None:
+    root = make_tree(PLUGINS)
+    old = 1_600_000_000_000_000_000  # 2020: long enough ago to trust
+    for folder in (root, root / "pkg"):
+        os.utime(folder, ns=(old, old))
+    expected = listed(root)
+    assert Index([str(root)])._stored_walk(str(root)) is not None
+    assert listed(root) == expected
+    (root / "pkg" / "late.py").write_text("class Late:\n    pass\n")  # the folder's mtime moves
+    assert Index([str(root)])._stored_walk(str(root)) is None
+    assert "pkg.late.Late" in {c.qualname for c in static.list_classes([root]).classes}
+
+
+def test_c16_cache_files_read_defensively(tmp_path: Path, cache: Path) -> None:
+    _cache.write("doc", {"a": [1, 2, (3, "x")]})
+    assert _cache.read("doc") == {"a": [1, 2, (3, "x")]}
+    (cache / "link").symlink_to(cache / "doc")
+    assert _cache.read("link") is None  # a symbolic link is not followed
+    assert _cache.read("absent") is None
+    _cache.write("inside", {"x": 1}, avoid=(str(cache.parent),))  # inside a search path
+    assert not (cache / "inside").exists()
+    os.environ["PIKE_CACHE_DIR"] = "off"
+    try:
+        assert _cache.read("doc") is None
+        _cache.write("doc2", {"x": 1})
+    finally:
+        os.environ["PIKE_CACHE_DIR"] = str(cache)
+    assert not (cache / "doc2").exists()
+    gone = tmp_path / "gone"
+    os.environ["PIKE_CACHE_DIR"] = str(gone)
+    try:
+        assert _cache.read("doc") is None  # no folder
+    finally:
+        os.environ["PIKE_CACHE_DIR"] = str(cache)
+
+
+def test_c16_installed_cache_documents_that_do_not_fit_are_not_used(
+    tmp_path: Path, cache: Path
+) -> None:
+    from pike.named import _installed
+
+    paths = _installed._scan_paths()
+    assert _installed._still_valid(paths)
+    assert not _installed._still_valid(paths[:-1])
+    assert not _installed._still_valid([["elsewhere", 0, []], *paths[1:]])
+    assert not _installed._still_valid([[paths[0][0], paths[0][1], [["x"]]], *paths[1:]])
+    assert not _installed._still_valid("not a list")
+    name = "entry-points-" + _cache.key_of(sys.executable, sys.prefix, sys.version, sys.path)
+    _cache.write(name, {"paths": paths, "groups": {"acme.odd": [[1]]}})
+    assert _installed._from_cache("acme.odd") is None  # right format, wrong content
+    assert _installed.group("acme.odd") == []

@@ -14,7 +14,7 @@ each module's imports, so ``base`` follows inheritance across the scanned files.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
@@ -285,6 +285,14 @@ def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticLi
     paths = normalize_search_paths(search_paths)
     if base is not None and not isinstance(base, str):
         raise PikeTypeError(f"base is {_a_type_name(base)}; pass a class name as a str")
+    if base is None:
+        return _listed(paths, None)
+    wanted = base.replace(":", ".")
+    return _listed(paths, lambda ancestors: _matches(ancestors, wanted))
+
+
+def _listed(paths: list[str], keep: Callable[[list[str]], bool] | None) -> StaticListing:
+    """The listing of ``paths``: the classes whose ancestors (dotted names) ``keep`` accepts."""
     index = Index(paths) if _cache.directory() is not None else None
     modules: dict[str, _Module] = {}
     with collector_paused:  # ASTs are acyclic: reference counting frees them
@@ -294,10 +302,9 @@ def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticLi
     if index is not None:
         index.save()
     classes = [c for m in modules.values() for c in m.classes]
-    if base is not None:
-        wanted = base.replace(":", ".")
+    if keep is not None:
         hierarchy = _Hierarchy(modules)
-        classes = [c for c in classes if _matches(hierarchy.ancestors(c), wanted)]
+        classes = [c for c in classes if keep(hierarchy.ancestors(c))]
     listing.classes = classes
     listing.modules = list(modules)
     return listing
