@@ -162,6 +162,9 @@ def list_pair(root, extra):
 
 
 def static_pike(root, extra):
+    """Static listing; EXTRA ``cold`` turns the index off (everything is parsed)."""
+    if extra == "cold":
+        os.environ["PIKE_CACHE_DIR"] = "off"
     from pike.discovery import static
 
     start = time.perf_counter()
@@ -381,7 +384,7 @@ def one_stevedore(root, extra):
 
 
 def _middle(root):
-    count = sum(1 for n in os.listdir(root) if n.endswith(".py"))
+    count = sum(1 for n in os.listdir(root) if n.startswith("plugin_"))
     return count // 2
 
 
@@ -406,6 +409,26 @@ def pick_floor(root, extra):
         return getattr(module, f"Plugin{i}Reader").__name__
 
     return _timed(work)
+
+
+def route_pike(root, extra):
+    """The static route: the one subclass of Special, through the index (warm)."""
+    from bench_base import Special
+
+    from pike.manager import PikeManager
+
+    start = time.perf_counter()
+    with PikeManager([root]) as mgr:
+        found = [c.__name__ for c in mgr.find_inherited_classes(Special)]
+    return {"total": time.perf_counter() - start, "found": len(found)}
+
+
+def route_floor(root, extra):
+    """By hand, knowing where it is: import that one module."""
+    start = time.perf_counter()
+    sys.path.insert(0, root)
+    module = importlib.import_module("the_special")
+    return {"total": time.perf_counter() - start, "found": len([module.TheOne])}
 
 
 def main():

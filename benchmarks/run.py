@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 CHILD = HERE / "child.py"
 PEERS = {"pike020": "pike==0.2.0", "pluginbase": "pluginbase"}
 NAMED_PEERS = {"stevedore": "stevedore"}
+IMPORT_PEERS = {"pluggy": "pluggy"}
 
 
 @dataclass
@@ -77,6 +78,7 @@ def run_child(
 ) -> dict[str, float]:
     flags = ["-E", "-s"] + (["-B"] if no_bytecode else [])
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0"}
+    env["PIKE_CACHE_DIR"] = str(root.parent / "cache")  # the index and entry-point cache
     result = subprocess.run(
         [sys.executable, *flags, str(CHILD), side, operation, str(root), str(base), extra],
         capture_output=True,
@@ -253,6 +255,74 @@ def named_rows(
     return rows
 
 
+def index_rows(
+    sizes: Sizes, scratch: Path, base: Path, budget: Callable[[float], float | None]
+) -> list[Row]:
+    """One plugin out of a big drop-in folder, and warm static listing (C16)."""
+    big = trees.drop_in(scratch, sizes.big)
+    two = {"pike": "-", "floor": "-"}
+    rounds = max(3, sizes.big_rounds // 2)
+    rows = []
+    for side in two:  # bytecode, and the index, written
+        run_child(side, "pick", big, base)
+        run_child(side, "route", big, base)
+        run_child(side, "static", big, base)
+    picked = measure(two, "pick", big, base, rounds=sizes.rounds)
+    what = "DriverManager(search_paths=[folder]) vs sys.path.insert + import_module of it"
+    rows.append(versus_floor(f"one of {sizes.big} by name", what, picked, budget(1.5)))
+    routed = measure(two, "route", big, base, rounds=sizes.rounds)
+    what = "find_inherited_classes(Special), index warm, vs importing the one module"
+    rows.append(versus_floor(f"one of {sizes.big}, static route", what, routed, None))
+    warm = measure(two, "static", big, base, rounds=rounds)
+    what = "static.list_classes(), index warm, vs ast.parse of the same files"
+    rows.append(versus_floor(f"warm listing {sizes.big}", what, warm, budget(0.05)))
+    return rows
+
+
+def import_cost(module: str, path: str) -> float:
+    """Seconds ``import module`` takes in a bare interpreter (-S -E), bytecode cached."""
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); t = time.perf_counter(); "
+        f"import {module}; print(time.perf_counter() - t)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-E", "-c", code, path],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"import {module} failed:\n{result.stderr}")
+    return float(result.stdout)
+
+
+def import_row(scratch: Path, compare: bool, budget: Callable[[float], float | None]) -> Row:
+    """``import pike.manager`` against ``import pluggy`` (C16), when pluggy installs."""
+    peers = install_peers(scratch, IMPORT_PEERS) if compare else {}
+    repo = str(HERE.parent)
+    if "pluggy" not in peers:
+        cost = statistics.median(import_cost("pike.manager", repo) for _ in range(5))
+        return Row("import pike.manager", "-S, bytecode cached", cost, None, 0.0, None)
+    import_cost("pike.manager", repo)  # bytecode written
+    import_cost("pluggy", peers["pluggy"])
+    pike_times, pluggy_times, ratios = [], [], []
+    for _ in range(21):
+        a, b = import_cost("pike.manager", repo), import_cost("pluggy", peers["pluggy"])
+        pike_times.append(a)
+        pluggy_times.append(b)
+        ratios.append(a / b)
+    what = "-S, bytecode cached, vs import pluggy (the floor column)"
+    return Row(
+        "import pike.manager",
+        what,
+        statistics.median(pike_times),
+        statistics.median(pluggy_times),
+        statistics.median(ratios),
+        budget(1.0),
+    )
+
+
 def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
     base = trees.base_folder(scratch)
     flat = trees.flat(scratch, sizes.modules)
@@ -309,8 +379,10 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
     what = "get_module_names() vs an os.scandir walk"
     rows.append(versus_floor(f"listing {sizes.listing}", what, listed, budget(1.5)))
 
-    parsed = measure(two, "static", nested, base, rounds=max(3, sizes.rounds // 3))
-    what = "static.list_classes() vs ast.parse of the same files (issue 4)"
+    parsed = measure(
+        {"pike": "cold", "floor": "-"}, "static", nested, base, rounds=max(3, sizes.rounds // 3)
+    )
+    what = "static.list_classes(), index off, vs ast.parse of the same files"
     rows.append(versus_floor(f"static {n}", what, parsed, None))
 
     exit_cost = median(warm["pike"], "exit")
@@ -334,6 +406,8 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
     rows.append(versus_floor(f"refresh {sizes.big}, one edit", what, fresh, budget(1.2)))
 
     rows.extend(named_rows(sizes, scratch, base, compare, budget))
+    rows.extend(index_rows(sizes, scratch, base, budget))
+    rows.append(import_row(scratch, compare, budget))
 
     cycles = measure(two, "cycles", small, base, rounds=max(1, sizes.rounds // 3))
     what = "one enter/get_classes/exit cycle (200 in a row)"

@@ -20,6 +20,10 @@ class Base:
 
     def run(self, data):
         raise NotImplementedError
+
+
+class Special(Base):
+    """The base only one module of the drop-in tree derives from."""
 '''
 
 _MODULE = '''"""Benchmark plugin module {i}: three plugin classes and a helper."""
@@ -96,8 +100,9 @@ def _finish(root: Path, marker: str) -> Path:
 def base_folder(scratch: Path) -> Path:
     """A folder holding ``bench_base.py``, put on sys.path by every side."""
     root = scratch / "base"
-    if not (root / f"{BASE_MODULE}.py").exists():
-        _write(root / f"{BASE_MODULE}.py", _BASE_SOURCE)
+    base = root / f"{BASE_MODULE}.py"
+    if not base.exists() or base.read_text() != _BASE_SOURCE:
+        _write(base, _BASE_SOURCE)
     return root
 
 
@@ -154,10 +159,11 @@ DROP_IN_GROUP = "bench.dropin"
 def drop_in(scratch: Path, count: int) -> Path:
     """``count`` plugin modules in one folder, each declared in its ``entry_points.txt``.
 
-    The declarations name ``plugin_<i>`` as ``plugin_<i>:Plugin<i>Reader``.
+    The declarations name ``plugin_<i>`` as ``plugin_<i>:Plugin<i>Reader``. One
+    more module, ``the_special``, is the only one deriving from ``Special``.
     """
     root = scratch / f"dropin{count}"
-    marker = f"dropin {count} v1"
+    marker = f"dropin {count} v2"
     if _ready(root, marker):
         return root
     shutil.rmtree(root, ignore_errors=True)
@@ -166,6 +172,8 @@ def drop_in(scratch: Path, count: int) -> Path:
         _write(root / f"plugin_{i:05d}.py", _MODULE.format(i=i))
         lines.append(f"plugin_{i:05d} = plugin_{i:05d}:Plugin{i}Reader")
     _write(root / "entry_points.txt", "\n".join(lines) + "\n")
+    special = f"from {BASE_MODULE} import Special\n\n\nclass TheOne(Special):\n    pass\n"
+    _write(root / "the_special.py", special)
     return _finish(root, marker)
 
 
