@@ -408,3 +408,33 @@ def test_c16_installed_cache_documents_that_do_not_fit_are_not_used(
     _cache.write(name, {"paths": paths, "groups": {"acme.odd": [[1]]}})
     assert _installed._from_cache("acme.odd") is None  # right format, wrong content
     assert _installed.group("acme.odd") == []
+
+
+def test_c16_a_whole_listing_is_kept_and_dropped_when_anything_changes(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from pike.discovery import _index
+
+    root = make_tree(PLUGINS)
+    old = 1_600_000_000_000_000_000
+    for folder in (root, root / "pkg"):
+        os.utime(folder, ns=(old, old))
+    later = time.time_ns() + 10 * 10**9  # files old enough to vouch for by their state
+    monkeypatch.setattr(_index.time, "time_ns", lambda: later)
+    expected = listed(root)
+    assert list(cache.glob("index-*-listing"))
+    assert Index([str(root)]).snapshot() is not None
+    assert listed(root) == expected  # from the kept listing
+    with_base = listed(root, base="Base")
+    assert [c[1] for c in with_base[0]] == ["Alpha", "Impl"]  # type: ignore[index]
+    # An edit: the kept listing no longer holds, the file is parsed again.
+    (root / "beta.py").write_text("class Beta:\n    pass\n\nclass Delta:\n    pass\n")
+    assert Index([str(root)]).snapshot() is None
+    assert {c.name for c in static.list_classes([root]).classes} >= {"Beta", "Delta"}
+    # Two search paths: no whole listing is kept, the files' facts still are.
+    other = make_tree({"solo.py": "class Solo:\n    pass\n"})
+    both = static.list_classes([root, other])
+    assert "Solo" in {c.name for c in both.classes}
+    assert Index([str(root), str(other)]).snapshot() is None

@@ -189,6 +189,61 @@ class Index:
         relative = entry.path[len(entry.search_path) + 1 :]
         self._seen.setdefault(entry.search_path, {})[relative] = record
 
+    # -- the whole listing ------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """The stored listing of a single search path, if nothing it was made from changed.
+
+        Kept in a file of its own, read alone: valid while no folder of the
+        walk changed and every file it parsed has its state (one stat each).
+        """
+        if len(self._roots) != 1:
+            return None
+        search_path = self._roots[0]
+        stored: dict[str, Any] | None = _cache.read(self._name(search_path) + "-listing")
+        if stored is None or stored.get("root") != search_path:
+            return None
+        try:
+            walk = _walk.Walk([], [], list(stored["folders"]), stored["listed_ns"])
+            if not walk.folders or not walk.is_current():
+                return None
+            stat = os.stat
+            for path, size, mtime, ctime, inode, device in stored["files"]:
+                st = stat(path)
+                if (
+                    st.st_mtime_ns != mtime
+                    or st.st_size != size
+                    or st.st_ctime_ns != ctime
+                    or st.st_ino != inode
+                    or st.st_dev != device
+                ):
+                    return None
+            if not all(k in stored for k in ("classes", "modules", "errors", "skipped")):
+                return None
+        except (OSError, TypeError, ValueError, KeyError):
+            return None
+        return stored
+
+    def keep_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """Keep a whole listing of a single search path, if every file in it can be vouched for."""
+        if len(self._roots) != 1:
+            return
+        search_path = self._roots[0]
+        seen = self._seen.get(search_path, {})
+        walk = self._walks.get(search_path)
+        if walk is None or self._pending or any(len(record) != 7 for record in seen.values()):
+            return  # a file too recent, or unreadable: its listing is made again next time
+        prefix = os.path.join(search_path, "")
+        files = tuple((prefix + relative, *record[:5]) for relative, record in seen.items())
+        document = {
+            **snapshot,
+            "root": search_path,
+            "folders": walk[0],
+            "listed_ns": walk[1],
+            "files": files,
+        }
+        _cache.write(self._name(search_path) + "-listing", document, avoid=self._roots)
+
     def save(self) -> None:
         """Write the index of each search path whose files or folders changed."""
         for search_path in self._roots:

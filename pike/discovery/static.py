@@ -294,20 +294,49 @@ def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticLi
 def _listed(paths: list[str], keep: Callable[[list[str]], bool] | None) -> StaticListing:
     """The listing of ``paths``: the classes whose ancestors (dotted names) ``keep`` accepts."""
     index = Index(paths) if _cache.directory() is not None else None
+    if index is not None and keep is None:
+        with collector_paused:
+            snapshot = index.snapshot()
+        if snapshot is not None:
+            return _from_snapshot(snapshot)
     modules: dict[str, _Module] = {}
     with collector_paused:  # ASTs are acyclic: reference counting frees them
         walk = index.walk() if index is not None else _walk.walk(paths)
         listing = StaticListing(skipped=list(walk.skipped))
         _scan_entries(walk.modules, listing, modules, index)
-    if index is not None:
-        index.save()
     classes = [c for m in modules.values() for c in m.classes]
+    if index is not None:
+        if not listing.collisions:
+            index.keep_snapshot(_snapshot_of(listing, classes, list(modules)))
+        index.save()
     if keep is not None:
         hierarchy = _Hierarchy(modules)
         classes = [c for c in classes if keep(hierarchy.ancestors(c))]
     listing.classes = classes
     listing.modules = list(modules)
     return listing
+
+
+def _snapshot_of(
+    listing: StaticListing, classes: list[StaticClass], modules: list[str]
+) -> dict[str, object]:
+    """A whole listing (before any ``base`` filter) as plain data, for the index."""
+    return {
+        "classes": tuple(tuple(c) for c in classes),
+        "modules": tuple(modules),
+        "errors": tuple((e.module, e.path, e.lineno, e.message) for e in listing.errors),
+        "skipped": tuple((e.path, e.reason) for e in listing.skipped),
+    }
+
+
+def _from_snapshot(snapshot: dict[str, Any]) -> StaticListing:
+    make = tuple.__new__  # StaticClass's own __new__, without its argument parsing
+    return StaticListing(
+        classes=[make(StaticClass, c) for c in snapshot["classes"]],
+        modules=list(snapshot["modules"]),
+        errors=[StaticError(*e) for e in snapshot["errors"]],
+        skipped=[SkippedEntry(*e) for e in snapshot["skipped"]],
+    )
 
 
 def _scan_entries(
