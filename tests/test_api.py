@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import pike
 from pike.manager import PikeManager
 from tests.conftest import MakeTree
@@ -37,3 +39,38 @@ def test_named_plugins_are_exported_lazily() -> None:
         assert "not_a_name" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("expected AttributeError")
+
+
+def test_records_behave_as_the_frozen_dataclasses_they_were() -> None:
+    import pickle
+
+    from pike import ModuleEntry, RefreshReport, SkippedEntry
+
+    entry = ModuleEntry("a", "/p/a.py", "/p")
+    assert entry == ModuleEntry("a", "/p/a.py", "/p", False) and hash(entry) == hash(
+        ModuleEntry("a", "/p/a.py", "/p")
+    )
+    assert entry != ModuleEntry("a", "/p/a.py", "/p", True) and entry != ("a",)
+    assert repr(entry) == (
+        "ModuleEntry(name='a', path='/p/a.py', search_path='/p', is_package=False)"
+    )
+    assert pickle.loads(pickle.dumps(entry)) == entry
+    skipped = SkippedEntry("/p/.x.py", "hidden")
+    assert str(skipped) == "/p/.x.py: hidden" and pickle.loads(pickle.dumps(skipped)) == skipped
+    assert repr(skipped) == "SkippedEntry(path='/p/.x.py', reason='hidden')"
+    assert skipped != SkippedEntry("/p/.x.py", "other") and hash(skipped)
+    report = RefreshReport(added=["a"])
+    assert report == RefreshReport(["a"], [], [], []) and report != RefreshReport()
+    assert repr(report) == "RefreshReport(added=['a'], changed=[], removed=[], errors=[])"
+    assert pickle.loads(pickle.dumps(report)) == report
+    match entry:
+        case ModuleEntry(name, path, _, is_package):
+            assert (name, path, is_package) == ("a", "/p/a.py", False)
+    for record, field in ((entry, "name"), (skipped, "path"), (report, "added")):
+        with pytest.raises(AttributeError):
+            setattr(record, field, "x")
+    for record, field in ((entry, "name"), (skipped, "path")):
+        with pytest.raises(AttributeError):
+            delattr(record, field)
+    with pytest.raises(TypeError):
+        hash(report)
