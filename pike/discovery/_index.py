@@ -218,7 +218,8 @@ class Index:
                     or st.st_dev != device
                 ):
                     return None
-            if not all(k in stored for k in ("classes", "modules", "errors", "skipped")):
+            wanted = ("classes", "ancestors", "modules", "errors", "skipped")
+            if not all(k in stored for k in wanted):
                 return None
         except (OSError, TypeError, ValueError, KeyError):
             return None

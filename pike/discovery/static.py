@@ -294,23 +294,24 @@ def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticLi
 def _listed(paths: list[str], keep: Callable[[list[str]], bool] | None) -> StaticListing:
     """The listing of ``paths``: the classes whose ancestors (dotted names) ``keep`` accepts."""
     index = Index(paths) if _cache.directory() is not None else None
-    if index is not None and keep is None:
+    if index is not None:
         with collector_paused:
             snapshot = index.snapshot()
         if snapshot is not None:
-            return _from_snapshot(snapshot)
+            return _from_snapshot(snapshot, keep)
     modules: dict[str, _Module] = {}
     with collector_paused:  # ASTs are acyclic: reference counting frees them
         walk = index.walk() if index is not None else _walk.walk(paths)
         listing = StaticListing(skipped=list(walk.skipped))
         _scan_entries(walk.modules, listing, modules, index)
     classes = [c for m in modules.values() for c in m.classes]
+    hierarchy = _Hierarchy(modules)
     if index is not None:
         if not listing.collisions:
-            index.keep_snapshot(_snapshot_of(listing, classes, list(modules)))
+            snapshot = _snapshot_of(listing, classes, list(modules), hierarchy)
+            index.keep_snapshot(snapshot)
         index.save()
     if keep is not None:
-        hierarchy = _Hierarchy(modules)
         classes = [c for c in classes if keep(hierarchy.ancestors(c))]
     listing.classes = classes
     listing.modules = list(modules)
@@ -318,21 +319,38 @@ def _listed(paths: list[str], keep: Callable[[list[str]], bool] | None) -> Stati
 
 
 def _snapshot_of(
-    listing: StaticListing, classes: list[StaticClass], modules: list[str]
+    listing: StaticListing, classes: list[StaticClass], modules: list[str], hierarchy: _Hierarchy
 ) -> dict[str, object]:
-    """A whole listing (before any ``base`` filter) as plain data, for the index."""
+    """A whole listing (before any ``base`` filter) as plain data, for the index.
+
+    With each class's ancestors, so that a filtered listing needs no parse either.
+    """
     return {
         "classes": tuple(tuple(c) for c in classes),
+        "ancestors": tuple(tuple(hierarchy.ancestors(c)) for c in classes),
         "modules": tuple(modules),
         "errors": tuple((e.module, e.path, e.lineno, e.message) for e in listing.errors),
         "skipped": tuple((e.path, e.reason) for e in listing.skipped),
     }
 
 
-def _from_snapshot(snapshot: dict[str, Any]) -> StaticListing:
+def _from_snapshot(
+    snapshot: dict[str, Any], keep: Callable[[list[str]], bool] | None
+) -> StaticListing:
     make = tuple.__new__  # StaticClass's own __new__, without its argument parsing
+    stored = snapshot["classes"]
+    if keep is not None:
+        decided: dict[tuple[str, ...], bool] = {}  # most classes share their ancestors
+        kept = []
+        for cls, ancestors in zip(stored, snapshot["ancestors"], strict=True):
+            verdict = decided.get(ancestors)
+            if verdict is None:
+                verdict = decided[ancestors] = keep(list(ancestors))
+            if verdict:
+                kept.append(cls)
+        stored = kept
     return StaticListing(
-        classes=[make(StaticClass, c) for c in snapshot["classes"]],
+        classes=[make(StaticClass, c) for c in stored],
         modules=list(snapshot["modules"]),
         errors=[StaticError(*e) for e in snapshot["errors"]],
         skipped=[SkippedEntry(*e) for e in snapshot["skipped"]],
