@@ -45,9 +45,12 @@ def directory() -> str | None:
     chosen = os.environ.get("PIKE_CACHE_DIR")
     if chosen is not None:
         return None if chosen.strip().lower() in _OFF else os.path.abspath(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
-        base = os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG rule: unset, empty or relative is ignored
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None  # no home to keep a cache in (never the current folder)
+        base = os.path.join(home, ".cache")
     return os.path.join(base, "pike")
 
 

@@ -1207,3 +1207,38 @@ def test_c16_installed_entry_points_without_the_cache(
     assert [e.distribution for e in hooks] == ["alpha-hooks 1.0", "beta-hooks 1.0"]
     with pytest.raises(MultipleMatches, match=r"alpha_hooks:start \(alpha-hooks 1.0\)"):
         DriverManager("acme.hooks", "on_start")
+
+
+def test_c6_bad_arguments_get_pikes_type_errors(faux: dict[str, Any]) -> None:
+    from pike.errors import PikeTypeError
+
+    bad_calls: list[Callable[[], object]] = [
+        lambda: ExtensionManager(42, **faux),  # type: ignore[arg-type]
+        lambda: ExtensionManager("faux.group", invoke_args=5, **faux),  # type: ignore[arg-type]
+        lambda: ExtensionManager("faux.group", invoke_args="ab", **faux),
+        lambda: ExtensionManager("faux.group", invoke_kwds=[1], **faux),  # type: ignore[arg-type]
+        lambda: ExtensionManager("faux.group", invoke_kwds={1: 2}, **faux),  # type: ignore[dict-item]
+        lambda: ExtensionManager("faux.group", on_load_failure_callback=3, **faux),  # type: ignore[arg-type]
+        lambda: ExtensionManager("faux.group", conflict_resolver="x", **faux),  # type: ignore[arg-type]
+        lambda: NamedExtensionManager("faux.group", names=None, **faux),  # type: ignore[arg-type]
+        lambda: NamedExtensionManager("faux.group", names=[1], **faux),  # type: ignore[list-item]
+    ]
+    for call in bad_calls:
+        with pytest.raises(PikeTypeError):
+            call()
+    assert not any(type(f).__name__ == "PikeFinder" for f in sys.meta_path)
+    with NamedExtensionManager("faux.group", names="t1", **faux) as one:  # one name
+        assert one.names() == ["t1"]
+    with NamedExtensionManager("faux.group", names=(n for n in ["t2", "t1"]), **faux) as gen:
+        assert gen.names() == ["t1", "t2"]
+
+
+def test_c14_a_plugin_raising_any_base_exception_is_skipped(source: Source) -> None:
+    odd = (
+        "class Exits:\n    def __init__(self):\n        raise GeneratorExit\n"
+        "class Fine:\n    pass\n"
+    )
+    source.add("odd-dist", "[g]\nexits = odd2:Exits\nfine = odd2:Fine\n", {"odd2.py": odd})
+    with ExtensionManager("g", invoke_on_load=True, on_error="collect", **source.kw) as em:
+        assert em.names() == ["fine"]
+        assert "GeneratorExit" in str(em.errors[0])

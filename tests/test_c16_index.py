@@ -438,3 +438,19 @@ def test_c16_a_whole_listing_is_kept_and_dropped_when_anything_changes(
     both = static.list_classes([root, other])
     assert "Solo" in {c.name for c in both.classes}
     assert Index([str(root), str(other)]).snapshot() is None
+
+
+def test_c16_no_home_means_no_cache_never_the_current_folder(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PIKE_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(HOME="relative/home", PYTHONPATH=str(REPO))
+    code = "from pike import _cache; print(_cache.directory())"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.strip() == "None", result.stderr

@@ -8,7 +8,7 @@ the same classes, parameters, defaults and behaviour, plus pike's keyword-only
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, ItemsView, Iterator, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
@@ -17,7 +17,15 @@ from pike import _log
 from pike._loading import ErrorPolicy, OnError
 from pike._paths import SearchPaths
 from pike._trust import Trust
-from pike.errors import EntryPointError, MultipleMatches, NoMatches, PluginError, _describe
+from pike.errors import (
+    EntryPointError,
+    MultipleMatches,
+    NoMatches,
+    PikeTypeError,
+    PluginError,
+    _a_type_name,
+    _describe,
+)
 from pike.named import _installed, _sources
 
 __all__ = [
@@ -129,6 +137,27 @@ def error_on_conflict(namespace: str, name: str, entrypoints: list[Extension[T]]
     )
 
 
+def _invocation(
+    invoke_args: Sequence[Any] | None, invoke_kwds: Mapping[str, Any] | None
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``invoke_args`` and ``invoke_kwds`` as the call takes them, or a PikeTypeError."""
+    if invoke_args is None:
+        args: tuple[Any, ...] = ()
+    elif isinstance(invoke_args, (str, bytes)) or not isinstance(invoke_args, Iterable):
+        raise PikeTypeError(
+            f"invoke_args is {_a_type_name(invoke_args)}; pass a tuple of positional arguments"
+        )
+    else:
+        args = tuple(invoke_args)
+    if invoke_kwds is None:
+        return args, {}
+    if not isinstance(invoke_kwds, Mapping) or not all(isinstance(k, str) for k in invoke_kwds):
+        raise PikeTypeError(
+            f"invoke_kwds is {_a_type_name(invoke_kwds)}; pass a dict of keyword arguments"
+        )
+    return args, dict(invoke_kwds)
+
+
 def _deprecated(argument: str, value: object) -> None:
     if value is not None:
         warnings.warn(
@@ -202,13 +231,10 @@ class ExtensionManager(Generic[T]):
             conflict_resolver,
             on_error,
         )
+        args, kwds = _invocation(invoke_args, invoke_kwds)
         self._sources = _sources.Sources(search_paths, trust=trust)
         try:
-            extensions = self._load_plugins(
-                invoke_on_load,
-                () if invoke_args is None else tuple(invoke_args),
-                {} if invoke_kwds is None else invoke_kwds,
-            )
+            extensions = self._load_plugins(invoke_on_load, args, kwds)
             self._init_plugins(extensions)
         except BaseException:
             self.close()
@@ -222,6 +248,16 @@ class ExtensionManager(Generic[T]):
         conflict_resolver: ConflictResolverT,
         on_error: OnError | None,
     ) -> None:
+        if not isinstance(namespace, str):
+            raise PikeTypeError(
+                f"namespace is {_a_type_name(namespace)}; pass the entry-point group's name"
+            )
+        for what, given in (
+            ("on_load_failure_callback", on_load_failure_callback),
+            ("conflict_resolver", conflict_resolver),
+        ):
+            if given is not None and not callable(given):
+                raise PikeTypeError(f"{what} is {_a_type_name(given)}; pass a callable or None")
         self.namespace = namespace
         self.propagate_map_exceptions = propagate_map_exceptions
         self._on_load_failure_callback = on_load_failure_callback
@@ -321,7 +357,7 @@ class ExtensionManager(Generic[T]):
                 ext = self._load_one_plugin(ep, invoke_on_load, invoke_args, invoke_kwds)
             except (KeyboardInterrupt, AssertionError):
                 raise
-            except (Exception, SystemExit) as exc:
+            except BaseException as exc:  # SystemExit, GeneratorExit... from a plugin (C14)
                 self._load_failed(ep, exc)
             else:
                 if ext is not None:

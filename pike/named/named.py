@@ -15,6 +15,7 @@ from pike import _log
 from pike._loading import OnError
 from pike._paths import SearchPaths
 from pike._trust import Trust
+from pike.errors import PikeTypeError, _a_type_name
 from pike.named.extension import (
     ConflictResolverT,
     Extension,
@@ -89,6 +90,14 @@ class NamedExtensionManager(ExtensionManager[T]):
             )
             if not warn_on_missing_entrypoint:
                 on_missing_entrypoints_callback = None
+        if isinstance(names, str):
+            names = [names]  # one name (stevedore would match its substrings)
+        elif isinstance(names, Iterable) and not isinstance(names, Sequence):
+            names = list(names)  # a generator, say: read once
+        if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
+            raise PikeTypeError(
+                f"names is {_a_type_name(names)}; pass a list of the plugin names to load"
+            )
         self._names = names
         self._missing_names: set[str] = set()
         self._name_order = name_order
