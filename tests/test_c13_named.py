@@ -1242,3 +1242,15 @@ def test_c14_a_plugin_raising_any_base_exception_is_skipped(source: Source) -> N
     with ExtensionManager("g", invoke_on_load=True, on_error="collect", **source.kw) as em:
         assert em.names() == ["fine"]
         assert "GeneratorExit" in str(em.errors[0])
+
+
+def test_c13_managers_over_one_folder_get_the_same_entry_points(make_tree: MakeTree) -> None:
+    folder = make_tree({**FAUX, "entry_points.txt": textwrap.dedent(FAUX_POINTS)})
+    with ExtensionManager("faux.group", search_paths=[folder]) as em1:
+        em2 = ExtensionManager("faux.group", search_paths=[folder])
+        assert em1.extensions[0].entry_point is em2.extensions[0].entry_point
+        assert [e.plugin for e in em1] == [e.plugin for e in em2]
+        em2.close()
+    (folder / "entry_points.txt").write_text("[faux.group]\nt1 = faux_plugins.things:Faux\n")
+    with ExtensionManager("faux.group", search_paths=[folder], on_error="collect") as em3:
+        assert em3.entry_points_names() == ["t1"]  # changed content: read afresh

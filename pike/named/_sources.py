@@ -72,15 +72,31 @@ def declared(
             data = file.read()
     finally:
         os.close(fd)
+    wanted = None if names is None else tuple(sorted({n for n in names if isinstance(n, str)}))
+    key = (path, group, wanted)
+    known = _declared.get(key)
+    if known is not None and known[0] == data:
+        return list(known[1])  # the same EntryPoint objects, as stevedore's cache gives
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SearchPathError(
             folder, f"has an entry_points.txt that is not UTF-8 text (byte {exc.start})"
         ) from None
-    if names is not None:
-        return sorted(_parse_named(text, group, folder, names), key=_name)
-    return sorted(_parse(text, group, folder), key=_name)
+    if wanted is not None:
+        found = sorted(_parse_named(text, group, folder, wanted), key=_name)
+    else:
+        found = sorted(_parse(text, group, folder), key=_name)
+    if len(_declared) >= 64:
+        for oldest in list(_declared)[:1]:
+            _declared.pop(oldest, None)
+    _declared[key] = (data, tuple(found))
+    return found
+
+
+# What each entry_points.txt declared, by its content and the question: managers over
+# one folder get the same EntryPoint objects, and an unchanged file is not parsed again.
+_declared: dict[tuple[object, ...], tuple[bytes, tuple[metadata.EntryPoint, ...]]] = {}
 
 
 def _parse_named(
