@@ -137,5 +137,7 @@ def _remove(path: str) -> None:
 
 def key_of(*parts: object) -> str:
     """A file name for the cache entry of ``parts`` (the Python, a path...)."""
-    text = repr((sys.implementation.cache_tag, *parts)).encode("utf-8", "surrogatepass")
-    return f"{binascii.crc32(text):08x}"
+    from pike import __version__  # another pike's files are other files, never misread
+
+    text = repr((__version__, sys.implementation.cache_tag, *parts))
+    return f"{binascii.crc32(text.encode('utf-8', 'surrogatepass')):08x}"

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -454,3 +455,54 @@ def test_c16_no_home_means_no_cache_never_the_current_folder(tmp_path: Path) -> 
         check=False,
     )
     assert result.stdout.strip() == "None", result.stderr
+
+
+def test_c16_another_pike_versions_files_are_never_read(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pike
+
+    root = make_tree(PLUGINS)
+    monkeypatch.setattr(pike, "__version__", "0.0.1")
+    listed(root)  # as another pike would write it
+    theirs = set(cache.iterdir())
+    monkeypatch.undo()
+    os.environ["PIKE_CACHE_DIR"] = str(cache)
+    (root / "beta.py").write_text("class Other:\n    pass\n")
+    assert [c.name for c in static.list_classes([root]).classes if c.module == "beta"] == ["Other"]
+    assert set(cache.iterdir()) > theirs  # this pike's own files, beside theirs
+
+
+def test_c16_a_cache_folder_that_cannot_be_written(
+    make_tree: MakeTree, world_tree: Callable[..., Path], request: pytest.FixtureRequest
+) -> None:
+    from tests.conftest import IS_ROOT, NOBODY
+
+    if not IS_ROOT:
+        root = make_tree(PLUGINS)
+        locked = root.parent / "locked-cache"
+        locked.mkdir(mode=0o500)
+        os.environ["PIKE_CACHE_DIR"] = str(locked)
+        try:
+            assert len(static.list_classes([root]).classes) == 3
+        finally:
+            os.environ.pop("PIKE_CACHE_DIR")
+        assert list(locked.iterdir()) == []
+        return
+    as_nobody = request.getfixturevalue("as_nobody")
+    tree = world_tree(PLUGINS, owner=NOBODY)
+    cache = world_tree({}, owner=NOBODY) / "cache"
+    cache.mkdir(mode=0o500)  # the user's own cache folder, read-only
+    os.chown(cache, NOBODY, NOBODY)
+    ran = as_nobody(
+        f"""
+        import os
+        os.environ["PIKE_CACHE_DIR"] = {str(cache)!r}
+        from pike.discovery import static
+        listing = static.list_classes([{str(tree)!r}])
+        print(sorted(c.name for c in listing.classes), len(listing.errors))
+        print(os.listdir({str(cache)!r}))
+        """
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split("\n")[:2] == ["['Alpha', 'Beta', 'Impl'] 1", "[]"]

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import weakref
+from collections.abc import Container
 from importlib import metadata
 
 from pike import _cache
@@ -28,7 +29,20 @@ __all__ = ["group", "label", "path_key"]
 
 # "name version" per distribution object, and per entry point read from the cache.
 _labels: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
-_cached_labels: dict[metadata.EntryPoint, str] = {}
+# The cached entry points of each group last read, and (made when a label is first
+# asked for) their labels by (name, value), with the tuple they were made from.
+_cached_groups: dict[str, tuple[tuple[str, str, str], ...]] = {}
+_cached_labels: dict[str, tuple[object, dict[tuple[str, str], str]]] = {}
+
+
+def _cached_label(ep: metadata.EntryPoint) -> str | None:
+    points = _cached_groups.get(ep.group)
+    if points is None:
+        return None
+    made = _cached_labels.get(ep.group)
+    if made is None or made[0] is not points:
+        made = _cached_labels[ep.group] = (points, {(n, v): t for n, v, t in points if t})
+    return made[1].get((ep.name, ep.value))
 
 
 def label(entry_point: object) -> str | None:
@@ -36,7 +50,7 @@ def label(entry_point: object) -> str | None:
     dist = getattr(entry_point, "dist", None)
     if not isinstance(dist, metadata.Distribution):
         if isinstance(entry_point, metadata.EntryPoint):
-            return _cached_labels.get(entry_point)
+            return _cached_label(entry_point)
         return None
     text = _labels.get(dist)
     if text is None:
@@ -153,8 +167,20 @@ def _read_all() -> dict[str, list[list[str]]]:
     return groups
 
 
-def _from_cache(wanted: str) -> list[metadata.EntryPoint] | None:
-    """``wanted``'s entry points through the cache file, or None with the cache off."""
+def _ordered(points: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """``(name, value, label)`` by name, then label; a declaration found twice kept once."""
+    ordered = sorted(points, key=lambda p: (p[0], p[2], p[1]))
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for point in ordered:
+        if (point[0], point[1]) not in seen:
+            seen.add((point[0], point[1]))
+            kept.append(point)
+    return kept
+
+
+def _from_cache(wanted: str) -> tuple[tuple[str, str, str], ...] | None:
+    """``wanted``'s entry points, in order, through the cache file; None with the cache off."""
     if _cache.directory() is None:
         return None
     name = "entry-points-" + _cache.key_of(sys.executable, sys.prefix, sys.version, sys.path)
@@ -163,40 +189,56 @@ def _from_cache(wanted: str) -> list[metadata.EntryPoint] | None:
     groups = document.get("groups") if valid else None
     if not isinstance(groups, dict):
         paths = _scan_paths()  # before reading: a change meanwhile shows next time
-        groups = _read_all()
+        read = _read_all()
+        groups = {g: tuple(_ordered([(n, v, t) for n, v, t in ps])) for g, ps in read.items()}
         _cache.write(name, {"paths": paths, "groups": groups})
-    points = []
-    try:
-        for ep_name, value, text in groups.get(wanted, ()):
-            ep = metadata.EntryPoint(ep_name, value, wanted)
-            if text:
-                _cached_labels[ep] = text
-            points.append(ep)
-    except (TypeError, ValueError):  # a cache file of the right format but wrong content
-        return None
+    points = groups.get(wanted, ())
+    if not isinstance(points, tuple) or not all(
+        type(p) is tuple and len(p) == 3 and all(type(v) is str for v in p) for p in points
+    ):
+        return None  # a cache file of the right format but wrong content
     return points
 
 
-def group(wanted: str) -> list[metadata.EntryPoint]:
+def group(wanted: str, names: Container[str] | None = None) -> list[metadata.EntryPoint]:
     """The installed distributions' entry points in ``wanted``: by name, then distribution.
 
     A declaration found twice (one distribution on two ``sys.path`` entries,
-    a source tree beside its installed copy) is kept once.
+    a source tree beside its installed copy) is kept once. With ``names``,
+    only the entry points of those names are made.
     """
-    found = _from_cache(wanted)
-    if found is None:
-        found = list(metadata.entry_points(group=wanted))
-    by_name = sorted(found, key=_name)
-    ordered: list[metadata.EntryPoint] = []
+    cached = _from_cache(wanted)
+    if cached is None:
+        found = [
+            (ep.name, ep.value, ep)
+            for ep in metadata.entry_points(group=wanted)
+            if names is None or ep.name in names
+        ]
+        return [ep for _n, _v, ep in _ordered_points(found)]
+    _cached_groups[wanted] = cached  # labels looked up there when asked for
+    make = metadata.EntryPoint
+    return [
+        make(ep_name, value, wanted)
+        for ep_name, value, _text in cached
+        if names is None or ep_name in names
+    ]
+
+
+def _ordered_points(
+    found: list[tuple[str, str, metadata.EntryPoint]],
+) -> list[tuple[str, str, metadata.EntryPoint]]:
+    """As ``_ordered``, for entry points read now: labels only where a name repeats."""
+    found.sort(key=lambda p: p[0])
+    ordered: list[tuple[str, str, metadata.EntryPoint]] = []
     seen: set[tuple[str, str]] = set()
-    for _, same in itertools.groupby(by_name, key=_name):
+    for _, same in itertools.groupby(found, key=lambda p: p[0]):
         points = list(same)
-        if len(points) > 1:  # labels only where a name repeats
-            points.sort(key=lambda ep: (label(ep) or "", ep.value))
-        for ep in points:
-            if (ep.name, ep.value) not in seen:
-                seen.add((ep.name, ep.value))
-                ordered.append(ep)
+        if len(points) > 1:
+            points.sort(key=lambda p: (label(p[2]) or "", p[1]))
+        for point in points:
+            if (point[0], point[1]) not in seen:
+                seen.add((point[0], point[1]))
+                ordered.append(point)
     return ordered
 
 

@@ -179,6 +179,14 @@ def _name(ep: metadata.EntryPoint) -> str:
     return ep.name
 
 
+def _check_value(ep: metadata.EntryPoint) -> None:
+    if ep.pattern.match(ep.value) is None:
+        raise PikeValueError(
+            f"entry point {ep.name!r} names {ep.value!r}, which is not module:attr; "
+            "fix its declaration"
+        )
+
+
 class _Folders:
     """One `PikeManager` over a set of drop-in folders, shared by the named managers using it.
 
@@ -267,14 +275,14 @@ class Sources:
 
     def load(self, ep: metadata.EntryPoint) -> Any:
         """What ``ep`` names, imported from where it was declared."""
-        if ep.pattern.match(ep.value) is None:  # Python 3.13's EntryPoint asserts on it
-            raise PikeValueError(
-                f"entry point {ep.name!r} names {ep.value!r}, which is not module:attr; "
-                "fix its declaration"
-            )
         folders = self.folders
         if folders is None:
-            return ep.load()
+            try:
+                return ep.load()
+            except Exception:
+                _check_value(ep)  # a clearer error than the one load() met on it
+                raise
+        _check_value(ep)  # before ep.module, which asserts on it (Python 3.13)
         if self.folder_of(ep) is None:
             top = ep.module.partition(".")[0]
             held = folders._registry.get(top)

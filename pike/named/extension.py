@@ -8,7 +8,15 @@ the same classes, parameters, defaults and behaviour, plus pike's keyword-only
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Container,
+    ItemsView,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from importlib import metadata
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
@@ -327,7 +335,8 @@ class ExtensionManager(Generic[T]):
         """The entry points loading goes through: all of them here."""
         return self.list_entry_points()
 
-    def _installed(self) -> list[metadata.EntryPoint]:
+    def _installed(self, names: Container[str] | None = None) -> list[metadata.EntryPoint]:
+        """The namespace's installed entry points (with ``names``, at least those of them)."""
         cache = self.ENTRY_POINT_CACHE
         held = cache.get(self.namespace)
         key = _installed.path_key()
@@ -336,6 +345,8 @@ class ExtensionManager(Generic[T]):
             # Kept as found unless pike filled it and sys.path has changed since.
             if filled is None or filled[1] is not held or filled[0] == key:
                 return held
+        if names is not None:  # only those made, and not kept for the namespace
+            return _installed.group(self.namespace, names)
         points = _installed.group(self.namespace)
         cache[self.namespace] = points
         self._filled[self.namespace] = (key, points)
@@ -351,8 +362,10 @@ class ExtensionManager(Generic[T]):
     ) -> list[Extension[T]]:
         extensions = []
         self._found = self._candidates()
+        debug = logger.isEnabledFor(_log.DEBUG)
         for ep in self._found:
-            logger.debug("found extension %r", ep)
+            if debug:
+                logger.debug("found extension %r", ep)
             try:
                 ext = self._load_one_plugin(ep, invoke_on_load, invoke_args, invoke_kwds)
             except (KeyboardInterrupt, AssertionError):

@@ -142,7 +142,9 @@ class NamedExtensionManager(ExtensionManager[T]):
 
     def _candidates(self) -> list[metadata.EntryPoint]:
         # Only the listed names' lines of a drop-in folder's declarations are read.
-        return self._sources.entry_points(self.namespace, self._installed(), names=self._names)
+        wanted = set(self._names)
+        installed = self._installed(wanted)
+        return self._sources.entry_points(self.namespace, installed, names=self._names)
 
     def _load_one_plugin(
         self,
