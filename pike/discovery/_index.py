@@ -236,6 +236,10 @@ class Index:
             return  # a file too recent, or unreadable: its listing is made again next time
         prefix = os.path.join(search_path, "")
         files = tuple((prefix + relative, *record[:5]) for relative, record in seen.items())
+        # Equal tuples and strings made one object: marshal writes each once, and
+        # reads it once (most classes share their bases and ancestors).
+        common: dict[Any, Any] = {}
+        snapshot = {key: _shared(value, common) for key, value in snapshot.items()}
         document = {
             **snapshot,
             "root": search_path,
