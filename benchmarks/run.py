@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -324,6 +325,9 @@ def import_row(scratch: Path, compare: bool, budget: Callable[[float], float | N
 
 
 def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
+    # pike's cache (the index, the entry points) is made afresh by the untimed runs:
+    # one left by another version of the code would be measured instead of this one's.
+    shutil.rmtree(scratch / "cache", ignore_errors=True)
     base = trees.base_folder(scratch)
     flat = trees.flat(scratch, sizes.modules)
     nested = trees.nested(scratch, sizes.modules)
