@@ -308,16 +308,7 @@ class PikeManager:
 
     def get_all_inherited_classes(self, base_class: type[T]) -> list[type[T]]:
         """The plugin classes that are strict subclasses of ``base_class``."""
-        if not isinstance(base_class, type):
-            raise PikeTypeError(
-                f"base_class is {base_class!r}, not a class; pass the class the plugins derive from"
-            )
-
-        def inherits(cls: type) -> bool:
-            return cls is not base_class and issubclass(cls, base_class)
-
-        base = f"{type_module(base_class)}.{base_class.__qualname__}"
-        return self._filtered(inherits, f"whether it is a subclass of {base}")
+        return self._filtered(*_subclass_test(base_class))
 
     def find_inherited_classes(self, base_class: type[T]) -> list[type[T]]:
         """The plugin classes that subclass ``base_class``, importing only their modules (C16).
@@ -332,15 +323,12 @@ class PikeManager:
         chosen by a function call) is not seen; use
         ``get_all_inherited_classes`` for folders that make them.
         """
-        if not isinstance(base_class, type):
-            raise PikeTypeError(
-                f"base_class is {base_class!r}, not a class; pass the class the plugins derive from"
-            )
+        inherits, asked = _subclass_test(base_class)
         from pike.discovery import static
 
         listing = static._listed(self.search_paths, _could_derive(base_class))
         wanted = list(dict.fromkeys(c.module for c in listing.classes))
-        with self._session.lock:
+        with self._session.lock, collector_paused:
             self._check_active()
             entries: dict[str, ModuleEntry] = {}
             for name in wanted:
@@ -354,20 +342,8 @@ class PikeManager:
                 for name in listing.modules
                 if name in loaded and not loaded[name].borrowed
             ]
-            with collector_paused:
-                classes = defined_classes(records, self._registry)
-
-        def inherits(cls: type) -> bool:
-            return cls is not base_class and issubclass(cls, base_class)
-
-        def where(cls: type) -> tuple[str, str]:
-            name = type_module(cls) or "?"
-            record = self._registry.get(name)
-            return name, record.entry.path if record is not None else "?"
-
-        base = f"{type_module(base_class)}.{base_class.__qualname__}"
-        asked = f"whether it is a subclass of {base}"
-        return apply_filter(classes, inherits, asked, self._policy.report, where)
+            classes = defined_classes(records, self._registry)
+        return self._pick(classes, inherits, asked)
 
     def _filtered(self, keep: Callable[[type], object] | None, asked: str) -> list[Any]:
         # The collector stays paused from importing to picking the classes, so
@@ -381,6 +357,12 @@ class PikeManager:
             else:
                 classes = defined_classes(records, self._registry)
                 self._classes = (version, classes)
+        return self._pick(classes, keep, asked)
+
+    def _pick(
+        self, classes: list[type], keep: Callable[[type], object] | None, asked: str
+    ) -> list[Any]:
+        """The ``classes`` ``keep`` accepts; one that makes it raise is reported (C14)."""
 
         def where(cls: type) -> tuple[str, str]:
             name = type_module(cls) or "?"
@@ -392,6 +374,22 @@ class PikeManager:
     def __repr__(self) -> str:
         state = "active" if self.active else "inactive"
         return f"<PikeManager {state} search_paths={self.search_paths!r}>"
+
+
+def _subclass_test(base_class: object) -> tuple[Callable[[type], bool], str]:
+    """The test for strict subclasses of ``base_class``, and how a failure of it reads."""
+    if not isinstance(base_class, type):
+        raise PikeTypeError(
+            f"base_class is {base_class!r}, not a class; pass the class the plugins derive from"
+        )
+
+    def inherits(cls: type) -> bool:
+        return cls is not base_class and issubclass(cls, base_class)
+
+    return (
+        inherits,
+        f"whether it is a subclass of {type_module(base_class)}.{base_class.__qualname__}",
+    )
 
 
 def _could_derive(base_class: type) -> Callable[[list[str]], bool]:
