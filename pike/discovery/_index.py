@@ -106,19 +106,17 @@ class Index:
         stored = self._document(search_path).get("walk")
         try:
             folders, listed_ns, modules, skipped = stored  # type: ignore[misc]
+            walk = _walk.Walk([], [], [(path, mtime) for path, mtime in folders], listed_ns)
+            # Whether it still holds first (a stat per folder), then the entries.
+            if not walk.folders or walk.folders[0][0] != search_path or not walk.is_current():
+                return None
             prefix = os.path.join(search_path, "")
-            walk = _walk.Walk(
-                [
-                    ModuleEntry(name, prefix + relative, search_path, package)
-                    for name, relative, package in modules
-                ],
-                [SkippedEntry(path, reason) for path, reason in skipped],
-                [(path, mtime) for path, mtime in folders],
-                listed_ns,
-            )
+            walk.modules = [
+                ModuleEntry(name, prefix + relative, search_path, package)
+                for name, relative, package in modules
+            ]
+            walk.skipped = [SkippedEntry(path, reason) for path, reason in skipped]
         except (TypeError, ValueError):  # none, or not of this shape
-            return None
-        if not walk.folders or walk.folders[0][0] != search_path or not walk.is_current():
             return None
         self._walks[search_path] = stored
         return walk
@@ -205,7 +203,7 @@ class Index:
             return None
         try:
             walk = _walk.Walk([], [], list(stored["folders"]), stored["listed_ns"])
-            if not walk.folders or not walk.is_current():
+            if not walk.folders or not walk.is_current():  # a folder changed
                 return None
             stat = os.stat
             for path, size, mtime, ctime, inode, device in stored["files"]:
@@ -225,15 +223,24 @@ class Index:
             return None
         return stored
 
-    def keep_snapshot(self, snapshot: dict[str, Any]) -> None:
-        """Keep a whole listing of a single search path, if every file in it can be vouched for."""
-        if len(self._roots) != 1:
-            return
+    def can_keep(self, collisions: list[Any]) -> bool:
+        """Whether this listing may be kept whole: one search path, no collision, every
+        file vouched for by its state (none too recent, none unreadable)."""
+        if len(self._roots) != 1 or collisions:
+            return False
         search_path = self._roots[0]
         seen = self._seen.get(search_path, {})
-        walk = self._walks.get(search_path)
-        if walk is None or self._pending or any(len(record) != 7 for record in seen.values()):
-            return  # a file too recent, or unreadable: its listing is made again next time
+        return (
+            search_path in self._walks
+            and not self._pending
+            and all(len(record) == 7 for record in seen.values())
+        )
+
+    def keep_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """Keep a whole listing of a single search path (see ``can_keep``)."""
+        search_path = self._roots[0]
+        seen = self._seen.get(search_path, {})
+        walk = self._walks[search_path]
         prefix = os.path.join(search_path, "")
         files = tuple((prefix + relative, *record[:5]) for relative, record in seen.items())
         # Equal tuples and strings made one object: marshal writes each once, and

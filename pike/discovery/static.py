@@ -305,21 +305,27 @@ def _listed(paths: list[str], keep: Callable[[list[str]], bool] | None) -> Stati
         listing = StaticListing(skipped=list(walk.skipped))
         _scan_entries(walk.modules, listing, modules, index)
     classes = [c for m in modules.values() for c in m.classes]
-    hierarchy = _Hierarchy(modules)
+    kept_whole = index is not None and index.can_keep(listing.collisions)
+    ancestry: list[list[str]] | None = None  # each class's ancestors, worked out once
+    if keep is not None or kept_whole:
+        hierarchy = _Hierarchy(modules)
+        ancestry = [hierarchy.ancestors(c) for c in classes]
     if index is not None:
-        if not listing.collisions:
-            snapshot = _snapshot_of(listing, classes, list(modules), hierarchy)
-            index.keep_snapshot(snapshot)
+        if kept_whole and ancestry is not None:
+            index.keep_snapshot(_snapshot_of(listing, classes, list(modules), ancestry))
         index.save()
-    if keep is not None:
-        classes = [c for c in classes if keep(hierarchy.ancestors(c))]
+    if keep is not None and ancestry is not None:
+        classes = [c for c, ancestors in zip(classes, ancestry, strict=True) if keep(ancestors)]
     listing.classes = classes
     listing.modules = list(modules)
     return listing
 
 
 def _snapshot_of(
-    listing: StaticListing, classes: list[StaticClass], modules: list[str], hierarchy: _Hierarchy
+    listing: StaticListing,
+    classes: list[StaticClass],
+    modules: list[str],
+    ancestry: list[list[str]],
 ) -> dict[str, object]:
     """A whole listing (before any ``base`` filter) as plain data, for the index.
 
@@ -327,7 +333,7 @@ def _snapshot_of(
     """
     return {
         "classes": tuple(tuple(c) for c in classes),
-        "ancestors": tuple(tuple(hierarchy.ancestors(c)) for c in classes),
+        "ancestors": tuple(tuple(ancestors) for ancestors in ancestry),
         "modules": tuple(modules),
         "errors": tuple((e.module, e.path, e.lineno, e.message) for e in listing.errors),
         "skipped": tuple((e.path, e.reason) for e in listing.skipped),
