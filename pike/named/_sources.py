@@ -42,10 +42,10 @@ def declared(
 
     With ``names``, only those: the other lines are not even split (a folder
     declaring 10,000 plugins costs little to pick one from, C16), so only the
-    lines read are checked. No file means no declarations. A file that cannot be read, is not UTF-8
-    text, has a line that is not ``name = module:attr`` in a ``[group]``
-    section, or (``check``) that other users could change (C15), raises: it
-    decides which of the folder's code runs.
+    lines read are checked. No file means no declarations. A file that cannot
+    be read, is not UTF-8 text, has a line that is not ``name = module:attr``
+    in a ``[group]`` section, or (``check``) that other users could change
+    (C15), raises: it decides which of the folder's code runs.
     """
     path = os.path.join(folder, "entry_points.txt")
     try:
@@ -198,9 +198,10 @@ class _Folders:
     or when the last one is garbage (the manager cleans up when collected, C7).
     """
 
-    __slots__ = ("__weakref__", "manager", "users")
+    __slots__ = ("__weakref__", "key", "manager", "users")
 
-    def __init__(self, manager: PikeManager) -> None:
+    def __init__(self, key: tuple[tuple[str, ...], str], manager: PikeManager) -> None:
+        self.key = key
         self.manager = manager
         # The Sources using it; one that is garbage without closing leaves by itself.
         self.users: weakref.WeakSet[Sources] = weakref.WeakSet()
@@ -219,7 +220,8 @@ def _folders(user: Sources, search_paths: SearchPaths, trust: Trust, check: bool
     with _shared_lock:
         folders = _shared.get(key)
         if folders is None:
-            folders = _shared[key] = _Folders(PikeManager(paths, on_error="raise", trust=trust))
+            manager = PikeManager(paths, on_error="raise", trust=trust)
+            folders = _shared[key] = _Folders(key, manager)
         folders.users.add(user)
         return folders
 
@@ -320,7 +322,6 @@ class Sources:
         with _shared_lock:  # held while cleaning up: a new user waits for a fresh manager
             shared.users.discard(self)
             if not shared.users:
-                for key, value in list(_shared.items()):
-                    if value is shared:
-                        del _shared[key]
+                if _shared.get(shared.key) is shared:
+                    del _shared[shared.key]
                 shared.manager.cleanup()
