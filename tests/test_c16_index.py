@@ -400,11 +400,11 @@ def test_c16_installed_cache_documents_that_do_not_fit_are_not_used(
     from pike.named import _installed
 
     paths = _installed._scan_paths()
-    assert _installed._still_valid(paths)
-    assert not _installed._still_valid(paths[:-1])
-    assert not _installed._still_valid([["elsewhere", 0, []], *paths[1:]])
-    assert not _installed._still_valid([[paths[0][0], paths[0][1], [["x"]]], *paths[1:]])
-    assert not _installed._still_valid("not a list")
+    assert _installed.still_valid(paths)
+    assert not _installed.still_valid(paths[:-1])
+    assert not _installed.still_valid([["elsewhere", 0, []], *paths[1:]])
+    assert not _installed.still_valid([[paths[0][0], paths[0][1], [["x"]]], *paths[1:]])
+    assert not _installed.still_valid("not a list")
     name = "entry-points-" + _cache.key_of(sys.executable, sys.prefix, sys.version, sys.path)
     _cache.write(name, {"paths": paths, "groups": {"acme.odd": [[1]]}})
     assert _installed._from_cache("acme.odd") is None  # right format, wrong content

@@ -25,7 +25,7 @@ from importlib import metadata
 
 from pike import _cache
 
-__all__ = ["group", "label", "path_key"]
+__all__ = ["group", "label", "read", "still_valid"]
 
 # "name version" per distribution object, and per entry point read from the cache.
 _labels: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
@@ -62,22 +62,6 @@ def label(entry_point: object) -> str | None:
     return text
 
 
-def path_key() -> tuple[tuple[str, int], ...]:
-    """A quick key of ``sys.path``: its entries and their folders' mtimes (one stat each).
-
-    For the managers' in-process memo: installing or removing a distribution
-    adds or removes a ``*.dist-info`` folder, which changes its parent's mtime.
-    """
-    key = []
-    for entry in sys.path:
-        try:
-            mtime = os.stat(entry).st_mtime_ns
-        except (OSError, TypeError, ValueError):
-            mtime = -1
-        key.append((entry, mtime))
-    return tuple(key)
-
-
 def _scan_paths() -> list[list[object]]:
     """Each ``sys.path`` entry's mtime and its distributions' ``entry_points.txt`` states.
 
@@ -111,7 +95,7 @@ def _state(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
-def _still_valid(paths: object) -> bool:
+def still_valid(paths: object) -> bool:
     """True if ``_scan_paths()`` would give ``paths`` now: stats only, no folder listed.
 
     A folder whose mtime is unchanged has the same distributions in it.
@@ -179,14 +163,15 @@ def _ordered(points: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return kept
 
 
-def _from_cache(wanted: str) -> tuple[tuple[str, str, str], ...] | None:
-    """``wanted``'s entry points, in order, through the cache file; None with the cache off."""
+def _from_cache(wanted: str) -> tuple[tuple[tuple[str, str, str], ...], object] | None:
+    """``wanted``'s entry points in order, and the state they hold for, through the
+    cache file; None with the cache off."""
     if _cache.directory() is None:
         return None
     name = "entry-points-" + _cache.key_of(sys.executable, sys.prefix, sys.version, sys.path)
     document = _cache.read(name)
-    valid = document is not None and _still_valid(document.get("paths"))
-    groups = document.get("groups") if valid else None
+    paths: object = document.get("paths") if document is not None else None
+    groups = document.get("groups") if document is not None and still_valid(paths) else None
     if not isinstance(groups, dict):
         paths = _scan_paths()  # before reading: a change meanwhile shows next time
         read = _read_all()
@@ -197,31 +182,38 @@ def _from_cache(wanted: str) -> tuple[tuple[str, str, str], ...] | None:
         type(p) is tuple and len(p) == 3 and all(type(v) is str for v in p) for p in points
     ):
         return None  # a cache file of the right format but wrong content
-    return points
+    return points, paths
 
 
 def group(wanted: str, names: Container[str] | None = None) -> list[metadata.EntryPoint]:
+    """The installed distributions' entry points in ``wanted`` (see ``read``)."""
+    return read(wanted, names)[0]
+
+
+def read(
+    wanted: str, names: Container[str] | None = None
+) -> tuple[list[metadata.EntryPoint], object]:
     """The installed distributions' entry points in ``wanted``: by name, then distribution.
 
     A declaration found twice (one distribution on two ``sys.path`` entries,
     a source tree beside its installed copy) is kept once. With ``names``,
-    only the entry points of those names are made.
+    only the entry points of those names are made. Also the state of
+    ``sys.path`` they hold for, for [`still_valid`][pike.named._installed.still_valid].
     """
     cached = _from_cache(wanted)
     if cached is None:
+        state: object = _scan_paths()  # before reading, as for the cache file
         found = [
             (ep.name, ep.value, ep)
             for ep in metadata.entry_points(group=wanted)
             if names is None or ep.name in names
         ]
-        return [ep for _n, _v, ep in _ordered_points(found)]
-    _cached_groups[wanted] = cached  # labels looked up there when asked for
+        return [ep for _n, _v, ep in _ordered_points(found)], state
+    points, state = cached
+    _cached_groups[wanted] = points  # labels looked up there when asked for
     make = metadata.EntryPoint
-    return [
-        make(ep_name, value, wanted)
-        for ep_name, value, _text in cached
-        if names is None or ep_name in names
-    ]
+    made = [make(n, value, wanted) for n, value, _t in points if names is None or n in names]
+    return made, state
 
 
 def _ordered_points(

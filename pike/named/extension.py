@@ -212,7 +212,8 @@ class ExtensionManager(Generic[T]):
     """
 
     #: Installed entry points per namespace, read once per process (as stevedore
-    #: does); pike reads them again when ``sys.path`` or its folders change.
+    #: does); pike reads them again when ``sys.path``, its folders or a
+    #: distribution's ``entry_points.txt`` have changed (its cache file's rule).
     ENTRY_POINT_CACHE: ClassVar[dict[str, list[metadata.EntryPoint]]] = {}
     _filled: ClassVar[dict[str, tuple[object, list[metadata.EntryPoint]]]] = {}
 
@@ -339,17 +340,16 @@ class ExtensionManager(Generic[T]):
         """The namespace's installed entry points (with ``names``, at least those of them)."""
         cache = self.ENTRY_POINT_CACHE
         held = cache.get(self.namespace)
-        key = _installed.path_key()
         if held is not None:
             filled = self._filled.get(self.namespace)
-            # Kept as found unless pike filled it and sys.path has changed since.
-            if filled is None or filled[1] is not held or filled[0] == key:
+            # Kept as found unless pike filled it, for a sys.path that has changed since
+            # (the rule of pike's cache file: the same stats, no folder listed).
+            if filled is None or filled[1] is not held or _installed.still_valid(filled[0]):
                 return held
-        if names is not None:  # only those made, and not kept for the namespace
-            return _installed.group(self.namespace, names)
-        points = _installed.group(self.namespace)
-        cache[self.namespace] = points
-        self._filled[self.namespace] = (key, points)
+        points, state = _installed.read(self.namespace, names)
+        if names is None:  # a manager by name makes only its names': not kept
+            cache[self.namespace] = points
+            self._filled[self.namespace] = (state, points)
         return points
 
     # -- loading -------------------------------------------------------------------
