@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import os
 import sys
 import textwrap
 import warnings
@@ -1254,3 +1255,14 @@ def test_c13_managers_over_one_folder_get_the_same_entry_points(make_tree: MakeT
     (folder / "entry_points.txt").write_text("[faux.group]\nt1 = faux_plugins.things:Faux\n")
     with ExtensionManager("faux.group", search_paths=[folder], on_error="collect") as em3:
         assert em3.entry_points_names() == ["t1"]  # changed content: read afresh
+
+
+def test_c13_the_in_process_memo_follows_an_edited_entry_points_file(site: Install) -> None:
+    files = {"edit_mod.py": "class One: ...\nclass Two: ..."}
+    root = site("edit-dist", "[edit.g]\none = edit_mod:One\n", files)
+    assert ExtensionManager("edit.g").names() == ["one"]
+    points = root / "edit-dist-1.0.dist-info" / "entry_points.txt"
+    before = points.stat().st_mtime_ns
+    points.write_text("[edit.g]\none = edit_mod:One\ntwo = edit_mod:Two\n")
+    os.utime(points, ns=(before + 10**9, before + 10**9))  # an edit, a second later
+    assert ExtensionManager("edit.g").names() == ["one", "two"]
