@@ -1,4 +1,4 @@
-"""pike's cache folder: where the discovery index and the installed entry points are kept (C16).
+"""pike's cache folder: where the discovery index and the installed entry points are kept.
 
 The folder is ``$PIKE_CACHE_DIR`` if set (an empty value, ``off`` or ``0``
 turns caching off), else ``$XDG_CACHE_HOME/pike``, else ``~/.cache/pike``. It
@@ -8,13 +8,17 @@ by the user and not writable by anyone else, as are the files in it.
 Files hold a ``marshal`` document (Python's own format, read in a fraction of
 the time JSON takes) behind a header of a magic string, the format and a
 CRC-32 of the payload: a file that does not check out is never unmarshalled.
-The key of every file names the interpreter, whose marshal version it uses.
+The name of every file carries the format and the interpreter, whose marshal
+version it uses.
 
-Everything here is best effort: a cache that is missing, unreadable, corrupt,
+A cache is only ever a speed-up. A file that is missing, unreadable, corrupt,
 of another format, or cannot be written is ignored (the caller computes the
-answer afresh), never raised. Files are written whole to a temporary name and
-renamed into place, so readers, and several processes writing at once, only
-ever see complete files.
+answer afresh), never raised; and a document that checks out is still only
+data: its readers check every value's type and range before using it (the
+helpers below), and treat anything wrong as no document at all. Files are
+written whole to a temporary name and renamed into place, so readers, and
+several processes writing at once, only ever see complete files; and nothing
+is written into a plugin folder, however the cache folder is reached.
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ import sys
 from typing import Any
 
 from pike import _log
+from pike._paths import is_within
 
-__all__ = ["FORMAT", "directory", "key_of", "read", "write"]
+__all__ = ["FORMAT", "directory", "ints", "key_of", "read", "strings", "write"]
 
 logger = _log.get(__name__)
 
-#: Bumped when what is stored changes shape or meaning; other formats are ignored.
-FORMAT = 1
+#: Bumped when what is stored changes shape or meaning; other formats are other files.
+FORMAT = 2
 _MAGIC = b"pike-cache"
 _HEADER = struct.Struct("<10sII")  # magic, format, CRC-32 of the payload
 _OFF = ("", "0", "off", "no", "false")
@@ -70,7 +75,7 @@ def _usable(folder: str) -> bool:
     return stat.S_ISDIR(st.st_mode) and _private(st)
 
 
-def read(name: str) -> Any:
+def read(name: str) -> dict[str, Any] | None:
     """The document stored as ``name``, or None (absent, foreign, corrupt...)."""
     folder = directory()
     if folder is None:
@@ -94,19 +99,19 @@ def read(name: str) -> Any:
     except Exception:  # truncated, corrupt, of another Python...
         logger.debug("ignored an unreadable cache file %s", path)
         return None
-    return document if isinstance(document, dict) else None
+    return document if type(document) is dict else None
 
 
 def write(name: str, document: dict[str, Any], *, avoid: tuple[str, ...] = ()) -> None:
     """Store ``document`` (plain data) as ``name``; silently nothing if it cannot be done.
 
-    Nothing is written if the cache folder lies inside one of ``avoid`` (the
-    search paths: pike never writes into them).
+    Nothing is written if the cache folder, its symbolic links resolved, lies
+    inside one of ``avoid`` (plugin folders, as `pike._paths.roots_of` gives them).
     """
     folder = directory()
     if folder is None:
         return
-    if any(folder == root or folder.startswith(root.rstrip(os.sep) + os.sep) for root in avoid):
+    if avoid and (is_within(folder, avoid) or is_within(os.path.realpath(folder), avoid)):
         return
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -137,7 +142,22 @@ def _remove(path: str) -> None:
 
 def key_of(*parts: object) -> str:
     """A file name for the cache entry of ``parts`` (the Python, a path...)."""
-    from pike import __version__  # another pike's files are other files, never misread
-
-    text = repr((__version__, sys.implementation.cache_tag, *parts))
+    text = repr((FORMAT, sys.implementation.cache_tag, *parts))
     return f"{binascii.crc32(text.encode('utf-8', 'surrogatepass')):08x}"
+
+
+# -- checking what was read back ----------------------------------------------------------
+
+
+def strings(value: object) -> bool:
+    """True if ``value`` is a tuple of str (checked in bulk)."""
+    return type(value) is tuple and set(map(type, value)) <= {str}
+
+
+def ints(value: object, low: int, high: int) -> bool:
+    """True if ``value`` is a tuple of ints, each in ``[low, high)`` (checked in bulk)."""
+    return (
+        type(value) is tuple
+        and set(map(type, value)) <= {int}
+        and (not value or (low <= min(value) and max(value) < high))
+    )

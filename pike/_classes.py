@@ -1,33 +1,31 @@
-"""Picking the plugin classes out of loaded modules (contract C8), warily (C14).
+"""Picking the plugin classes out of loaded modules, warily.
 
-Plugin namespaces may hold anything: objects whose attribute access raises,
-classes whose ``__module__`` is not a string or compares badly, metaclasses
-that override attribute access. So namespaces are read with the built-in
-descriptors (``type.__dict__['__module__']``, ``object.__getattribute__``),
-never through the plugin's own attribute hooks, and every call into plugin
-code (a filter, a ``__subclasscheck__``) is guarded: what it raises becomes a
-[`PluginObjectError`][pike.errors.PluginObjectError] naming the class and its file.
+A plugin class is a class a plugin module defines: one whose ``__module__``
+is that module's name (a class merely imported into it, such as the plugin
+base class, is not one). Plugin namespaces may hold anything, so they are
+read with the built-in descriptors (`pike._objects`), never through the
+plugin's own attribute hooks, and every call into plugin code (a filter, a
+``__subclasscheck__``) is guarded: what it raises becomes a
+[`PluginObjectError`][pike.errors.PluginObjectError] naming the class and its
+file, under the manager's error policy.
+
+While it picks classes, it also notes which other plugin modules each module
+uses (holds classes, functions, instances or module objects of): refresh runs
+those users again when a module they use changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable
 from importlib.machinery import ModuleSpec
 from types import FunctionType, ModuleType
 from typing import cast
 
-from pike._loader import loader_details
-from pike._registry import Record
-from pike.errors import PluginObjectError, _describe, _type_name
+from pike._objects import describe, namespace_of, type_module, type_name
+from pike._session import Record
+from pike.errors import PikeTypeError, PluginObjectError
 
-__all__ = [
-    "apply_filter",
-    "defined_classes",
-    "examine",
-    "namespace_classes",
-    "namespace_of",
-    "type_module",
-]
+__all__ = ["NOTHING", "apply_filter", "defined_classes", "examine", "subclass_test"]
 
 _TYPE_MODULE = type.__dict__["__module__"]
 #: ``record.uses`` of a module that uses no other plugin module (one shared object,
@@ -37,38 +35,7 @@ NOTHING: frozenset[str] = frozenset()
 # dunders among them), passed over with one set lookup each.
 _INERT: frozenset[type] = frozenset(
     {str, int, float, bool, bytes, type(None), dict, list, tuple, set, frozenset, ModuleSpec}
-    | {loader for loader, _suffixes in loader_details()}
 )
-
-
-def type_module(cls: type) -> str | None:
-    """``cls.__module__`` if it is a string, read past any metaclass hook."""
-    try:
-        module = _TYPE_MODULE.__get__(cls)
-    except AttributeError:  # a class whose namespace has no __module__
-        return None
-    return module if type(module) is str else None
-
-
-def namespace_of(module: object) -> dict[str, object] | None:
-    """A module's namespace (or a replacement object's), without its attribute hooks."""
-    try:
-        namespace = object.__getattribute__(module, "__dict__")
-    except Exception:  # an object without a __dict__ (slots, built-in)
-        return None
-    return namespace if type(namespace) is dict else None
-
-
-def namespace_classes(module: object) -> Iterator[type]:
-    """Each class bound in ``module``'s namespace once, in namespace order."""
-    namespace = namespace_of(module)
-    if namespace is None:
-        return
-    seen: set[int] = set()
-    for obj in list(namespace.values()):
-        if issubclass(type(obj), type) and id(obj) not in seen:
-            seen.add(id(obj))
-            yield obj  # type: ignore[misc]
 
 
 def defined_classes(records: list[Record], plugins: Container[str]) -> list[type]:
@@ -92,21 +59,20 @@ def examine(records: Iterable[Record], plugins: Container[str]) -> None:
 def _examine(records: list[Record], plugins: Container[str]) -> None:
     """Set each record's ``classes`` and ``uses`` from its module's namespace.
 
-    ``classes``: the classes the module defines (their ``__module__`` is its
-    name). ``uses``: the plugin modules whose classes, functions, instances or
-    module objects the namespace holds; refresh runs a module afresh when one
-    of those changes (C9). One loop for all records: this runs once per module.
+    One loop for all records: this runs once per module.
     """
     module_of = _TYPE_MODULE.__get__
     inert = _INERT
     for record in records:
         name = record.entry.name
+        own = name + "."
         classes: list[type] = []
         uses: set[str] = set()
         namespace = namespace_of(record.module)
         for value in list(namespace.values()) if namespace is not None else ():
             kind = type(value)
-            if kind in inert:
+            # A class of an odd metaclass is not hashed: its __hash__ is the plugin's.
+            if type(kind) is type and kind in inert:
                 continue
             origin: object
             if kind is type or issubclass(kind, type):
@@ -119,6 +85,10 @@ def _examine(records: list[Record], plugins: Container[str]) -> None:
                     continue
             elif kind is ModuleType:
                 origin = value.__dict__.get("__name__")
+                # A package holds its own submodules (the import system binds them):
+                # that alone is no use of them.
+                if type(origin) is str and origin.startswith(own):
+                    continue
             elif kind is FunctionType:
                 origin = value.__module__
             else:
@@ -133,6 +103,21 @@ def _examine(records: list[Record], plugins: Container[str]) -> None:
         uses.discard(name)
         record.classes = classes
         record.uses = uses or NOTHING
+
+
+def subclass_test(base_class: object) -> tuple[Callable[[type], bool], str]:
+    """The test for strict subclasses of ``base_class`` (itself excluded), and what it
+    asks, for the message of a class that makes it raise."""
+    if not isinstance(base_class, type):
+        raise PikeTypeError(
+            f"base_class is {base_class!r}, not a class; pass the class the plugins derive from"
+        )
+
+    def inherits(cls: type) -> bool:
+        return cls is not base_class and issubclass(cls, base_class)
+
+    where = type_module(base_class) or "?"
+    return inherits, f"whether it is a subclass of {where}.{type_name(base_class)}"
 
 
 def apply_filter(
@@ -157,9 +142,9 @@ def apply_filter(
                 kept.append(cls)
         except Exception as exc:
             module, path = where(cls)
-            qualname = _type_name(cls)
+            qualname = type_name(cls)
             error = PluginObjectError(
-                f"plugin class {module}.{qualname} ({path}) raised {_describe(exc)} when "
+                f"plugin class {module}.{qualname} ({path}) raised {describe(exc)} when "
                 f"pike asked {asked}; it is left out",
                 module,
                 path,

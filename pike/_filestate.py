@@ -1,30 +1,48 @@
-"""The state of a plugin file when its module was loaded, to tell later if it changed (C9).
+"""The state of a file or folder, to tell later whether it may have changed.
 
-A file is remembered by its modification time and size, and, when its
-timestamp is too recent to trust (two writes can fall in one tick of the
-filesystem's clock), by a digest of its content.
+One value, compared one way, for everything pike keeps about files: a walk of
+the search paths is reused while every folder it looked at has its state;
+refresh runs a module again when its file's state changed; the discovery index
+trusts what it learned from a file while the file has its state; the installed
+entry points are read again when a ``sys.path`` folder, a distribution's folder
+or its ``entry_points.txt`` changed state.
 
-How recent is too recent depends on the timestamp. One with a fraction of a
-second comes from a filesystem that keeps fine times, stamped by a clock that
-ticks every few milliseconds (Linux's coarse clock, Windows' 15.6 ms tick):
-after 100 ms no later write can repeat it. One in whole seconds may come from
-a filesystem that keeps seconds or, like FAT, two: it is trusted after three.
-The window is no longer than that because a digest means reading the file.
+A state is the size, the modification and change times (in nanoseconds), the
+inode and the device, as ``os.stat`` gives them. The change time is what makes
+it hard to fool: writing, renaming or changing the mode of a file updates it,
+and no program can set it back (``os.utime`` restores only the other two); the
+inode and device tell a file or folder replaced by a copy.
+
+Times are trusted only once they are old enough: two writes in one tick of the
+filesystem's clock leave the same times. So a state taken while its times are
+too recent also keeps a digest of what the file or folder holds (a CRC-32 of
+a file's bytes; of a folder's names and kinds), checked as well until the
+times can be trusted. How recent is too recent depends on the timestamp: one
+with a fraction of a second comes from a clock that ticks every few
+milliseconds, so after 100 ms no later write can repeat it; one in whole
+seconds may come from a filesystem that keeps seconds, or two: it is trusted
+after three.
 """
 
 from __future__ import annotations
 
+import binascii
 import os
+from collections.abc import Sequence
+from itertools import compress, count, repeat
+from operator import attrgetter, is_not, ne
 
-__all__ = ["Stamp", "digest_of", "file_state", "is_racy"]
+__all__ = ["FileState", "changed", "digest_of", "is_racy", "key_of"]
 
-#: What a file is remembered by: its modification time in nanoseconds, and its size.
-Stamp = tuple[int, int]
+#: What ``os.stat`` says of a file that a state keeps: size, mtime, ctime, inode, device.
+key_of = attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino", "st_dev")
 
 _SECOND_NS = 1_000_000_000
-# How long after a write the next write may still leave the same stamp.
 _FINE_WINDOW_NS = 100_000_000
 _WHOLE_SECONDS_WINDOW_NS = 3 * _SECOND_NS
+# Stored states are read back from cache files: each number must fit these.
+_INT64 = 2**63
+_UINT64 = 2**64
 
 
 def is_racy(stamp_ns: int, now_ns: int) -> bool:
@@ -33,26 +51,141 @@ def is_racy(stamp_ns: int, now_ns: int) -> bool:
     return now_ns - stamp_ns < window
 
 
-def digest_of(path: str) -> bytes | None:
-    """A digest of the file's content, or None if it cannot be read."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    # Python's own (keyed SipHash) hash of the bytes: the digest is only ever
-    # compared within this process, and hashlib would cost its import (C16).
-    return hash(data).to_bytes(8, "little", signed=True)
-
-
-def file_state(st: os.stat_result, path: str, now_ns: int) -> tuple[Stamp, bytes | None]:
-    """The stamp of the file at ``path`` (its stat ``st`` taken at ``now_ns``), and a
-    digest of its content if the stamp is too recent to trust."""
-    mtime = st.st_mtime_ns
-    stamp = (mtime, st.st_size)
+def _recent(st: os.stat_result, now_ns: int) -> bool:
+    """True if the times of ``st`` (taken at ``now_ns``) are too recent to trust."""
+    mtime, ctime = st.st_mtime_ns, st.st_ctime_ns
     # Most files are older than the widest window: one comparison decides.
-    if now_ns - max(mtime, st.st_ctime_ns) < _WHOLE_SECONDS_WINDOW_NS and (
-        is_racy(mtime, now_ns) or is_racy(st.st_ctime_ns, now_ns)
-    ):
-        return stamp, digest_of(path)
-    return stamp, None
+    if now_ns - max(mtime, ctime) >= _WHOLE_SECONDS_WINDOW_NS:
+        return False
+    return is_racy(mtime, now_ns) or is_racy(ctime, now_ns)
+
+
+def digest_of(path: str) -> int:
+    """A CRC-32 of what ``path`` holds: a file's bytes, a folder's names and kinds;
+    -1 (which nothing gives) if it cannot be read."""
+    try:
+        with open(path, "rb") as file:
+            return binascii.crc32(file.read())
+    except IsADirectoryError:
+        pass
+    except OSError:
+        return -1
+    try:
+        with os.scandir(path) as it:
+            names = sorted(f"{e.name}/{_kind(e)}" for e in it)
+    except OSError:
+        return -1
+    return binascii.crc32("\0".join(names).encode("utf-8", "surrogateescape"))
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    try:
+        if entry.is_symlink():
+            return "l"
+        return "d" if entry.is_dir(follow_symlinks=False) else "f"
+    except OSError:  # pragma: no cover - d_type answers without a system call
+        return "?"
+
+
+class FileState:
+    """What a file or folder was like: ``key`` (size, mtime, ctime, inode, device) and,
+    when its times were too recent to trust, ``digest`` (`digest_of` what it held)."""
+
+    __slots__ = ("digest", "key")
+
+    def __init__(self, key: tuple[int, int, int, int, int], digest: int | None = None) -> None:
+        self.key = key
+        self.digest = digest
+
+    @classmethod
+    def of(cls, st: os.stat_result, path: str, now_ns: int) -> FileState:
+        """The state of the file or folder at ``path``, whose stat ``st`` was taken at
+        ``now_ns``."""
+        if _recent(st, now_ns):
+            return cls(key_of(st), digest_of(path))
+        return cls(key_of(st))
+
+    def holds(self, path: str, st: os.stat_result) -> bool:
+        """True if the file or folder at ``path``, whose stat is ``st`` now, is as this
+        state says."""
+        if key_of(st) != self.key:
+            return False
+        return self.digest is None or digest_of(path) == self.digest
+
+    def settled(self, now_ns: int) -> FileState:
+        """This state, without its digest once its times can be trusted (``now_ns``)."""
+        if self.digest is None:
+            return self
+        _size, mtime, ctime, _inode, _device = self.key
+        if is_racy(mtime, now_ns) or is_racy(ctime, now_ns):
+            return self
+        return FileState(self.key)
+
+    # -- as plain data, for cache files ------------------------------------------------
+
+    def to_data(self) -> tuple[int, int, int, int, int, int | None]:
+        return (*self.key, self.digest)
+
+    @classmethod
+    def from_data(cls, data: object) -> FileState | None:
+        """The state ``to_data`` gave, or None if ``data`` is not one (a damaged cache)."""
+        if type(data) is not tuple or len(data) != 6:
+            return None
+        size, mtime, ctime, inode, device, digest = data
+        for number, low, high in (
+            (size, 0, _UINT64),
+            (mtime, -_INT64, _INT64),
+            (ctime, -_INT64, _INT64),
+            (inode, 0, _UINT64),
+            (device, 0, _UINT64),
+        ):
+            if type(number) is not int or not low <= number < high:
+                return None
+        if digest is not None and (type(digest) is not int or not -1 <= digest < 2**32):
+            return None
+        return cls((size, mtime, ctime, inode, device), digest)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not FileState:
+            return NotImplemented
+        return self.key == other.key and self.digest == other.digest
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.digest))
+
+    def __repr__(self) -> str:
+        return f"FileState({self.key!r}, digest={self.digest!r})"
+
+
+def changed(paths: Sequence[str], states: Sequence[FileState]) -> list[int]:
+    """The positions of the ``paths`` whose file is no longer as ``states`` says.
+
+    One stat each. Gone, replaced, written, renamed or touched: changed. The
+    common case (every file still there) runs in bulk, with no Python code per
+    file: refresh and the discovery index call this for every file they keep.
+    """
+    try:
+        now = list(map(key_of, map(os.stat, paths)))
+    except (OSError, ValueError):  # a file gone: look at each one
+        return [
+            i
+            for i, (path, state) in enumerate(zip(paths, states, strict=True))
+            if not _holds(path, state)
+        ]
+    found = list(compress(count(), map(ne, now, map(_KEY, states))))
+    digested = list(compress(count(), map(is_not, map(_DIGEST, states), repeat(None))))
+    if digested:
+        found = sorted({*found, *(i for i in digested if digest_of(paths[i]) != states[i].digest)})
+    return found
+
+
+_KEY = attrgetter("key")
+_DIGEST = attrgetter("digest")
+
+
+def _holds(path: str, state: FileState) -> bool:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return state.holds(path, st)

@@ -1,4 +1,4 @@
-"""pike's loggers, which cost nothing until a record could be seen (C16's import cost).
+"""pike's loggers, which cost nothing until a record could be seen (the import cost).
 
 ``logging`` takes longer to import than the rest of pike's core together, and
 most programs never see a pike record. A [`Logger`][pike._log.Logger] stands in

@@ -1,4 +1,4 @@
-"""Checking and normalising search paths (contract C2)."""
+"""Search paths: what ``search_paths`` accepts, how it is checked, and what lies inside one."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import os
 from collections.abc import Iterable
 from typing import TypeAlias
 
-from pike import _trust
-from pike.errors import PikeTypeError, SearchPathError, UntrustedPathError, _a_type_name
+from pike._objects import a_type_name
+from pike._trust import TrustPolicy
+from pike.errors import PikeTypeError, SearchPathError
 
-__all__ = ["SearchPaths", "is_within", "normalize_search_paths"]
+__all__ = ["SearchPaths", "is_within", "normalize_search_paths", "roots_of"]
 
 #: What ``search_paths`` accepts: one folder, or an iterable of them (or None: none).
 SearchPaths: TypeAlias = "str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None"
@@ -24,7 +25,7 @@ def _one(item: object) -> str:
             "decode it with os.fsdecode(path)"
         )
     if not isinstance(item, (str, os.PathLike)):
-        raise PikeTypeError(f"search path {item!r} is {_a_type_name(item)}; expected {_ACCEPTED}")
+        raise PikeTypeError(f"search path {item!r} is {a_type_name(item)}; expected {_ACCEPTED}")
     path = os.fspath(item)
     if not isinstance(path, str):
         raise PikeTypeError(
@@ -33,38 +34,32 @@ def _one(item: object) -> str:
     return path
 
 
-def _check(path: str, given: str, trust: bool) -> None:
-    if not path:
+def _check(given: str, policy: TrustPolicy | None) -> None:
+    if not given:
         raise SearchPathError(given, "is empty; pass '.' for the current directory")
-    if "\0" in path:
+    if "\0" in given:
         raise SearchPathError(given, "is not a valid path (it holds a NUL character)")
-    if not os.path.isdir(path):
-        if os.path.lexists(path):
+    if not os.path.isdir(given):
+        if os.path.lexists(given):
             raise SearchPathError(
                 given, "is not a directory; pass the folder that holds the plugins"
             )
         raise SearchPathError(given, "does not exist; create it or fix the path")
     try:
-        with os.scandir(path):
+        with os.scandir(given):
             pass
-    except OSError as exc:  # pragma: no cover - root reads every folder; tested as non-root
+    except OSError as exc:
         raise SearchPathError(
             given, f"cannot be read ({exc.strerror or exc}); check its permissions"
         ) from None
-    if trust:
-        st = os.stat(path)
-        why = _trust.problem(st)
-        if why is not None:
-            raise UntrustedPathError(
-                given, f"{why}; {_trust.fix(path, st)}", owner=st.st_uid, mode=st.st_mode
-            )
+    if policy is not None:
+        policy.require_path(given, os.stat(given))
 
 
-def normalize_search_paths(search_paths: object, *, trust: bool = False) -> list[str]:
+def normalize_search_paths(search_paths: object, policy: TrustPolicy | None = None) -> list[str]:
     """Absolute, checked, de-duplicated search paths, in the order given.
 
-    With ``trust``, each must also be one that only its owner (you or root) can
-    change (C15).
+    With ``policy``, each must also pass its trust rule (see `pike._trust`).
     """
     if search_paths is None:
         items: list[str] = []
@@ -75,20 +70,20 @@ def normalize_search_paths(search_paths: object, *, trust: bool = False) -> list
             iterator = iter(search_paths)  # type: ignore[call-overload]
         except TypeError:
             raise PikeTypeError(
-                f"search_paths is {_a_type_name(search_paths)}; expected {_ACCEPTED}"
+                f"search_paths is {a_type_name(search_paths)}; expected {_ACCEPTED}"
             ) from None
         items = [_one(item) for item in iterator]
     result: list[str] = []
     for given in items:
-        _check(given, given, trust)
+        _check(given, policy)
         absolute = os.path.abspath(given)
         if absolute not in result:
             result.append(absolute)
     return result
 
 
-def roots_of(search_paths: list[str]) -> tuple[str, ...]:
-    """Each search path as written and as resolved, for `is_within`."""
+def roots_of(search_paths: Iterable[str]) -> tuple[str, ...]:
+    """Each search path as written and with its symbolic links resolved, for `is_within`."""
     roots: list[str] = []
     for path in search_paths:
         for form in (path, os.path.realpath(path)):
@@ -98,7 +93,10 @@ def roots_of(search_paths: list[str]) -> tuple[str, ...]:
 
 
 def is_within(path: object, roots: tuple[str, ...]) -> bool:
-    """True if ``path`` (a str or PathLike) is one of ``roots`` or lies inside one."""
+    """True if ``path`` (a str or PathLike, relative to the current folder) is one of
+    ``roots`` or lies inside one. Nothing is resolved: a caller that must see through
+    symbolic links passes ``os.path.realpath(path)`` (roots from `roots_of` hold both forms).
+    """
     try:
         if isinstance(path, os.PathLike):
             path = os.fspath(path)

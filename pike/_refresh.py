@@ -1,15 +1,16 @@
-"""Bringing loaded plugins up to date with their folders (contract C9, C12).
+"""Bringing loaded plugins up to date with their folders.
 
 A refresh is a diff and an apply step:
 
-* `plan` compares the registry (what was loaded, from which file, in
-  which state) with a walk of the folders as they are now: one stat per loaded
-  file, nothing imported. Folders whose listing cannot have changed are not
-  listed again (`pike._walk.walk` with ``previous``).
-* `run` takes out the modules that changed or went away, and those that
-  hold their objects (found from what each module's namespace was seen to
-  use, `pike._classes.examine`), then loads what is new or changed
-  through the same `Loader` as the first load.
+* `plan` compares the session's records (what was loaded, from which file,
+  in which state), however each module came to be loaded, with a walk of the
+  folders as they are now: one stat per loaded file, nothing imported. A walk
+  whose folders cannot have changed is reused (`pike._walk.walk` with
+  ``previous``).
+* `run` sets aside the modules that changed or went away, and those that hold
+  their objects (what each module uses, `pike._classes.examine`), then
+  imports what is new or changed through the same `Importer` as the first
+  load.
 
 So the work is one stat per file plus what changed.
 """
@@ -20,13 +21,15 @@ import contextlib
 import importlib.util
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from itertools import compress, repeat
+from operator import attrgetter, is_not
 
 from pike import _walk
 from pike._classes import NOTHING, examine
-from pike._filestate import digest_of, is_racy
-from pike._loading import Loader, forget_modules
-from pike._registry import Record
+from pike._filestate import changed as changed_files
+from pike._importing import Importer
+from pike._session import Record, Session
 from pike._walk import ModuleEntry
 from pike.errors import PluginError
 
@@ -40,7 +43,7 @@ class RefreshReport:
     ``added``: loaded now, not before. ``changed``: loaded before and executed
     afresh (their file changed, or a module they use did). ``removed``: loaded
     before, gone from the search paths. ``errors``: the plugin errors met.
-    Its fields cannot be reassigned; reports compare by value.
+    Immutable; reports compare by value.
     """
 
     __slots__ = ("added", "changed", "errors", "removed")
@@ -84,6 +87,9 @@ class RefreshReport:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"cannot assign to field {name!r}: a RefreshReport is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a RefreshReport is immutable")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (RefreshReport, self._key())
@@ -133,28 +139,45 @@ class Plan:
         self.users = users
 
 
+def _stale(records: list[Record], now_ns: int) -> list[Record]:
+    """Those of ``records`` whose file's state changed; one stat each (`pike._filestate`).
+
+    A state kept with a digest (its times were too recent to trust) whose file
+    is unchanged and whose times can be trusted now loses its digest, so later
+    refreshes need not read the file.
+    """
+    found = changed_files([r.path for r in records], [r.state for r in records])  # type: ignore[misc]
+    stale = [records[i] for i in found]
+    gone = {id(record) for record in stale}
+    for record in compress(records, map(is_not, map(_DIGEST, records), repeat(None))):
+        if id(record) not in gone:
+            record.state = record.state.settled(now_ns)  # type: ignore[union-attr]
+    return stale
+
+
+_DIGEST = attrgetter("state.digest")
+
+
 def plan(
     records: Mapping[str, Record],
     walk: _walk.Walk,
     now_ns: int | None = None,
     *,
-    all_loaded: bool = False,
+    in_step: bool = False,
 ) -> Plan:
     """Compare ``records`` with ``walk``: one stat per loaded file, nothing imported.
 
-    ``all_loaded`` says each entry of ``walk`` has a record holding that very
+    ``in_step`` says each entry of ``walk`` has a record holding that very
     entry and there is no other record: then only the records are gone
-    through. A file remembered by its content (its stamp was too recent to
-    trust) whose content is unchanged and whose stamp can be trusted now
-    (``now_ns``, the clock by default) is remembered by its stamp from here on,
-    so later refreshes need not read it.
+    through (the "refresh 10000, one edit" benchmark row).
     """
     now = time.time_ns() if now_ns is None else now_ns
-    if all_loaded:
-        return _plan_loaded(records, walk, now)
+    if in_step:
+        return _plan_in_step(records, walk, now)
     new: list[ModuleEntry] = []
-    changed: list[ModuleEntry] = []
+    moved: list[ModuleEntry] = []
     users: list[Record] = []
+    kept: list[Record] = []  # records whose file is to be looked at
     seen: set[str] = set()  # names matched other than by identity
     get = records.get
     for entry in walk.modules:
@@ -169,12 +192,15 @@ def plan(
                 continue
             seen.add(name)
             if record.entry.path != entry.path:
-                changed.append(entry)  # moved to another search path, or now a package
+                moved.append(entry)  # moved to another search path, or now a package
                 continue
         if record.uses is not NOTHING:  # it uses a plugin module, or is not examined yet
             users.append(record)
-        if _differs(record, entry.path, now):
-            changed.append(entry)
+        if record.state is not None:  # borrowed from the host: not the manager's to run
+            kept.append(record)
+    stale = {record.entry.name for record in _stale(kept, now)}
+    stale.update(entry.name for entry in moved)
+    changed = [entry for entry in walk.modules if entry.name in stale] if stale else []
     if len(walk.modules) - len(new) < len(records):  # some record matched no entry
         present = {entry.name for entry in walk.modules}
         removed = {name for name in records if name not in present}
@@ -183,50 +209,15 @@ def plan(
     return Plan(new, changed, removed, users)
 
 
-def _plan_loaded(records: Mapping[str, Record], walk: _walk.Walk, now: int) -> Plan:
+def _plan_in_step(records: Mapping[str, Record], walk: _walk.Walk, now: int) -> Plan:
     """`plan` when the records and the walk's entries match one to one."""
-    changed: list[ModuleEntry] = []
-    users: list[Record] = []
-    stat = os.stat
-    for record in records.values():
-        if record.uses is not NOTHING:
-            users.append(record)
-        stamp = record.stamp
-        if stamp is None:
-            continue
-        path = record.path
-        try:
-            st = stat(path)
-        except OSError:
-            changed.append(record.entry)
-            continue
-        if (st.st_mtime_ns, st.st_size) != stamp or (
-            record.digest is not None and _differs(record, path, now)
-        ):
-            changed.append(record.entry)
-    if len(changed) > 1:  # in load order: search path, then depth first by name
-        rank = {path: i for i, (path, _mtime) in enumerate(walk.folders)}
-        changed.sort(key=lambda e: (rank.get(e.search_path, 0), e.name.split(".")))
+    users = [record for record in records.values() if record.uses is not NOTHING]
+    kept = [record for record in records.values() if record.state is not None]
+    changed = [record.entry for record in _stale(kept, now)]
+    if len(changed) > 1:  # in load order
+        order = {entry.name: i for i, entry in enumerate(walk.modules)}
+        changed.sort(key=lambda e: order.get(e.name, 0))
     return Plan([], changed, set(), users)
-
-
-def _differs(record: Record, path: str, now: int) -> bool:
-    """True if the file at ``path`` is not the one ``record`` was loaded from."""
-    stamp = record.stamp
-    if stamp is None:
-        return False  # borrowed from the host: not the manager's to run again
-    try:
-        st = os.stat(path)
-    except OSError:
-        return True
-    if (st.st_mtime_ns, st.st_size) != stamp:
-        return True
-    if record.digest is not None:
-        if record.digest != digest_of(path):
-            return True
-        if not (is_racy(st.st_mtime_ns, now) or is_racy(st.st_ctime_ns, now)):
-            record.digest = None  # the stamp can be trusted from now on
-    return False
 
 
 def _hidden(entry: ModuleEntry, walk: _walk.Walk) -> bool:
@@ -242,11 +233,12 @@ def _hidden(entry: ModuleEntry, walk: _walk.Walk) -> bool:
 def dependents(
     changed: set[str], candidates: list[Record], records: Mapping[str, Record]
 ) -> set[str]:
-    """Those of ``candidates`` that hold a module, class, function or instance of ``changed``.
+    """Those of ``candidates`` that hold a class, function, instance or module of ``changed``.
 
     They are executed afresh too, or they would keep the old objects (a
-    subclass of the old base class, say). Followed transitively. What a
-    candidate uses is worked out now if it was not yet (among ``records``).
+    subclass of the old base class, a package re-exporting a class of its
+    changed submodule). Followed transitively. What a candidate uses is
+    worked out now if it was not yet (among ``records``).
     """
     if not changed or not candidates:
         return set()
@@ -261,11 +253,6 @@ def dependents(
             name = record.entry.name
             uses: set[str] | frozenset[str] = record.uses or frozenset()
             if name in found or uses.isdisjoint(found):
-                rest.append(record)
-                continue
-            # A package holds its own submodules: that alone is no reason.
-            own = name + "."
-            if all(used.startswith(own) for used in uses & found):
                 rest.append(record)
                 continue
             found.add(name)
@@ -283,14 +270,9 @@ def _submodules(names: set[str], records: Mapping[str, Record]) -> set[str]:
     return {name for name in records if name.startswith(prefixes)}
 
 
-def _drop(names: set[str], records: Mapping[str, Record]) -> None:
-    """Forget ``names`` so the next import runs them afresh.
-
-    Stale bytecode caches are removed, since Python trusts a cache whose
-    source has the same size and mtime to the second.
-    """
-    packages = any((r := records.get(n)) is not None and r.entry.is_package for n in names)
-    forget_modules(names, submodules=packages)
+def _drop_bytecode(names: set[str], records: Mapping[str, Record]) -> None:
+    """Remove the bytecode caches of ``names``' files: Python trusts a cache whose
+    source has the same size and modification time to the second."""
     for name in names:
         record = records.get(name)
         path = record.entry.path if record is not None else ""
@@ -300,19 +282,22 @@ def _drop(names: set[str], records: Mapping[str, Record]) -> None:
 
 
 def run(
-    loader: Loader,
+    session: Session,
+    importer: Importer,
     previous: _walk.Walk,
     search_paths: list[str],
-    invalidate: Callable[[], None],
+    *,
+    in_step: bool = False,
 ) -> tuple[RefreshReport, _walk.Walk]:
-    """Refresh: plan against a new walk, drop what changed, load what is new or changed."""
-    registry = loader.registry
+    """Refresh: plan against a new walk, set aside what changed, import what is new or changed.
+
+    ``in_step`` (see `plan`) is taken only if ``previous`` is still current.
+    """
     walk = _walk.walk(search_paths, previous=previous)
     if walk is not previous:
-        invalidate()  # the folders changed: cached listings may miss new files
-    records = registry.snapshot()
-    all_loaded = walk is previous and walk.loaded_at == registry.version
-    diff = plan(records, walk, all_loaded=all_loaded)
+        session.forget_listings()  # the folders changed: cached listings may miss new files
+    records = session.records()
+    diff = plan(records, walk, in_step=in_step and walk is previous)
     removed = diff.removed
     reload = diff.changed
     edited = {entry.name for entry in reload}
@@ -324,21 +309,21 @@ def run(
         reload = [entry for entry in walk.modules if entry.name in edited]
     dropped = edited | removed
     if dropped:
-        _drop(dropped, records)
-        registry.forget(dropped)
-    loader.policy.errors.clear()
+        _drop_bytecode(dropped, records)
+        session.set_aside(dropped)
+    importer.policy.errors.clear()
     if diff.new and reload:
         wanted = edited.union(entry.name for entry in diff.new)
         entries = [entry for entry in walk.modules if entry.name in wanted]
     else:
         entries = reload or diff.new
-    loaded = loader.load(entries) if entries else []
-    if all_loaded and not loader.policy.errors:
-        # What ran again took the walk's own entries: still one to one.
-        walk.loaded_at = registry.version
+    try:
+        loaded = importer.load(entries) if entries else []
+    finally:
+        session.release()
     report = RefreshReport(
         added=list(
-            dict.fromkeys(e.name for e in entries if e.name not in records and e.name in registry)
+            dict.fromkeys(e.name for e in entries if e.name not in records and e.name in session)
         )
         if loaded
         else [],
@@ -346,6 +331,6 @@ def run(
         removed=[entry.name for entry in previous.modules if entry.name in removed]
         if removed
         else [],
-        errors=list(loader.policy.errors),
+        errors=list(importer.policy.errors),
     )
     return report, walk

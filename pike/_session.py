@@ -1,232 +1,383 @@
-"""What an active manager installs into the interpreter, and how it is taken out (C7).
+"""What one manager holds in the interpreter, and how it is taken out again.
 
-A session puts its finder first in ``sys.meta_path`` and remembers ``sys.path``.
-Ending it closes the manager's registry (its loaders refuse new work), removes
-the finder, unloads every module whose top-level name the manager loaded,
-drops the ``sys.path`` entries added meanwhile that point inside the search
-paths, forgets ``sys.path_importer_cache`` entries under them, and takes out
-meta-path finders that the plugins themselves added.
+A `Session` is made by its manager and handed to everything that touches
+the interpreter on the manager's behalf: the finder (which names it serves),
+pike's loaders (which record what ran), the importer, refresh and cleanup. It
+owns, and is the only owner of:
 
-Other threads import while this happens, so:
+* a `Record` per module the manager loaded: the folder entry it came from,
+  the object that landed in ``sys.modules``, the state of its file just before
+  it ran (`pike._filestate`);
+* whether the manager is active: while it is not, its finder serves nothing
+  and its loaders refuse to run a module; one that was already running when
+  the session ended is taken out as it finishes (`Session.sweep`);
+* what it installed, and how that is taken out (`Session.end`): its finder
+  in ``sys.meta_path``, its modules in ``sys.modules``, the ``sys.path`` entries
+  plugins added under the search paths, importer-cache entries under them,
+  meta-path finders plugins planted;
+* the name each plugin module takes in ``sys.modules`` (`Session.module_name`),
+  and the old version of a module being loaded again, kept aside until the new
+  one has imported (`Session.set_aside`).
 
-* ``sys.meta_path`` is never changed in place: CPython walks the list object
-  it read, so the finder is installed and removed by binding a new list, and
-  a walk in progress never sees a finder skipped or repeated;
-* everything that may change under us (``sys.modules``, ``sys.path``, the
-  importer cache) is read through a snapshot, and each step of ending is
-  guarded, so ending always finishes;
-* a module still running when the session ends is taken out by its loader as
-  it finishes (`pike._loader`), through `Session.sweep`.
-
-A session never refers to its manager, so the manager can be collected.
+A session never refers to its manager, so a manager can be collected (and
+then cleans up) while plugins still hold the session.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import sys
 import threading
-import time
-import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from importlib.machinery import ModuleSpec
 
 from pike import _log
-from pike._loading import forget_modules
-from pike._paths import is_within, roots_of
-from pike._registry import Record
-from pike.finder import PikeFinder
+from pike._filestate import FileState
+from pike._interpreter import (
+    forget_importer_cache,
+    forget_modules,
+    rebind_meta_path,
+    restore_sys_path,
+    settle,
+)
+from pike._objects import type_module
+from pike._walk import ModuleEntry
 
-__all__ = ["Session"]
+__all__ = ["Expected", "Record", "Session"]
 
 logger = _log.get(__name__)
 
-# pike's own changes to sys.meta_path are made one at a time, so two managers
-# starting in two threads never lose each other's finder. Reentrant, since a
-# manager collected while the new list is built ends (and rebinds) right there.
-_META_PATH_LOCK = threading.RLock()
 
-# How long ending waits for a module that another thread has just finished
-# loading to be put in place by the import system (a few bytecodes).
-_SETTLE_SECONDS = 1.0
+class Record:
+    """One loaded module: where it came from, what landed, and the state of its file.
+
+    ``state`` is None for a module the manager did not run. ``borrowed`` is
+    true for a module the host had already imported from the same file: the
+    manager uses it but does not own it (cleanup leaves it). ``classes`` and
+    ``uses`` are facts about the module's namespace, worked out once when first
+    needed (`pike._classes`).
+    """
+
+    __slots__ = ("borrowed", "classes", "entry", "module", "path", "spec", "state", "uses")
+
+    def __init__(
+        self,
+        entry: ModuleEntry,
+        module: object,
+        spec: ModuleSpec | None,
+        state: FileState | None,
+        *,
+        borrowed: bool = False,
+    ) -> None:
+        self.entry = entry
+        self.path = entry.path  # flat: refresh reads it for every record
+        self.module = module
+        self.spec = spec
+        self.state = state
+        self.borrowed = borrowed
+        self.classes: list[type] | None = None
+        self.uses: frozenset[str] | set[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Record {self.entry.name!r} from {self.entry.path!r}>"
 
 
-def _rebind_meta_path(change: Callable[[list[object]], list[object]]) -> None:
-    """Bind ``sys.meta_path`` to ``change(copy)``: never edit the list a walk may be reading."""
-    with _META_PATH_LOCK:
-        while True:
-            current = sys.meta_path
-            new = change(list(current))
-            # A finalizer run while ``new`` was built may have rebound it: redo.
-            if sys.meta_path is current:
-                sys.meta_path = new  # type: ignore[assignment]
-                return
+class Expected:
+    """What the finder learned of a module it handed out, for the loader that runs it:
+    its entry, the state of its file, and the stat that state was taken from."""
 
+    __slots__ = ("entry", "st", "state")
 
-def _path_key(item: object) -> tuple[str, object]:
-    # Strings by value (a plugin may rebuild an equal one); anything else by identity.
-    return ("s", item) if type(item) is str else ("i", id(item))
-
-
-def _type_module(obj: object) -> object:
-    return type.__dict__["__module__"].__get__(type(obj))
+    def __init__(self, entry: ModuleEntry, state: FileState, st: os.stat_result) -> None:
+        self.entry = entry
+        self.state = state
+        self.st = st
 
 
 class Session:
-    """The interpreter state one manager owns while it is active."""
+    """The interpreter state one manager owns; see the module's docstring.
 
-    def __init__(self, finder: PikeFinder, search_paths: list[str], unload: bool) -> None:
-        self.finder = finder
-        self.registry = finder.registry
-        self.unload = unload
-        self.roots = roots_of(search_paths)
+    ``unload=False`` keeps the plugin modules in ``sys.modules`` when it ends.
+    ``lock`` is the manager's: held by each of its calls, start to end.
+    """
+
+    def __init__(self, *, unload: bool = True) -> None:
+        # Reentrant, both: a manager collected while its own loader records ends right
+        # there. The records have a lock of their own, which no import is made under:
+        # loaders in other threads take it while the manager's lock is held.
         self.lock = threading.RLock()
+        self._lock = threading.RLock()
+        self.unload = unload
         self._active = False
+        self._records: dict[str, Record] = {}
+        self._running: dict[str, ModuleEntry] = {}
+        self._expected: dict[str, Expected] = {}
+        self._aside: dict[str, Record] = {}
+        self._finder: object = None
+        self._roots: tuple[str, ...] = ()
         self._sys_path_before: list[object] = []
         self._meta_path_before: list[object] = []
-        self.registry.close(keep=False)
-        session = weakref.ref(self)
+        self._versions = itertools.count(1)
+        #: Changed at every change of the records, so what is derived from them knows
+        #: when to renew.
+        self.version = 0
 
-        def late(name: str) -> None:
-            alive = session()
-            if alive is not None:
-                alive.sweep(name)
+    @classmethod
+    def detached(cls) -> Session:
+        """An active session that installs nothing: a finder used on its own (the
+        program puts it in ``sys.meta_path``) records into one."""
+        session = cls(unload=False)
+        session._active = True
+        return session
 
-        self.registry.on_late = late
+    # -- names -------------------------------------------------------------------------
+
+    def module_name(self, name: str) -> str:
+        """The name plugin module ``name`` takes in ``sys.modules``.
+
+        Today the plugin's own name. Everything that puts a plugin module into
+        ``sys.modules``, looks it up there or takes it out asks here.
+        """
+        return name
+
+    # -- reading (any thread) ------------------------------------------------------------
 
     @property
     def active(self) -> bool:
+        """True between `start` and `end` (always, for a detached session)."""
         return self._active
 
-    def start(self) -> bool:
-        """Put the finder first in ``sys.meta_path``; False if the session was active."""
+    def get(self, name: str) -> Record | None:
+        return self._records.get(name)
+
+    def owns(self, name: str, module: object) -> bool:
+        """True if ``module`` is what this session's manager loaded as ``name``."""
+        record = self._records.get(name)
+        return record is not None and record.module is module and not record.borrowed
+
+    def serves(self, name: str) -> ModuleEntry | None:
+        """The entry of package ``name`` if the manager loaded it (or is loading it)."""
+        record = self._records.get(name)
+        if record is not None:
+            return None if record.borrowed else record.entry
+        return self._running.get(name)
+
+    def records(self) -> dict[str, Record]:
+        """A copy of the records, safe to go through while other threads import."""
+        with self._lock:
+            return dict(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._records
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._records))
+
+    # -- an import in flight: the finder tells, the loader runs ----------------------------
+
+    def expect(self, expected: Expected) -> None:
+        """The finder handed out a spec for ``expected.entry``."""
+        self._expected[self.module_name(expected.entry.name)] = expected
+
+    def expected(self, key: str) -> Expected | None:
+        """What the finder said of the module it handed out as ``key`` (its name in
+        ``sys.modules``); None if it handed out none."""
+        return self._expected.get(key)
+
+    def begin(self, expected: Expected) -> bool:
+        """A module is about to run; False if the session no longer takes new work."""
+        with self._lock:
+            self._expected.pop(self.module_name(expected.entry.name), None)
+            if not self._active and self.unload:
+                return False
+            self._running[expected.entry.name] = expected.entry
+            return True
+
+    def abandon(self, name: str) -> None:
+        """A module that began did not finish (it raised)."""
+        with self._lock:
+            self._running.pop(name, None)
+
+    def land(self, record: Record) -> bool:
+        """A module finished; record it. False if the session ended meanwhile.
+
+        Without the lock (this runs once per module): the record is put in
+        first and ``active`` read after, so an `end` racing with it either
+        sees the record (and takes the module out) or is seen here (and the
+        loader takes it out, `sweep`); both may, harmlessly.
+        """
+        name = record.entry.name
+        self._running.pop(name, None)
+        self._records[name] = record
+        self.version = next(self._versions)
+        if not self._active and self.unload:
+            self._records.pop(name, None)
+            return False
+        return True
+
+    def borrow(self, record: Record) -> None:
+        """Record a module the host imported from the plugin's own file."""
+        with self._lock:
+            self._records[record.entry.name] = record
+            self.version = next(self._versions)
+
+    def forget(self, names: Iterable[str]) -> None:
+        """Take ``names`` out (their records and modules): a failed import's leftovers."""
+        names = set(names)
+        with self._lock:
+            for name in names:
+                self._records.pop(name, None)
+            self.version = next(self._versions)
+        forget_modules({self.module_name(name) for name in names})
+
+    # -- loading a module again ----------------------------------------------------------
+
+    def set_aside(self, names: Iterable[str]) -> None:
+        """Take ``names`` out so they import afresh; their old versions are kept aside
+        (out of ``sys.modules``) until `release` says the new ones have imported."""
+        names = set(names)
+        packages = False
+        with self._lock:
+            for name in names:
+                record = self._records.pop(name, None)
+                if record is not None:
+                    self._aside[name] = record
+                    packages = packages or record.entry.is_package
+            self.version = next(self._versions)
+        forget_modules({self.module_name(name) for name in names}, submodules=packages)
+
+    def release(self) -> None:
+        """The modules set aside have imported again (or failed to): drop their old versions."""
+        with self._lock:
+            self._aside.clear()
+
+    # -- starting and ending ---------------------------------------------------------------
+
+    def start(self, finder: object, roots: tuple[str, ...]) -> bool:
+        """Put ``finder`` first in ``sys.meta_path``; False if the session was active.
+
+        ``roots`` are the search paths (`pike._paths.roots_of`): what plugins
+        add under them to ``sys.path`` and the importer cache goes at the end.
+        """
         with self.lock:
-            finder = self.finder
             if self._active:
                 if not any(f is finder for f in sys.meta_path):  # taken out by hand
-                    _rebind_meta_path(lambda meta: [finder, *meta])
+                    rebind_meta_path(lambda meta: [finder, *meta])
                 return False
+            self._finder = finder
+            self._roots = roots
             self._sys_path_before = list(sys.path)
             self._meta_path_before = list(sys.meta_path)
-            finder.invalidate_caches()
-            self.registry.open()
+            self.forget_listings()
             self._active = True
-            _rebind_meta_path(lambda meta: [finder, *(f for f in meta if f is not finder)])
+            rebind_meta_path(lambda meta: [finder, *(f for f in meta if f is not finder)])
             return True
+
+    def forget_listings(self) -> None:
+        """Forget every cached listing of a folder under the search paths (the finder's
+        and the importer cache's), so files added since are seen."""
+        invalidate = getattr(self._finder, "invalidate_caches", None)
+        if invalidate is not None:
+            invalidate()
+        forget_importer_cache(self._roots)
 
     def end(self) -> None:
         """Take out everything the session installed; safe to call any number of times."""
         if sys.is_finalizing():
             return  # the interpreter is going away with everything in it
         with self.lock:
-            was_active, self._active = self._active, False
-            records = self.registry.close(keep=not self.unload)
-            finder = self.finder
-            steps: list[tuple[str, Callable[[], None]]] = [
-                (
-                    "remove the finder",
-                    lambda: _rebind_meta_path(lambda meta: [f for f in meta if f is not finder]),
-                ),
-            ]
-            if was_active:
+            with self._lock:
+                was_active, self._active = self._active, False
+                records = dict(self._records)
                 if self.unload:
-                    steps.append(("unload the plugin modules", lambda: self._unload(records)))
-                    steps.append(
-                        ("remove the plugins' finders", lambda: self._drop_finders(records))
-                    )
-                steps.append(("restore sys.path", self._restore_sys_path))
-                steps.append(("clear the importer cache", self._forget_importer_cache))
-            for what, step in steps:
-                _guarded(what, step)
+                    self._records.clear()
+                    self._aside.clear()
+                    self.version = next(self._versions)
+            finder = self._finder
+            _guarded(
+                "remove the finder",
+                lambda: rebind_meta_path(lambda meta: [f for f in meta if f is not finder]),
+            )
+            if not was_active:
+                return
+            if self.unload:
+                _guarded("unload the plugin modules", lambda: self._unload(records))
+                _guarded("remove the plugins' finders", lambda: self._drop_finders(records))
+            _guarded(
+                "restore sys.path", lambda: restore_sys_path(self._sys_path_before, self._roots)
+            )
+            _guarded("clear the importer cache", lambda: forget_importer_cache(self._roots))
 
     def sweep(self, name: str) -> None:
         """Take out what a module left that finished after the session ended.
 
-        Runs in the importing thread, without the session's lock (whose holder
-        may be waiting for that very import): each step reads a snapshot.
+        Runs in the importing thread, without the lock (whose holder may be
+        waiting for that very import): each step reads a snapshot.
         """
         if self._active:
             return  # started again meanwhile: the module belongs to the new activation
         if self.unload:
-            _guarded("unload a late plugin module", lambda: forget_modules({name}))
-        _guarded("restore sys.path", self._restore_sys_path)
-        _guarded("clear the importer cache", self._forget_importer_cache)
-
-    # -- the steps -----------------------------------------------------------------
+            _guarded(
+                "unload a late plugin module",
+                lambda: forget_modules({self.module_name(name)}),
+            )
+        _guarded("restore sys.path", lambda: restore_sys_path(self._sys_path_before, self._roots))
+        _guarded("clear the importer cache", lambda: forget_importer_cache(self._roots))
 
     def _unload(self, records: dict[str, Record]) -> None:
+        """Every top-level name the manager served leaves ``sys.modules``, whatever object
+        a plugin put there since, unless another active manager's loader ran that object."""
         modules = sys.modules
-        ours: set[str] = set()
+        doomed: set[str] = set()
         for name, record in records.items():
             if record.borrowed or "." in name:
                 continue
-            current = modules.get(name)
-            if current is None or current is record.module:
-                ours.add(name)
-        if not ours:
+            key = self.module_name(name)
+            current = modules.get(key)
+            if current is None or current is record.module or not _held_elsewhere(current, self):
+                doomed.add(key)
+        if not doomed:
             return
         if threading.active_count() > 1:  # only another thread can be mid-import
             for record in records.values():
-                if record.entry.name.partition(".")[0] in ours:
-                    _settle(record)
-        forget_modules(ours)
+                if self.module_name(record.entry.name).partition(".")[0] in doomed:
+                    settle(record.spec)
+        forget_modules(doomed)
 
     def _drop_finders(self, records: dict[str, Record]) -> None:
         """Meta-path finders added while active whose class a plugin module defines."""
         before = {id(f) for f in self._meta_path_before}
-        added = [f for f in list(sys.meta_path) if id(f) not in before and f is not self.finder]
+        added = [f for f in list(sys.meta_path) if id(f) not in before and f is not self._finder]
         if not added:
             return
         tops = {name.partition(".")[0] for name, r in records.items() if not r.borrowed}
 
         def planted(finder: object) -> bool:
-            module = _type_module(finder)
-            return isinstance(module, str) and module.partition(".")[0] in tops
+            module = type_module(type(finder))
+            return module is not None and module.partition(".")[0] in tops
 
         doomed = {id(f) for f in added if planted(f)}
         if doomed:
-            _rebind_meta_path(lambda meta: [f for f in meta if id(f) not in doomed])
-
-    def _restore_sys_path(self) -> None:
-        path = sys.path
-        if not isinstance(path, list):
-            return
-        remaining: dict[tuple[str, object], int] = {}
-        for item in self._sys_path_before:
-            key = _path_key(item)
-            remaining[key] = remaining.get(key, 0) + 1
-        kept: list[object] = []
-        dropped = False
-        for item in list(path):
-            key = _path_key(item)
-            if remaining.get(key, 0) > 0:
-                remaining[key] -= 1
-                kept.append(item)
-            elif is_within(item, self.roots):
-                dropped = True
-            else:
-                kept.append(item)
-        if dropped:
-            path[:] = kept  # type: ignore[assignment]
-
-    def _forget_importer_cache(self) -> None:
-        cache = sys.path_importer_cache
-        for key in list(cache):
-            if is_within(key, self.roots):
-                cache.pop(key, None)
+            rebind_meta_path(lambda meta: [f for f in meta if id(f) not in doomed])
 
 
-def _settle(record: Record) -> None:
-    """Wait until the import system has put a just-loaded module in place.
+def session_of(module: object) -> Session | None:
+    """The session whose loader ran ``module``, or None (read warily: it may be anything)."""
+    try:
+        spec = object.__getattribute__(module, "__dict__").get("__spec__")
+        owner = object.__getattribute__(spec.loader, "__dict__").get("session")
+    except Exception:  # no spec, no loader, an object without a __dict__
+        return None
+    return owner if type(owner) is Session else None
 
-    Between a loader finishing and the import returning, the import system
-    moves the module within ``sys.modules``; removing it then would make that
-    import fail with a KeyError in the other thread.
-    """
-    spec = record.spec
-    if spec is None or not getattr(spec, "_initializing", False):
-        return
-    deadline = time.monotonic() + _SETTLE_SECONDS
-    while getattr(spec, "_initializing", False) and time.monotonic() < deadline:
-        time.sleep(0.0005)
+
+def _held_elsewhere(module: object, session: Session) -> bool:
+    owner = session_of(module)
+    return owner is not None and owner is not session and owner.active
 
 
 def _guarded(what: str, step: Callable[[], None]) -> None:

@@ -1,15 +1,21 @@
 """Walking plugin folders: which entries are plugin modules, and which are skipped.
 
-Pure filesystem work, nothing is imported. The rules (contract C3):
+Pure filesystem work, nothing is imported. The rules:
 
 * a file whose name ends with an import suffix (``.py``, ``.pyc``, an extension
-  module suffix) is a module, ``__init__`` excepted;
-* a directory holding an ``__init__`` file is a package, walked to any depth;
-* ``__pycache__`` is passed over; hidden entries, invalid names, directories
-  without ``__init__``, unreadable entries and symbolic-link loops are skipped
-  with a reason;
+  module suffix) is a module, ``__init__`` excepted; a directory holding an
+  ``__init__`` file is a package, walked to any depth; where several entries
+  give one name, the standard ``FileFinder``'s precedence decides
+  (`pike._names`);
+* ``__pycache__`` is passed over; hidden entries, names that cannot be
+  imported, directories without ``__init__``, unreadable entries, devices and
+  symbolic-link loops are skipped, each with its reason;
 * entries are ordered by module name within a folder, so every walk gives the
   same order whatever the filesystem returns.
+
+A walk remembers the state of every folder it looked at (and of the targets
+of symbolic links), so a later walk can tell, one stat each, that nothing it
+saw can have changed, and reuse it (`Walk.is_current`).
 """
 
 from __future__ import annotations
@@ -20,43 +26,30 @@ import os
 import string
 import time
 from bisect import bisect_left
-from importlib import machinery
 
 from pike import _log
-from pike._filestate import is_racy
+from pike._filestate import FileState, changed
+from pike._names import INIT_FILES, module_name_of, unusable_name
 from pike.errors import SearchPathError
 
 __all__ = [
+    "Ancestors",
     "Listing",
     "ModuleEntry",
     "SkippedEntry",
     "Walk",
     "find_entries",
-    "is_valid_name",
-    "module_name_of",
     "package_init",
     "scan_folder",
-    "top_level",
-    "top_level_names",
     "vanished",
     "walk",
 ]
 
 logger = _log.get(__name__)
 
-# Suffixes in FileFinder's order of precedence: extension modules, then source,
-# then bytecode. A package directory takes precedence over all of them.
-_SUFFIXES: tuple[str, ...] = (
-    *machinery.EXTENSION_SUFFIXES,
-    *machinery.SOURCE_SUFFIXES,
-    *machinery.BYTECODE_SUFFIXES,
-)
-# Longest first, so ".cpython-311-x86_64-linux-gnu.so" wins over ".so".
-_MATCH_ORDER: tuple[str, ...] = tuple(sorted(_SUFFIXES, key=len, reverse=True))
-_RANK = {suffix: rank for rank, suffix in enumerate(_SUFFIXES)}
+_SOURCE_RANK = module_name_of("x.py")[1]  # type: ignore[index]
 _PACKAGE_RANK = -1
-_BYTECODE = tuple(machinery.BYTECODE_SUFFIXES)
-_SOURCE_RANK = _RANK[".py"]
+_BYTECODE = (".pyc",)
 # Stems that pass str.isidentifier() but are no plugin module name.
 _RESERVED = frozenset(keyword.kwlist) | {"__init__", "__main__"}
 _RESERVED_SORTED = sorted(_RESERVED)
@@ -73,7 +66,7 @@ class ModuleEntry:
     """
 
     # Written out rather than a frozen dataclass: dataclasses (and inspect,
-    # which it imports) would double the time `import pike` takes (C16).
+    # which it imports) would double the time `import pike` takes.
     __slots__ = ("is_package", "name", "path", "search_path")
     __match_args__ = ("name", "path", "search_path", "is_package")
 
@@ -153,183 +146,136 @@ class SkippedEntry:
         return (SkippedEntry, (self.path, self.reason))
 
 
+class Ancestors:
+    """The folders above the one being walked, by device and inode.
+
+    A folder met again below itself is a symbolic-link loop: every recursive
+    walk of pike's (the walk here, `pike.discovery.filesystem`'s and
+    `pike.discovery.py`'s) asks `enter` before going down, so it always ends.
+    """
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[int, int]] = set()
+
+    def enter(self, st: os.stat_result) -> bool:
+        """Go down into the folder whose stat is ``st``; False if it is above already."""
+        key = (st.st_dev, st.st_ino)
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        return True
+
+    def leave(self, st: os.stat_result) -> None:
+        self._keys.discard((st.st_dev, st.st_ino))
+
+
+#: The reason given for a symbolic-link loop.
+LOOP = "symbolic link loop (points back to a folder above it)"
+
+
 class Walk:
     """What one walk found: modules in load order, and skipped entries.
 
-    ``folders`` are the folders it listed with their modification times, and
-    ``listed_ns`` when it started: a later walk can tell from them whether the
-    listings can have changed. ``loaded_at``: the registry version at which
-    each of ``modules`` was known to be loaded, with a record holding that very
-    entry (see pike._refresh.plan).
+    ``folders`` holds the state of everything the walk looked at besides the
+    files it lists: each folder, and each target of a symbolic link.
+    ``vouched`` is false when an entry could not be looked at at all (a loop,
+    a broken link: no state would show it change): such a walk is never reused.
     """
 
-    __slots__ = ("folders", "listed_ns", "loaded_at", "modules", "skipped")
+    __slots__ = ("folders", "modules", "skipped", "vouched")
 
     def __init__(
         self,
         modules: list[ModuleEntry],
         skipped: list[SkippedEntry],
-        folders: list[tuple[str, int]] | None = None,
-        listed_ns: int = 0,
-        loaded_at: int | None = None,
+        folders: list[tuple[str, FileState]] | None = None,
+        vouched: bool = True,
     ) -> None:
         self.modules = modules
         self.skipped = skipped
-        self.folders: list[tuple[str, int]] = [] if folders is None else folders
-        self.listed_ns = listed_ns
-        self.loaded_at = loaded_at
+        self.folders: list[tuple[str, FileState]] = [] if folders is None else folders
+        self.vouched = vouched
+
+    def watch(self, path: str, st: os.stat_result, now_ns: int) -> None:
+        """Remember the state of something this walk depends on."""
+        self.folders.append((path, FileState.of(st, path, now_ns)))
 
     def is_current(self) -> bool:
-        """True if no folder this walk listed can have changed since (one stat each).
-
-        A folder whose time was too recent to trust when it was listed (two
-        changes may fall in one tick of the clock) is taken as changed.
-        """
-        listed = self.listed_ns
-        for path, mtime_ns in self.folders:
-            try:
-                st = os.stat(path)
-            except OSError:
-                return False
-            if st.st_mtime_ns != mtime_ns or is_racy(mtime_ns, listed):
-                return False
-        return True
-
-
-def module_name_of(filename: str) -> str | None:
-    """The module name a file name stands for, or None if it is not a module file."""
-    for suffix in _MATCH_ORDER:
-        if filename.endswith(suffix) and len(filename) > len(suffix):
-            return filename[: -len(suffix)]
-    return None
-
-
-def _suffix_of(filename: str) -> str:
-    for suffix in _MATCH_ORDER:
-        if filename.endswith(suffix):
-            return suffix
-    raise ValueError(filename)  # pragma: no cover - only called on module files
-
-
-def is_valid_name(name: str) -> bool:
-    """True for a name ``import`` can spell: an identifier that is not a keyword."""
-    return name.isidentifier() and not keyword.iskeyword(name)
+        """True if nothing this walk looked at can have changed since (one stat each)."""
+        if not self.vouched or not self.folders:
+            return False
+        return not changed([p for p, _s in self.folders], [s for _p, s in self.folders])
 
 
 def package_init(directory: str) -> str | None:
-    """The ``__init__`` file that makes ``directory`` a package, or None."""
-    common = os.path.join(directory, "__init__.py")
-    if os.path.isfile(common):
-        return common
-    for suffix in _SUFFIXES:
-        candidate = os.path.join(directory, "__init__" + suffix)
+    """The ``__init__`` file that makes ``directory`` a package (FileFinder's choice), or None."""
+    for name in INIT_FILES:
+        candidate = os.path.join(directory, name)
         if os.path.isfile(candidate):
             return candidate
     return None
 
 
-def _classify(entry: os.DirEntry[str]) -> tuple[str, int, str | None] | str | None:
-    """``(name, rank, init)`` for a module entry, a reason to skip it, or None to pass."""
-    filename = entry.name
-    if filename == "__pycache__":
-        return None
-    if filename.startswith("."):
-        return "hidden entry (name starts with a dot)"
-    try:
-        is_dir = entry.is_dir()
-        is_file = not is_dir and entry.is_file()
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symbolic link loop (the link leads back to itself)"
-        return f"cannot be read: {exc.strerror or exc}"
-    init: str | None = None
-    if is_dir:
-        init = package_init(entry.path)
-        if init is None:
-            return "directory without __init__.py (not a package)"
-        name, rank = filename, _PACKAGE_RANK
-    elif is_file:
-        stem = module_name_of(filename)
-        if stem is None or stem == "__init__":
-            return None
-        name, rank = stem, _RANK[_suffix_of(filename)]
-    elif entry.is_symlink() and not os.path.exists(entry.path):
-        return "cannot be read: broken symbolic link"
-    elif module_name_of(filename) is not None:
-        return "not a regular file (a device, pipe or socket)"
-    else:
-        return None
-    if name == "__main__":
-        return "__main__ is a package's entry point, not a plugin module"
-    if not is_valid_name(name):
-        what = "a Python keyword" if keyword.iskeyword(name) else "not a valid Python identifier"
-        return f"name {name!r} is {what}, so it cannot be imported; rename it"
-    return name, rank, init
+def _has_init(directory: str) -> bool:
+    """True if ``directory`` holds an ``__init__`` file (which one, its listing tells)."""
+    # The common one first: most packages hold an __init__.py.
+    return os.path.isfile(os.path.join(directory, "__init__.py")) or (
+        package_init(directory) is not None
+    )
 
 
 class Listing:
-    """One folder's modules and packages.
+    """One folder's modules and packages, and what the listing depends on.
 
-    ``sources`` are the sorted names of plain ``NAME.py`` modules (kept bare,
-    as listing needs no path); ``others`` maps every other module or package name
-    to ``(path, init)``: ``init`` is the ``__init__`` file of a package, None
-    for a module. A name is in one of the two at most.
+    ``sources`` are the sorted names of plain ``NAME.py`` modules (kept bare:
+    listing names needs no path); ``others`` maps every other module or
+    package name to ``(path, is_package)``. ``init`` is the ``__init__`` file
+    FileFinder imports for this folder as a package (None if there is none).
+    ``watched`` are the stats of what else the listing read: folders it looked
+    into that are not packages, targets of symbolic links. ``volatile`` is
+    true when an entry could not be looked at at all (a loop, a broken link):
+    no recorded state would show it changing.
     """
 
-    __slots__ = ("directory", "others", "sources")
+    __slots__ = ("directory", "init", "others", "skipped", "sources", "volatile", "watched")
 
-    def __init__(
-        self, directory: str, sources: list[str], others: dict[str, tuple[str, str | None]]
-    ) -> None:
+    def __init__(self, directory: str) -> None:
         self.directory = directory
-        self.sources = sources
-        self.others = others
+        self.sources: list[str] = []
+        self.others: dict[str, tuple[str, bool]] = {}
+        self.init: str | None = None
+        self.skipped: list[SkippedEntry] = []
+        self.watched: list[tuple[str, os.stat_result]] = []
+        self.volatile = False
 
     def names(self, *, packages: bool) -> list[str]:
         """The module (or package) names, sorted."""
         if packages:
-            return sorted(n for n, (_p, init) in self.others.items() if init is not None)
+            return sorted(n for n, (_p, package) in self.others.items() if package)
         if not self.others:
             return list(self.sources)  # already sorted
-        more = [n for n, (_p, init) in self.others.items() if init is None]
+        more = [n for n, (_p, package) in self.others.items() if not package]
         return sorted([*self.sources, *more])
 
-    def ordered(self) -> list[tuple[str, str, str | None]]:
-        """``(name, path, init)`` of everything, sorted by name."""
+    def ordered(self) -> list[tuple[str, str, bool]]:
+        """``(name, path, is_package)`` of everything, sorted by name."""
         prefix = os.path.join(self.directory, "")  # the folder and one separator
-        merged: list[tuple[str, str, str | None]] = [
-            (name, f"{prefix}{name}.py", None) for name in self.sources
-        ]
+        merged = [(name, f"{prefix}{name}.py", False) for name in self.sources]
         if self.others:  # sources alone are sorted already
-            merged += [(name, path, init) for name, (path, init) in self.others.items()]
+            merged += [(name, path, package) for name, (path, package) in self.others.items()]
             merged.sort(key=lambda item: item[0])
         return merged
-
-
-def _odd_source_name(stem: str) -> str | None:
-    """Why a ``.py`` file with this stem is not a plugin module (None: silently)."""
-    if stem == "__init__":
-        return None
-    if stem == "__main__":
-        return "__main__ is a package's entry point, not a plugin module"
-    what = "a Python keyword" if keyword.iskeyword(stem) else "not a valid Python identifier"
-    return f"name {stem!r} is {what}, so it cannot be imported; rename it"
-
-
-def _plain_source(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.name.endswith(".py") and entry.is_file()
-    except OSError:
-        return False
 
 
 def _all_plain_names(names: list[str]) -> bool:
     """True if every name in the sorted list ``names`` is an importable name.
 
-    In bulk, for speed: joined ASCII names form one identifier exactly when all
-    characters are identifier characters and the first name starts with a
-    letter or underscore (names starting with a digit, or empty, sort first).
-    Anything else falls back to checking name by name.
+    In bulk, for speed (the "listing 10000" benchmark row): joined ASCII names
+    form one identifier exactly when all characters are identifier characters
+    and the first name starts with a letter or underscore (names starting with
+    a digit, or empty, sort first). Anything else is checked name by name.
     """
     if not names:
         return True
@@ -357,137 +303,253 @@ def _holds_reserved(names: list[str]) -> bool:
     return False
 
 
-def scan_folder(directory: str, skipped: list[SkippedEntry], *, record: bool = True) -> Listing:
-    """List one folder's modules and packages; append skipped entries to ``skipped``.
+def scan_folder(directory: str) -> Listing:
+    """List one folder's modules and packages, and the entries it skips.
 
     Raises OSError when the folder itself cannot be listed.
     """
-    # One pass, in bulk: plain source files (by far the most common entry)
-    # become names; every other entry is set aside (append returns None, so
-    # it drops out of the list) for the general path below.
+    listing = Listing(directory)
+    sources = listing.sources
     rest: list[os.DirEntry[str]] = []
-    set_aside = rest.append
-    try:
-        with os.scandir(directory) as it:
-            sources = [
-                e.name[:-3] for e in it if (e.name.endswith(".py") and e.is_file()) or set_aside(e)
-            ]
-    except OSError:
-        # An entry that cannot be looked at (a symbolic link loop named *.py): list
-        # the folder again, one entry at a time (a folder that cannot be listed
-        # raises again here).
-        rest.clear()
-        with os.scandir(directory) as it:
-            sources = [e.name[:-3] for e in it if _plain_source(e) or set_aside(e)]
+    with os.scandir(directory) as it:
+        # Plain source files, by far the most common entry, in one pass; a
+        # symbolic link is not one (its target is watched, below).
+        for entry in it:
+            name = entry.name
+            try:
+                plain = name.endswith(".py") and entry.is_file(follow_symlinks=False)
+            except OSError:  # pragma: no cover - d_type answers without a system call
+                plain = False
+            if plain:
+                sources.append(name[:-3])
+            else:
+                rest.append(entry)
     sources.sort()
-    local: list[SkippedEntry] = []
+    inits: set[str] = set()
     if not _all_plain_names(sources):
         odd = [n for n in sources if not n.isidentifier() or n in _RESERVED]
-        odd_set = set(odd)
-        sources = [n for n in sources if n not in odd_set]
+        if "__init__" in odd:
+            inits.add("__init__.py")
         for stem in odd:
-            reason = _odd_source_name(stem)
+            reason = unusable_name(stem) if stem != "__init__" else None
             if reason is not None:
-                local.append(SkippedEntry(os.path.join(directory, stem + ".py"), reason))
-    others: dict[str, tuple[str, str | None]] = {}
+                listing.skipped.append(SkippedEntry(os.path.join(directory, stem + ".py"), reason))
+        odd_names = set(odd)
+        listing.sources = sources = [n for n in sources if n not in odd_names]
     if rest:
-        sources = _scan_rest(rest, directory, sources, others, local)
-    if record and local:
-        local.sort(key=lambda entry: entry.path)
-        skipped.extend(local)
-        for entry in local:
-            logger.debug("skipped %s", entry)
-    return Listing(directory, sources, others)
+        _scan_rest(rest, listing, inits)
+    if inits:
+        listing.init = next(os.path.join(directory, n) for n in INIT_FILES if n in inits)
+    if listing.skipped:
+        listing.skipped.sort(key=lambda skipped: skipped.path)
+        for skipped in listing.skipped:
+            logger.debug("skipped %s", skipped)
+    return listing
 
 
-def _scan_rest(
-    entries: list[os.DirEntry[str]],
-    directory: str,
-    sources: list[str],
-    others: dict[str, tuple[str, str | None]],
-    skipped: list[SkippedEntry],
-) -> list[str]:
-    """The general path: packages, bytecode, extensions and anything odd.
+def _looked_at(
+    entry: os.DirEntry[str], module: tuple[str, int] | None, listing: Listing
+) -> bool | str | None:
+    """Whether a (non-hidden) entry is a folder (True) or a module file (False), or why
+    it is skipped, or None to pass it over silently (a file that is no module).
 
-    Fills ``others`` and returns ``sources`` less the names another entry took.
+    What the answer depends on beyond the folder's own listing (a folder looked
+    into, a link's target) is added to ``listing.watched``.
     """
-    source_names = set(sources)
-    ranks: dict[str, int] = {}
-    taken: set[str] = set()
+    try:
+        is_link = entry.is_symlink()
+        is_dir = entry.is_dir()
+        is_file = not is_dir and entry.is_file()
+        # A link's target, and the folders that are not packages, are watched.
+        st = entry.stat() if is_link and is_file else None
+    except OSError as exc:
+        listing.volatile = True
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (the link leads back to itself)"
+        return f"cannot be read: {exc.strerror or exc}"
+    if st is not None:
+        listing.watched.append((entry.path, st))
+    if is_dir:
+        return True
+    if is_file:
+        return False if module is not None else None
+    if is_link and not os.path.exists(entry.path):  # a link to nothing (yet)
+        listing.volatile = True  # its target may come
+        return "cannot be read: broken symbolic link"
+    if module is not None:
+        return "not a regular file (a device, pipe or socket)"
+    return None
+
+
+class _Contest:
+    """Which entry takes each name in one folder, by FileFinder's precedence: a package,
+    then extension modules, then source, then bytecode."""
+
+    __slots__ = ("listing", "ranks", "sources", "taken")
+
+    def __init__(self, listing: Listing) -> None:
+        self.listing = listing
+        self.sources = set(listing.sources)
+        self.ranks: dict[str, int] = {}
+        self.taken: set[str] = set()
+
+    def offer(self, name: str, rank: int, path: str, is_dir: bool) -> None:
+        listing = self.listing
+        others = listing.others
+        if name in self.sources:
+            held_rank, held_path = _SOURCE_RANK, os.path.join(listing.directory, name + ".py")
+        elif name in others:
+            held_rank, held_path = self.ranks[name], others[name][0]
+        else:
+            others[name], self.ranks[name] = (path, is_dir), rank
+            return
+        if rank < held_rank:  # the new entry wins the name
+            loser, winner = held_path, path
+            if name in self.sources:
+                self.sources.discard(name)
+                self.taken.add(name)
+            others[name], self.ranks[name] = (path, is_dir), rank
+        else:
+            loser, winner = path, held_path
+        # A .pyc beside its .py is a legacy byte-compiled copy, not news.
+        if not loser.endswith(_BYTECODE):
+            reason = f"hidden by {os.path.basename(winner)}, which is imported as {name!r}"
+            listing.skipped.append(SkippedEntry(loser, reason))
+
+    def settle(self) -> None:
+        """Take the names sources lost out of the plain sources."""
+        if self.taken:
+            self.listing.sources = [n for n in self.listing.sources if n not in self.taken]
+
+
+def _scan_rest(entries: list[os.DirEntry[str]], listing: Listing, inits: set[str]) -> None:
+    """The general path: packages, bytecode, extensions, links and anything odd."""
+    contest = _Contest(listing)
+    skipped = listing.skipped
     for entry in sorted(entries, key=lambda e: e.name):
-        kind = _classify(entry)
+        filename = entry.name
+        if filename == "__pycache__":
+            continue
+        if filename.startswith("."):
+            skipped.append(SkippedEntry(entry.path, "hidden entry (name starts with a dot)"))
+            continue
+        module = module_name_of(filename)
+        kind = _looked_at(entry, module, listing)
         if kind is None:
             continue
         if isinstance(kind, str):
             skipped.append(SkippedEntry(entry.path, kind))
             continue
-        name, rank, init = kind
-        if name in source_names:
-            held_rank, held_path = _SOURCE_RANK, os.path.join(directory, name + ".py")
-        elif name in others:
-            held_rank, held_path = ranks[name], others[name][0]
+        if kind:  # a folder
+            if not _has_init(entry.path):
+                skipped.append(
+                    SkippedEntry(entry.path, "directory without __init__.py (not a package)")
+                )
+                try:  # it becomes a package when an __init__ file comes
+                    listing.watched.append((entry.path, entry.stat()))
+                except OSError:  # pragma: no cover - raced with a deletion
+                    listing.volatile = True
+                continue
+            name, rank = filename, _PACKAGE_RANK
         else:
-            others[name], ranks[name] = (entry.path, init), rank
+            name, rank = module  # type: ignore[misc]
+            if name == "__init__":
+                inits.add(filename)
+                continue
+        why = unusable_name(name)
+        if why is not None:
+            skipped.append(SkippedEntry(entry.path, why))
             continue
-        if rank < held_rank:  # the new entry wins the name
-            loser = held_path
-            if name in source_names:
-                source_names.discard(name)
-                taken.add(name)
-            others[name], ranks[name] = (entry.path, init), rank
-            winner = entry.path
-        else:
-            loser, winner = entry.path, held_path
-        # A .pyc beside its .py is a legacy byte-compiled copy, not news.
-        if not loser.endswith(_BYTECODE):
-            reason = f"hidden by {os.path.basename(winner)}, which is imported as {name!r}"
-            skipped.append(SkippedEntry(loser, reason))
-    return [n for n in sources if n not in taken] if taken else sources
+        contest.offer(name, rank, entry.path, kind)
+    contest.settle()
 
 
-def _walk_package(
-    directory: str,
-    prefix: str,
-    search_path: str,
-    out: Walk,
-    ancestors: set[tuple[int, int]],
-) -> None:
-    try:
-        children = scan_folder(directory, out.skipped).ordered()
-    except OSError as exc:  # pragma: no cover - root reads every folder; tested as non-root
-        out.skipped.append(SkippedEntry(directory, f"cannot be read: {exc.strerror or exc}"))
-        return
-    _walk_children(children, prefix, search_path, out, ancestors)
+class _Walker:
+    """One walk in progress: what it found so far, the folders above, and its clock."""
 
+    __slots__ = ("ancestors", "now_ns", "out")
 
-def _walk_children(
-    children: list[tuple[str, str, str | None]],
-    prefix: str,
-    search_path: str,
-    out: Walk,
-    ancestors: set[tuple[int, int]],
-) -> None:
-    for name, path, init in children:
-        full = prefix + name
-        if init is None:
-            out.modules.append(ModuleEntry(full, path, search_path))
-            continue
+    def __init__(self, now_ns: int) -> None:
+        self.out = Walk([], [])
+        self.ancestors = Ancestors()
+        self.now_ns = now_ns
+
+    def search_path(self, search_path: str) -> None:
+        try:
+            st = os.stat(search_path)
+            listing = scan_folder(search_path)
+        except OSError as exc:
+            raise vanished(search_path, exc) from None
+        self.out.watch(search_path, st, self.now_ns)
+        self.ancestors = Ancestors()
+        self.ancestors.enter(st)
+        self.children(listing, "", search_path)
+
+    def children(self, listing: Listing, prefix: str, search_path: str) -> None:
+        out = self.out
+        out.skipped.extend(listing.skipped)
+        if listing.volatile:
+            out.vouched = False
+        for path, st in listing.watched:
+            out.watch(path, st, self.now_ns)
+        for name, path, is_package in listing.ordered():
+            if is_package:
+                self.package(prefix + name, path, search_path)
+            else:
+                out.modules.append(ModuleEntry(prefix + name, path, search_path))
+
+    def package(self, name: str, path: str, search_path: str) -> None:
+        out = self.out
         try:
             st = os.stat(path)
         except OSError as exc:  # pragma: no cover - raced with a deletion
             out.skipped.append(SkippedEntry(path, f"cannot be read: {exc.strerror or exc}"))
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in ancestors:
-            out.skipped.append(
-                SkippedEntry(path, "symbolic link loop (points back to a folder above it)")
-            )
-            continue
-        out.folders.append((path, st.st_mtime_ns))
-        out.modules.append(ModuleEntry(full, init, search_path, is_package=True))
-        ancestors.add(key)
-        _walk_package(path, full + ".", search_path, out, ancestors)
-        ancestors.discard(key)
+            out.vouched = False
+            return
+        if not self.ancestors.enter(st):
+            out.skipped.append(SkippedEntry(path, LOOP))
+            return
+        out.watch(path, st, self.now_ns)
+        try:
+            inner = scan_folder(path)
+        except OSError as exc:
+            # Importable (its __init__ is there) but not listable: no submodules.
+            init = package_init(path)
+            if init is not None:
+                out.modules.append(ModuleEntry(name, init, search_path, is_package=True))
+            out.skipped.append(SkippedEntry(path, f"cannot be read: {exc.strerror or exc}"))
+        else:
+            init = inner.init or package_init(path)
+            if init is not None:  # pragma: no branch - it was seen a moment ago
+                out.modules.append(ModuleEntry(name, init, search_path, is_package=True))
+                self.children(inner, name + ".", search_path)
+        self.ancestors.leave(st)
+
+
+def vanished(search_path: str, exc: OSError) -> SearchPathError:
+    """The error for a search path that can no longer be listed."""
+    return SearchPathError(
+        search_path,
+        f"no longer exists or cannot be read ({exc.strerror or exc}); "
+        "it was checked when the manager was made",
+    )
+
+
+def walk(
+    search_paths: list[str], previous: Walk | None = None, *, now_ns: int | None = None
+) -> Walk:
+    """Walk every search path in order, packages to any depth.
+
+    With ``previous`` (an earlier walk of the same paths), that walk itself is
+    returned if nothing it looked at can have changed. ``now_ns`` is the time
+    the folders' states are judged by (the clock's by default).
+    """
+    if previous is not None and previous.is_current():
+        return previous
+    walker = _Walker(time.time_ns() if now_ns is None else now_ns)
+    for search_path in search_paths:
+        walker.search_path(search_path)
+    return walker.out
 
 
 def _named_here(directory: str, name: str) -> tuple[str, bool] | None:
@@ -501,8 +563,8 @@ def _named_here(directory: str, name: str) -> tuple[str, bool] | None:
         init = package_init(folder)
         if init is not None:
             return init, True
-    for suffix in _SUFFIXES:
-        candidate = folder + suffix
+    for filename in INIT_FILES:
+        candidate = folder + filename[len("__init__") :]
         if os.path.isfile(candidate):
             return candidate, False
     return None
@@ -512,11 +574,11 @@ def find_entries(search_paths: list[str], name: str) -> list[ModuleEntry]:
     """The entries for module ``name`` and the packages above it, top first.
 
     What a walk would give for them, without listing any folder: the first
-    search path holding the top-level name serves it, as in a walk (C3). Empty
-    if there is no such module, or a part of its name is no module name.
+    search path holding the top-level name serves it, as in a walk. Empty if
+    there is no such module, or a part of its name is no module name.
     """
     parts = name.split(".")
-    if not all(is_valid_name(part) and part != "__main__" for part in parts):
+    if not all(unusable_name(part) is None for part in parts):
         return []
     for search_path in search_paths:
         found = _named_here(search_path, parts[0])
@@ -533,46 +595,3 @@ def find_entries(search_paths: list[str], name: str) -> list[ModuleEntry]:
             return []
         entries.append(ModuleEntry(".".join(parts[: depth + 1]), found[0], search_path, found[1]))
     return entries
-
-
-def vanished(search_path: str, exc: OSError) -> SearchPathError:
-    """The error for a search path that can no longer be listed."""
-    return SearchPathError(
-        search_path,
-        f"no longer exists or cannot be read ({exc.strerror or exc}); "
-        "it was checked when the manager was made",
-    )
-
-
-def walk(search_paths: list[str], previous: Walk | None = None) -> Walk:
-    """Walk every search path in order, packages to any depth.
-
-    With ``previous`` (an earlier walk of the same paths), that walk itself is
-    returned if none of its folders can have changed.
-    """
-    if previous is not None and previous.is_current():
-        return previous
-    out = Walk([], [], listed_ns=time.time_ns())
-    for search_path in search_paths:
-        try:
-            st = os.stat(search_path)
-            children = scan_folder(search_path, out.skipped).ordered()
-        except OSError as exc:
-            raise vanished(search_path, exc) from None
-        out.folders.append((search_path, st.st_mtime_ns))
-        _walk_children(children, "", search_path, out, {(st.st_dev, st.st_ino)})
-    return out
-
-
-def top_level(search_path: str, *, packages: bool) -> list[tuple[str, str]]:
-    """``(name, path)`` of the top-level modules (or packages: their folders), by name."""
-    return [
-        (name, path)
-        for name, path, init in scan_folder(search_path, [], record=False).ordered()
-        if (init is not None) == packages
-    ]
-
-
-def top_level_names(search_path: str, *, packages: bool) -> list[str]:
-    """The names of the top-level modules (or packages) of one search path, sorted."""
-    return scan_folder(search_path, [], record=False).names(packages=packages)

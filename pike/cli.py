@@ -1,4 +1,4 @@
-"""The command line: ``pike PATH [PATH ...]`` (also ``python -m pike``), contract C11.
+"""The command line: ``pike PATH [PATH ...]`` (also ``python -m pike``).
 
 Lists the plugin classes in the folders (module, class, bases, file:line) and a
 count on stdout; the errors and skipped entries on stderr (or everything in
@@ -22,18 +22,18 @@ import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from types import CodeType
 from typing import Any, TextIO
 
 from pike import __version__
-from pike._classes import type_module
+from pike._names import names_class
+from pike._objects import describe, type_module, type_name
 from pike.errors import (
     PikeError,
     PluginCollisionError,
     PluginError,
     PluginObjectError,
     UntrustedPluginError,
-    _describe,
-    _type_name,
 )
 from pike.manager import PikeManager
 
@@ -68,7 +68,7 @@ class Report:
     search_paths: list[str]
     base: str | None
     rows: list[Row] = field(default_factory=list)
-    modules: int = 0
+    module_count: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
@@ -160,7 +160,7 @@ def _import_base(spec: str) -> type:
         raise
     except BaseException as exc:  # the module is anyone's code: it may raise anything
         raise UsageError(
-            f"--base {spec!r}: cannot import module {module_name!r} ({_describe(exc)}); "
+            f"--base {spec!r}: cannot import module {module_name!r} ({describe(exc)}); "
             "give a plugin module in PATH or a module importable from here"
         ) from None
     if not isinstance(obj, type):
@@ -194,20 +194,34 @@ def _traceback_of(error: BaseException) -> str:
     try:
         return "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
     except Exception:  # a hostile exception that cannot even be formatted
-        return f"{_describe(cause)} (its traceback cannot be shown)\n"
+        return f"{describe(cause)} (its traceback cannot be shown)\n"
 
 
 def _base_name(base: type, module: str) -> str:
     where = type_module(base)
-    name = _type_name(base)
+    name = type_name(base)
     return name if where in (module, "builtins", None) else f"{where}.{name}"
 
 
-def _class_lines(search_paths: list[str]) -> dict[tuple[str, str], int]:
-    """The line of each class statement, by (module, class), read by static listing."""
-    from pike.discovery import static
+def _first_lines(module: object) -> dict[str, int]:
+    """Where each class of ``module``'s top level starts (its first decorator, if any), by
+    qualified name: from the module's code, as Python reports it (the bytecode cache is
+    read, no source parsed). Empty where there is no code (an extension module)."""
+    try:
+        loader = module.__spec__.loader  # type: ignore[attr-defined]
+        code = loader.get_code(module.__name__)  # type: ignore[attr-defined]
+    except Exception:  # no spec, no code, a loader that cannot give it
+        return {}
+    lines: dict[str, int] = {}
+    for const in getattr(code, "co_consts", ()):
+        if isinstance(const, CodeType):
+            lines.setdefault(getattr(const, "co_qualname", const.co_name), const.co_firstlineno)
+    return lines
 
-    return {(c.module, c.name): c.lineno for c in static.list_classes(search_paths)}
+
+def _line_of(cls: type, lines: dict[str, int]) -> int | None:
+    first = type.__dict__["__dict__"].__get__(cls).get("__firstlineno__")  # Python 3.13
+    return first if type(first) is int else lines.get(type_name(cls))
 
 
 def _select(mgr: PikeManager, base: str | None) -> list[type]:
@@ -219,7 +233,7 @@ def _select(mgr: PikeManager, base: str | None) -> list[type]:
 
         # A bare name: any strict subclass of a class of that name.
         def named(cls: type) -> bool:
-            return any(_type_name(b) == base for b in _MRO.__get__(cls)[1:])
+            return any(names_class(type_name(b), base) for b in _MRO.__get__(cls)[1:])
 
         return mgr.get_classes(named)
     return mgr.get_all_inherited_classes(_import_base(base))
@@ -230,22 +244,23 @@ def _imported(paths: list[str], base: str | None, trust_any: bool, tracebacks: b
     report = Report("import", mgr.search_paths, base)
     with mgr:
         classes = _select(mgr, base)
-        lines = _class_lines(mgr.search_paths)
+        modules = {module.__name__: module for module in mgr.get_modules()}
+        lines: dict[str, dict[str, int]] = {}
         for cls in classes:
             module = type_module(cls) or "?"
-            name = _type_name(cls)
-            record = mgr._registry.get(module)
+            if module not in lines:
+                lines[module] = _first_lines(modules.get(module))
             bases = _BASES.__get__(cls)
             report.rows.append(
                 Row(
                     module,
-                    name,
+                    type_name(cls),
                     [_base_name(b, module) for b in bases],
-                    record.entry.path if record is not None else "",
-                    lines.get((module, name)),
+                    mgr.get_path(module) or "",
+                    _line_of(cls, lines[module]),
                 )
             )
-        report.modules = len(mgr.get_modules())
+        report.module_count = len(modules)
         report.errors = [_error_dict(e, tracebacks) for e in mgr.errors]
         report.skipped = [{"path": s.path, "reason": s.reason} for s in mgr.skipped]
     return report
@@ -262,7 +277,7 @@ def _static(paths: list[str], base: str | None) -> Report:
     listing = static.list_classes(paths, base=base)
     report = Report("static", [os.path.abspath(p) for p in paths], base)
     report.rows = [Row(c.module, c.name, list(c.bases), c.path, c.lineno) for c in listing.classes]
-    report.modules = len(listing.modules)
+    report.module_count = len(listing.module_names)
     report.errors = [_error_dict(e, with_traceback=False) for e in listing.collisions] + [
         {"module": e.module, "file": e.path, "line": e.lineno, "kind": "parse", "message": str(e)}
         for e in listing.errors
@@ -303,7 +318,7 @@ def _print_table(report: Report, out: TextIO) -> None:
         if report.base
         else ("plugin class" if n == 1 else "plugin classes")
     )
-    modules = f"{report.modules} module{'' if report.modules == 1 else 's'}"
+    modules = f"{report.module_count} module{'' if report.module_count == 1 else 's'}"
     how = " (static: nothing was run)" if report.mode == "static" else ""
     print(f"{n} {what} in {modules}{how}", file=out)
 
@@ -352,7 +367,7 @@ def _print_json(report: Report, out: TextIO) -> None:
         "skipped": report.skipped,
         "counts": {
             "classes": len(report.rows),
-            "modules": report.modules,
+            "modules": report.module_count,
             "errors": len(report.errors),
             "skipped": len(report.skipped),
         },
@@ -445,7 +460,7 @@ def main(
         else:
             _print_table(report, out)
         out.flush()
-    except BrokenPipeError:  # pragma: no cover - test_c11_closed_pipe_is_quiet, in a subprocess
+    except BrokenPipeError:  # pragma: no cover - test_closed_pipe_is_quiet, in a subprocess
         # The reader went away (`pike ... | head`): stop quietly, as other tools do.
         _silence_stdout()
         return status

@@ -54,8 +54,8 @@ class SearchPathError(PikeError):
 
 
 class UntrustedPathError(SearchPathError):
-    """A search path that other users could change (C15): not owned by you or root,
-    or writable by others. ``owner`` is its owner's uid, ``mode`` its mode bits."""
+    """A search path that other users could change: not owned by you or root, or
+    writable by others. ``owner`` is its owner's uid, ``mode`` its mode bits."""
 
     def __init__(self, path: str, reason: str, *, owner: int = -1, mode: int = 0) -> None:
         super().__init__(path, reason)
@@ -138,7 +138,7 @@ class PluginCollisionError(PluginError):
 
 
 class UntrustedPluginError(PluginImportError):
-    """A plugin file or package folder that other users could change (C15).
+    """A plugin file or package folder that other users could change.
 
     It was not imported. ``owner`` is the file's owner (a uid), ``mode`` its
     mode bits; the message says how to fix it. An `ImportError` too, as
@@ -161,7 +161,7 @@ class UntrustedPluginError(PluginImportError):
 
 
 class PluginObjectError(PluginError):
-    """A plugin object that misbehaved when pike looked at it (C14).
+    """A plugin object that misbehaved when pike looked at it.
 
     For example a class whose ``__subclasscheck__`` raises, or one that made
     ``filter_func`` raise. The plugin's exception is the ``__cause__``;
@@ -182,7 +182,7 @@ class PluginObjectError(PluginError):
 
 
 class EntryPointError(PluginImportError):
-    """A named plugin (an entry point) that failed to load (C13).
+    """A named plugin (an entry point) that failed to load.
 
     ``entry_point`` is its declaration (``"name = module:attr"``) and
     ``distribution`` the installed distribution that declares it (``"name
@@ -224,33 +224,3 @@ AmbiguousPluginError = MultipleMatches
 
 class PikeWarning(UserWarning):
     """Issued for each plugin error when a manager runs with ``on_error="warn"``."""
-
-
-def _a_type_name(value: object) -> str:
-    """``value``'s type as a message says it: ``an int``, ``a list``, ``None``."""
-    if value is None:
-        return "None"
-    name = type(value).__name__
-    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
-
-
-_QUALNAME = type.__dict__["__qualname__"]
-
-
-def _type_name(cls: type) -> str:
-    """``cls.__qualname__``, read past any metaclass that overrides attribute access."""
-    name = _QUALNAME.__get__(cls)
-    return name if isinstance(name, str) else "?"
-
-
-def _describe(exc: BaseException) -> str:
-    """``"ValueError: message"`` for any exception, even one whose ``__str__`` raises."""
-    kind = _type_name(type(exc))
-    try:
-        text = str(exc)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as inner:  # a plugin's __str__ may raise anything
-        why = _type_name(type(inner))
-        return f"{kind} (its message cannot be shown: str() raised {why})"
-    return f"{kind}: {text}" if text else kind

@@ -1,7 +1,7 @@
-"""PikeLoader: pike 0.2.0's loader by file path, on top of the standard loaders (C1).
+"""PikeLoader: pike 0.2.0's loader by file path, on top of the standard loaders.
 
 0.2.0 compiled and executed each file by hand. This one hands the file to the
-standard ``SourceFileLoader`` (as subclassed by pike, `pike._loader`), so
+standard ``SourceFileLoader`` (as subclassed by pike, `pike._importing`), so
 bytecode caches are written and reused and ``__spec__``, ``__cached__`` and
 ``__loader__`` are what a normal import sets. A module it loads stays in
 ``sys.modules``, as in 0.2.0: use a [`PikeManager`][pike.manager.PikeManager] for
@@ -16,8 +16,9 @@ import os
 import sys
 from types import ModuleType
 
-from pike import _trust
-from pike._loader import SourceFileLoader, import_error
+from pike._importing import SourceFileLoader
+from pike._policy import import_error
+from pike._trust import Trust, TrustPolicy
 from pike.errors import PluginImportError
 
 __all__ = ["PikeLoader"]
@@ -30,15 +31,15 @@ def _is_init(path: str) -> bool:
 class PikeLoader(importlib.abc.Loader):
     """Loads the module ``fullname`` from the file ``module_path``.
 
-    ``trust`` is checked as [`PikeManager`][pike.manager.PikeManager] checks it (C15):
+    ``trust`` is checked as [`PikeManager`][pike.manager.PikeManager] checks it:
     by default the file and its folder must be yours (or root's) and not
     writable by others.
     """
 
-    def __init__(self, fullname: str, module_path: str, *, trust: _trust.Trust = "owner") -> None:
+    def __init__(self, fullname: str, module_path: str, *, trust: Trust = "owner") -> None:
         self.fullname = fullname
         self.module_path = os.fspath(module_path)
-        self._check = _trust.check_trust(trust)
+        self._trust = TrustPolicy(trust)
 
     def is_package(self, fullname: str | None = None) -> bool:
         """True if the file is a package's ``__init__`` (``fullname`` is not used)."""
@@ -91,13 +92,13 @@ class PikeLoader(importlib.abc.Loader):
         path = os.fspath(path)
         if os.path.splitext(path)[1].lower() != ".py":
             return None
-        if self._check:
+        if self._trust.checks:
             try:
                 st = os.stat(path)
             except OSError as exc:
                 raise import_error(module_name, path, exc) from exc
-            _trust.require_trusted(module_name, path, st)
-            _trust.require_trusted_folder(module_name, os.path.dirname(os.path.abspath(path)))
+            self._trust.require_plugin(module_name, path, st)
+            self._trust.require_folder(module_name, os.path.dirname(os.path.abspath(path)))
         package = os.path.dirname(path) if _is_init(path) else None
         spec = importlib.util.spec_from_file_location(
             module_name,

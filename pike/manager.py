@@ -9,32 +9,34 @@ The manager is active from the moment it is made (as in pike 0.2.0) until
 ``cleanup()``, the end of the ``with`` block, or its garbage collection; it can
 be entered again afterwards.
 
-Data flows one way: the folders are walked (`pike._walk`) into entries;
-the `Loader` imports them through the manager's finder,
-whose loaders write what ran into the registry (`pike._registry`);
-classes are picked from the registry's records (`pike._classes`); refresh
-diffs the registry against a new walk (`pike._refresh`); cleanup takes
-out what the registry says the manager loaded (`pike._session`).
+It makes the `pike._session.Session` that owns what it holds in the
+interpreter, and hands it to its finder, its importer, refresh and cleanup.
+Data flows one way: the folders are walked (`pike._walk`) into entries; the
+`pike._importing.Importer` imports them through the finder, whose loaders
+record what ran in the session; classes are picked from the session's records
+(`pike._classes`); refresh diffs the records against a new walk
+(`pike._refresh`); cleanup takes out what the session says was loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
-from pike import _refresh, _trust, _walk
-from pike._classes import apply_filter, defined_classes, type_module
-from pike._gc import collector_paused
-from pike._loading import ErrorPolicy, Loader, OnError
-from pike._paths import SearchPaths, is_within, normalize_search_paths
+from pike import _refresh, _walk
+from pike._classes import apply_filter, defined_classes, subclass_test
+from pike._importing import Importer
+from pike._interpreter import collector_paused
+from pike._objects import a_type_name, type_module
+from pike._paths import SearchPaths, normalize_search_paths, roots_of
+from pike._policy import ErrorPolicy, OnError
 from pike._refresh import RefreshReport
-from pike._registry import Record
-from pike._session import Session
+from pike._session import Record, Session
+from pike._trust import Trust, TrustPolicy
 from pike._walk import ModuleEntry, SkippedEntry
-from pike.errors import InactiveManagerError, PikeTypeError, PluginError, _a_type_name
+from pike.errors import InactiveManagerError, PikeTypeError, PluginError, PluginImportError
 from pike.finder import PikeFinder
 
 __all__ = ["PikeManager"]
@@ -55,7 +57,8 @@ class PikeManager:
         (default). ``False`` keeps them, for programs that import plugin modules
         lazily after the block.
     :param trust: ``"owner"`` (default): load only folders and files owned by
-        you or root that other users cannot write (C15); ``"any"``: no check.
+        you or root that other users cannot write; ``"any"``: no check
+        ([security](https://pyarmory-pike.readthedocs.io/en/latest/security/)).
     :raises SearchPathError: a path does not exist, is not a folder or cannot be read.
     :raises UntrustedPathError: a path that other users could change.
     :raises PikeTypeError: a path or ``on_error`` of the wrong type (also a ``TypeError``).
@@ -67,19 +70,24 @@ class PikeManager:
         *,
         on_error: OnError = "raise",
         unload: bool = True,
-        trust: _trust.Trust = "owner",
+        trust: Trust = "owner",
     ) -> None:
-        check = _trust.check_trust(trust)
-        self.search_paths: list[str] = normalize_search_paths(search_paths, trust=check)
+        checked = TrustPolicy(trust)
+        self._session = Session(unload=bool(unload))
         self._policy = ErrorPolicy(on_error)
-        self.module_finder = PikeFinder(self.search_paths, trust=trust)
-        self._registry = self.module_finder.registry
-        self._session = Session(self.module_finder, self.search_paths, bool(unload))
-        # session.end, not self.cleanup: errors keep the frames that hold this
-        # callable, and must not keep the manager alive through them.
-        self._loader = Loader(self.module_finder, self._policy, self._session.end)
+        self.search_paths: list[str] = normalize_search_paths(
+            search_paths, checked if checked.checks else None
+        )
+        self.module_finder = PikeFinder(self.search_paths, trust=trust, session=self._session)
+        # The manager is not handed down: errors keep the frames that hold what is,
+        # and must not keep the manager alive through them.
+        self._importer = Importer(self._session, self._policy)
         self._walk: _walk.Walk | None = None
         self._loaded = False
+        # The session's version while the walk's entries and its records match one to
+        # one (each entry loaded, with a record of that very entry): refresh then goes
+        # through the records alone.
+        self._in_step: int | None = None
         self._classes: tuple[int, list[type]] | None = None
         self.add_to_meta_path()
 
@@ -91,8 +99,9 @@ class PikeManager:
         Done by the constructor and by ``with``; needed by hand only to reuse a
         manager after [`cleanup`][pike.manager.PikeManager.cleanup] without a ``with`` block.
         """
-        with self._session.lock:
-            if self._session.start():
+        session = self._session
+        with session.lock:
+            if session.start(self.module_finder, roots_of(self.search_paths)):
                 self._forget_discovery()
                 self._policy.errors.clear()
 
@@ -129,6 +138,7 @@ class PikeManager:
     def _forget_discovery(self) -> None:
         self._walk = None
         self._loaded = False
+        self._in_step = None
         self._classes = None
 
     # -- what was found --------------------------------------------------------
@@ -149,9 +159,14 @@ class PikeManager:
         return list(self._scan().skipped)
 
     @property
-    def modules(self) -> list[ModuleEntry]:
+    def entries(self) -> list[ModuleEntry]:
         """Every plugin module on the search paths, in load order (nothing is imported)."""
         return list(self._scan().modules)
+
+    @property
+    def modules(self) -> list[ModuleEntry]:
+        """The same as [`entries`][pike.manager.PikeManager.entries] (pike 1.0's name)."""
+        return self.entries
 
     def _scan(self) -> _walk.Walk:
         walk = self._walk
@@ -162,7 +177,7 @@ class PikeManager:
     def get_module_names(self) -> Iterator[str]:
         """An iterator over the names of the top-level plugin modules (not packages).
 
-        In C3 order; nothing is imported; a name found in two search paths
+        In load order; nothing is imported; a name found in two search paths
         comes once. The folders are listed when this is called.
         """
         return iter(self._top_level_names(packages=False))
@@ -176,7 +191,7 @@ class PikeManager:
         names: list[str] = []
         for search_path in self.search_paths:
             try:
-                found = _walk.top_level_names(search_path, packages=packages)
+                found = _walk.scan_folder(search_path).names(packages=packages)
             except OSError as exc:
                 raise _walk.vanished(search_path, exc) from None
             if names:
@@ -184,6 +199,15 @@ class PikeManager:
                 found = [name for name in found if name not in seen]
             names.extend(found)
         return names
+
+    def get_path(self, module_name: str) -> str | None:
+        """The file plugin module ``module_name`` was loaded from by this manager.
+
+        None if the manager did not load it (or only uses the host's own import
+        of that file).
+        """
+        record = self._session.get(module_name)
+        return record.path if record is not None and not record.borrowed else None
 
     # -- loading -------------------------------------------------------------
 
@@ -201,89 +225,93 @@ class PikeManager:
             if not self._loaded:
                 self._check_active()
                 self._policy.errors.clear()
-                self._loader.load(walk.modules)
+                self._importer.load(walk.modules)
                 self._loaded = True
-                self._note_all_loaded(walk)
+                self._in_step = self._step_of(walk)
             return walk
 
-    def _note_all_loaded(self, walk: _walk.Walk) -> None:
-        """Mark ``walk`` if each of its entries is loaded, with a record of that very
-        entry, and nothing else is: a refresh then goes through the records alone."""
-        registry = self._registry
-        if len(registry) != len(walk.modules):
-            return
-        get = registry.get
+    def _step_of(self, walk: _walk.Walk) -> int | None:
+        """The session's version if each entry of ``walk`` is loaded, with a record of that
+        very entry, and nothing else is (see ``_in_step``); else None."""
+        session = self._session
+        if len(session) != len(walk.modules):
+            return None
+        get = session.get
         for entry in walk.modules:
             record = get(entry.name)
             if record is None:
-                return
+                return None
             if record.entry is not entry:
                 if record.entry != entry:
-                    return
+                    return None
                 record.entry = entry  # a sibling imported it first: the same entry, made anew
-        walk.loaded_at = registry.version
+        return session.version
 
-    def _import_plugin(self, name: str) -> ModuleType:
-        """Import plugin module ``name`` (and the packages above it) by the manager's rules.
+    def load_plugin(self, name: str) -> ModuleType:
+        """Import plugin module ``name`` by the manager's rules, and the packages above it.
 
-        For the named managers' drop-in folders. Raises the PluginError that
-        kept it from loading, or ImportError if no search path has it.
+        ``name`` may be dotted (a package's submodule). It is found by name,
+        with no folder listed, so one plugin of a large folder costs one. Raises
+        the [`PluginError`][pike.errors.PluginError] that kept it from loading,
+        whatever ``on_error`` says, or a
+        [`PluginImportError`][pike.errors.PluginImportError] if no search path has it.
         """
         with self._session.lock:
             self._check_active()
-            # Found by name, folders unlisted: one plugin of a large folder costs one (C16).
             entries = _walk.find_entries(self.search_paths, name)
             if not entries:
-                raise ImportError(f"no plugin module {name!r} in {self.search_paths}")
-            policy = ErrorPolicy("raise")
-            loaded = Loader(self.module_finder, policy, self._session.end).load(entries)
+                raise PluginImportError(
+                    f"no plugin module {name!r} in {self.search_paths}", name, ""
+                )
+            loaded = Importer(self._session, ErrorPolicy("raise")).load(entries)
             self._classes = None
             return loaded[-1]
 
+    @contextlib.contextmanager
+    def standing_aside(self) -> Iterator[None]:
+        """A block in which this manager serves no module, in this thread.
+
+        For importing code that must never meet a plugin of this manager's (an
+        installed distribution's entry point, say).
+        """
+        with self.module_finder.standing_aside():
+            yield
+
     def refresh(self) -> RefreshReport:
-        """Rescan the search paths and bring the loaded plugins up to date (C9).
+        """Rescan the search paths and bring the loaded plugins up to date.
 
         New modules are imported, modules whose file changed (and modules that
         use them) are executed afresh as new module objects, modules whose file
-        is gone are dropped. The next
-        [`get_classes`][pike.manager.PikeManager.get_classes] reflects the folders
-        as they are now. Errors follow ``on_error``.
+        is gone are dropped; however each module came to be loaded. The next
+        [`get_classes`][pike.manager.PikeManager.get_classes] reflects the
+        folders as they are now. Errors follow ``on_error``.
         """
-        with self._session.lock:
+        session = self._session
+        with session.lock:
             self._check_active()
-            if not self._loaded:
-                before = set(self._registry)
-                walk = self._load()
-                added = [e.name for e in walk.modules if e.name in self._registry]
-                added = [name for name in added if name not in before]
-                return RefreshReport(added=added, errors=list(self._policy.errors))
             previous = self._scan()
-            # If loading raises below, the next call loads afresh (and raises
+            in_step = self._in_step is not None and self._in_step == session.version
+            # If importing raises below, the next call loads afresh (and raises
             # again) rather than serve what is left.
-            self._classes = None
-            self._walk = None
-            self._loaded = False
-            report, self._walk = _refresh.run(
-                self._loader, previous, self.search_paths, self._invalidate_caches
+            self._forget_discovery()
+            report, walk = _refresh.run(
+                session, self._importer, previous, self.search_paths, in_step=in_step
             )
+            self._walk = walk
             self._loaded = True
+            if in_step and not report.errors:
+                self._in_step = session.version  # what ran again took the walk's entries
+            else:
+                self._in_step = self._step_of(walk)
             return report
 
-    def _invalidate_caches(self) -> None:
-        """Forget every cached folder listing under the search paths."""
-        self.module_finder.invalidate_caches()
-        cache = sys.path_importer_cache
-        for key in list(cache):
-            if is_within(key, self._session.roots):
-                cache.pop(key, None)
-
     def get_modules(self) -> list[ModuleType]:
-        """Import every plugin module (C3 order) and return those that loaded."""
+        """Import every plugin module (in load order) and return those that loaded."""
         return [record.module for record in self._records()]  # type: ignore[misc]
 
     def _records(self) -> list[Record]:
         walk = self._load()
-        get = self._registry.get
+        get = self._session.get
         found = []
         for entry in walk.modules:
             record = get(entry.name)
@@ -301,17 +329,17 @@ class PikeManager:
         """
         if filter_func is not None and not callable(filter_func):
             raise PikeTypeError(
-                f"filter_func is {_a_type_name(filter_func)}; pass a callable "
+                f"filter_func is {a_type_name(filter_func)}; pass a callable "
                 "that takes a class and returns a bool, or None"
             )
         return self._filtered(filter_func, "filter_func about it")
 
     def get_all_inherited_classes(self, base_class: type[T]) -> list[type[T]]:
         """The plugin classes that are strict subclasses of ``base_class``."""
-        return self._filtered(*_subclass_test(base_class))
+        return self._filtered(*subclass_test(base_class))
 
     def find_inherited_classes(self, base_class: type[T]) -> list[type[T]]:
-        """The plugin classes that subclass ``base_class``, importing only their modules (C16).
+        """The plugin classes that subclass ``base_class``, importing only their modules.
 
         What [`get_all_inherited_classes`][pike.manager.PikeManager.get_all_inherited_classes]
         returns for classes declared in the source (a ``class`` statement at
@@ -323,50 +351,50 @@ class PikeManager:
         chosen by a function call) is not seen; use
         ``get_all_inherited_classes`` for folders that make them.
         """
-        inherits, asked = _subclass_test(base_class)
+        inherits, asked = subclass_test(base_class)
         from pike.discovery import static
 
-        listing = static._listed(self.search_paths, _could_derive(base_class))
+        listing = static.list_classes(self.search_paths, base=base_class)
         wanted = list(dict.fromkeys(c.module for c in listing.classes))
-        with self._session.lock, collector_paused:
+        session = self._session
+        with session.lock, collector_paused:
             self._check_active()
             entries: dict[str, ModuleEntry] = {}
             for name in wanted:
                 for entry in _walk.find_entries(self.search_paths, name):
                     entries.setdefault(entry.name, entry)
-            self._loader.load(list(entries.values()))
+            self._importer.load(list(entries.values()))
             self._classes = None
-            loaded = self._registry.snapshot()
             records = [
-                loaded[name]
-                for name in listing.modules
-                if name in loaded and not loaded[name].borrowed
+                record
+                for name in wanted
+                if (record := session.get(name)) is not None and not record.borrowed
             ]
-            classes = defined_classes(records, self._registry)
+            classes = defined_classes(records, session)
         return self._pick(classes, inherits, asked)
 
     def _filtered(self, keep: Callable[[type], object] | None, asked: str) -> list[Any]:
         # The collector stays paused from importing to picking the classes, so
         # its pass over all that was just made runs once, afterwards.
-        with self._session.lock, collector_paused:
+        session = self._session
+        with session.lock, collector_paused:
             records = self._records()
-            version = self._registry.version
             cached = self._classes
-            if cached is not None and cached[0] == version:
+            if cached is not None and cached[0] == session.version:
                 classes = cached[1]
             else:
-                classes = defined_classes(records, self._registry)
-                self._classes = (version, classes)
+                classes = defined_classes(records, session)
+                self._classes = (session.version, classes)
         return self._pick(classes, keep, asked)
 
     def _pick(
         self, classes: list[type], keep: Callable[[type], object] | None, asked: str
     ) -> list[Any]:
-        """The ``classes`` ``keep`` accepts; one that makes it raise is reported (C14)."""
+        """The ``classes`` ``keep`` accepts; one that makes it raise is reported."""
 
         def where(cls: type) -> tuple[str, str]:
             name = type_module(cls) or "?"
-            record = self._registry.get(name)
+            record = self._session.get(name)
             return name, record.entry.path if record is not None else "?"
 
         return apply_filter(classes, keep, asked, self._policy.report, where)
@@ -374,60 +402,3 @@ class PikeManager:
     def __repr__(self) -> str:
         state = "active" if self.active else "inactive"
         return f"<PikeManager {state} search_paths={self.search_paths!r}>"
-
-
-def _subclass_test(base_class: object) -> tuple[Callable[[type], bool], str]:
-    """The test for strict subclasses of ``base_class``, and how a failure of it reads."""
-    if not isinstance(base_class, type):
-        raise PikeTypeError(
-            f"base_class is {base_class!r}, not a class; pass the class the plugins derive from"
-        )
-
-    def inherits(cls: type) -> bool:
-        return cls is not base_class and issubclass(cls, base_class)
-
-    return (
-        inherits,
-        f"whether it is a subclass of {type_module(base_class)}.{base_class.__qualname__}",
-    )
-
-
-def _could_derive(base_class: type) -> Callable[[list[str]], bool]:
-    """Whether a class with these ancestors (static dotted names) may derive from ``base_class``.
-
-    An ancestor named like it, or one that names a class already imported
-    (the host's own bases, say ``framework.Driver``) deriving from it.
-    """
-    bare = base_class.__name__
-
-    def could(ancestors: list[str]) -> bool:
-        for name in ancestors:
-            if name.rpartition(".")[2] == bare:
-                return True
-            found = _imported(name)
-            if isinstance(found, type):
-                try:
-                    if issubclass(found, base_class):
-                        return True
-                except Exception:  # a class whose __subclasscheck__ raises: not ours to judge
-                    continue
-        return False
-
-    return could
-
-
-def _imported(dotted: str) -> object:
-    """The object ``dotted`` names among modules already imported (nothing is imported)."""
-    parts = dotted.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        module = sys.modules.get(".".join(parts[:cut]))
-        if module is None:
-            continue
-        found: object = module
-        try:
-            for attr in parts[cut:]:
-                found = getattr(found, attr)
-        except Exception:  # absent, or an attribute that raises
-            return None
-        return found
-    return None

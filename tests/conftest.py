@@ -49,7 +49,7 @@ def _under(module: object, root: str) -> bool:
 
 @pytest.fixture(autouse=True, scope="session")
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """pike's cache (C16) goes to a temporary folder, for this process and its children."""
+    """pike's cache goes to a temporary folder, for this process and its children."""
     before = os.environ.get("PIKE_CACHE_DIR")
     os.environ["PIKE_CACHE_DIR"] = str(tmp_path_factory.mktemp("pike-cache"))
     yield

@@ -1,4 +1,4 @@
-"""The command line: python -m pike PATH [PATH ...]."""
+"""The command line: python -m pike PATH [PATH ...] (docs/design.md, "Command line")."""
 
 from __future__ import annotations
 
@@ -115,16 +115,16 @@ def test_cli_sample_plugins_from_the_repo_root() -> None:
     assert "sample_plugins/drafts: directory without __init__.py" in result.stderr
 
 
-def test_cli_sourceless_module_has_no_line(make_tree: MakeTree) -> None:
+def test_cli_a_sourceless_modules_lines_come_from_its_bytecode(make_tree: MakeTree) -> None:
     import py_compile
 
-    root = make_tree({"src.py": "class FromPyc: pass\n"})
+    root = make_tree({"src.py": "X = 1\n\nclass FromPyc: pass\n"})
     py_compile.compile(str(root / "src.py"), cfile=str(root / "bin_only.pyc"))
     (root / "src.py").unlink()
     status, text = run_cli(str(root))
     assert status == 0
     row = next(line for line in text.splitlines() if "FromPyc" in line)
-    assert row.endswith("bin_only.pyc")
+    assert row.endswith("bin_only.pyc:3")
 
 
 def test_cli_source_that_no_longer_parses_has_no_line(make_tree: MakeTree) -> None:
@@ -146,7 +146,7 @@ def test_cli_module_entry_point(make_tree: MakeTree, monkeypatch: pytest.MonkeyP
     assert info.value.code == 0
 
 
-# -- C11 options ----------------------------------------------------------------------
+# -- options ----------------------------------------------------------------------
 
 FOLDER = {
     "bases.py": "class Driver: pass\nclass Extension: pass\n",
@@ -160,7 +160,7 @@ def class_names(text: str) -> list[str]:
     return [line.split()[1] for line in lines]
 
 
-def test_c11_base_module_colon_class(make_tree: MakeTree) -> None:
+def test_base_module_colon_class(make_tree: MakeTree) -> None:
     root = make_tree(FOLDER)
     status, text = run_cli(str(root), "--base", "bases:Driver")
     assert status == 0
@@ -169,14 +169,14 @@ def test_c11_base_module_colon_class(make_tree: MakeTree) -> None:
     assert run_cli(str(root), "--base", "bases.Extension")[1].count("Loud") == 1
 
 
-def test_c11_base_from_an_importable_host_module(make_tree: MakeTree) -> None:
+def test_base_from_an_importable_host_module(make_tree: MakeTree) -> None:
     root = make_tree({"errs.py": "class MyError(ValueError): pass\nclass Other: pass\n"})
     status, text = run_cli(str(root), "--base", "builtins:ValueError")
     assert status == 0
     assert class_names(text) == ["MyError"]
 
 
-def test_c11_bare_class_name_in_both_modes(make_tree: MakeTree) -> None:
+def test_bare_class_name_in_both_modes(make_tree: MakeTree) -> None:
     root = make_tree(FOLDER)
     for extra in ([], ["--static"]):
         status, text = run_cli(str(root), "--base", "Driver", *extra)
@@ -194,7 +194,7 @@ def test_c11_bare_class_name_in_both_modes(make_tree: MakeTree) -> None:
         ("bases:Missing", "module 'bases' has no class 'Missing'"),
     ],
 )
-def test_c11_bad_base_is_usage_error(make_tree: MakeTree, base: str, message: str) -> None:
+def test_bad_base_is_usage_error(make_tree: MakeTree, base: str, message: str) -> None:
     root = make_tree(FOLDER)
     status, out, err = run_streams(str(root), "--base", base)
     assert status == 2
@@ -203,7 +203,7 @@ def test_c11_bad_base_is_usage_error(make_tree: MakeTree, base: str, message: st
     assert "Traceback" not in err
 
 
-def test_c11_static_runs_nothing(make_tree: MakeTree, tmp_path: object) -> None:
+def test_static_runs_nothing(make_tree: MakeTree, tmp_path: object) -> None:
     marker = f"{tmp_path}/ran"
     root = make_tree(
         {**FOLDER, "side_effect.py": f"open({marker!r}, 'w').close()\nclass Effect: pass\n"}
@@ -216,7 +216,7 @@ def test_c11_static_runs_nothing(make_tree: MakeTree, tmp_path: object) -> None:
     assert not (root / "__pycache__").exists()
 
 
-def test_c11_static_parse_error_exits_1(make_tree: MakeTree) -> None:
+def test_static_parse_error_exits_1(make_tree: MakeTree) -> None:
     root = make_tree({**FOLDER, "broken.py": "class (:\n"})
     status, text = run_cli(str(root), "--static")
     assert status == 1
@@ -224,7 +224,7 @@ def test_c11_static_parse_error_exits_1(make_tree: MakeTree) -> None:
     assert "cannot be parsed" in text
 
 
-def test_c11_json_shape(make_tree: MakeTree) -> None:
+def test_json_shape(make_tree: MakeTree) -> None:
     root = make_tree({**FOLDER, "bad.py": "1/0\n", "bad-name.py": ""})
     status, text = run_cli(str(root), "--json", "--base", "bases:Driver")
     assert status == 1
@@ -258,7 +258,7 @@ def test_c11_json_shape(make_tree: MakeTree) -> None:
     assert doc["counts"] == {"classes": 2, "modules": 3, "errors": 1, "skipped": 1}
 
 
-def test_c11_json_static_and_collisions(make_tree: MakeTree) -> None:
+def test_json_static_and_collisions(make_tree: MakeTree) -> None:
     root = make_tree({**FOLDER, "json.py": "class Shadow: pass\n"})
     doc = json.loads(run_cli(str(root), "--json")[1])
     assert [e["kind"] for e in doc["errors"]] == ["collision"]
@@ -267,13 +267,13 @@ def test_c11_json_static_and_collisions(make_tree: MakeTree) -> None:
     assert doc["classes"][2]["bases"] == ["Driver"]  # as written in the source
 
 
-def test_c11_missing_folder_in_static_mode(tmp_path: object) -> None:
+def test_missing_folder_in_static_mode(tmp_path: object) -> None:
     status, _, err = run_streams(f"{tmp_path}/nope", "--static")
     assert status == 2
     assert "does not exist" in err
 
 
-def test_c11_help_lists_options_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_lists_options_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         run_cli("--help")
     text = capsys.readouterr().out
@@ -281,7 +281,7 @@ def test_c11_help_lists_options_and_examples(capsys: pytest.CaptureFixture[str])
         assert word in text
 
 
-def test_c11_closed_pipe_is_quiet(make_tree: MakeTree) -> None:
+def test_closed_pipe_is_quiet(make_tree: MakeTree) -> None:
     root = make_tree({f"m{i}.py": "class A: pass\nclass B: pass\n" for i in range(400)})
     proc = subprocess.Popen(
         [sys.executable, "-m", "pike", str(root), "--json"],
@@ -298,7 +298,7 @@ def test_c11_closed_pipe_is_quiet(make_tree: MakeTree) -> None:
     assert "Traceback" not in err
 
 
-# -- C11 streams, options and odd terminals; C14 through the command line ---------------
+# -- streams, options and odd terminals; hostile plugins through the command line ---------------
 
 
 def pike_cli(
@@ -318,7 +318,7 @@ def pike_cli(
     )
 
 
-def test_c11_the_report_goes_to_stdout_and_problems_to_stderr(make_tree: MakeTree) -> None:
+def test_the_report_goes_to_stdout_and_problems_to_stderr(make_tree: MakeTree) -> None:
     root = make_tree({"good.py": "class G: pass\n", "bad.py": "1/0\n", "bad-name.py": ""})
     result = pike_cli(str(root))
     assert result.returncode == 1
@@ -332,7 +332,7 @@ def test_c11_the_report_goes_to_stdout_and_problems_to_stderr(make_tree: MakeTre
     assert "ZeroDivisionError" in silenced.stderr
 
 
-def test_c11_what_plugins_print_goes_to_stderr_and_json_stays_json(make_tree: MakeTree) -> None:
+def test_what_plugins_print_goes_to_stderr_and_json_stays_json(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "chatty.py": """
@@ -355,7 +355,7 @@ def test_c11_what_plugins_print_goes_to_stderr_and_json_stays_json(make_tree: Ma
     assert "hello from chatty" in err
 
 
-def test_c11_a_base_module_that_prints_does_not_corrupt_json(make_tree: MakeTree) -> None:
+def test_a_base_module_that_prints_does_not_corrupt_json(make_tree: MakeTree) -> None:
     root = make_tree({"loud_base.py": "print('I am loud')\nclass Base: pass\n"})
     result = pike_cli(str(root), "--json", "--base", "loud_base:Base")
     assert result.returncode == 0, result.stderr
@@ -363,7 +363,7 @@ def test_c11_a_base_module_that_prints_does_not_corrupt_json(make_tree: MakeTree
     assert "I am loud" in result.stderr
 
 
-def test_c11_traceback_shows_each_failure_in_full(make_tree: MakeTree) -> None:
+def test_traceback_shows_each_failure_in_full(make_tree: MakeTree) -> None:
     root = make_tree({"deep.py": "def inner():\n    raise KeyError('gone')\n\ninner()\n"})
     status, out, err = run_streams(str(root), "--traceback")
     assert status == 1
@@ -377,7 +377,7 @@ def test_c11_traceback_shows_each_failure_in_full(make_tree: MakeTree) -> None:
 
 
 @pytest.mark.parametrize("flag", ["-V", "--version"])
-def test_c11_version(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_version(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
     from pike import __version__
 
     with pytest.raises(SystemExit) as info:
@@ -386,7 +386,7 @@ def test_c11_version(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"pike {__version__}"
 
 
-def test_c11_file_names_the_terminal_cannot_show_are_escaped(make_tree: MakeTree) -> None:
+def test_file_names_the_terminal_cannot_show_are_escaped(make_tree: MakeTree) -> None:
     root = make_tree({"caf\u00e9.py": "class Caf\u00e9: pass\n"})
     undecodable = os.fsencode(str(root)) + b"/bad\xff.py"
     with open(undecodable, "w") as f:
@@ -400,7 +400,7 @@ def test_c11_file_names_the_terminal_cannot_show_are_escaped(make_tree: MakeTree
     assert document["classes"][0]["class"] == "Caf\u00e9"
 
 
-def test_c11_a_full_disk_ends_with_a_message(make_tree: MakeTree) -> None:
+def test_a_full_disk_ends_with_a_message(make_tree: MakeTree) -> None:
     root = make_tree({f"m{i}.py": f"class C{i}: pass\n" for i in range(50)})
     with open("/dev/full", "w") as full:
         result = pike_cli(str(root), stdout=full)
@@ -410,7 +410,7 @@ def test_c11_a_full_disk_ends_with_a_message(make_tree: MakeTree) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_c11_a_closed_stdout_ends_with_a_message(make_tree: MakeTree) -> None:
+def test_a_closed_stdout_ends_with_a_message(make_tree: MakeTree) -> None:
     root = make_tree({"one.py": "class One: pass\n"})
     result = subprocess.run(
         [sys.executable, "-c", "import os, sys; os.close(1); import runpy; "
@@ -454,7 +454,7 @@ HOSTILE = {
 }
 
 
-def test_c14_hostile_plugins_never_make_the_cli_print_a_traceback(make_tree: MakeTree) -> None:
+def test_hostile_plugins_never_make_the_cli_print_a_traceback(make_tree: MakeTree) -> None:
     root = make_tree(HOSTILE)
     for extra in ([], ["--json"], ["--base", "Fine"], ["--static"]):
         result = pike_cli(str(root), *extra)
@@ -471,9 +471,7 @@ def test_c14_hostile_plugins_never_make_the_cli_print_a_traceback(make_tree: Mak
 @pytest.mark.parametrize(
     "base", ["", ":", "a:b:c", "\x01", "this:Zen", "os:path", "1:2", "sys:modules.x"]
 )
-def test_c11_odd_base_values_are_usage_errors_not_tracebacks(
-    make_tree: MakeTree, base: str
-) -> None:
+def test_odd_base_values_are_usage_errors_not_tracebacks(make_tree: MakeTree, base: str) -> None:
     root = make_tree({"one.py": "class One: pass\n"})
     result = pike_cli(str(root), "--json", "--base", base)
     assert result.returncode == 2, result.stderr
@@ -482,14 +480,14 @@ def test_c11_odd_base_values_are_usage_errors_not_tracebacks(
     assert "Traceback" not in result.stderr
 
 
-def test_c11_odd_paths_are_usage_errors(tmp_path: object) -> None:
+def test_odd_paths_are_usage_errors(tmp_path: object) -> None:
     for path in ("", "a\x01b", f"{tmp_path}/missing", "/dev/null"):
         result = pike_cli(path)
         assert result.returncode == 2, (path, result.stderr)
         assert "Traceback" not in result.stderr
 
 
-def test_c11_static_shows_the_collisions_the_import_mode_shows(make_tree: MakeTree) -> None:
+def test_static_shows_the_collisions_the_import_mode_shows(make_tree: MakeTree) -> None:
     first = make_tree({**FOLDER, "json.py": "class Shadow: pass\n", "twin/__init__.py": ""})
     second = make_tree({"twin.py": "class Hidden: pass\n", "own.py": "class Own: pass\n"})
     kinds = {}
@@ -503,7 +501,7 @@ def test_c11_static_shows_the_collisions_the_import_mode_shows(make_tree: MakeTr
     assert kinds[True] == kinds[False] == [("json", "collision"), ("twin", "collision")]
 
 
-def test_c11_errors_show_paths_as_the_table_does(
+def test_errors_show_paths_as_the_table_does(
     make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_tree({"fine.py": "class Fine: pass\n", "bad.py": "1/0\n"})
@@ -514,7 +512,7 @@ def test_c11_errors_show_paths_as_the_table_does(
     assert str(root) not in err
 
 
-def test_c11_help_points_at_the_docs_site(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_points_at_the_docs_site(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "https://pyarmory-pike.readthedocs.io/en/latest/cli/" in capsys.readouterr().out

@@ -1,63 +1,201 @@
-"""The discovery index: what static listing learned about each search path, kept between runs (C16).
+"""The discovery index: what static listing learned about the search paths, kept between runs.
 
-One cache file per search path (see `pike._cache` for where, and how it is
-kept private and written). It holds the walk of the search path (its module
-files, the entries skipped, and each folder's modification time) and, for
-each module file, the facts static listing draws from parsing it: its
-classes (name, line, bases as written and as resolved) and the names its top
-level binds, or the error that kept it from parsing.
+Two kinds of cache file (see `pike._cache` for where, and how they are kept
+private and written):
 
-The walk is reused only while no folder's modification time has changed
-(adding, removing or renaming a file changes its folder's), as a manager's
-refresh reuses its walk. A file's facts are trusted only while the file has
-the same size, modification and change times, inode and device, and the
-same module name and kind, as when it was parsed; any difference and it is
-parsed again. A file or folder whose times were too recent to trust when it
-was read (a write in the same clock tick would not show) is not vouched for.
-A missing, corrupt, foreign or unwritable index costs a parse, never an
-error or a wrong answer; nothing is ever written into the search paths.
+* one per search path: its walk (modules, skipped entries, and the state of
+  every folder the walk looked at), and for each module file the facts static
+  listing draws from parsing it (its classes: name, line, bases as written and
+  as resolved; the names its top level binds; or the error that kept it from
+  parsing), with the state of the file they were drawn from;
+* one per set of search paths: a whole listing, with every class's ancestors,
+  and the state of every folder and file it was made from. A warm listing
+  reads this file alone and stats each file (`Index.kept_listing`).
+
+Everything is judged by the file state of `pike._filestate`: a walk is
+reused, and a file's facts trusted, while what they were drawn from has the
+state it had; a folder or file whose times were too recent to trust, or that
+could not be looked at, is not vouched for, and a listing that depends on one
+is not kept. Every value read back is checked (types and ranges) before it is
+used; a file that does not check out is as good as none. A missing, corrupt,
+foreign or unwritable index costs a parse, never an error or a wrong answer;
+nothing is ever written into the search paths.
 """
 
 from __future__ import annotations
 
-import binascii
 import os
 import time
 from typing import Any
 
 from pike import _cache, _walk
-from pike._filestate import is_racy
+from pike._filestate import FileState, changed, key_of
+from pike._paths import roots_of
 from pike._walk import ModuleEntry, SkippedEntry
 
-__all__ = ["Index"]
+__all__ = ["Facts", "Index", "KeptListing"]
+
+#: What the index keeps of a parsed file: ``(classes, bindings, error)``; classes as
+#: ``(name, line, bases as written, bases resolved)``, bindings as ``(name, target)``
+#: pairs, error as ``(line or None, message)`` (then no classes or bindings).
+Facts = tuple[
+    tuple[tuple[str, int, tuple[str, ...], tuple[str, ...]], ...],
+    tuple[tuple[str, str], ...],
+    "tuple[int | None, str] | None",
+]
+
+_MAX_LINE = 2**31
 
 
-def _holds(record: tuple[Any, ...], path: str) -> bool:
-    """A record of the file's state holds; one made while it was too recent, its CRC too."""
-    if len(record) == 7:
+def _is_pair(value: object) -> bool:
+    return type(value) is tuple and len(value) == 2 and _cache.strings(value)
+
+
+def _valid_facts(value: object) -> bool:
+    """True if ``value`` is `Facts`, every part of the right type and range."""
+    if type(value) is not tuple or len(value) != 3:
+        return False
+    classes, bindings, error = value
+    if type(classes) is not tuple or type(bindings) is not tuple:
+        return False
+    for cls in classes:
+        if type(cls) is not tuple or len(cls) != 4:
+            return False
+        name, line, bases, resolved = cls
+        if type(name) is not str or type(line) is not int or not 0 < line < _MAX_LINE:
+            return False
+        if not _cache.strings(bases) or not _cache.strings(resolved):
+            return False
+    if not all(_is_pair(pair) for pair in bindings):
+        return False
+    if error is None:
         return True
-    return len(record) == 8 and _crc_of(path) == record[7]
+    if type(error) is not tuple or len(error) != 2 or classes or bindings:
+        return False
+    line, message = error
+    return type(message) is str and (line is None or (type(line) is int and 0 < line < _MAX_LINE))
 
 
-def _crc_of(path: str) -> int | None:
-    try:
-        with open(path, "rb") as file:
-            return binascii.crc32(file.read())
-    except OSError:
+def _walk_data(walk: _walk.Walk, search_path: str) -> tuple[object, ...]:
+    start = len(search_path) + 1
+    return (
+        tuple((path, state.to_data()) for path, state in walk.folders),
+        tuple((e.name, e.path[start:], e.is_package) for e in walk.modules),
+        tuple((e.path, e.reason) for e in walk.skipped),
+    )
+
+
+def _walk_from(data: object, search_path: str) -> _walk.Walk | None:
+    """The walk ``_walk_data`` stored, if it checks out; else None."""
+    if type(data) is not tuple or len(data) != 3:
         return None
+    folders, modules, skipped = data
+    if type(folders) is not tuple or not folders or type(modules) is not tuple:
+        return None
+    states: list[tuple[str, FileState]] = []
+    for item in folders:
+        if type(item) is not tuple or len(item) != 2 or type(item[0]) is not str:
+            return None
+        state = FileState.from_data(item[1])
+        if state is None:
+            return None
+        states.append((item[0], state))
+    if states[0][0] != search_path:
+        return None
+    walk = _walk.Walk([], _skipped_from(skipped) or [], states)
+    if _skipped_from(skipped) is None or not walk.is_current():
+        return None
+    prefix = os.path.join(search_path, "")
+    for item in modules:
+        if type(item) is not tuple or len(item) != 3:
+            return None
+        name, relative, package = item
+        if type(name) is not str or type(relative) is not str or type(package) is not bool:
+            return None
+        walk.modules.append(ModuleEntry(name, prefix + relative, search_path, package))
+    return walk
 
 
-def _shared(value: Any, common: dict[Any, Any]) -> Any:
-    """``value`` with equal tuples and strings made one object: marshal then writes each once."""
-    if type(value) is dict:
-        return {_shared(k, common): _shared(v, common) for k, v in value.items()}
-    if type(value) is tuple:
-        value = tuple(_shared(item, common) for item in value)
-        if any(type(item) is dict for item in value):
-            return value  # not hashable: kept as it is
-    elif type(value) is not str:
-        return value
-    return common.setdefault(value, value)
+def _skipped_from(data: object) -> list[SkippedEntry] | None:
+    if type(data) is not tuple or not all(_is_pair(item) for item in data):
+        return None
+    return [SkippedEntry(path, reason) for path, reason in data]
+
+
+class KeptListing:
+    """A whole listing read back from the index, every column checked.
+
+    ``modules`` are the names parsed, ``paths`` their files; per class (one
+    position each): ``names``, ``owners`` (a position in ``modules``),
+    ``lines``, and ``bases``, ``resolved``, ``ancestors`` (positions in
+    ``tuples``, the distinct tuples of dotted names). ``errors`` are
+    ``(module, path, line, message)``; ``skipped`` the entries skipped.
+    """
+
+    __slots__ = (
+        "ancestors",
+        "bases",
+        "errors",
+        "lines",
+        "modules",
+        "names",
+        "owners",
+        "paths",
+        "resolved",
+        "skipped",
+        "tuples",
+    )
+
+    COLUMNS = ("names", "owners", "lines", "bases", "resolved", "ancestors")
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.modules: tuple[str, ...] = document["modules"]
+        self.paths: tuple[str, ...] = document["paths"]
+        self.names: tuple[str, ...] = document["names"]
+        self.owners: tuple[int, ...] = document["owners"]
+        self.lines: tuple[int, ...] = document["lines"]
+        self.bases: tuple[int, ...] = document["bases"]
+        self.resolved: tuple[int, ...] = document["resolved"]
+        self.ancestors: tuple[int, ...] = document["ancestors"]
+        self.tuples: tuple[tuple[str, ...], ...] = document["tuples"]
+        self.errors: tuple[tuple[str, str, int | None, str], ...] = document["errors"]
+        self.skipped: tuple[tuple[str, str], ...] = document["skipped"]
+
+    @classmethod
+    def checked(cls, document: dict[str, Any]) -> KeptListing | None:
+        """The listing ``document`` holds, or None if any value is not as it should be."""
+        try:
+            modules, paths, tuples = document["modules"], document["paths"], document["tuples"]
+            columns = [document[name] for name in cls.COLUMNS]
+            errors, skipped = document["errors"], document["skipped"]
+        except KeyError:
+            return None
+        if not (_cache.strings(modules) and _cache.strings(paths) and len(paths) == len(modules)):
+            return None
+        if type(tuples) is not tuple or not all(_cache.strings(t) for t in tuples):
+            return None
+        names, owners, lines, *indices = columns
+        if not _cache.strings(names) or not _cache.ints(owners, 0, len(modules)):
+            return None
+        if not _cache.ints(lines, 1, _MAX_LINE):
+            return None
+        if not all(_cache.ints(column, 0, len(tuples)) for column in indices):
+            return None
+        if len({len(column) for column in columns}) != 1:
+            return None
+        if type(errors) is not tuple:
+            return None
+        for error in errors:
+            if type(error) is not tuple or len(error) != 4:
+                return None
+            module, path, line, message = error
+            if not (type(module) is str and type(path) is str and type(message) is str):
+                return None
+            if line is not None and (type(line) is not int or not 0 < line < _MAX_LINE):
+                return None
+        if _skipped_from(skipped) is None:
+            return None
+        return cls(document)
 
 
 class Index:
@@ -65,26 +203,30 @@ class Index:
 
     def __init__(self, search_paths: list[str]) -> None:
         self._roots = tuple(search_paths)
+        self._avoid = roots_of(search_paths)  # never written inside a search path
         self._documents: dict[str, dict[str, Any]] = {}
-        self._walks: dict[str, Any] = {}  # what to save of each walk
-        self._seen: dict[str, dict[str, Any]] = {}  # the facts this listing used
+        self._walks: dict[str, tuple[object, ...]] = {}  # what to save of each stored walk
+        # The state (as data) and facts of each file this listing used, by relative path.
+        self._seen: dict[str, dict[str, tuple[tuple[object, ...], Facts]]] = {}
         self._changed: set[str] = set()
-        self._common: dict[Any, Any] = {}
-        # The state of each file to parse, and whether it is too recent to trust.
-        self._pending: dict[str, tuple[tuple[int, ...], bool]] = {}
+        # The state of each file about to be parsed (None: it could not be looked at).
+        self._pending: dict[str, FileState | None] = {}
+        self._unvouched = False
+        self._folders: list[tuple[str, FileState]] = []
         self._now = time.time_ns()
 
     def _name(self, search_path: str) -> str:
         return "index-" + _cache.key_of("static", search_path)
 
+    def _listing_name(self) -> str:
+        return "listing-" + _cache.key_of("static", self._roots)
+
     def _document(self, search_path: str) -> dict[str, Any]:
         document = self._documents.get(search_path)
         if document is None:
-            document = _cache.read(self._name(search_path))
-            if document is None or document.get("root") != search_path:
-                document = {}
-            files = document.get("files")
-            document["files"] = files if isinstance(files, dict) else {}
+            document = _cache.read(self._name(search_path)) or {}
+            if document.get("root") != search_path or type(document.get("files")) is not dict:
+                document = {"files": {}}
             self._documents[search_path] = document
         return document
 
@@ -94,178 +236,152 @@ class Index:
         """The walk of every search path: each one's stored walk while it is current."""
         out = _walk.Walk([], [])
         for search_path in self._roots:
-            walk = self._stored_walk(search_path)
+            walk = _walk_from(self._document(search_path).get("walk"), search_path)
             if walk is None:
-                walk = _walk.walk([search_path])
-                self._keep_walk(search_path, walk)
+                walk = _walk.walk([search_path], now_ns=self._now)
+                self._changed.add(search_path)
+                if walk.vouched:
+                    self._walks[search_path] = _walk_data(walk, search_path)
+            else:
+                self._walks[search_path] = self._document(search_path)["walk"]
             out.modules.extend(walk.modules)
             out.skipped.extend(walk.skipped)
+            out.folders.extend(walk.folders)
+            out.vouched = out.vouched and walk.vouched
+        self._unvouched = self._unvouched or not out.vouched
+        self._folders = out.folders
         return out
-
-    def _stored_walk(self, search_path: str) -> _walk.Walk | None:
-        stored = self._document(search_path).get("walk")
-        try:
-            folders, listed_ns, modules, skipped = stored  # type: ignore[misc]
-            walk = _walk.Walk([], [], [(path, mtime) for path, mtime in folders], listed_ns)
-            # Whether it still holds first (a stat per folder), then the entries.
-            if not walk.folders or walk.folders[0][0] != search_path or not walk.is_current():
-                return None
-            prefix = os.path.join(search_path, "")
-            walk.modules = [
-                ModuleEntry(name, prefix + relative, search_path, package)
-                for name, relative, package in modules
-            ]
-            walk.skipped = [SkippedEntry(path, reason) for path, reason in skipped]
-        except (TypeError, ValueError):  # none, or not of this shape
-            return None
-        self._walks[search_path] = stored
-        return walk
-
-    def _keep_walk(self, search_path: str, walk: _walk.Walk) -> None:
-        self._changed.add(search_path)
-        start = len(search_path) + 1
-        self._walks[search_path] = (
-            tuple(walk.folders),
-            walk.listed_ns,
-            tuple((e.name, e.path[start:], e.is_package) for e in walk.modules),
-            tuple((e.path, e.reason) for e in walk.skipped),
-        )
 
     # -- the files -----------------------------------------------------------------
 
-    def known(self, entries: list[ModuleEntry]) -> dict[str, tuple[Any, Any]]:
-        """The stored records of those ``entries`` whose files are as they were, by name.
+    def known(self, entries: list[ModuleEntry]) -> dict[str, Facts]:
+        """The stored facts of those ``entries`` whose files are as they were, by name.
 
-        A record is ``(size, mtime_ns, ctime_ns, inode, device, *facts)``,
-        filed under the file's path within its search path (which gives its
-        module name and kind). One stat per file.
+        One stat per file. The others are stat'ed once more, for `store`.
         """
-        found: dict[str, tuple[Any, Any]] = {}
-        pending = self._pending
-        stat, racy, now = os.stat, is_racy, self._now
-        files: dict[str, Any] = {}
-        seen: dict[str, Any] = {}
-        current = None
-        start = 0
+        candidates: list[tuple[ModuleEntry, str, FileState, Facts]] = []
         for entry in entries:
-            if entry.search_path is not current:
-                current = entry.search_path
-                files = self._document(current)["files"]
-                seen = self._seen.setdefault(current, {})
-                start = len(current) + 1
-            try:
-                st = stat(entry.path)
-            except OSError:
+            files = self._document(entry.search_path)["files"]
+            relative = entry.path[len(entry.search_path) + 1 :]
+            stored = files.get(relative)
+            if type(stored) is tuple and len(stored) == 2 and _valid_facts(stored[1]):
+                state = FileState.from_data(stored[0])
+                if state is not None:
+                    candidates.append((entry, relative, state, stored[1]))
+        stale = set(changed([c[0].path for c in candidates], [c[2] for c in candidates]))
+        found: dict[str, Facts] = {}
+        for i, (entry, relative, state, facts) in enumerate(candidates):
+            if i in stale:
                 continue
-            relative = entry.path[start:]
-            head = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-            record = files.get(relative)
-            if (
-                type(record) is tuple
-                and record[:5] == head
-                and (len(record) == 7 or _holds(record, entry.path))
-            ):
-                if len(record) == 8 and not racy(max(head[1], head[2]), now):
-                    record = record[:7]  # old enough now: its state will do
-                    self._changed.add(current)
-                seen[relative] = record
-                found[entry.name] = record[5:7]
-                continue
-            pending[entry.path] = (head, racy(max(head[1], head[2]), now))
+            settled = state.settled(self._now)
+            if settled is not state:
+                self._changed.add(entry.search_path)
+            self._seen.setdefault(entry.search_path, {})[relative] = (settled.to_data(), facts)
+            found[entry.name] = facts
+        for entry in entries:
+            if entry.name not in found:
+                try:
+                    st = os.stat(entry.path)
+                except OSError:
+                    self._pending[entry.path] = None
+                    continue
+                self._pending[entry.path] = FileState.of(st, entry.path, self._now)
         return found
 
-    def store(self, entry: ModuleEntry, facts: tuple[Any, Any], source: bytes | None) -> None:
-        """Keep the ``facts`` of ``entry``'s file, parsed now from ``source``."""
+    def store(self, entry: ModuleEntry, facts: Facts) -> None:
+        """Keep the ``facts`` of ``entry``'s file, parsed after `known` took its state."""
         self._changed.add(entry.search_path)
-        pending = self._pending.pop(entry.path, None)
-        if pending is None or source is None:
-            return  # it could not be looked at, or read
-        head, recent = pending
-        record = (*head, *_shared(facts, self._common))
-        if recent:
-            record += (binascii.crc32(source),)
+        state = self._pending.pop(entry.path, None)
+        if state is None:
+            self._unvouched = True  # it could not be looked at: nothing to vouch by
+            return
         relative = entry.path[len(entry.search_path) + 1 :]
-        self._seen.setdefault(entry.search_path, {})[relative] = record
+        self._seen.setdefault(entry.search_path, {})[relative] = (state.to_data(), facts)
 
     # -- the whole listing ------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any] | None:
-        """The stored listing of a single search path, if nothing it was made from changed.
+    def kept_listing(self) -> KeptListing | None:
+        """The stored whole listing of these search paths, if nothing it depends on changed.
 
-        Kept in a file of its own, read alone: valid while no folder of the
-        walk changed and every file it parsed has its state (one stat each).
+        Valid while every folder of the walks and every file parsed has its
+        state (one stat each).
         """
-        if len(self._roots) != 1:
+        document = _cache.read(self._listing_name())
+        if document is None or document.get("roots") != self._roots:
             return None
-        search_path = self._roots[0]
-        stored: dict[str, Any] | None = _cache.read(self._name(search_path) + "-listing")
-        if stored is None or stored.get("root") != search_path:
+        folders, files = document.get("folders"), document.get("files")
+        if type(folders) is not tuple or not folders:
             return None
-        try:
-            walk = _walk.Walk([], [], list(stored["folders"]), stored["listed_ns"])
-            if not walk.folders or not walk.is_current():  # a folder changed
-                return None
-            stat = os.stat
-            for path, size, mtime, ctime, inode, device in stored["files"]:
-                st = stat(path)
-                if (
-                    st.st_mtime_ns != mtime
-                    or st.st_size != size
-                    or st.st_ctime_ns != ctime
-                    or st.st_ino != inode
-                    or st.st_dev != device
-                ):
-                    return None
-            wanted = ("classes", "ancestors", "modules", "errors", "skipped")
-            if not all(k in stored for k in wanted):
-                return None
-        except (OSError, TypeError, ValueError, KeyError):
+        states = [_folder_from(item) for item in folders]
+        if None in states:
             return None
-        return stored
+        if type(files) is not tuple or len(files) != 6:
+            return None
+        paths, *keys = files
+        if not _cache.strings(paths) or not all(_cache.ints(c, -(2**63), 2**64) for c in keys):
+            return None
+        if len({len(paths), *map(len, keys)}) != 1:
+            return None
+        listing = KeptListing.checked(document)
+        if listing is None:
+            return None
+        if changed([path for path, _state in folders], states):  # type: ignore[arg-type]
+            return None
+        if _keys_now(paths) != list(zip(*keys, strict=True)):
+            return None
+        return listing
 
     def can_keep(self, collisions: list[Any]) -> bool:
-        """Whether this listing may be kept whole: one search path, no collision, every
-        file vouched for by its state (none too recent, none unreadable)."""
-        if len(self._roots) != 1 or collisions:
+        """Whether this listing may be kept whole: no collision, and everything it was
+        made from vouched for (no time too recent, nothing that could not be looked at)."""
+        if collisions or self._unvouched or self._pending:
             return False
-        search_path = self._roots[0]
-        seen = self._seen.get(search_path, {})
-        return (
-            search_path in self._walks
-            and not self._pending
-            and all(len(record) == 7 for record in seen.values())
-        )
+        if any(path not in self._walks for path in self._roots):
+            return False
+        return all(facts[0][5] is None for seen in self._seen.values() for facts in seen.values())
 
-    def keep_snapshot(self, snapshot: dict[str, Any]) -> None:
-        """Keep a whole listing of a single search path (see ``can_keep``)."""
-        search_path = self._roots[0]
-        seen = self._seen.get(search_path, {})
-        walk = self._walks[search_path]
-        prefix = os.path.join(search_path, "")
-        files = tuple((prefix + relative, *record[:5]) for relative, record in seen.items())
-        # Equal tuples and strings made one object: marshal writes each once, and
-        # reads it once (most classes share their bases and ancestors).
-        common: dict[Any, Any] = {}
-        snapshot = {key: _shared(value, common) for key, value in snapshot.items()}
+    def keep(self, columns: dict[str, object]) -> None:
+        """Keep a whole listing (see `can_keep`): ``columns`` as `KeptListing` names them."""
+        prefix = {path: os.path.join(path, "") for path in self._roots}
+        paths: list[str] = []
+        keys: list[tuple[object, ...]] = []
+        for search_path, seen in self._seen.items():
+            for relative, (state, _facts) in seen.items():
+                paths.append(prefix[search_path] + relative)
+                keys.append(state[:5])
+        files = tuple(zip(*keys, strict=True)) if keys else ((),) * 5
         document = {
-            **snapshot,
-            "root": search_path,
-            "folders": walk[0],
-            "listed_ns": walk[1],
-            "files": files,
+            **columns,
+            "roots": self._roots,
+            "folders": tuple((path, state.to_data()) for path, state in self._folders),
+            "files": (tuple(paths), *files),
         }
-        _cache.write(self._name(search_path) + "-listing", document, avoid=self._roots)
+        _cache.write(self._listing_name(), document, avoid=self._avoid)
 
     def save(self) -> None:
-        """Write the index of each search path whose files or folders changed."""
+        """Write the index of each search path whose walk or files changed."""
         for search_path in self._roots:
             seen = self._seen.get(search_path, {})
             stored = self._document(search_path)["files"]
             if search_path not in self._changed and len(seen) == len(stored):
                 continue
-            # A folder changed as it was listed fails is_current() next time.
             _cache.write(
                 self._name(search_path),
                 {"root": search_path, "walk": self._walks.get(search_path), "files": seen},
-                avoid=self._roots,
+                avoid=self._avoid,
             )
+
+
+def _folder_from(item: object) -> FileState | None:
+    """The state of a ``(path, state data)`` pair, if it is one."""
+    if type(item) is not tuple or len(item) != 2 or type(item[0]) is not str:
+        return None
+    return FileState.from_data(item[1])
+
+
+def _keys_now(paths: tuple[str, ...]) -> list[tuple[int, ...]] | None:
+    """Each file's state key now, one stat each (in bulk); None if one is gone."""
+    try:
+        return list(map(key_of, map(os.stat, paths)))
+    except (OSError, ValueError):
+        return None

@@ -1,7 +1,7 @@
 """Finding modules and packages in folders, without importing them (pike 0.2.0's API).
 
 The functions keep their 0.2.0 names and signatures and yield full paths, but
-follow pike's rules for what a module is (contract C3): results are sorted by
+follow pike's rules for what a module is (`pike._walk`): results are sorted by
 name, names that cannot be imported and hidden entries are left out, sourceless
 and extension modules count, and recursion always ends.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from pike import _walk
+from pike._names import module_name_of
+from pike._walk import Ancestors, package_init, scan_folder
 
 __all__ = [
     "find_modules",
@@ -26,49 +27,53 @@ __all__ = [
 
 def is_package(path: str) -> bool:
     """True if ``path`` is a directory holding an ``__init__`` module."""
-    return _walk.package_init(os.fspath(path)) is not None
+    return package_init(os.fspath(path)) is not None
 
 
 def is_module(path: str) -> bool:
     """True if ``path`` names a module file (``.py``, ``.pyc`` or an extension module)."""
-    return _walk.module_name_of(os.path.basename(os.fspath(path))) is not None
+    return module_name_of(os.path.basename(os.fspath(path))) is not None
 
 
 def get_name(path: str) -> str:
     """The module name a module file or package directory stands for."""
     filename = os.path.basename(os.path.normpath(os.fspath(path)))
-    return _walk.module_name_of(filename) or os.path.splitext(filename)[0]
+    module = module_name_of(filename)
+    return module[0] if module is not None else os.path.splitext(filename)[0]
+
+
+def _top_level(path: str, *, packages: bool) -> Iterator[str]:
+    for _name, found, is_package_dir in scan_folder(os.fspath(path)).ordered():
+        if is_package_dir == packages:
+            yield found
 
 
 def find_modules(path: str) -> Iterator[str]:
     """Yield the paths of the modules (not packages) directly in ``path``."""
-    for _name, module_path in _walk.top_level(os.fspath(path), packages=False):
-        yield module_path
+    return _top_level(path, packages=False)
 
 
 def find_packages(path: str) -> Iterator[str]:
     """Yield the directories of the packages directly in ``path``."""
-    for _name, package_dir in _walk.top_level(os.fspath(path), packages=True):
-        yield package_dir
+    return _top_level(path, packages=True)
 
 
-def _packages_below(path: str, ancestors: set[tuple[int, int]]) -> Iterator[str]:
+def _packages_below(path: str, ancestors: Ancestors) -> Iterator[str]:
     for package_dir in find_packages(path):
         st = os.stat(package_dir)
-        key = (st.st_dev, st.st_ino)
-        if key in ancestors:
+        if not ancestors.enter(st):
             continue  # a symbolic-link loop
         yield package_dir
-        ancestors.add(key)
         yield from _packages_below(package_dir, ancestors)
-        ancestors.discard(key)
+        ancestors.leave(st)
 
 
 def recursive_find_packages(path: str) -> Iterator[str]:
     """Yield every package directory below ``path``, at any depth, parents first."""
     path = os.fspath(path)
-    st = os.stat(path)
-    return _packages_below(path, {(st.st_dev, st.st_ino)})
+    ancestors = Ancestors()
+    ancestors.enter(os.stat(path))
+    return _packages_below(path, ancestors)
 
 
 def recursive_find_modules(path: str) -> Iterator[str]:

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TypeVar
 
-from pike import _walk
-from pike._classes import namespace_classes
+from pike._classes import subclass_test
+from pike._objects import namespace_classes
+from pike._walk import Ancestors, scan_folder
 from pike.discovery import filesystem
 
 __all__ = [
@@ -51,41 +52,26 @@ def classes_in_module(
             yield cls
 
 
-def _strict_subclass_filter(base_class: type) -> Callable[[type], bool]:
-    def inherits(cls: type) -> bool:
-        return cls is not base_class and issubclass(cls, base_class)
-
-    return inherits
-
-
 def get_inherited_classes(module: ModuleType, base_class: type[T]) -> list[type[T]]:
     """The classes in ``module``'s namespace that strictly derive from ``base_class``."""
-    return list(classes_in_module(module, _strict_subclass_filter(base_class)))
+    return list(classes_in_module(module, subclass_test(base_class)[0]))
 
 
-def _dir_key(directory: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(directory)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-def _children(
-    module: ModuleType, recursive: bool, ancestors: set[tuple[int, int]]
-) -> Iterator[ModuleType]:
+def _children(module: ModuleType, recursive: bool, ancestors: Ancestors) -> Iterator[ModuleType]:
     # Only a package has children; a plain module has none.
     for directory in list(getattr(module, "__path__", None) or ()):
-        key = _dir_key(directory)
-        if key is None or key in ancestors:
-            continue  # missing, or a symbolic-link loop back to a parent
-        ancestors.add(key)
-        for name, _path, _init in _walk.scan_folder(directory, [], record=False).ordered():
+        try:
+            st = os.stat(directory)
+        except OSError:
+            continue  # a package folder that is gone
+        if not ancestors.enter(st):
+            continue  # a symbolic-link loop back to a parent
+        for name, _path, _package in scan_folder(directory).ordered():
             child = importlib.import_module(f"{module.__name__}.{name}")
             yield child
             if recursive:
                 yield from _children(child, recursive, ancestors)
-        ancestors.discard(key)
+        ancestors.leave(st)
 
 
 def get_child_modules(module: ModuleType, recursive: bool = True) -> Iterator[ModuleType]:
@@ -93,7 +79,7 @@ def get_child_modules(module: ModuleType, recursive: bool = True) -> Iterator[Mo
 
     With ``recursive`` (the default) subpackages are walked to any depth.
     """
-    return _children(module, recursive, set())
+    return _children(module, recursive, Ancestors())
 
 
 def _import_from_path(path: str, package_name: str) -> ModuleType:
@@ -122,4 +108,4 @@ def get_all_classes(
 
 def get_all_inherited_classes(module: ModuleType, base_class: type[T]) -> list[type[T]]:
     """The classes in ``module`` and its submodules that strictly derive from ``base_class``."""
-    return get_all_classes(module, _strict_subclass_filter(base_class))
+    return get_all_classes(module, subclass_test(base_class)[0])

@@ -1,4 +1,4 @@
-"""Listing plugin classes from source alone: no plugin code runs (contract C10).
+"""Listing plugin classes from source alone: no plugin code runs.
 
     from pike.discovery import static
 
@@ -6,26 +6,32 @@
     for cls in listing.classes:
         print(cls.module, cls.name, cls.bases, f"{cls.path}:{cls.lineno}")
 
-Files are found by the same rules as discovery (C3) and parsed with `ast`;
-nothing is imported, executed or written. Base classes are resolved through
-each module's imports, so ``base`` follows inheritance across the scanned files.
+Files are found by the same rules as discovery (`pike._walk`) and parsed with
+`ast`; nothing is imported, executed or written into the folders. Base
+classes are resolved through each module's imports, so ``base`` follows
+inheritance across the scanned files. What parsing learns is kept in the
+discovery index (`pike.discovery._index`), so a second listing parses only
+the files that changed.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
+from functools import partial
+from itertools import compress
+from typing import Any, NamedTuple, cast, overload
 
 from pike import _cache, _walk
-from pike._gc import collector_paused
-from pike._loading import name_collision
+from pike._interpreter import collector_paused
+from pike._names import PROTECTED_NAMES, name_collision, names_class
+from pike._objects import a_type_name
 from pike._paths import SearchPaths, normalize_search_paths
 from pike._walk import ModuleEntry, SkippedEntry
-from pike.discovery._index import Index
-from pike.errors import PikeTypeError, PluginCollisionError, _a_type_name
-from pike.finder import PROTECTED_NAMES
+from pike.discovery._index import Facts, Index, KeptListing
+from pike.errors import PikeTypeError, PluginCollisionError
 
 __all__ = ["StaticClass", "StaticError", "StaticListing", "list_classes"]
 
@@ -36,7 +42,7 @@ class StaticClass(NamedTuple):
     ``bases`` are the base-class expressions as written; ``resolved_bases`` the
     same names followed through the module's imports (``from bases import
     Driver as D`` makes ``D`` resolve to ``bases.Driver``). Immutable; a named
-    tuple, which the index (C16) makes by the ten thousand.
+    tuple.
     """
 
     module: str
@@ -53,7 +59,7 @@ class StaticClass(NamedTuple):
 
     @property
     def file(self) -> str:
-        """The same as ``path`` (the contract's word)."""
+        """The same as ``path``."""
         return self.path
 
     @property
@@ -78,15 +84,19 @@ class StaticError:
 
 @dataclass(slots=True)
 class StaticListing:
-    """What [`list_classes`][pike.discovery.static.list_classes] found: classes in C3
-    order, the modules parsed,
-    errors, skipped entries."""
+    """What [`list_classes`][pike.discovery.static.list_classes] found: classes in load
+    order, the names of the modules parsed, errors, skipped entries, collisions."""
 
-    classes: list[StaticClass] = field(default_factory=list)
-    modules: list[str] = field(default_factory=list)
+    classes: Sequence[StaticClass] = field(default_factory=list)
+    module_names: list[str] = field(default_factory=list)
     errors: list[StaticError] = field(default_factory=list)
     skipped: list[SkippedEntry] = field(default_factory=list)
     collisions: list[PluginCollisionError] = field(default_factory=list)
+
+    @property
+    def modules(self) -> list[str]:
+        """The same as ``module_names`` (pike 1.0's name)."""
+        return self.module_names
 
     def __iter__(self) -> Iterator[StaticClass]:
         """Iterating a listing iterates its classes."""
@@ -94,6 +104,76 @@ class StaticListing:
 
     def __len__(self) -> int:
         return len(self.classes)
+
+
+class _KeptClasses(Sequence[StaticClass]):
+    """The classes of a listing read back whole from the index, made when first looked at.
+
+    A warm listing of 10,000 modules holds some 30,000 classes: making each one
+    costs more than checking every file ("warm listing 10000" benchmark row), and
+    a caller that filters or counts never needs most of them. A read-only
+    sequence that compares equal to a list of the same classes.
+    """
+
+    __slots__ = ("_kept", "_made", "_picked")
+
+    def __init__(self, kept: KeptListing, picked: list[int] | None) -> None:
+        self._kept = kept
+        self._picked = picked
+        self._made: list[StaticClass] | None = None
+
+    def _all(self) -> list[StaticClass]:
+        made = self._made
+        if made is None:
+            kept = self._kept
+            columns: list[Sequence[Any]] = [
+                kept.owners,
+                kept.names,
+                kept.lines,
+                kept.bases,
+                kept.resolved,
+            ]
+            if self._picked is not None:
+                columns = [[column[i] for i in self._picked] for column in columns]
+            owners, names, lines, bases, resolved = columns
+            tuples = kept.tuples.__getitem__
+            rows = zip(
+                map(kept.modules.__getitem__, owners),
+                names,
+                map(kept.paths.__getitem__, owners),
+                lines,
+                map(tuples, bases),
+                map(tuples, resolved),
+                strict=True,
+            )
+            # StaticClass's own __new__, without its argument parsing, in bulk.
+            made = self._made = list(map(partial(tuple.__new__, StaticClass), rows))
+        return made
+
+    def __len__(self) -> int:
+        return len(self._kept.names) if self._picked is None else len(self._picked)
+
+    @overload
+    def __getitem__(self, index: int) -> StaticClass: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[StaticClass]: ...
+
+    def __getitem__(self, index: int | slice) -> StaticClass | list[StaticClass]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[StaticClass]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (_KeptClasses, list, tuple)):
+            return self._all() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 class _Module:
@@ -169,21 +249,12 @@ def _nested_bodies(node: ast.stmt) -> list[list[ast.stmt]]:
     return [cast(ast.With, node).body]
 
 
-def _scan_module(entry: ModuleEntry, tree: ast.Module) -> _Module:
-    module = _Module(entry)
-    _scan_body(tree.body, module)
-    return module
-
-
 def _scan_body(body: list[ast.stmt], module: _Module) -> None:
     """Record the classes and bindings of statements run at import time (in order)."""
     entry = module.entry
     bindings = module.bindings
-    classdef, import_, importfrom = ast.ClassDef, ast.Import, ast.ImportFrom
     for node in body:
-        kind = type(node)
-        if kind is classdef:
-            node = cast(ast.ClassDef, node)
+        if isinstance(node, ast.ClassDef):
             module.classes.append(
                 StaticClass(
                     entry.name,
@@ -195,14 +266,12 @@ def _scan_body(body: list[ast.stmt], module: _Module) -> None:
                 )
             )
             bindings[node.name] = f"{entry.name}.{node.name}"
-        elif kind is importfrom:
-            node = cast(ast.ImportFrom, node)
+        elif isinstance(node, ast.ImportFrom):
             source = _absolute(entry, node.module, node.level)
             for alias in node.names:
                 if alias.name != "*":
                     bindings[alias.asname or alias.name] = f"{source}.{alias.name}"
-        elif kind is import_:
-            node = cast(ast.Import, node)
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
                     bindings[alias.asname] = alias.name
@@ -214,18 +283,59 @@ def _scan_body(body: list[ast.stmt], module: _Module) -> None:
                 _scan_body(nested, module)
 
 
-def _parse(entry: ModuleEntry) -> tuple[ast.Module | StaticError, bytes | None]:
-    """The file's tree (or why there is none), and the bytes it was parsed from."""
-    source = None
+def _scan_file(entry: ModuleEntry) -> _Module | StaticError:
+    """Parse one file: its classes and bindings, or why it cannot be analysed."""
     try:
         with open(entry.path, "rb") as f:
             source = f.read()
-        return ast.parse(source, filename=entry.path), source
+        tree = ast.parse(source, filename=entry.path)
     except SyntaxError as exc:
-        error = StaticError(entry.name, entry.path, exc.lineno, f"SyntaxError: {exc.msg}")
+        return StaticError(entry.name, entry.path, exc.lineno, f"SyntaxError: {exc.msg}")
     except (OSError, ValueError, RecursionError, MemoryError) as exc:
-        error = StaticError(entry.name, entry.path, None, f"{type(exc).__name__}: {exc}")
-    return error, source
+        return StaticError(entry.name, entry.path, None, f"{type(exc).__name__}: {exc}")
+    module = _Module(entry)
+    try:
+        _scan_body(tree.body, module)
+    except (RecursionError, MemoryError) as exc:
+        # An expression nested too deep to walk (say ``1+1+...+1`` a thousand times).
+        return StaticError(
+            entry.name,
+            entry.path,
+            None,
+            f"{type(exc).__name__}: a statement is nested too deep to analyse",
+        )
+    return module
+
+
+def _facts_of(found: _Module | StaticError) -> Facts:
+    """What the index keeps of a scanned file (see `pike.discovery._index.Facts`).
+
+    A class's binding of its own name is not kept: the hierarchy finds
+    ``module.Class`` among the classes before it looks at any binding.
+    """
+    if isinstance(found, StaticError):
+        return ((), (), (found.lineno, found.message))
+    classes = tuple((c.name, c.lineno, c.bases, c.resolved_bases) for c in found.classes)
+    prefix = found.entry.name + "."
+    own = {c.name for c in found.classes}
+    bindings = tuple(
+        (k, v) for k, v in found.bindings.items() if not (k in own and v == prefix + k)
+    )
+    return (classes, bindings, None)
+
+
+def _from_facts(entry: ModuleEntry, facts: Facts) -> _Module | StaticError:
+    """A scanned file again, from the facts the index kept of it."""
+    classes, bindings, error = facts
+    if error is not None:
+        return StaticError(entry.name, entry.path, error[0], error[1])
+    module = _Module(entry)
+    module.bindings = dict(bindings)
+    module.classes = [
+        StaticClass(entry.name, name, entry.path, line, bases, resolved)
+        for name, line, bases, resolved in classes
+    ]
+    return module
 
 
 class _Hierarchy:
@@ -248,7 +358,7 @@ class _Hierarchy:
             name = bound
         return name  # pragma: no cover - a cycle of re-exports
 
-    def ancestors(self, cls: StaticClass) -> list[str]:
+    def ancestors(self, cls: StaticClass) -> tuple[str, ...]:
         """Every base of ``cls``, transitively, as canonical dotted names."""
         seen: list[str] = []
         pending = [self._canonical(b) for b in cls.resolved_bases]
@@ -260,106 +370,156 @@ class _Hierarchy:
             parent = self._classes.get(name)
             if parent is not None:
                 pending.extend(self._canonical(b) for b in parent.resolved_bases)
-        return seen
+        return tuple(seen)
 
 
-def _matches(ancestors: list[str], base: str) -> bool:
-    if "." in base:
-        return base in ancestors
-    return any(name.rpartition(".")[2] == base for name in ancestors)
+def _derives_from(base_class: type) -> Callable[[tuple[str, ...]], bool]:
+    """Whether a class with these ancestors (static dotted names) may derive from ``base_class``.
+
+    An ancestor named like it, or one naming a class already imported (the
+    host's own bases, say ``framework.Driver``) that derives from it.
+    """
+    bare = base_class.__name__
+
+    def could(ancestors: tuple[str, ...]) -> bool:
+        for name in ancestors:
+            if names_class(name, bare):
+                return True
+            found = _imported(name)
+            if isinstance(found, type):
+                try:
+                    if issubclass(found, base_class):
+                        return True
+                except Exception:  # a class whose __subclasscheck__ raises: not ours to judge
+                    continue
+        return False
+
+    return could
 
 
-def list_classes(search_paths: SearchPaths, base: str | None = None) -> StaticListing:
+def _imported(dotted: str) -> object:
+    """The object ``dotted`` names among modules already imported (nothing is imported)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if module is None:
+            continue
+        found: object = module
+        try:
+            for attr in parts[cut:]:
+                found = getattr(found, attr)
+        except Exception:  # absent, or an attribute that raises
+            return None
+        return found
+    return None
+
+
+def list_classes(search_paths: SearchPaths, base: str | type | None = None) -> StaticListing:
     """List the top-level classes of the plugin modules in ``search_paths``.
 
     ``search_paths`` is taken as [`PikeManager`][pike.manager.PikeManager] takes it
-    (same errors). With ``base`` (``"Driver"``, ``"bases.Driver"`` or
-    ``"bases:Driver"``), keep the classes that derive from it, directly or
-    through other scanned classes; a bare name matches any class of that name.
-    Files that do not parse are in ``errors``; modules without source (``.pyc``,
-    extension modules) in ``skipped``; modules that would not load because of
-    their name alone (a standard-library name, a name an earlier search path
-    has) in ``collisions``, as the errors a manager would report, and their
-    classes are not listed.
+    (same errors). ``base`` keeps the classes that derive from it, directly or
+    through other scanned classes: a name (``"Driver"``, ``"bases.Driver"`` or
+    ``"bases:Driver"``; a bare name matches any class of that name), or a class
+    (a class of its name, or deriving from an imported class that derives from
+    it). Files that do not parse are in ``errors``; modules without source
+    (``.pyc``, extension modules) in ``skipped``; modules that would not load
+    because of their name alone (a standard-library name, a name an earlier
+    search path has) in ``collisions``, as the errors a manager would report,
+    and their classes are not listed.
     """
     paths = normalize_search_paths(search_paths)
-    if base is not None and not isinstance(base, str):
-        raise PikeTypeError(f"base is {_a_type_name(base)}; pass a class name as a str")
+    keep: Callable[[tuple[str, ...]], bool] | None
     if base is None:
-        return _listed(paths, None)
-    wanted = base.replace(":", ".")
-    return _listed(paths, lambda ancestors: _matches(ancestors, wanted))
+        keep = None
+    elif isinstance(base, str):
+        wanted = base.replace(":", ".")
+        keep = partial(_any_names, wanted)
+    elif isinstance(base, type):
+        keep = _derives_from(base)
+    else:
+        raise PikeTypeError(f"base is {a_type_name(base)}; pass a class name as a str, or a class")
+    return _listed(paths, keep)
 
 
-def _listed(paths: list[str], keep: Callable[[list[str]], bool] | None) -> StaticListing:
-    """The listing of ``paths``: the classes whose ancestors (dotted names) ``keep`` accepts."""
+def _any_names(wanted: str, ancestors: tuple[str, ...]) -> bool:
+    return any(names_class(name, wanted) for name in ancestors)
+
+
+def _listed(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) -> StaticListing:
+    """The listing of ``paths``: the classes whose ancestors ``keep`` accepts."""
     index = Index(paths) if _cache.directory() is not None else None
     if index is not None:
         with collector_paused:
-            snapshot = index.snapshot()
-        if snapshot is not None:
-            return _from_snapshot(snapshot, keep)
+            kept = index.kept_listing()
+        if kept is not None:
+            return _from_kept(kept, keep)
     modules: dict[str, _Module] = {}
     with collector_paused:  # ASTs are acyclic: reference counting frees them
         walk = index.walk() if index is not None else _walk.walk(paths)
         listing = StaticListing(skipped=list(walk.skipped))
         _scan_entries(walk.modules, listing, modules, index)
     classes = [c for m in modules.values() for c in m.classes]
-    kept_whole = index is not None and index.can_keep(listing.collisions)
-    ancestry: list[list[str]] | None = None  # each class's ancestors, worked out once
-    if keep is not None or kept_whole:
+    keep_whole = index is not None and index.can_keep(listing.collisions)
+    ancestry: list[tuple[str, ...]] | None = None  # each class's ancestors, worked out once
+    if keep is not None or keep_whole:
         hierarchy = _Hierarchy(modules)
         ancestry = [hierarchy.ancestors(c) for c in classes]
     if index is not None:
-        if kept_whole and ancestry is not None:
-            index.keep_snapshot(_snapshot_of(listing, classes, list(modules), ancestry))
+        if keep_whole and ancestry is not None:
+            index.keep(_columns_of(listing, modules, classes, ancestry))
         index.save()
     if keep is not None and ancestry is not None:
         classes = [c for c, ancestors in zip(classes, ancestry, strict=True) if keep(ancestors)]
     listing.classes = classes
-    listing.modules = list(modules)
+    listing.module_names = list(modules)
     return listing
 
 
-def _snapshot_of(
+def _columns_of(
     listing: StaticListing,
+    modules: dict[str, _Module],
     classes: list[StaticClass],
-    modules: list[str],
-    ancestry: list[list[str]],
+    ancestry: list[tuple[str, ...]],
 ) -> dict[str, object]:
-    """A whole listing (before any ``base`` filter) as plain data, for the index.
+    """A whole listing (before any ``base`` filter) as the columns of a `KeptListing`."""
+    names = list(modules)
+    position = {name: i for i, name in enumerate(names)}
+    tuples: dict[tuple[str, ...], int] = {}
 
-    With each class's ancestors, so that a filtered listing needs no parse either.
-    """
+    def at(value: tuple[str, ...]) -> int:
+        return tuples.setdefault(value, len(tuples))
+
     return {
-        "classes": tuple(tuple(c) for c in classes),
-        "ancestors": tuple(tuple(ancestors) for ancestors in ancestry),
-        "modules": tuple(modules),
+        "modules": tuple(names),
+        "paths": tuple(modules[name].entry.path for name in names),
+        "names": tuple(c.name for c in classes),
+        "owners": tuple(position[c.module] for c in classes),
+        "lines": tuple(c.lineno for c in classes),
+        "bases": tuple(at(c.bases) for c in classes),
+        "resolved": tuple(at(c.resolved_bases) for c in classes),
+        "ancestors": tuple(at(a) for a in ancestry),
+        "tuples": tuple(tuples),
         "errors": tuple((e.module, e.path, e.lineno, e.message) for e in listing.errors),
         "skipped": tuple((e.path, e.reason) for e in listing.skipped),
     }
 
 
-def _from_snapshot(
-    snapshot: dict[str, Any], keep: Callable[[list[str]], bool] | None
-) -> StaticListing:
-    make = tuple.__new__  # StaticClass's own __new__, without its argument parsing
-    stored = snapshot["classes"]
+def _from_kept(kept: KeptListing, keep: Callable[[tuple[str, ...]], bool] | None) -> StaticListing:
+    picked: list[int] | None = None
     if keep is not None:
-        decided: dict[tuple[str, ...], bool] = {}  # most classes share their ancestors
-        kept = []
-        for cls, ancestors in zip(stored, snapshot["ancestors"], strict=True):
-            verdict = decided.get(ancestors)
-            if verdict is None:
-                verdict = decided[ancestors] = keep(list(ancestors))
-            if verdict:
-                kept.append(cls)
-        stored = kept
+        # Most classes share their ancestors: each distinct tuple is judged once.
+        verdicts = [False] * len(kept.tuples)
+        for i in set(kept.ancestors):
+            verdicts[i] = keep(kept.tuples[i])
+        picked = list(
+            compress(range(len(kept.ancestors)), map(verdicts.__getitem__, kept.ancestors))
+        )
     return StaticListing(
-        classes=[make(StaticClass, c) for c in stored],
-        modules=list(snapshot["modules"]),
-        errors=[StaticError(*e) for e in snapshot["errors"]],
-        skipped=[SkippedEntry(*e) for e in snapshot["skipped"]],
+        classes=_KeptClasses(kept, picked),
+        module_names=list(kept.modules),
+        errors=[StaticError(*error) for error in kept.errors],
+        skipped=[SkippedEntry(path, reason) for path, reason in kept.skipped],
     )
 
 
@@ -367,7 +527,7 @@ def _scan_entries(
     entries: list[ModuleEntry],
     listing: StaticListing,
     modules: dict[str, _Module],
-    index: Index | None = None,
+    index: Index | None,
 ) -> None:
     first: dict[str, ModuleEntry] = {}  # top-level name -> the first entry that has it
     collided = False  # the current top-level entry would not load, by its name alone
@@ -380,7 +540,7 @@ def _scan_entries(
             if held is entry and name not in PROTECTED_NAMES:
                 collided = False
             else:
-                error = name_collision(entry, held)
+                error = name_collision(name, entry.path, held.path)
                 collided = error is not None
                 if error is not None:
                     listing.collisions.append(error)
@@ -393,76 +553,14 @@ def _scan_entries(
         sources.append(entry)
     known = index.known(sources) if index is not None else {}
     for entry in sources:
-        record = known.get(entry.name)
-        found = _from_record(entry, record) if record is not None else None
-        if found is None:
-            found, source = _scan_file(entry)
+        facts = known.get(entry.name)
+        if facts is not None:
+            found = _from_facts(entry, facts)
+        else:
+            found = _scan_file(entry)
             if index is not None:
-                index.store(entry, _record_of(found), source)
+                index.store(entry, _facts_of(found))
         if isinstance(found, StaticError):
             listing.errors.append(found)
         else:
             modules[entry.name] = found
-
-
-def _scan_file(entry: ModuleEntry) -> tuple[_Module | StaticError, bytes | None]:
-    """Parse one file: its classes and bindings, or why it cannot be analysed; its bytes."""
-    tree, source = _parse(entry)
-    if isinstance(tree, StaticError):
-        return tree, source
-    try:
-        return _scan_module(entry, tree), source
-    except (RecursionError, MemoryError) as exc:
-        # An expression nested too deep to walk (say ``1+1+...+1`` a thousand times).
-        error = StaticError(
-            entry.name,
-            entry.path,
-            None,
-            f"{type(exc).__name__}: a statement is nested too deep to analyse",
-        )
-        return error, source
-
-
-def _record_of(found: _Module | StaticError) -> tuple[object, object]:
-    """What the index keeps of a scanned file, as plain data.
-
-    ``(classes, bindings)``: each class as four consecutive items (name, line,
-    bases as written, bases resolved), and the bindings less each class's own
-    (which nothing reads); or ``(None, (line, message))`` for an error.
-    """
-    if isinstance(found, StaticError):
-        return (None, (found.lineno, found.message))
-    classes: list[object] = []
-    for c in found.classes:
-        classes += (c.name, c.lineno, c.bases, c.resolved_bases)
-    prefix = found.entry.name + "."
-    names = {c.name for c in found.classes}
-    bindings = {k: v for k, v in found.bindings.items() if not (k in names and v == prefix + k)}
-    return (tuple(classes), bindings)
-
-
-def _from_record(entry: ModuleEntry, record: tuple[Any, Any]) -> _Module | StaticError | None:
-    """A scanned file again from its index record; None if it does not hold together."""
-    try:
-        classes, second = record
-        if classes is None:
-            lineno, message = second
-            if not isinstance(message, str) or not (lineno is None or isinstance(lineno, int)):
-                return None
-            return StaticError(entry.name, entry.path, lineno, message)
-        name, path = entry.name, entry.path
-        make = tuple.__new__  # StaticClass's own __new__, without its argument parsing
-        items = iter(classes)
-        found = [
-            make(StaticClass, (name, cls, path, line, bases, resolved))
-            for cls, line, bases, resolved in zip(items, items, items, items, strict=False)
-        ]
-        # A class's binding of its own name is not stored: the hierarchy finds
-        # ``module.Class`` among the classes before it looks at any binding.
-        bindings = second if type(second) is dict else dict(second)
-    except (TypeError, ValueError, IndexError):
-        return None
-    module = _Module(entry)
-    module.bindings = bindings
-    module.classes = found
-    return module

@@ -1,4 +1,4 @@
-"""Named plugins, with stevedore's API: drivers, extensions, hooks and dispatch (C13).
+"""Named plugins, with stevedore's API: drivers, extensions, hooks and dispatch.
 
 A stevedore program switches by changing its imports::
 
@@ -13,7 +13,7 @@ A *namespace* is an entry-point group. Its plugins come from two sources, in
 this order: drop-in folders (pike's ``search_paths=``) that declare names in
 an ``entry_points.txt`` file, in the format a distribution uses; then the
 entry points of installed distributions. Folder plugins load through a
-[`PikeManager`][pike.manager.PikeManager] (isolation, C5; cleanup, C7), active
+[`PikeManager`][pike.manager.PikeManager] (its isolation and cleanup), active
 until the manager's ``close()`` or the end of a ``with`` block.
 
 The modules are stevedore's: [`extension`][pike.named.extension],

@@ -1,13 +1,16 @@
-"""The installed distributions' entry points, kept in pike's cache as stevedore keeps them (C16).
+"""The installed distributions' entry points, kept in pike's cache as stevedore keeps them.
 
 Reading every distribution's ``entry_points.txt`` is most of what a named
 manager costs. The entry points of all groups are kept in one cache file per
-interpreter and ``sys.path``, valid while each ``sys.path`` entry, and each
-``entry_points.txt`` of its ``*.dist-info`` and ``*.egg-info`` folders, has
-the modification time it had when the file was written (what stevedore's
-cache is keyed by). Installing, removing or upgrading a distribution changes
-them; then the entry points are read again and the file rewritten. With the
-cache off (``PIKE_CACHE_DIR=off``) or unusable, they are read every time.
+interpreter and ``sys.path`` (each entry taken as the absolute folder it
+names now: ``''`` is the current folder), valid while each ``sys.path`` folder,
+each distribution folder in it (``*.dist-info``, ``*.egg-info``, in any case,
+and an ``.egg``'s ``EGG-INFO``, as ``importlib.metadata`` finds them) and each
+``entry_points.txt`` in those has the state it had when the file was written
+(`pike._filestate`: size, times, inode, device). Installing, removing or
+upgrading a distribution, or editing its entry points, changes one of them;
+then the entry points are read again and the file rewritten. With the cache off
+(``PIKE_CACHE_DIR=off``) or unusable, they are read every time.
 
 Each distribution's METADATA is parsed at most once per process, and only
 where a label (``"name version"``) is asked for.
@@ -15,17 +18,21 @@ where a label (``"name version"``) is asked for.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import sys
+import time
 import weakref
-from collections.abc import Container
+from collections.abc import Callable, Container, Iterable
 from importlib import metadata
+from typing import Any, TypeVar
 
 from pike import _cache
+from pike._filestate import FileState, changed
 
-__all__ = ["group", "label", "read", "still_valid"]
+__all__ = ["in_order", "label", "read", "still_valid"]
+
+X = TypeVar("X")
 
 # "name version" per distribution object, and per entry point read from the cache.
 _labels: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
@@ -62,73 +69,137 @@ def label(entry_point: object) -> str | None:
     return text
 
 
-def _scan_paths() -> list[list[object]]:
-    """Each ``sys.path`` entry's mtime and its distributions' ``entry_points.txt`` states.
+def in_order(points: Iterable[tuple[str, str, X]], label_of: Callable[[X], str | None]) -> list[X]:
+    """Entry points in pike's order: by name, then distribution, then value; one
+    declared twice (one distribution on two ``sys.path`` entries, a source tree
+    beside its installed copy) kept once.
 
-    What the cached entry points depend on (stevedore's key): adding or
-    removing a distribution changes its folder's mtime, editing its entry
-    points the file's.
+    ``points`` are ``(name, value, point)``; ``label_of(point)`` is asked only
+    where a name repeats (it may parse a distribution's METADATA).
     """
-    paths: list[list[object]] = []
-    for entry in sys.path:
+    by_name: dict[str, list[tuple[str, str, X]]] = {}
+    for point in points:
+        by_name.setdefault(point[0], []).append(point)
+    ordered: list[X] = []
+    for name in sorted(by_name):
+        same = by_name[name]
+        if len(same) > 1:
+            same.sort(key=lambda p: (label_of(p[2]) or "", p[1]))
+        values: set[str] = set()
+        for _name, value, kept in same:
+            if value not in values:
+                values.add(value)
+                ordered.append(kept)
+    return ordered
+
+
+# -- what the cached entry points depend on ------------------------------------------------
+
+
+def _where(entry: object) -> str | None:
+    """The absolute folder a ``sys.path`` entry names now (``''``: the current one)."""
+    if isinstance(entry, os.PathLike):
+        entry = os.fspath(entry)
+    if not isinstance(entry, str):
+        return None
+    try:
+        return os.path.abspath(entry or os.curdir)
+    except (OSError, ValueError):  # no current folder, a NUL character
+        return None
+
+
+def _distribution_folders(folder: str, names: list[str]) -> list[str]:
+    """The names in ``folder`` that ``importlib.metadata`` reads distributions from."""
+    egg = os.path.basename(folder).lower().endswith(".egg")
+    return sorted(
+        name
+        for name in names
+        if name.lower().endswith((".dist-info", ".egg-info"))
+        or (egg and name.lower() == "egg-info")
+    )
+
+
+def _scan_paths(now_ns: int) -> list[list[Any]]:
+    """What the cached entry points depend on.
+
+    Per ``sys.path`` entry: ``[folder, state, [[distribution folder, state,
+    entry_points.txt state or None], ...]]``, states as ``FileState.to_data``
+    (None for a folder that is not there). Taken before the entry points are
+    read: a change meanwhile shows next time.
+    """
+
+    def state_of(path: str) -> tuple[object, ...] | None:
         try:
-            mtime = os.stat(entry).st_mtime_ns
-            names = sorted(os.listdir(entry))
-        except (OSError, TypeError, ValueError):
-            paths.append([entry, -1, []])
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return FileState.of(st, path, now_ns).to_data()
+
+    paths: list[list[Any]] = []
+    for entry in sys.path:
+        folder = _where(entry)
+        if folder is None:
+            paths.append([repr(entry), None, []])
             continue
-        files = []
-        for name in names:
-            if name.endswith((".dist-info", ".egg-info")):
-                state = _state(os.path.join(entry, name, "entry_points.txt"))
-                if state is not None:
-                    files.append([name, *state])
-        paths.append([entry, mtime, files])
+        try:
+            names = os.listdir(folder)
+        except (OSError, ValueError):
+            names = []
+        found = []
+        for name in _distribution_folders(folder, names):
+            path = os.path.join(folder, name)
+            points = os.path.join(path, "entry_points.txt")
+            points_state = state_of(points) if os.path.isfile(points) else None
+            found.append([name, state_of(path), points_state])
+        paths.append([folder, state_of(folder), found])
     return paths
 
 
-def _state(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_mtime_ns, st.st_size]
-
-
 def still_valid(paths: object) -> bool:
-    """True if ``_scan_paths()`` would give ``paths`` now: stats only, no folder listed.
+    """True if ``_scan_paths`` would give ``paths`` now: stats only, no folder listed.
 
-    A folder whose mtime is unchanged has the same distributions in it.
+    A folder whose state is unchanged has the same distributions in it, and a
+    distribution folder whose state is unchanged the same files.
     """
     if not isinstance(paths, list) or len(paths) != len(sys.path):
         return False
-    for entry, stored in zip(sys.path, paths, strict=True):
-        if not isinstance(stored, list) or len(stored) != 3 or stored[0] != entry:
-            return False
-        try:
-            mtime = os.stat(entry).st_mtime_ns
-        except (OSError, TypeError, ValueError):
-            mtime = -1
-        if mtime != stored[1] or not isinstance(stored[2], list):
-            return False
-        for item in stored[2]:
-            if not isinstance(item, list) or len(item) != 3:
+    looked: list[str] = []
+    states: list[FileState] = []
+    try:
+        for entry, (folder, state, found) in zip(sys.path, paths, strict=True):
+            if folder != (_where(entry) or repr(entry)) or not isinstance(found, list):
                 return False
-            if _state(os.path.join(entry, str(item[0]), "entry_points.txt")) != item[1:]:
-                return False
-    return True
+            items = [(folder, state)]
+            for name, dist_state, points_state in found:
+                path = os.path.join(folder, name)
+                items.append((path, dist_state))
+                if points_state is not None:
+                    items.append((os.path.join(path, "entry_points.txt"), points_state))
+            for path, data in items:
+                if data is None:
+                    if path is folder and os.path.exists(path):
+                        return False  # a folder that has appeared
+                    continue
+                known = FileState.from_data(data)
+                if known is None:
+                    return False
+                looked.append(path)
+                states.append(known)
+    except (TypeError, ValueError):  # not of this shape: a damaged cache
+        return False
+    return not changed(looked, states)
 
 
 _NORMALIZE = re.compile(r"[-_.]+")
 
 
-def _read_all() -> dict[str, list[list[str]]]:
-    """Every group's entry points as ``[name, value, label]``, each distribution once.
+def _read_all() -> dict[str, list[tuple[str, str, str]]]:
+    """Every group's entry points as ``(name, value, label)``, each distribution once.
 
     The first distribution of a name on ``sys.path`` wins, as in
     ``importlib.metadata.entry_points()``.
     """
-    groups: dict[str, list[list[str]]] = {}
+    groups: dict[str, list[tuple[str, str, str]]] = {}
     seen: set[str] = set()
     for dist in metadata.distributions():
         try:
@@ -147,20 +218,12 @@ def _read_all() -> dict[str, list[list[str]]]:
         except Exception:  # an unreadable or malformed entry_points.txt
             continue
         for ep in points:
-            groups.setdefault(ep.group, []).append([ep.name, ep.value, text])
+            groups.setdefault(ep.group, []).append((ep.name, ep.value, text))
     return groups
 
 
-def _ordered(points: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """``(name, value, label)`` by name, then label; a declaration found twice kept once."""
-    ordered = sorted(points, key=lambda p: (p[0], p[2], p[1]))
-    seen: set[tuple[str, str]] = set()
-    kept = []
-    for point in ordered:
-        if (point[0], point[1]) not in seen:
-            seen.add((point[0], point[1]))
-            kept.append(point)
-    return kept
+def _is_point(value: object) -> bool:
+    return type(value) is tuple and len(value) == 3 and _cache.strings(value)
 
 
 def _from_cache(wanted: str) -> tuple[tuple[tuple[str, str, str], ...], object] | None:
@@ -168,71 +231,46 @@ def _from_cache(wanted: str) -> tuple[tuple[tuple[str, str, str], ...], object] 
     cache file; None with the cache off."""
     if _cache.directory() is None:
         return None
-    name = "entry-points-" + _cache.key_of(sys.executable, sys.prefix, sys.version, sys.path)
+    where = [_where(entry) for entry in sys.path]
+    name = "entry-points-" + _cache.key_of(sys.executable, sys.prefix, sys.version, where)
     document = _cache.read(name)
     paths: object = document.get("paths") if document is not None else None
     groups = document.get("groups") if document is not None and still_valid(paths) else None
-    if not isinstance(groups, dict):
-        paths = _scan_paths()  # before reading: a change meanwhile shows next time
-        read = _read_all()
-        groups = {g: tuple(_ordered([(n, v, t) for n, v, t in ps])) for g, ps in read.items()}
-        _cache.write(name, {"paths": paths, "groups": groups})
-    points = groups.get(wanted, ())
-    if not isinstance(points, tuple) or not all(
-        type(p) is tuple and len(p) == 3 and all(type(v) is str for v in p) for p in points
-    ):
-        return None  # a cache file of the right format but wrong content
-    return points, paths
+    points = groups.get(wanted, ()) if type(groups) is dict else None
+    if points is not None and type(points) is tuple and all(map(_is_point, points)):
+        return points, paths
+    fresh_paths = _scan_paths(time.time_ns())
+    fresh = {
+        group: tuple(in_order(((n, v, (n, v, t)) for n, v, t in points), _third))
+        for group, points in _read_all().items()
+    }
+    _cache.write(name, {"paths": fresh_paths, "groups": fresh})
+    return fresh.get(wanted, ()), fresh_paths
 
 
-def group(wanted: str, names: Container[str] | None = None) -> list[metadata.EntryPoint]:
-    """The installed distributions' entry points in ``wanted`` (see ``read``)."""
-    return read(wanted, names)[0]
+def _third(point: tuple[str, str, str]) -> str:
+    return point[2]
 
 
 def read(
     wanted: str, names: Container[str] | None = None
 ) -> tuple[list[metadata.EntryPoint], object]:
-    """The installed distributions' entry points in ``wanted``: by name, then distribution.
+    """The installed distributions' entry points in ``wanted``, in `in_order`'s order.
 
-    A declaration found twice (one distribution on two ``sys.path`` entries,
-    a source tree beside its installed copy) is kept once. With ``names``,
-    only the entry points of those names are made. Also the state of
-    ``sys.path`` they hold for, for [`still_valid`][pike.named._installed.still_valid].
+    With ``names``, only the entry points of those names are made. Also the
+    state of ``sys.path`` they hold for, for `still_valid`.
     """
     cached = _from_cache(wanted)
     if cached is None:
-        state: object = _scan_paths()  # before reading, as for the cache file
+        state = _scan_paths(time.time_ns())
         found = [
             (ep.name, ep.value, ep)
             for ep in metadata.entry_points(group=wanted)
             if names is None or ep.name in names
         ]
-        return [ep for _n, _v, ep in _ordered_points(found)], state
-    points, state = cached
+        return in_order(found, label), state
+    points, held = cached
     _cached_groups[wanted] = points  # labels looked up there when asked for
     make = metadata.EntryPoint
     made = [make(n, value, wanted) for n, value, _t in points if names is None or n in names]
-    return made, state
-
-
-def _ordered_points(
-    found: list[tuple[str, str, metadata.EntryPoint]],
-) -> list[tuple[str, str, metadata.EntryPoint]]:
-    """As ``_ordered``, for entry points read now: labels only where a name repeats."""
-    found.sort(key=lambda p: p[0])
-    ordered: list[tuple[str, str, metadata.EntryPoint]] = []
-    seen: set[tuple[str, str]] = set()
-    for _, same in itertools.groupby(found, key=lambda p: p[0]):
-        points = list(same)
-        if len(points) > 1:
-            points.sort(key=lambda p: (label(p[2]) or "", p[1]))
-        for point in points:
-            if (point[0], point[1]) not in seen:
-                seen.add((point[0], point[1]))
-                ordered.append(point)
-    return ordered
-
-
-def _name(ep: metadata.EntryPoint) -> str:
-    return ep.name
+    return made, held

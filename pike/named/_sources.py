@@ -1,4 +1,4 @@
-"""Where a named manager's entry points come from, and how each one loads (C13).
+"""Where a named manager's entry points come from, and how each one loads.
 
 Two sources, in this order: drop-in folders (``search_paths``), each
 declaring its plugins in an ``entry_points.txt`` in the format a
@@ -7,8 +7,17 @@ distributions. Within a source, by name, then distribution. A declaration
 seen in both (a folder that is also installed) is one plugin, the folder's.
 
 A drop-in's module is imported by the folders' [`PikeManager`][pike.manager.PikeManager]
-(its isolation and cleanup hold, C5 and C7); an installed entry point loads
-with that manager's finder standing aside, so it never runs a drop-in module.
+(its isolation and cleanup hold); an installed entry point loads with that
+manager standing aside, so it never runs a drop-in module.
+
+The format of ``entry_points.txt`` is read by one rule (`_parse_line`):
+blank lines and lines starting with ``#`` or ``;`` say nothing, ``[group]``
+starts a group, ``name = module:attr`` declares a plugin in it; anything else
+is an error naming the line, since the file decides which of the folder's code
+runs. Every file is checked whole, whichever names are asked for; a named
+manager then reads only its names' lines (a folder declaring 10,000 plugins
+costs little to pick one from), and whether a file checked out is kept in
+pike's cache, by the file's state (`pike._filestate`).
 """
 
 from __future__ import annotations
@@ -16,156 +25,42 @@ from __future__ import annotations
 import os
 import stat
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
-from pike._paths import SearchPaths, normalize_search_paths
-from pike._trust import Trust, check_trust, fix, problem
-from pike.errors import (
-    PikeValueError,
-    PluginCollisionError,
-    SearchPathError,
-    UntrustedPathError,
-)
-from pike.finder import standing_aside
+from pike import _cache
+from pike._filestate import FileState
+from pike._names import installed_meets_plugin
+from pike._paths import SearchPaths, normalize_search_paths, roots_of
+from pike._trust import Trust, TrustPolicy
+from pike.errors import PikeValueError, SearchPathError
 from pike.manager import PikeManager
+from pike.named._installed import in_order
 
 __all__ = ["Sources", "declared"]
 
 
-def declared(
-    folder: str, group: str, *, check: bool = True, names: Iterable[str] | None = None
-) -> list[metadata.EntryPoint]:
-    """The entry points ``folder/entry_points.txt`` declares in ``group``, by name.
+def _parse_line(raw: str) -> tuple[str, str] | None:
+    """What one line of an ``entry_points.txt`` says: ``("[", group)`` for a header,
+    ``(name, value)`` for a declaration, None for a blank line or a comment.
 
-    With ``names``, only those: the other lines are not even split (a folder
-    declaring 10,000 plugins costs little to pick one from, C16), so only the
-    lines read are checked. No file means no declarations. A file that cannot
-    be read, is not UTF-8 text, has a line that is not ``name = module:attr``
-    in a ``[group]`` section, or (``check``) that other users could change
-    (C15), raises: it decides which of the folder's code runs.
+    Raises ValueError, saying the rule, for any other line.
     """
-    path = os.path.join(folder, "entry_points.txt")
-    try:
-        # Non-blocking: a FIFO planted under the name must not hang the program.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as exc:
-        reason = f"has an entry_points.txt pike cannot read: {exc.strerror}"
-        raise SearchPathError(folder, reason) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise SearchPathError(folder, "has an entry_points.txt that is not a regular file")
-        why = problem(st) if check else None
-        if why is not None:
-            raise UntrustedPathError(
-                path,
-                f"{why}; it names the plugins pike runs from {folder}; {fix(path, st)}",
-                owner=st.st_uid,
-                mode=st.st_mode,
-            )
-        with os.fdopen(os.dup(fd), "rb") as file:
-            data = file.read()
-    finally:
-        os.close(fd)
-    wanted = None if names is None else tuple(sorted({n for n in names if isinstance(n, str)}))
-    key = (path, group, wanted)
-    known = _declared.get(key)
-    if known is not None and known[0] == data:
-        return list(known[1])  # the same EntryPoint objects, as stevedore's cache gives
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SearchPathError(
-            folder, f"has an entry_points.txt that is not UTF-8 text (byte {exc.start})"
-        ) from None
-    if wanted is not None:
-        found = sorted(_parse_named(text, group, folder, wanted), key=_name)
-    else:
-        found = sorted(_parse(text, group, folder), key=_name)
-    if len(_declared) >= 64:
-        for oldest in list(_declared)[:1]:
-            _declared.pop(oldest, None)
-    _declared[key] = (data, tuple(found))
-    return found
-
-
-# What each entry_points.txt declared, by its content and the question: managers over
-# one folder get the same EntryPoint objects, and an unchanged file is not parsed again.
-_declared: dict[tuple[object, ...], tuple[bytes, tuple[metadata.EntryPoint, ...]]] = {}
-
-
-def _parse_named(
-    text: str, group: str, folder: str, names: Iterable[str]
-) -> list[metadata.EntryPoint]:
-    """``_parse``'s result for the lines of ``names`` alone, found with ``str.find``."""
-    found = []
-    for name in {n for n in names if isinstance(n, str) and n}:
-        start = 0
-        while (at := text.find(name, start)) >= 0:
-            start = at + len(name)
-            line_start = text.rfind("\n", 0, at) + 1
-            if text[line_start:at].strip(" \t"):
-                continue  # not at the start of its line
-            line_end = text.find("\n", at)
-            line_end = len(text) if line_end < 0 else line_end
-            rest = text[start:line_end]
-            if not rest.lstrip(" \t").startswith("="):
-                continue  # a longer name, or not an entry
-            raw = text[line_start:line_end]
-            value = rest.lstrip(" \t")[1:].strip()
-            if not value:
-                number = text.count("\n", 0, at) + 1
-                raise _bad_line(folder, number, raw, "an entry is name = module:attr")
-            section = _section_at(text, line_start)
-            if section is None:
-                number = text.count("\n", 0, at) + 1
-                raise _bad_line(folder, number, raw, "entries go under a [group] header")
-            if section == group:
-                found.append(metadata.EntryPoint(name, value, group))
-    return found
-
-
-def _section_at(text: str, position: int) -> str | None:
-    """The ``[group]`` whose section holds the line starting at ``position``."""
-    end = position
-    while (at := text.rfind("[", 0, end)) >= 0:
-        end = at
-        line_start = text.rfind("\n", 0, at) + 1
-        if text[line_start:at].strip(" \t\ufeff"):
-            continue  # a bracket inside a line (an entry's [extras])
-        line_end = text.find("\n", at)
-        header = text[at : len(text) if line_end < 0 else line_end].strip()
-        if header.endswith("]"):
-            return header[1:-1].strip()
-    return None
-
-
-def _parse(text: str, group: str, folder: str) -> list[metadata.EntryPoint]:
-    """The ``group`` section's entries of an entry_points.txt (the format pip writes)."""
-    found = []
-    section = None
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line[0] == "[":
-            if line[-1] != "]" or not line[1:-1].strip():
-                raise _bad_line(folder, number, raw, "a section header is [group]")
-            section = line[1:-1].strip()
-            continue
-        name, equals, value = (part.strip() for part in line.partition("="))
-        if not equals or not name or not value:
-            raise _bad_line(folder, number, raw, "an entry is name = module:attr")
-        if section is None:
-            raise _bad_line(folder, number, raw, "entries go under a [group] header")
-        if section == group:
-            found.append(metadata.EntryPoint(name, value, group))
-    return found
+    line = raw.strip()
+    if not line or line[0] in "#;":
+        return None
+    if line[0] == "[":
+        group = line[1:-1].strip()
+        if line[-1] != "]" or not group:
+            raise ValueError("a section header is [group], alone on its line")
+        return ("[", group)
+    name, equals, value = (part.strip() for part in line.partition("="))
+    if not equals or not name or not value:
+        raise ValueError("an entry is name = module:attr")
+    return (name, value)
 
 
 def _bad_line(folder: str, number: int, line: str, rule: str) -> SearchPathError:
@@ -175,8 +70,173 @@ def _bad_line(folder: str, number: int, line: str, rule: str) -> SearchPathError
     )
 
 
-def _name(ep: metadata.EntryPoint) -> str:
-    return ep.name
+def _parse(text: str, folder: str) -> list[tuple[str, str, str]]:
+    """Every declaration of an ``entry_points.txt``, as ``(group, name, value)``; the
+    first line that breaks the rule raises."""
+    found = []
+    group = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        try:
+            said = _parse_line(raw)
+        except ValueError as exc:
+            raise _bad_line(folder, number, raw, str(exc)) from None
+        if said is None:
+            continue
+        if said[0] == "[":
+            group = said[1]
+        elif group is None:
+            raise _bad_line(folder, number, raw, "entries go under a [group] header")
+        else:
+            found.append((group, *said))
+    return found
+
+
+def _named_lines(text: str, group: str, names: Iterable[str]) -> list[tuple[str, str]]:
+    """``(name, value)`` of the declarations of ``names`` in ``group``, found with
+    ``str.find``, in a file that was checked whole already."""
+    found = []
+    for name in names:
+        start = 0
+        while (at := text.find(name, start)) >= 0:
+            line_start = text.rfind("\n", 0, at) + 1
+            line_end = text.find("\n", at)
+            line_end = len(text) if line_end < 0 else line_end
+            start = line_end  # each line once, however often the name is in it
+            said = _parse_line(text[line_start:line_end])
+            if said is None or said[0] != name:
+                continue  # in a comment, a value, a longer name
+            if _group_at(text, line_start) == group:
+                found.append(said)
+    return found
+
+
+def _group_at(text: str, position: int) -> str | None:
+    """The group of the header nearest above the line starting at ``position``."""
+    end = position
+    while (at := text.rfind("[", 0, end)) >= 0:
+        end = at
+        line_start = text.rfind("\n", 0, at) + 1
+        if text[line_start:at].strip(" \t\ufeff"):
+            continue  # a bracket inside a line (an entry's [extras])
+        line_end = text.find("\n", at)
+        said = _parse_line(text[line_start : len(text) if line_end < 0 else line_end])
+        if said is not None and said[0] == "[":
+            return said[1]
+    return None  # pragma: no cover - a checked file has a header above every entry
+
+
+def _read(folder: str, policy: TrustPolicy) -> tuple[str, bytes, os.stat_result] | None:
+    """The path, bytes and stat of ``folder/entry_points.txt``; None if there is none.
+
+    A file that cannot be read, is no regular file, or fails the trust rule raises.
+    """
+    path = os.path.join(folder, "entry_points.txt")
+    try:
+        # Non-blocking: a FIFO planted under the name must not hang the program.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        reason = f"has an entry_points.txt pike cannot read: {exc.strerror}"
+        raise SearchPathError(folder, reason) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SearchPathError(folder, "has an entry_points.txt that is not a regular file")
+        policy.require_path(path, st, f"it names the plugins pike runs from {folder}")
+        with os.fdopen(os.dup(fd), "rb") as file:
+            data = file.read()
+    finally:
+        os.close(fd)
+    return path, data, st
+
+
+def _text_of(data: bytes, folder: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SearchPathError(
+            folder, f"has an entry_points.txt that is not UTF-8 text (byte {exc.start})"
+        ) from None
+
+
+def _check_whole(path: str, folder: str, text: str, st: os.stat_result) -> None:
+    """Raise the error of the file's first wrong line, if any: from pike's cache while
+    the file has the state it had when it was checked, else by reading every line."""
+    name = "declarations-" + _cache.key_of(path)
+    stored = _cache.read(name)
+    if stored is not None and stored.get("path") == path:
+        state = FileState.from_data(stored.get("state"))
+        verdict = stored.get("error")
+        if state is not None and state.holds(path, st) and (verdict is None or _is_text(verdict)):
+            if verdict is not None:
+                raise SearchPathError(folder, verdict)
+            return
+    error: SearchPathError | None = None
+    try:
+        _parse(text, folder)
+    except SearchPathError as exc:
+        error = exc
+    state = FileState.of(st, path, time.time_ns())
+    if state.digest is None:  # times too recent to vouch for it: not kept
+        verdict = error.reason if error is not None else None
+        _cache.write(
+            name,
+            {"path": path, "state": state.to_data(), "error": verdict},
+            avoid=roots_of([folder]),
+        )
+    if error is not None:
+        raise error
+
+
+def _no_label(point: object) -> None:
+    return None  # a folder's declarations are of no distribution
+
+
+def _is_text(value: object) -> bool:
+    return type(value) is str
+
+
+def declared(
+    folder: str,
+    group: str,
+    *,
+    policy: TrustPolicy | None = None,
+    names: Iterable[str] | None = None,
+) -> list[metadata.EntryPoint]:
+    """The entry points ``folder/entry_points.txt`` declares in ``group``, by name.
+
+    With ``names``, only those. No file means no declarations. A file that
+    cannot be read, is not UTF-8 text, breaks the format anywhere, or fails
+    ``policy``'s trust rule raises: it decides which of the folder's code runs.
+    """
+    found = _read(folder, policy or TrustPolicy("owner"))
+    if found is None:
+        return []
+    path, data, st = found
+    wanted = None if names is None else tuple(sorted({n for n in names if isinstance(n, str)}))
+    key = (path, group, wanted)
+    known = _declared.get(key)
+    if known is not None and known[0] == data:
+        return list(known[1])  # the same EntryPoint objects, as stevedore's cache gives
+    text = _text_of(data, folder)
+    if wanted is None:
+        points = [(n, v) for g, n, v in _parse(text, folder) if g == group]
+    else:
+        _check_whole(path, folder, text, st)
+        points = _named_lines(text, group, [n for n in wanted if n])
+    ordered = in_order(((n, v, (n, v)) for n, v in points), _no_label)
+    entry_points = tuple(metadata.EntryPoint(n, v, group) for n, v in ordered)
+    if len(_declared) >= 64:
+        for oldest in list(_declared)[:1]:
+            _declared.pop(oldest, None)
+    _declared[key] = (data, entry_points)
+    return list(entry_points)
+
+
+# What each entry_points.txt declared, by its content and the question: managers over
+# one folder get the same EntryPoint objects, and an unchanged file is not parsed again.
+_declared: dict[tuple[object, ...], tuple[bytes, tuple[metadata.EntryPoint, ...]]] = {}
 
 
 def _check_value(ep: metadata.EntryPoint) -> None:
@@ -187,15 +247,15 @@ def _check_value(ep: metadata.EntryPoint) -> None:
         )
 
 
-class _Folders:
+class _Shared:
     """One `PikeManager` over a set of drop-in folders, shared by the named managers using it.
 
     Named managers are rarely closed (stevedore has no ``close``), and a program
     often makes several over one folder: a driver, its hooks, its extensions.
     With one manager each, the second would meet the first one's modules as
-    collisions (C5); sharing, they all get the same plugin objects, as from an
+    collisions; sharing, they all get the same plugin objects, as from an
     installed distribution. The folders' modules go when the last user closes,
-    or when the last one is garbage (the manager cleans up when collected, C7).
+    or when the last one is garbage (the manager cleans up when collected).
     """
 
     __slots__ = ("__weakref__", "key", "manager", "users")
@@ -207,23 +267,22 @@ class _Folders:
         self.users: weakref.WeakSet[Sources] = weakref.WeakSet()
 
 
-_shared: weakref.WeakValueDictionary[tuple[tuple[str, ...], str], _Folders] = (
+_shared: weakref.WeakValueDictionary[tuple[tuple[str, ...], str], _Shared] = (
     weakref.WeakValueDictionary()
 )
 _shared_lock = threading.Lock()
 
 
-def _folders(user: Sources, search_paths: SearchPaths, trust: Trust, check: bool) -> _Folders:
+def _shared_manager(user: Sources, paths: list[str], trust: Trust) -> _Shared:
     """The shared manager of these folders (made on first use), with ``user`` among its users."""
-    paths = normalize_search_paths(search_paths, trust=check)
     key = (tuple(paths), trust)
     with _shared_lock:
-        folders = _shared.get(key)
-        if folders is None:
+        shared = _shared.get(key)
+        if shared is None:
             manager = PikeManager(paths, on_error="raise", trust=trust)
-            folders = _shared[key] = _Folders(key, manager)
-        folders.users.add(user)
-        return folders
+            shared = _shared[key] = _Shared(key, manager)
+        shared.users.add(user)
+        return shared
 
 
 class Sources:
@@ -234,17 +293,17 @@ class Sources:
     the interpreter.
     """
 
-    __slots__ = ("__weakref__", "_check", "_folder_of", "_shared", "folders")
+    __slots__ = ("__weakref__", "_folder_of", "_policy", "_shared", "manager")
 
     def __init__(self, search_paths: SearchPaths = None, *, trust: Trust = "owner") -> None:
-        self._check = check_trust(trust)
+        self._policy = TrustPolicy(trust)
         self._folder_of: dict[metadata.EntryPoint, str] = {}
-        self._shared: _Folders | None = None
-        self.folders: PikeManager | None = None
-        if search_paths is None or (isinstance(search_paths, list | tuple) and not search_paths):
-            return
-        self._shared = _folders(self, search_paths, trust, self._check)
-        self.folders = self._shared.manager
+        self._shared: _Shared | None = None
+        self.manager: PikeManager | None = None
+        paths = normalize_search_paths(search_paths, self._policy if self._policy.checks else None)
+        if paths:
+            self._shared = _shared_manager(self, paths, trust)
+            self.manager = self._shared.manager
 
     def entry_points(
         self,
@@ -256,12 +315,12 @@ class Sources:
 
         With ``names``, the folders' declarations of those names only.
         """
-        if self.folders is None:
+        if self.manager is None:
             return installed
         found: list[metadata.EntryPoint] = []
         seen: set[tuple[str, str]] = set()
-        for folder in self.folders.search_paths:
-            for ep in declared(folder, group, check=self._check, names=names):
+        for folder in self.manager.search_paths:
+            for ep in declared(folder, group, policy=self._policy, names=names):
                 if (ep.name, ep.value) not in seen:
                     seen.add((ep.name, ep.value))
                     self._folder_of[ep] = folder
@@ -277,8 +336,8 @@ class Sources:
 
     def load(self, ep: metadata.EntryPoint) -> Any:
         """What ``ep`` names, imported from where it was declared."""
-        folders = self.folders
-        if folders is None:
+        manager = self.manager
+        if manager is None:
             try:
                 return ep.load()
             except Exception:
@@ -286,33 +345,24 @@ class Sources:
                 raise
         _check_value(ep)  # before ep.module, which asserts on it (Python 3.13)
         if self.folder_of(ep) is None:
-            top = ep.module.partition(".")[0]
-            held = folders._registry.get(top)
-            if held is not None and not held.borrowed:
-                raise PluginCollisionError(
-                    f"installed entry point {ep.name!r} names module {ep.module!r}, but "
-                    f"{top!r} is the drop-in folder's, loaded from {held.path}; "
-                    "rename one of them",
-                    ep.module,
-                    held.path,
-                    other=held.path,
-                )
-            with standing_aside(folders.module_finder):
+            held = manager.get_path(ep.module.partition(".")[0])
+            if held is not None:
+                raise installed_meets_plugin(ep.name, ep.module, held)
+            with manager.standing_aside():
                 return ep.load()
-        plugin: Any = folders._import_plugin(ep.module)
+        plugin: Any = manager.load_plugin(ep.module)
         for part in ep.attr.split(".") if ep.attr else ():
             plugin = getattr(plugin, part)
         return plugin
 
     def path_of(self, ep: metadata.EntryPoint) -> str | None:
         """The file of a drop-in entry point's module (None for an installed one)."""
-        if self.folders is None or self.folder_of(ep) is None:
+        if self.manager is None or self.folder_of(ep) is None:
             return None
-        record = self.folders._registry.get(ep.module)
-        return record.path if record is not None else None
+        return self.manager.get_path(ep.module)
 
     def close(self) -> None:
-        """Done with the folders: the last user cleans up their manager (C7).
+        """Done with the folders: the last user cleans up their manager.
 
         What it loaded keeps working. Safe to call more than once.
         """

@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import Any, NoReturn, TypeVar
 
-from pike._loading import OnError
 from pike._paths import SearchPaths
+from pike._policy import OnError
 from pike._trust import Trust
 from pike.errors import NoMatches
 from pike.named.extension import (

@@ -11,8 +11,8 @@ from importlib import metadata
 from typing import Any, TypeVar
 
 from pike import _log
-from pike._loading import OnError
 from pike._paths import SearchPaths
+from pike._policy import OnError
 from pike._trust import Trust
 from pike.named.extension import (
     ConflictResolverT,

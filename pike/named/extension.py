@@ -22,8 +22,9 @@ from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 
 from pike import _log
-from pike._loading import ErrorPolicy, OnError
+from pike._objects import a_type_name, describe
 from pike._paths import SearchPaths
+from pike._policy import ErrorPolicy, OnError
 from pike._trust import Trust
 from pike.errors import (
     EntryPointError,
@@ -31,8 +32,6 @@ from pike.errors import (
     NoMatches,
     PikeTypeError,
     PluginError,
-    _a_type_name,
-    _describe,
 )
 from pike.named import _installed, _sources
 
@@ -153,7 +152,7 @@ def _invocation(
         args: tuple[Any, ...] = ()
     elif isinstance(invoke_args, (str, bytes)) or not isinstance(invoke_args, Iterable):
         raise PikeTypeError(
-            f"invoke_args is {_a_type_name(invoke_args)}; pass a tuple of positional arguments"
+            f"invoke_args is {a_type_name(invoke_args)}; pass a tuple of positional arguments"
         )
     else:
         args = tuple(invoke_args)
@@ -161,7 +160,7 @@ def _invocation(
         return args, {}
     if not isinstance(invoke_kwds, Mapping) or not all(isinstance(k, str) for k in invoke_kwds):
         raise PikeTypeError(
-            f"invoke_kwds is {_a_type_name(invoke_kwds)}; pass a dict of keyword arguments"
+            f"invoke_kwds is {a_type_name(invoke_kwds)}; pass a dict of keyword arguments"
         )
     return args, dict(invoke_kwds)
 
@@ -203,12 +202,13 @@ class ExtensionManager(Generic[T]):
         installed distributions; cleaned up by
         [`close`][pike.named.extension.ExtensionManager.close] or the end of a
         ``with`` block.
-    :param on_error: pike's addition: C6's policy (``"raise"``, ``"warn"``,
+    :param on_error: pike's addition: the error policy of
+        [`PikeManager`][pike.manager.PikeManager] (``"raise"``, ``"warn"``,
         ``"collect"`` or a callable) for the
         [`EntryPointError`][pike.errors.EntryPointError] of each plugin that fails
         to load; given, it replaces the logging.
     :param trust: pike's addition: as for [`PikeManager`][pike.manager.PikeManager],
-        for the drop-in folders (C15).
+        for the drop-in folders.
     """
 
     #: Installed entry points per namespace, read once per process (as stevedore
@@ -259,14 +259,14 @@ class ExtensionManager(Generic[T]):
     ) -> None:
         if not isinstance(namespace, str):
             raise PikeTypeError(
-                f"namespace is {_a_type_name(namespace)}; pass the entry-point group's name"
+                f"namespace is {a_type_name(namespace)}; pass the entry-point group's name"
             )
         for what, given in (
             ("on_load_failure_callback", on_load_failure_callback),
             ("conflict_resolver", conflict_resolver),
         ):
             if given is not None and not callable(given):
-                raise PikeTypeError(f"{what} is {_a_type_name(given)}; pass a callable or None")
+                raise PikeTypeError(f"{what} is {a_type_name(given)}; pass a callable or None")
         self.namespace = namespace
         self.propagate_map_exceptions = propagate_map_exceptions
         self._on_load_failure_callback = on_load_failure_callback
@@ -370,7 +370,7 @@ class ExtensionManager(Generic[T]):
                 ext = self._load_one_plugin(ep, invoke_on_load, invoke_args, invoke_kwds)
             except (KeyboardInterrupt, AssertionError):
                 raise
-            except BaseException as exc:  # SystemExit, GeneratorExit... from a plugin (C14)
+            except BaseException as exc:  # SystemExit, GeneratorExit... from a plugin
                 self._load_failed(ep, exc)
             else:
                 if ext is not None:
@@ -419,7 +419,7 @@ class ExtensionManager(Generic[T]):
             module = ep.value
         error = EntryPointError(
             f"entry point {declared!r} of {source} (namespace {self.namespace!r}) failed to "
-            f"load: {exc if isinstance(exc, PluginError) else _describe(exc)}",
+            f"load: {exc if isinstance(exc, PluginError) else describe(exc)}",
             module,
             exc.path if isinstance(exc, PluginError) else folder or "",
             exc.lineno if isinstance(exc, PluginError) else None,
@@ -478,7 +478,7 @@ class ExtensionManager(Generic[T]):
         except Exception as exc:
             if self.propagate_map_exceptions:
                 raise
-            logger.exception("error calling %r: %s", ext.name, _describe(exc))
+            logger.exception("error calling %r: %s", ext.name, describe(exc))
 
     def items(self) -> ItemsView[str, Extension[T]]:
         """``(name, extension)`` pairs, one per name, like ``Mapping.items()``."""
@@ -501,7 +501,7 @@ class ExtensionManager(Generic[T]):
     # -- cleaning up (pike's addition) ---------------------------------------------------
 
     def close(self) -> None:
-        """Clean up what the drop-in folders installed (C7); loaded objects keep working."""
+        """Clean up what the drop-in folders installed; loaded objects keep working."""
         self._sources.close()
 
     def __enter__(self: _M) -> _M:

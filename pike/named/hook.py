@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from pike._loading import OnError
 from pike._paths import SearchPaths
+from pike._policy import OnError
 from pike._trust import Trust
 from pike.named.extension import (
     ConflictResolverT,

@@ -12,10 +12,11 @@ from importlib import metadata
 from typing import Any, TypeAlias, TypeVar
 
 from pike import _log
-from pike._loading import OnError
+from pike._objects import a_type_name
 from pike._paths import SearchPaths
+from pike._policy import OnError
 from pike._trust import Trust
-from pike.errors import PikeTypeError, _a_type_name
+from pike.errors import PikeTypeError
 from pike.named.extension import (
     ConflictResolverT,
     Extension,
@@ -96,7 +97,7 @@ class NamedExtensionManager(ExtensionManager[T]):
             names = list(names)  # a generator, say: read once
         if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
             raise PikeTypeError(
-                f"names is {_a_type_name(names)}; pass a list of the plugin names to load"
+                f"names is {a_type_name(names)}; pass a list of the plugin names to load"
             )
         self._names = names
         self._missing_names: set[str] = set()

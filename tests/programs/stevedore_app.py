@@ -1,6 +1,6 @@
 """A small stevedore program: formatters as drivers, extensions, hooks and dispatch.
 
-tests/test_c13_program.py runs it unchanged but for the import lines below
+tests/test_stevedore_program.py runs it unchanged but for the import lines below
 (``stevedore`` becomes ``pike.named``), against the distribution the test
 installs, and compares its output with what stevedore prints.
 """

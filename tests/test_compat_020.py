@@ -1,4 +1,5 @@
-"""C1: pike 0.2.0's public names, signatures and documented usage keep working."""
+"""pike 0.2.0's public names, signatures and documented usage keep working
+(docs/design.md, "Compatibility with pike 0.2.0")."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def params(func: object) -> list[str]:
     return list(inspect.signature(func).parameters)  # type: ignore[arg-type]
 
 
-def test_c1_manager_signature_and_attributes(make_tree: MakeTree) -> None:
+def test_manager_signature_and_attributes(make_tree: MakeTree) -> None:
     assert params(PikeManager)[0] == "search_paths"
     assert inspect.signature(PikeManager).parameters["search_paths"].default is None
     root = make_tree({"a.py": "class A: pass\n"})
@@ -49,14 +50,14 @@ def test_c1_manager_signature_and_attributes(make_tree: MakeTree) -> None:
         mgr.cleanup()
 
 
-def test_c1_finder_is_a_meta_path_finder(tmp_path: object) -> None:
+def test_finder_is_a_meta_path_finder(tmp_path: object) -> None:
     finder = PikeFinder([str(tmp_path)])
     assert isinstance(finder, importlib.abc.MetaPathFinder)
     assert finder.find_spec("nothing_here_at_all", None) is None
     assert PikeFinder().paths == []
 
 
-def test_c1_discovery_functions_keep_their_signatures() -> None:
+def test_discovery_functions_keep_their_signatures() -> None:
     assert params(py.get_module_by_name) == ["full_module_name"]
     assert params(py.is_child_of_module) == ["obj", "parent"]
     assert params(py.classes_in_module) == ["module", "filter_func"]
@@ -76,7 +77,7 @@ def test_c1_discovery_functions_keep_their_signatures() -> None:
         assert params(getattr(filesystem, name)) == ["path"]
 
 
-def test_c1_context_manager_usage_from_the_0_2_0_docs(make_tree: MakeTree) -> None:
+def test_context_manager_usage_from_the_0_2_0_docs(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "some_module/__init__.py": "",
@@ -89,7 +90,7 @@ def test_c1_context_manager_usage_from_the_0_2_0_docs(make_tree: MakeTree) -> No
     assert [c.__name__ for c in classes] == ["Thing"]
 
 
-def test_c1_plain_object_usage_with_cleanup_by_hand(make_tree: MakeTree) -> None:
+def test_plain_object_usage_with_cleanup_by_hand(make_tree: MakeTree) -> None:
     root = make_tree({"module_in_the_package.py": "VALUE = 42\n"})
     mgr = PikeManager([str(root)])
     assert mgr.module_finder in sys.meta_path
@@ -105,7 +106,7 @@ def test_c1_plain_object_usage_with_cleanup_by_hand(make_tree: MakeTree) -> None
     mgr.cleanup()
 
 
-def test_c1_get_names_are_iterators_as_0_2_0_generators_were(make_tree: MakeTree) -> None:
+def test_get_names_are_iterators_as_0_2_0_generators_were(make_tree: MakeTree) -> None:
     root = make_tree({"b.py": "", "a.py": "", "pkg/__init__.py": ""})
     with PikeManager([str(root)]) as mgr:
         names = mgr.get_module_names()
@@ -115,7 +116,7 @@ def test_c1_get_names_are_iterators_as_0_2_0_generators_were(make_tree: MakeTree
         assert list(mgr.get_package_names()) == ["pkg"]
 
 
-def test_c1_article_example(make_tree: MakeTree) -> None:
+def test_article_example(make_tree: MakeTree) -> None:
     drivers = make_tree(
         {
             "__init__.py": "",
@@ -139,7 +140,7 @@ def test_c1_article_example(make_tree: MakeTree) -> None:
     assert names == ["This is SimpleDriver", "This is MyOtherDriver"]
 
 
-def test_c1_garbage_collection_never_raises() -> None:
+def test_garbage_collection_never_raises() -> None:
     code = """
         import gc, sys
         from pike.manager import PikeManager
@@ -163,7 +164,7 @@ def test_c1_garbage_collection_never_raises() -> None:
     assert "unraisable: 0" in result.stdout
 
 
-def test_c1_module_search_path_from_an_installed_package(make_tree: MakeTree) -> None:
+def test_module_search_path_from_an_installed_package(make_tree: MakeTree) -> None:
     # aumbry's idiom: PikeManager(some_package.__path__), a path inside a package.
     site = make_tree(
         {
@@ -200,7 +201,7 @@ def test_c1_module_search_path_from_an_installed_package(make_tree: MakeTree) ->
         gc.collect()
 
 
-def test_c1_is_child_of_module_is_exact() -> None:
+def test_is_child_of_module_is_exact() -> None:
     parent = types.ModuleType("foo")
     assert py.is_child_of_module(types.ModuleType("foo.bar"), parent)
     assert py.is_child_of_module(types.ModuleType("foo.bar.baz"), parent)
@@ -209,11 +210,11 @@ def test_c1_is_child_of_module_is_exact() -> None:
 
 
 @pytest.mark.parametrize("name", ["a.py", "pkg", "mod.pyc"])
-def test_c1_filesystem_get_name(name: str) -> None:
+def test_filesystem_get_name(name: str) -> None:
     assert filesystem.get_name(f"/x/{name}") == name.split(".", maxsplit=1)[0]
 
 
-# -- pike.loader.PikeLoader and PikeFinder's 0.2.0 helpers (C1) ---------------------
+# -- pike.loader.PikeLoader and PikeFinder's 0.2.0 helpers ---------------------
 
 
 def _forget(*names: str) -> None:
@@ -221,7 +222,7 @@ def _forget(*names: str) -> None:
         sys.modules.pop(name, None)
 
 
-def test_c1_pike_loader_loads_by_path_through_the_standard_source_loader(
+def test_pike_loader_loads_by_path_through_the_standard_source_loader(
     make_tree: MakeTree,
 ) -> None:
     root = make_tree({"legacy_pkg/__init__.py": "", "legacy_pkg/app.py": "class Tracer: pass\n"})
@@ -241,7 +242,7 @@ def test_c1_pike_loader_loads_by_path_through_the_standard_source_loader(
         _forget("legacy_pkg.app")
 
 
-def test_c1_pike_loader_writes_and_reuses_bytecode(make_tree: MakeTree) -> None:
+def test_pike_loader_writes_and_reuses_bytecode(make_tree: MakeTree) -> None:
     root = make_tree({"cached_one.py": "VALUE = 1\n"})
     path = str(root / "cached_one.py")
     code = f"""
@@ -261,7 +262,7 @@ def test_c1_pike_loader_writes_and_reuses_bytecode(make_tree: MakeTree) -> None:
     assert os.stat(cached).st_mtime_ns == stamp  # read, not written again
 
 
-def test_c1_pike_loader_refuses_another_name_and_loads_only_source(make_tree: MakeTree) -> None:
+def test_pike_loader_refuses_another_name_and_loads_only_source(make_tree: MakeTree) -> None:
     root = make_tree({"only.py": ""})
     loader = PikeLoader("only", str(root / "only.py"))
     with pytest.raises(ImportError, match="'bam'") as info:
@@ -274,7 +275,7 @@ def test_c1_pike_loader_refuses_another_name_and_loads_only_source(make_tree: Ma
         PikeLoader("only", str(root / "only.txt")).load_module("only")
 
 
-def test_c1_pike_loader_package_and_module_protocol(make_tree: MakeTree) -> None:
+def test_pike_loader_package_and_module_protocol(make_tree: MakeTree) -> None:
     root = make_tree({"lpkg/__init__.py": "WHO = 'pkg'\n", "lpkg/leaf.py": ""})
     init = str(root / "lpkg" / "__init__.py")
     package = PikeLoader("lpkg", init)
@@ -300,7 +301,7 @@ def test_c1_pike_loader_package_and_module_protocol(make_tree: MakeTree) -> None
         _forget("lpkg.leaf", "lpkg")
 
 
-def test_c1_pike_loader_failure_is_a_plugin_import_error(make_tree: MakeTree) -> None:
+def test_pike_loader_failure_is_a_plugin_import_error(make_tree: MakeTree) -> None:
     root = make_tree({"sinks.py": "x = 1\nraise RuntimeError('down')\n"})
     path = str(root / "sinks.py")
     with pytest.raises(PluginImportError) as info:
@@ -310,7 +311,7 @@ def test_c1_pike_loader_failure_is_a_plugin_import_error(make_tree: MakeTree) ->
     assert "sinks" not in sys.modules
 
 
-def test_c1_finder_helpers_of_0_2_0(make_tree: MakeTree) -> None:
+def test_finder_helpers_of_0_2_0(make_tree: MakeTree) -> None:
     root = make_tree({"tool.py": "", "kit/__init__.py": "", "kit/part.py": "", "json.py": ""})
     given = str(root) + os.sep  # kept as given, as 0.2.0 kept it
     finder = PikeFinder([given])
@@ -328,10 +329,10 @@ def test_c1_finder_helpers_of_0_2_0(make_tree: MakeTree) -> None:
     assert isinstance(part, PikeLoader) and not part.is_package()
     assert part.fullname == "kit.part"
     assert finder.find_module("nothing") is None
-    assert finder.find_module("json") is None  # never the standard library's names (C5)
+    assert finder.find_module("json") is None  # never the standard library's names
 
 
-def test_c1_del_by_hand_cleans_up_like_cleanup(make_tree: MakeTree) -> None:
+def test_del_by_hand_cleans_up_like_cleanup(make_tree: MakeTree) -> None:
     root = make_tree({"deleted.py": "class D: pass\n"})
     mgr = PikeManager([root])
     mgr.get_classes()
@@ -343,11 +344,11 @@ def test_c1_del_by_hand_cleans_up_like_cleanup(make_tree: MakeTree) -> None:
         assert [c.__name__ for c in mgr.get_classes()] == ["D"]
 
 
-def test_c1_del_of_a_manager_that_was_never_made_never_raises() -> None:
+def test_del_of_a_manager_that_was_never_made_never_raises() -> None:
     PikeManager.__new__(PikeManager).__del__()
 
 
-def test_c1_private_helpers_of_0_2_0(make_tree: MakeTree) -> None:
+def test_private_helpers_of_0_2_0(make_tree: MakeTree) -> None:
     root = make_tree({"oldpkg/__init__.py": "", "oldpkg/app.py": "", "oldpkg/sub/__init__.py": ""})
     with PikeManager([root]):
         parent = py.get_module_by_name("oldpkg")

@@ -1,4 +1,4 @@
-"""C15: pike does not load code that other users can change."""
+"""pike does not load code that other users can change (docs/design.md, "Trust")."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def names(mgr: PikeManager) -> list[str]:
     return [cls.__name__ for cls in mgr.get_classes()]
 
 
-def test_c15_a_world_writable_search_path_is_refused(make_tree: MakeTree) -> None:
+def test_a_world_writable_search_path_is_refused(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     root.chmod(0o777)
     with pytest.raises(UntrustedPathError) as info:
@@ -51,7 +51,7 @@ def test_c15_a_world_writable_search_path_is_refused(make_tree: MakeTree) -> Non
     assert sys.meta_path[0] is not None  # nothing was installed
 
 
-def test_c15_trust_any_loads_it_anyway(make_tree: MakeTree) -> None:
+def test_trust_any_loads_it_anyway(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     root.chmod(0o777)
     (root / "good.py").chmod(0o666)
@@ -59,7 +59,7 @@ def test_c15_trust_any_loads_it_anyway(make_tree: MakeTree) -> None:
         assert names(mgr) == ["Good", "Other"]
 
 
-def test_c15_group_writable_is_allowed(make_tree: MakeTree) -> None:
+def test_group_writable_is_allowed(make_tree: MakeTree) -> None:
     root = make_tree({**PLUGINS, "pkg/__init__.py": "", "pkg/inner.py": "class Inner: pass\n"})
     for path in (root, root / "good.py", root / "pkg", root / "pkg" / "inner.py"):
         path.chmod(path.stat().st_mode | stat.S_IWGRP)
@@ -67,7 +67,7 @@ def test_c15_group_writable_is_allowed(make_tree: MakeTree) -> None:
         assert names(mgr) == ["Good", "Other", "Inner"]
 
 
-def test_c15_a_world_writable_plugin_file_is_a_plugin_error(make_tree: MakeTree) -> None:
+def test_a_world_writable_plugin_file_is_a_plugin_error(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     (root / "good.py").chmod(0o666)
     with PikeManager([root], on_error="collect") as mgr:
@@ -83,7 +83,7 @@ def test_c15_a_world_writable_plugin_file_is_a_plugin_error(make_tree: MakeTree)
         mgr.get_classes()
 
 
-def test_c15_import_inside_the_block_is_refused_too(make_tree: MakeTree) -> None:
+def test_import_inside_the_block_is_refused_too(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     (root / "good.py").chmod(0o666)
     with PikeManager([root]), pytest.raises(UntrustedPluginError):
@@ -91,7 +91,7 @@ def test_c15_import_inside_the_block_is_refused_too(make_tree: MakeTree) -> None
     assert "good" not in sys.modules
 
 
-def test_c15_a_world_writable_package_folder_is_refused(make_tree: MakeTree) -> None:
+def test_a_world_writable_package_folder_is_refused(make_tree: MakeTree) -> None:
     root = make_tree({**PLUGINS, "pkg/__init__.py": "", "pkg/inner.py": "class Inner: pass\n"})
     (root / "pkg").chmod(0o777)
     with PikeManager([root], on_error="collect") as mgr:
@@ -102,7 +102,7 @@ def test_c15_a_world_writable_package_folder_is_refused(make_tree: MakeTree) -> 
     assert not [n for n in sys.modules if n.startswith("pkg")]
 
 
-def test_c15_a_world_writable_submodule_fails_its_package(make_tree: MakeTree) -> None:
+def test_a_world_writable_submodule_fails_its_package(make_tree: MakeTree) -> None:
     root = make_tree({"pkg/__init__.py": "from . import inner\n", "pkg/inner.py": ""})
     (root / "pkg" / "inner.py").chmod(0o646)
     with PikeManager([root], on_error="collect") as mgr:
@@ -114,7 +114,7 @@ def test_c15_a_world_writable_submodule_fails_its_package(make_tree: MakeTree) -
         assert error.__cause__.module_name == "pkg.inner"
 
 
-def test_c15_a_world_writable_bytecode_cache_is_refused(make_tree: MakeTree) -> None:
+def test_a_world_writable_bytecode_cache_is_refused(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     (root / "__pycache__").mkdir()
     (root / "__pycache__").chmod(0o777)
@@ -123,7 +123,7 @@ def test_c15_a_world_writable_bytecode_cache_is_refused(make_tree: MakeTree) -> 
         assert {e.path for e in mgr.errors} == {str(root / "__pycache__")}
 
 
-def test_c15_a_symbolic_link_is_judged_by_its_target(make_tree: MakeTree) -> None:
+def test_a_symbolic_link_is_judged_by_its_target(make_tree: MakeTree) -> None:
     elsewhere = make_tree({"target.py": "class Linked: pass\n"}, name="elsewhere")
     (elsewhere / "target.py").chmod(0o666)
     root = make_tree(PLUGINS)
@@ -135,9 +135,7 @@ def test_c15_a_symbolic_link_is_judged_by_its_target(make_tree: MakeTree) -> Non
         assert stat.S_IMODE(error.mode) == 0o666
 
 
-def test_c15_a_linked_search_path_is_judged_by_its_target(
-    make_tree: MakeTree, tmp_path: Path
-) -> None:
+def test_a_linked_search_path_is_judged_by_its_target(make_tree: MakeTree, tmp_path: Path) -> None:
     root = make_tree(PLUGINS)
     root.chmod(0o777)
     link = tmp_path / "link"
@@ -146,7 +144,7 @@ def test_c15_a_linked_search_path_is_judged_by_its_target(
         PikeManager([link])
 
 
-def test_c15_the_trust_argument_is_checked(make_tree: MakeTree) -> None:
+def test_the_trust_argument_is_checked(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     with pytest.raises(PikeValueError, match=r"'owner'.*'any'"):
         PikeManager([root], trust="nobody")  # type: ignore[arg-type]
@@ -154,7 +152,7 @@ def test_c15_the_trust_argument_is_checked(make_tree: MakeTree) -> None:
         PikeManager([root], trust=1)  # type: ignore[arg-type]
 
 
-def test_c15_pike_loader_checks_trust_as_the_manager_does(make_tree: MakeTree) -> None:
+def test_pike_loader_checks_trust_as_the_manager_does(make_tree: MakeTree) -> None:
     root = make_tree({"loose.py": "VALUE = 1\n"})
     (root / "loose.py").chmod(0o666)
     with pytest.raises(UntrustedPluginError):
@@ -167,13 +165,13 @@ def test_c15_pike_loader_checks_trust_as_the_manager_does(make_tree: MakeTree) -
         del sys.modules["loose"]
 
 
-def test_c15_static_listing_runs_nothing_and_so_checks_nothing(make_tree: MakeTree) -> None:
+def test_static_listing_runs_nothing_and_so_checks_nothing(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     root.chmod(0o777)
     assert [c.name for c in static.list_classes([root])] == ["Good", "Other"]
 
 
-def test_c15_cli_refuses_and_trust_any_opts_out(make_tree: MakeTree) -> None:
+def test_cli_refuses_and_trust_any_opts_out(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     root.chmod(0o777)
     out, err = io.StringIO(), io.StringIO()
@@ -187,7 +185,7 @@ def test_c15_cli_refuses_and_trust_any_opts_out(make_tree: MakeTree) -> None:
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="only root can give a folder to another user")
-def test_c15_root_refuses_a_folder_owned_by_another_user(
+def test_root_refuses_a_folder_owned_by_another_user(
     world_tree: Callable[..., Path],
 ) -> None:
     root = world_tree(PLUGINS, owner=NOBODY)
@@ -199,7 +197,7 @@ def test_c15_root_refuses_a_folder_owned_by_another_user(
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="only root can give a file to another user")
-def test_c15_root_refuses_a_file_owned_by_another_user(world_tree: Callable[..., Path]) -> None:
+def test_root_refuses_a_file_owned_by_another_user(world_tree: Callable[..., Path]) -> None:
     root = world_tree(PLUGINS)
     os.chown(root / "good.py", NOBODY, NOBODY)
     with PikeManager([root], on_error="collect") as mgr:
@@ -208,7 +206,7 @@ def test_c15_root_refuses_a_file_owned_by_another_user(world_tree: Callable[...,
         assert isinstance(error, UntrustedPluginError) and error.owner == NOBODY
 
 
-def test_c15_an_unprivileged_user_is_refused_what_others_can_change(
+def test_an_unprivileged_user_is_refused_what_others_can_change(
     as_nobody: Callable[..., object], world_tree: Callable[..., Path]
 ) -> None:
     mine = world_tree(PLUGINS, owner=NOBODY)  # nobody's own, as they should be

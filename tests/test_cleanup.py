@@ -1,4 +1,4 @@
-"""C7: the interpreter is left as it was found."""
+"""The interpreter is left as it was found (docs/design.md, "Cleanup")."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import gc
 import importlib.machinery
 import sys
 import textwrap
-import types
 import weakref
 
 import pytest
@@ -22,7 +21,7 @@ PLUGINS = {
 }
 
 
-def test_c7_leaving_the_block_removes_finder_and_modules(make_tree: MakeTree) -> None:
+def test_leaving_the_block_removes_finder_and_modules(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     modules_before = set(sys.modules)
     with PikeManager([root]) as mgr:
@@ -35,7 +34,7 @@ def test_c7_leaving_the_block_removes_finder_and_modules(make_tree: MakeTree) ->
     assert sys.modules.get("colorsys") is colorsys
 
 
-def test_c7_an_exception_in_the_block_still_cleans_up(make_tree: MakeTree) -> None:
+def test_an_exception_in_the_block_still_cleans_up(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     with pytest.raises(LookupError), PikeManager([root]) as mgr:
         mgr.get_classes()
@@ -44,7 +43,7 @@ def test_c7_an_exception_in_the_block_still_cleans_up(make_tree: MakeTree) -> No
     assert "plug_a" not in sys.modules
 
 
-def test_c7_unload_false_keeps_modules(make_tree: MakeTree) -> None:
+def test_unload_false_keeps_modules(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     with PikeManager([root], unload=False) as mgr:
         mgr.get_classes()
@@ -65,7 +64,7 @@ def test_c7_unload_false_keeps_modules(make_tree: MakeTree) -> None:
             del sys.path_importer_cache[key]
 
 
-def test_c7_sys_path_entries_added_inside_search_paths_are_removed(
+def test_sys_path_entries_added_inside_search_paths_are_removed(
     make_tree: MakeTree, tmp_path: object
 ) -> None:
     outside = make_tree({}, name="outside")
@@ -88,7 +87,7 @@ def test_c7_sys_path_entries_added_inside_search_paths_are_removed(
     assert not [k for k in sys.path_importer_cache if str(root) in str(k)]
 
 
-def test_c7_sys_path_entry_present_before_is_kept(make_tree: MakeTree) -> None:
+def test_sys_path_entry_present_before_is_kept(make_tree: MakeTree) -> None:
     root = make_tree({"keeper.py": "import sys, os\nsys.path.append(os.path.dirname(__file__))\n"})
     sys.path.append(str(root))
     try:
@@ -102,7 +101,7 @@ def test_c7_sys_path_entry_present_before_is_kept(make_tree: MakeTree) -> None:
         sys.modules.pop("keeper", None)
 
 
-def test_c7_importer_cache_has_no_entry_under_search_paths(make_tree: MakeTree) -> None:
+def test_importer_cache_has_no_entry_under_search_paths(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     with PikeManager([root]) as mgr:
         mgr.get_classes()
@@ -112,7 +111,7 @@ def test_c7_importer_cache_has_no_entry_under_search_paths(make_tree: MakeTree) 
     assert not [k for k in sys.path_importer_cache if str(root) in str(k)]
 
 
-def test_c7_classes_and_objects_keep_working_after_the_block(make_tree: MakeTree) -> None:
+def test_classes_and_objects_keep_working_after_the_block(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     with PikeManager([root]) as mgr:
         classes = mgr.get_classes()
@@ -121,7 +120,7 @@ def test_c7_classes_and_objects_keep_working_after_the_block(make_tree: MakeTree
     assert classes[0]().hello() == "a says hi"
 
 
-def test_c7_a_manager_can_be_entered_again(make_tree: MakeTree) -> None:
+def test_a_manager_can_be_entered_again(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     mgr = PikeManager([root])
     with mgr:
@@ -136,7 +135,7 @@ def test_c7_a_manager_can_be_entered_again(make_tree: MakeTree) -> None:
     mgr.cleanup()
 
 
-def test_c7_an_inactive_manager_says_how_to_reactivate(make_tree: MakeTree) -> None:
+def test_an_inactive_manager_says_how_to_reactivate(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     with PikeManager([root]) as mgr:
         pass
@@ -145,7 +144,7 @@ def test_c7_an_inactive_manager_says_how_to_reactivate(make_tree: MakeTree) -> N
     assert list(mgr.get_module_names()) == ["plug_a"]  # listing needs no activation
 
 
-def test_c7_dropping_the_last_reference_cleans_up(make_tree: MakeTree) -> None:
+def test_dropping_the_last_reference_cleans_up(make_tree: MakeTree) -> None:
     root = make_tree(PLUGINS)
     mgr = PikeManager([root])
     finder = mgr.module_finder
@@ -207,9 +206,9 @@ _CYCLES = """
 """
 
 
-def test_c7_thousand_cycles_leave_no_module_alive_and_memory_flat(make_tree: MakeTree) -> None:
+def test_thousand_cycles_leave_no_module_alive_and_memory_flat(make_tree: MakeTree) -> None:
     # Memory is judged against the standard library doing the same cycles by
-    # hand in the same run (C7): the first window holds the interpreter's own
+    # hand in the same run: the first window holds the interpreter's own
     # caches warming up, the second shows a leak, if any, as steady growth.
     root = make_tree(PLUGINS)
     measured = {}
@@ -225,7 +224,7 @@ def test_c7_thousand_cycles_leave_no_module_alive_and_memory_flat(make_tree: Mak
     assert pike_second <= max(hand_second, 0) + max(hand_first, 4096) // 4, measured
 
 
-def test_c7_a_block_adds_nothing_to_sys_modules(make_tree: MakeTree) -> None:
+def test_a_block_adds_nothing_to_sys_modules(make_tree: MakeTree) -> None:
     # Not even a standard-library module pike would import lazily: a program
     # that compares sys.modules around the block sees it as it was (-S: no
     # site, so nothing else has imported them beforehand).
@@ -252,7 +251,7 @@ def test_c7_a_block_adds_nothing_to_sys_modules(make_tree: MakeTree) -> None:
     assert result.stdout.strip() == "['A', 'B'] 2 []"
 
 
-def test_c7_pathlike_sys_path_entries_are_removed_too(make_tree: MakeTree) -> None:
+def test_pathlike_sys_path_entries_are_removed_too(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "path_appender.py": (
@@ -270,7 +269,7 @@ def test_c7_pathlike_sys_path_entries_are_removed_too(make_tree: MakeTree) -> No
         sys.path[:] = path_before
 
 
-def test_c7_dropping_a_manager_with_collected_errors_cleans_up_at_collection(
+def test_dropping_a_manager_with_collected_errors_cleans_up_at_collection(
     make_tree: MakeTree,
 ) -> None:
     # A stored error's traceback refers back to the frames that loaded it, one
@@ -286,7 +285,7 @@ def test_c7_dropping_a_manager_with_collected_errors_cleans_up_at_collection(
     assert "fine" not in sys.modules
 
 
-def test_c7_a_plugin_that_replaces_itself_in_sys_modules_is_unloaded(
+def test_a_plugin_that_replaces_itself_in_sys_modules_is_unloaded(
     make_tree: MakeTree,
 ) -> None:
     root = make_tree(
@@ -306,22 +305,53 @@ def test_c7_a_plugin_that_replaces_itself_in_sys_modules_is_unloaded(
     assert "selfswap" not in sys.modules
 
 
-def test_c7_someone_elses_module_under_a_served_name_is_kept(make_tree: MakeTree) -> None:
-    root = make_tree({"taken.py": ""})
-    mgr = PikeManager([root])
-    mgr.get_modules()
-    del sys.modules["taken"]
-    other = types.ModuleType("taken")
-    other.__file__ = "/elsewhere/taken.py"
-    sys.modules["taken"] = other
-    try:
-        mgr.cleanup()
-        assert sys.modules["taken"] is other
-    finally:
-        del sys.modules["taken"]
+def test_a_served_name_leaves_whatever_object_holds_it_now(make_tree: MakeTree) -> None:
+    # A plugin put a bare module in place of another plugin's: the name was the
+    # manager's, so it goes, as every name the manager served does.
+    root = make_tree(
+        {
+            "a_replacer.py": "import sys, types\nimport b_victim\n"
+            "sys.modules['b_victim'] = types.ModuleType('b_victim')\n",
+            "b_victim.py": "class Victim: pass\n",
+        }
+    )
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        assert sys.modules["b_victim"].__dict__.get("Victim") is None
+        assert [e.module_name for e in mgr.errors] == ["b_victim"]  # no longer the file's
+    assert "b_victim" not in sys.modules and "a_replacer" not in sys.modules
 
 
-def test_c7_a_hostile_replacement_object_is_unloaded_too(make_tree: MakeTree) -> None:
+def test_an_inner_managers_plugin_replacing_an_outer_ones_module(make_tree: MakeTree) -> None:
+    outer_root = make_tree({"shared_name.py": "WHO = 'outer'\n"})
+    inner_root = make_tree(
+        {"intruder.py": "import sys, types\nsys.modules['shared_name'] = types.ModuleType('x')\n"}
+    )
+    with PikeManager([outer_root]) as outer:
+        outer.get_modules()
+        with PikeManager([inner_root]) as inner:
+            inner.get_modules()
+        assert sys.modules["shared_name"].__dict__.get("WHO") is None
+    assert "shared_name" not in sys.modules
+
+
+def test_a_name_another_active_manager_loaded_since_is_kept(make_tree: MakeTree) -> None:
+    first_root = make_tree({"handed_on.py": "WHO = 'first'\n"})
+    second_root = make_tree({"handed_on.py": "WHO = 'second'\n"})
+    first = PikeManager([first_root], unload=False)
+    first.get_modules()
+    first.cleanup()  # kept (unload=False), the host's from now on
+    del sys.modules["handed_on"]
+    with PikeManager([second_root]) as second:
+        [module] = second.get_modules()
+        assert module.WHO == "second"
+        first.add_to_meta_path()
+        first.cleanup()  # handed_on is now the second manager's: not the first's to take out
+        assert sys.modules["handed_on"] is module
+    assert "handed_on" not in sys.modules
+
+
+def test_a_hostile_replacement_object_is_unloaded_too(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "hostile.py": """

@@ -1,4 +1,4 @@
-"""C13: a stevedore program runs unchanged but for its imports.
+"""A stevedore program runs unchanged but for its imports (docs/design.md, "Named plugins").
 
 tests/programs/stevedore_app.py uses drivers, extensions, named and enabled
 managers, hooks, dispatch, exceptions and test instances, as a stevedore
@@ -57,7 +57,7 @@ def install(site: Path) -> None:
         (info / "entry_points.txt").write_text(points)
 
 
-def test_c13_a_stevedore_program_runs_with_only_its_imports_changed(tmp_path: Path) -> None:
+def test_a_stevedore_program_runs_with_only_its_imports_changed(tmp_path: Path) -> None:
     site = tmp_path / "site-packages"
     site.mkdir()
     install(site)

@@ -1,4 +1,5 @@
-"""C12 support: what pike does to the interpreter for speed is undone exactly.
+"""What pike does to the garbage collector for speed is undone exactly
+(docs/design.md, "Speed").
 
 (Speed itself is measured by benchmarks/run.py, never asserted here.)
 """
@@ -15,7 +16,7 @@ from tests.conftest import MakeTree
 RECORDER = "import gc\nENABLED_DURING_IMPORT = gc.isenabled()\n"
 
 
-def test_c12_collector_paused_while_importing_then_restored(make_tree: MakeTree) -> None:
+def test_collector_paused_while_importing_then_restored(make_tree: MakeTree) -> None:
     root = make_tree({"gc_probe.py": RECORDER})
     assert gc.isenabled()
     with PikeManager([root]) as mgr:
@@ -24,7 +25,7 @@ def test_c12_collector_paused_while_importing_then_restored(make_tree: MakeTree)
         assert gc.isenabled()
 
 
-def test_c12_a_disabled_collector_stays_disabled(make_tree: MakeTree) -> None:
+def test_a_disabled_collector_stays_disabled(make_tree: MakeTree) -> None:
     root = make_tree({"gc_probe.py": RECORDER})
     gc.disable()
     try:
@@ -35,7 +36,7 @@ def test_c12_a_disabled_collector_stays_disabled(make_tree: MakeTree) -> None:
         gc.enable()
 
 
-def test_c12_collector_restored_after_an_error_and_when_nested(make_tree: MakeTree) -> None:
+def test_collector_restored_after_an_error_and_when_nested(make_tree: MakeTree) -> None:
     inner = make_tree({"inner_mod.py": "class Inner: pass\n"})
     outer = make_tree(
         {
@@ -54,7 +55,7 @@ def test_c12_collector_restored_after_an_error_and_when_nested(make_tree: MakeTr
     assert gc.isenabled()
 
 
-def test_c12_collector_restored_when_managers_load_in_two_threads(make_tree: MakeTree) -> None:
+def test_collector_restored_when_managers_load_in_two_threads(make_tree: MakeTree) -> None:
     barrier = threading.Barrier(2)
     roots = [
         make_tree({f"t{i}_wait.py": "import threading_gate\nthreading_gate.wait()\n"})

@@ -1,4 +1,5 @@
-"""C4: importing through the standard machinery, with the finder first."""
+"""Importing through the standard machinery, with the finder first
+(docs/design.md, "Importing")."""
 
 from __future__ import annotations
 
@@ -22,14 +23,14 @@ class Widget:
 """
 
 
-def test_c4_finder_stands_first_while_active(make_tree: MakeTree) -> None:
+def test_finder_stands_first_while_active(make_tree: MakeTree) -> None:
     root = make_tree({"w.py": PLUGIN})
     with PikeManager([root]) as mgr:
         assert sys.meta_path[0] is mgr.module_finder
     assert mgr.module_finder not in sys.meta_path
 
 
-def test_c4_finder_serves_only_top_level_names_in_its_paths(make_tree: MakeTree) -> None:
+def test_finder_serves_only_top_level_names_in_its_paths(make_tree: MakeTree) -> None:
     root = make_tree({"w.py": PLUGIN, "pkg/__init__.py": "", "pkg/sub.py": "", "nopkg/x.py": ""})
     with PikeManager([root]) as mgr:
         finder = mgr.module_finder
@@ -42,7 +43,7 @@ def test_c4_finder_serves_only_top_level_names_in_its_paths(make_tree: MakeTree)
         assert finder.find_spec("my-plugin", None) is None
 
 
-def test_c4_standard_loaders_set_the_module_attributes(make_tree: MakeTree) -> None:
+def test_standard_loaders_set_the_module_attributes(make_tree: MakeTree) -> None:
     root = make_tree({"w.py": PLUGIN, "pkg/__init__.py": "", "pkg/sub.py": "X = 1\n"})
     with PikeManager([root]) as mgr:
         mgr.get_classes()
@@ -59,7 +60,7 @@ def test_c4_standard_loaders_set_the_module_attributes(make_tree: MakeTree) -> N
         assert sys.modules["pkg"].__path__ == [str(root / "pkg")]
 
 
-def test_c4_tracebacks_getsource_and_pickling_work(make_tree: MakeTree) -> None:
+def test_tracebacks_getsource_and_pickling_work(make_tree: MakeTree) -> None:
     root = make_tree({"w.py": PLUGIN})
     with PikeManager([root]) as mgr:
         [widget_cls] = mgr.get_classes()
@@ -75,7 +76,7 @@ def test_c4_tracebacks_getsource_and_pickling_work(make_tree: MakeTree) -> None:
         assert copy.size == 7
 
 
-def test_c4_bytecode_cache_is_written_then_reused(make_tree: MakeTree) -> None:
+def test_bytecode_cache_is_written_then_reused(make_tree: MakeTree) -> None:
     root = make_tree({"cached_mod.py": "class C: pass\n"})
     code = f"""
         from pike.manager import PikeManager
@@ -91,7 +92,7 @@ def test_c4_bytecode_cache_is_written_then_reused(make_tree: MakeTree) -> None:
     assert f"code object from '{pyc}'" in second.stderr
 
 
-def test_c4_bytecode_is_not_written_when_disabled(make_tree: MakeTree) -> None:
+def test_bytecode_is_not_written_when_disabled(make_tree: MakeTree) -> None:
     root = make_tree({"nocache_mod.py": "class C: pass\n"})
     code = f"""
         from pike.manager import PikeManager
@@ -104,7 +105,7 @@ def test_c4_bytecode_is_not_written_when_disabled(make_tree: MakeTree) -> None:
     assert not (root / "__pycache__").exists()
 
 
-def test_c4_relative_and_sibling_imports(make_tree: MakeTree) -> None:
+def test_relative_and_sibling_imports(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "helper.py": "GREETING = 'hi'\n",
@@ -121,7 +122,7 @@ def test_c4_relative_and_sibling_imports(make_tree: MakeTree) -> None:
         assert classes["Part"].value == 3
 
 
-def test_c4_import_statement_inside_the_block(make_tree: MakeTree) -> None:
+def test_import_statement_inside_the_block(make_tree: MakeTree) -> None:
     root = make_tree({"by_name.py": "VALUE = 'plugin'\n"})
     with PikeManager([root]):
         import by_name  # type: ignore[import-not-found]
@@ -130,7 +131,7 @@ def test_c4_import_statement_inside_the_block(make_tree: MakeTree) -> None:
     assert "by_name" not in sys.modules
 
 
-def test_c4_new_file_after_activation_is_importable(make_tree: MakeTree) -> None:
+def test_new_file_after_activation_is_importable(make_tree: MakeTree) -> None:
     root = make_tree({"first.py": ""})
     with PikeManager([root]) as mgr:
         __import__("first")

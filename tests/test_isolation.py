@@ -1,4 +1,5 @@
-"""C5: a plugin never replaces someone else's module; managers share nothing."""
+"""A plugin never replaces someone else's module; managers share nothing
+(docs/design.md, "Isolation")."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pike.manager import PikeManager
 from tests.conftest import MakeTree, run_python
 
 
-def test_c5_stdlib_name_is_a_collision_and_stdlib_stays(tmp_path: Path) -> None:
+def test_stdlib_name_is_a_collision_and_stdlib_stays(tmp_path: Path) -> None:
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "json.py").write_text("HIJACKED = True\nclass Fake: pass\n")
@@ -51,7 +52,7 @@ def test_c5_stdlib_name_is_a_collision_and_stdlib_stays(tmp_path: Path) -> None:
     assert lines[3] == "raised True"
 
 
-def test_c5_builtin_name_is_a_collision(make_tree: MakeTree) -> None:
+def test_builtin_name_is_a_collision(make_tree: MakeTree) -> None:
     root = make_tree({"sys.py": "", "marshal.py": ""})
     with PikeManager([root], on_error="collect") as mgr:
         assert mgr.get_modules() == []
@@ -61,7 +62,7 @@ def test_c5_builtin_name_is_a_collision(make_tree: MakeTree) -> None:
     assert sys.modules["sys"] is sys
 
 
-def test_c5_name_already_imported_from_elsewhere(make_tree: MakeTree) -> None:
+def test_name_already_imported_from_elsewhere(make_tree: MakeTree) -> None:
     root = make_tree({"hostmod.py": "PLUGIN = True\n"})
     host = types.ModuleType("hostmod")
     host.__file__ = "/somewhere/else/hostmod.py"
@@ -81,7 +82,7 @@ def test_c5_name_already_imported_from_elsewhere(make_tree: MakeTree) -> None:
         del sys.modules["hostmod"]
 
 
-def test_c5_blocked_name_is_a_collision(make_tree: MakeTree) -> None:
+def test_blocked_name_is_a_collision(make_tree: MakeTree) -> None:
     root = make_tree({"blocked_mod.py": ""})
     sys.modules["blocked_mod"] = None  # type: ignore[assignment]
     try:
@@ -93,7 +94,7 @@ def test_c5_blocked_name_is_a_collision(make_tree: MakeTree) -> None:
         del sys.modules["blocked_mod"]
 
 
-def test_c5_same_file_imported_by_the_host_is_used_not_owned(make_tree: MakeTree) -> None:
+def test_same_file_imported_by_the_host_is_used_not_owned(make_tree: MakeTree) -> None:
     root = make_tree({"shared_mod.py": "class Shared: pass\n"})
     sys.path.insert(0, str(root))
     try:
@@ -108,7 +109,7 @@ def test_c5_same_file_imported_by_the_host_is_used_not_owned(make_tree: MakeTree
         sys.path_importer_cache.pop(str(root), None)
 
 
-def test_c5_earlier_search_path_wins(make_tree: MakeTree) -> None:
+def test_earlier_search_path_wins(make_tree: MakeTree) -> None:
     first = make_tree({"twin.py": "class First: pass\n"})
     second = make_tree({"twin.py": "class Second: pass\n", "other.py": "class Other: pass\n"})
     with PikeManager([first, second], on_error="collect") as mgr:
@@ -124,7 +125,7 @@ def test_c5_earlier_search_path_wins(make_tree: MakeTree) -> None:
         mgr.get_classes()
 
 
-def test_c5_nested_managers_see_their_own_plugins(make_tree: MakeTree) -> None:
+def test_nested_managers_see_their_own_plugins(make_tree: MakeTree) -> None:
     a = make_tree({"a_only.py": "class A: pass\n"})
     b = make_tree({"b_only.py": "class B: pass\n"})
     with PikeManager([a]) as outer:
@@ -138,7 +139,7 @@ def test_c5_nested_managers_see_their_own_plugins(make_tree: MakeTree) -> None:
     assert "a_only" not in sys.modules
 
 
-def test_c5_managers_exited_out_of_order(make_tree: MakeTree) -> None:
+def test_managers_exited_out_of_order(make_tree: MakeTree) -> None:
     a = make_tree({"ooo_a.py": "class A: pass\n"})
     b = make_tree({"ooo_b.py": "class B: pass\n"})
     first = PikeManager([a])
@@ -153,7 +154,7 @@ def test_c5_managers_exited_out_of_order(make_tree: MakeTree) -> None:
     assert "ooo_b" not in sys.modules
 
 
-def test_c5_second_manager_never_receives_the_others_module(make_tree: MakeTree) -> None:
+def test_second_manager_never_receives_the_others_module(make_tree: MakeTree) -> None:
     a = make_tree({"same_name.py": "WHO = 'a'\nclass FromA: pass\n"})
     b = make_tree({"same_name.py": "WHO = 'b'\nclass FromB: pass\n"})
     with PikeManager([a]) as mgr_a:
@@ -167,7 +168,7 @@ def test_c5_second_manager_never_receives_the_others_module(make_tree: MakeTree)
     assert "same_name" not in sys.modules
 
 
-def test_c5_each_manager_loads_its_own_file_whatever_the_meta_path_order(
+def test_each_manager_loads_its_own_file_whatever_the_meta_path_order(
     make_tree: MakeTree,
 ) -> None:
     a = make_tree({"either.py": "WHO = 'a'\n"})
@@ -184,7 +185,7 @@ def test_c5_each_manager_loads_its_own_file_whatever_the_meta_path_order(
         mgr_a.cleanup()
 
 
-def test_c5_managers_in_two_threads(make_tree: MakeTree) -> None:
+def test_managers_in_two_threads(make_tree: MakeTree) -> None:
     roots = [
         make_tree({f"thread_mod{i}.py": f"class T{i}: pass\n", "common.py": f"WHO = {i}\n"})
         for i in range(2)
@@ -218,7 +219,7 @@ def test_c5_managers_in_two_threads(make_tree: MakeTree) -> None:
     assert not any(name.startswith(("thread_mod", "common")) for name in sys.modules)
 
 
-def test_c5_stdlib_name_not_yet_imported_is_located_without_importing(
+def test_stdlib_name_not_yet_imported_is_located_without_importing(
     make_tree: MakeTree,
 ) -> None:
     assert "tabnanny" not in sys.modules
@@ -230,7 +231,7 @@ def test_c5_stdlib_name_not_yet_imported_is_located_without_importing(
     assert "tabnanny" not in sys.modules
 
 
-def test_c5_module_without_a_file_under_the_name(make_tree: MakeTree) -> None:
+def test_module_without_a_file_under_the_name(make_tree: MakeTree) -> None:
     root = make_tree({"memory_mod.py": ""})
     sys.modules["memory_mod"] = types.ModuleType("memory_mod")
     try:
@@ -241,7 +242,7 @@ def test_c5_module_without_a_file_under_the_name(make_tree: MakeTree) -> None:
         del sys.modules["memory_mod"]
 
 
-def test_c5_file_replaced_during_discovery_is_not_taken_as_a_plugin(
+def test_file_replaced_during_discovery_is_not_taken_as_a_plugin(
     make_tree: MakeTree,
 ) -> None:
     # An earlier plugin moves "vanish" out of the search path onto sys.path:

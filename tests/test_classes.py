@@ -1,4 +1,4 @@
-"""C8: which classes are plugins, once each, in order."""
+"""Which classes are plugins, once each, in order (docs/design.md, "Classes")."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def names(classes: list[type]) -> list[str]:
     return [c.__qualname__ for c in classes]
 
 
-def test_c8_each_defined_class_once_in_order(make_tree: MakeTree) -> None:
+def test_each_defined_class_once_in_order(make_tree: MakeTree) -> None:
     root = make_tree(TREE)
     with PikeManager([root]) as mgr:
         assert names(mgr.get_classes()) == [
@@ -42,7 +42,7 @@ def test_c8_each_defined_class_once_in_order(make_tree: MakeTree) -> None:
         ]
 
 
-def test_c8_filter_func_is_any_predicate(make_tree: MakeTree) -> None:
+def test_filter_func_is_any_predicate(make_tree: MakeTree) -> None:
     root = make_tree(TREE)
     with PikeManager([root]) as mgr:
         assert names(mgr.get_classes(lambda c: c.__name__.startswith("A"))) == ["Alpha"]
@@ -51,7 +51,7 @@ def test_c8_filter_func_is_any_predicate(make_tree: MakeTree) -> None:
             mgr.get_classes("not callable")  # type: ignore[arg-type]
 
 
-def test_c8_inherited_classes_are_strict_subclasses(make_tree: MakeTree) -> None:
+def test_inherited_classes_are_strict_subclasses(make_tree: MakeTree) -> None:
     root = make_tree(TREE)
     with PikeManager([root]) as mgr:
         import base_defs  # type: ignore[import-not-found]
@@ -64,7 +64,7 @@ def test_c8_inherited_classes_are_strict_subclasses(make_tree: MakeTree) -> None
             mgr.get_all_inherited_classes("Base")  # type: ignore[arg-type]
 
 
-def test_c8_discovery_py_keeps_namespace_meaning_without_duplicates(make_tree: MakeTree) -> None:
+def test_discovery_py_keeps_namespace_meaning_without_duplicates(make_tree: MakeTree) -> None:
     root = make_tree(TREE)
     with PikeManager([root]):
         drivers = py.get_module_by_name("drivers")
@@ -85,7 +85,7 @@ def test_c8_discovery_py_keeps_namespace_meaning_without_duplicates(make_tree: M
         assert list(py.get_child_modules(drivers)) == []  # a plain module has no children
 
 
-def test_c8_get_child_modules_walks_any_depth(make_tree: MakeTree) -> None:
+def test_get_child_modules_walks_any_depth(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "top/__init__.py": "",
@@ -110,7 +110,7 @@ def test_c8_get_child_modules_walks_any_depth(make_tree: MakeTree) -> None:
         assert names(py.get_all_classes(top)) == ["C"]
 
 
-def test_c8_get_child_modules_survives_a_symlink_loop(make_tree: MakeTree) -> None:
+def test_get_child_modules_survives_a_symlink_loop(make_tree: MakeTree) -> None:
     root = make_tree({"loopy/__init__.py": "", "loopy/sub/__init__.py": ""})
     (root / "loopy" / "sub" / "back").symlink_to(root / "loopy")
     with PikeManager([root], on_error="collect"):
@@ -120,7 +120,7 @@ def test_c8_get_child_modules_survives_a_symlink_loop(make_tree: MakeTree) -> No
     assert len(found) < 10
 
 
-def test_c8_classes_with_a_foreign_module_name_are_not_plugins(make_tree: MakeTree) -> None:
+def test_classes_with_a_foreign_module_name_are_not_plugins(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "factory_user.py": """
@@ -134,13 +134,13 @@ def test_c8_classes_with_a_foreign_module_name_are_not_plugins(make_tree: MakeTr
         assert names(mgr.get_classes()) == ["Point"]
 
 
-def test_c8_child_modules_of_a_package_with_a_missing_folder() -> None:
+def test_child_modules_of_a_package_with_a_missing_folder() -> None:
     ghost = type(sys)("ghost_pkg")
     ghost.__path__ = ["/no/such/folder/anywhere"]  # type: ignore[attr-defined]
     assert list(py.get_child_modules(ghost)) == []
 
 
-def test_c8_inherited_classes_are_typed_by_their_base() -> None:
+def test_inherited_classes_are_typed_by_their_base() -> None:
     import typing
 
     hints = typing.get_type_hints(PikeManager.get_all_inherited_classes)

@@ -1,4 +1,5 @@
-"""C2: search paths: accepted types, resolution, and clear errors."""
+"""Search paths: accepted types, resolution, and clear errors
+(docs/design.md, "Search paths")."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ from pike.manager import PikeManager
 from tests.conftest import NOBODY, MakeTree
 
 
-def test_c2_a_single_str_is_one_path(make_tree: MakeTree) -> None:
+def test_a_single_str_is_one_path(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": "class A: pass\n"})
     with PikeManager(str(root)) as mgr:
         assert mgr.search_paths == [str(root)]
         assert [c.__name__ for c in mgr.get_classes()] == ["A"]
 
 
-def test_c2_a_single_pathlike_is_one_path(make_tree: MakeTree) -> None:
+def test_a_single_pathlike_is_one_path(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": "class A: pass\n"})
     with PikeManager(root) as mgr:
         assert mgr.search_paths == [str(root)]
@@ -32,14 +33,14 @@ def test_c2_a_single_pathlike_is_one_path(make_tree: MakeTree) -> None:
         assert mgr.search_paths == [str(root)]
 
 
-def test_c2_none_and_empty_mean_no_paths() -> None:
+def test_none_and_empty_mean_no_paths() -> None:
     for value in (None, [], ()):
         with PikeManager(value) as mgr:
             assert mgr.search_paths == []
             assert mgr.get_classes() == []
 
 
-def test_c2_relative_paths_resolve_when_the_manager_is_made(
+def test_relative_paths_resolve_when_the_manager_is_made(
     make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_tree({"rel_mod.py": "class R: pass\n"})
@@ -53,7 +54,7 @@ def test_c2_relative_paths_resolve_when_the_manager_is_made(
         mgr.cleanup()
 
 
-def test_c2_missing_path_raises_naming_it(tmp_path: Path) -> None:
+def test_missing_path_raises_naming_it(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     meta_before = list(sys.meta_path)
     with pytest.raises(SearchPathError) as info:
@@ -65,24 +66,24 @@ def test_c2_missing_path_raises_naming_it(tmp_path: Path) -> None:
     assert sys.meta_path == meta_before
 
 
-def test_c2_a_file_is_not_a_search_path(tmp_path: Path) -> None:
+def test_a_file_is_not_a_search_path(tmp_path: Path) -> None:
     file = tmp_path / "plugin.py"
     file.write_text("")
     with pytest.raises(SearchPathError, match="not a directory"):
         PikeManager([file])
 
 
-def test_c2_empty_string_is_an_error() -> None:
+def test_empty_string_is_an_error() -> None:
     with pytest.raises(SearchPathError, match="empty"):
         PikeManager([""])
 
 
-def test_c2_nul_byte_is_an_error() -> None:
+def test_nul_byte_is_an_error() -> None:
     with pytest.raises(SearchPathError, match="not a valid path"):
         PikeManager(["bad\0path"])
 
 
-def test_c2_unreadable_path_is_an_error(
+def test_unreadable_path_is_an_error(
     tmp_path: Path, as_nobody: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
     # Root reads every folder: the check runs as an unprivileged user.
@@ -107,7 +108,7 @@ def test_c2_unreadable_path_is_an_error(
 
 
 @pytest.mark.parametrize("value", [b"/tmp", [b"/tmp"], bytearray(b"/tmp")])
-def test_c2_bytes_paths_raise_type_error(value: object) -> None:
+def test_bytes_paths_raise_type_error(value: object) -> None:
     with pytest.raises(TypeError, match="bytes") as info:
         PikeManager(value)
     assert isinstance(info.value, PikeTypeError)
@@ -125,13 +126,13 @@ def test_c2_bytes_paths_raise_type_error(value: object) -> None:
         ([1.5], "search path 1.5 is a float;"),
     ],
 )
-def test_c2_other_types_raise_type_error_saying_what_is_accepted(value: object, named: str) -> None:
+def test_other_types_raise_type_error_saying_what_is_accepted(value: object, named: str) -> None:
     with pytest.raises(TypeError, match=r"str or os\.PathLike") as info:
         PikeManager(value)
     assert str(info.value).startswith(named)
 
 
-def test_c2_pathlike_returning_bytes_is_a_type_error() -> None:
+def test_pathlike_returning_bytes_is_a_type_error() -> None:
     class BytesPath:
         def __fspath__(self) -> bytes:
             return b"/tmp"
@@ -140,7 +141,7 @@ def test_c2_pathlike_returning_bytes_is_a_type_error() -> None:
         PikeManager([BytesPath()])
 
 
-def test_c2_duplicate_paths_count_once(make_tree: MakeTree) -> None:
+def test_duplicate_paths_count_once(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": "class A: pass\n"})
     with PikeManager([root, str(root), root / "."]) as mgr:
         assert mgr.search_paths == [str(root)]
@@ -148,14 +149,14 @@ def test_c2_duplicate_paths_count_once(make_tree: MakeTree) -> None:
         assert mgr.errors == []
 
 
-def test_c2_generator_of_paths(make_tree: MakeTree) -> None:
+def test_generator_of_paths(make_tree: MakeTree) -> None:
     a = make_tree({"mod_a.py": "class A: pass\n"})
     b = make_tree({"mod_b.py": "class B: pass\n"})
     with PikeManager(p for p in (a, b)) as mgr:
         assert [c.__name__ for c in mgr.get_classes()] == ["A", "B"]
 
 
-def test_c2_search_path_removed_after_the_manager_was_made(make_tree: MakeTree) -> None:
+def test_search_path_removed_after_the_manager_was_made(make_tree: MakeTree) -> None:
     root = make_tree({"gone.py": ""})
     mgr = PikeManager([root])
     try:

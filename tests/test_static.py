@@ -1,4 +1,5 @@
-"""C10: listing classes from source alone; no plugin code runs."""
+"""Listing classes from source alone; no plugin code runs
+(docs/design.md, "Static listing")."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def names(listing: static.StaticListing) -> list[str]:
     return [c.qualname for c in listing.classes]
 
 
-def test_c10_lists_classes_with_module_file_line_and_bases(make_tree: MakeTree) -> None:
+def test_lists_classes_with_module_file_line_and_bases(make_tree: MakeTree) -> None:
     root = make_tree(TREE)
     listing = static.list_classes([root])
     assert names(listing) == [
@@ -78,7 +79,7 @@ def test_c10_lists_classes_with_module_file_line_and_bases(make_tree: MakeTree) 
     assert listing.errors == [] and listing.skipped == []
 
 
-def test_c10_base_filter_follows_inheritance_across_files(make_tree: MakeTree) -> None:
+def test_base_filter_follows_inheritance_across_files(make_tree: MakeTree) -> None:
     root = make_tree(TREE)
     assert names(static.list_classes(root, base="Driver")) == [
         "drivers.Simple",
@@ -98,7 +99,7 @@ def test_c10_base_filter_follows_inheritance_across_files(make_tree: MakeTree) -
     assert names(static.list_classes(root, base="Nothing")) == []
 
 
-def test_c10_external_bases_match_by_name(make_tree: MakeTree) -> None:
+def test_external_bases_match_by_name(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "handlers.py": """
@@ -117,7 +118,7 @@ def test_c10_external_bases_match_by_name(make_tree: MakeTree) -> None:
     assert typed.resolved_bases == ("typing.Generic",)
 
 
-def test_c10_nothing_runs_and_nothing_is_written(make_tree: MakeTree, tmp_path: object) -> None:
+def test_nothing_runs_and_nothing_is_written(make_tree: MakeTree, tmp_path: object) -> None:
     marker = f"{tmp_path}/was_run"
     root = make_tree(
         {
@@ -133,7 +134,7 @@ def test_c10_nothing_runs_and_nothing_is_written(make_tree: MakeTree, tmp_path: 
     assert set(sys.modules) - modules_before <= {"ast"}
 
 
-def test_c10_files_that_do_not_parse_are_reported(make_tree: MakeTree) -> None:
+def test_files_that_do_not_parse_are_reported(make_tree: MakeTree) -> None:
     root = make_tree({"broken.py": "class Ok: pass\ndef (:\n", "fine.py": "class Fine: pass\n"})
     (root / "nul.py").write_bytes(b"x = 1\x00\n")
     listing = static.list_classes([root])
@@ -143,7 +144,7 @@ def test_c10_files_that_do_not_parse_are_reported(make_tree: MakeTree) -> None:
     assert str(root / "broken.py") in str(listing.errors[0])
 
 
-def test_c10_sourceless_modules_are_skipped_with_a_reason(make_tree: MakeTree) -> None:
+def test_sourceless_modules_are_skipped_with_a_reason(make_tree: MakeTree) -> None:
     root = make_tree({"src.py": "class C: pass\n"})
     py_compile.compile(str(root / "src.py"), cfile=str(root / "binary.pyc"))
     listing = static.list_classes([root])
@@ -153,7 +154,7 @@ def test_c10_sourceless_modules_are_skipped_with_a_reason(make_tree: MakeTree) -
     assert "no source" in skipped.reason
 
 
-def test_c10_same_rules_as_discovery(make_tree: MakeTree) -> None:
+def test_same_rules_as_discovery(make_tree: MakeTree) -> None:
     first = make_tree({"twin.py": "class First: pass\n", "bad-name.py": "class X: pass\n"})
     second = make_tree({"twin.py": "class Second: pass\n"})
     listing = static.list_classes([first, second])
@@ -161,7 +162,7 @@ def test_c10_same_rules_as_discovery(make_tree: MakeTree) -> None:
     assert [os.path.basename(s.path) for s in listing.skipped] == ["bad-name.py"]
 
 
-def test_c10_encoding_cookie_is_honoured(make_tree: MakeTree) -> None:
+def test_encoding_cookie_is_honoured(make_tree: MakeTree) -> None:
     root = make_tree({})
     (root / "latin.py").write_bytes(
         b"# -*- coding: latin-1 -*-\nNAME = '\xe9'\nclass Latin: pass\n"
@@ -169,20 +170,20 @@ def test_c10_encoding_cookie_is_honoured(make_tree: MakeTree) -> None:
     assert names(static.list_classes(root)) == ["latin.Latin"]
 
 
-def test_c10_bad_arguments(tmp_path: object) -> None:
+def test_bad_arguments(tmp_path: object) -> None:
     with pytest.raises(SearchPathError):
         static.list_classes([f"{tmp_path}/missing"])
     with pytest.raises(PikeTypeError, match=r"^base is an int; pass a class name"):
         static.list_classes([str(tmp_path)], base=3)  # type: ignore[arg-type]
 
 
-def test_c10_reachable_as_an_attribute_of_pike_discovery() -> None:
+def test_reachable_as_an_attribute_of_pike_discovery() -> None:
     assert pike.discovery.static is static
     with pytest.raises(AttributeError):
         pike.discovery.nothing
 
 
-def test_c10_unusual_statements_and_expressions(make_tree: MakeTree) -> None:
+def test_unusual_statements_and_expressions(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "pkg/__init__.py": "from . import *\n",
@@ -227,7 +228,7 @@ def test_c10_unusual_statements_and_expressions(make_tree: MakeTree) -> None:
     ]
 
 
-def test_c10_a_package_with_the_same_name_in_a_later_path_is_ignored(
+def test_a_package_with_the_same_name_in_a_later_path_is_ignored(
     make_tree: MakeTree,
 ) -> None:
     first = make_tree({"dup/__init__.py": "class One: pass\n"})
@@ -235,7 +236,7 @@ def test_c10_a_package_with_the_same_name_in_a_later_path_is_ignored(
     assert names(static.list_classes([first, second])) == ["dup.One"]
 
 
-def test_c10_listing_reads_in_the_contracts_words(make_tree: MakeTree) -> None:
+def test_listing_reads_in_the_contracts_words(make_tree: MakeTree) -> None:
     root = make_tree(
         {"bases.py": "class Driver: pass\n", "d.py": "import bases\nclass D(bases.Driver): pass\n"}
     )

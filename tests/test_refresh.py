@@ -1,4 +1,4 @@
-"""C9: refresh() brings a living drop-in folder up to date."""
+"""refresh() brings a living drop-in folder up to date (docs/design.md, "Refresh")."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def stamp_in_this_second(path: os.PathLike[str]) -> None:
     os.utime(path, ns=(now, now - now % SECOND))
 
 
-def test_c9_nothing_changed(make_tree: MakeTree) -> None:
+def test_nothing_changed(make_tree: MakeTree) -> None:
     root = make_tree(
         {"a.py": "class A: pass\n", "pkg/__init__.py": "", "pkg/b.py": "class B: pass\n"}
     )
@@ -45,7 +45,7 @@ def test_c9_nothing_changed(make_tree: MakeTree) -> None:
         assert sys.modules["a"] is module  # not executed again
 
 
-def test_c9_new_file_is_imported(make_tree: MakeTree) -> None:
+def test_new_file_is_imported(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": "class A: pass\n"})
     with PikeManager([root]) as mgr:
         assert names(mgr) == ["A"]
@@ -57,7 +57,7 @@ def test_c9_new_file_is_imported(make_tree: MakeTree) -> None:
     assert "b" not in sys.modules
 
 
-def test_c9_changed_file_runs_afresh_even_within_one_timestamp_tick(make_tree: MakeTree) -> None:
+def test_changed_file_runs_afresh_even_within_one_timestamp_tick(make_tree: MakeTree) -> None:
     root = make_tree({"value_mod.py": "VALUE = 1\nclass Old: pass\n"})
     path = root / "value_mod.py"
     stamp_in_this_second(path)
@@ -73,7 +73,7 @@ def test_c9_changed_file_runs_afresh_even_within_one_timestamp_tick(make_tree: M
         assert not hasattr(sys.modules["value_mod"], "Old")  # a new module object
 
 
-def test_c9_changed_by_size_and_mtime(make_tree: MakeTree) -> None:
+def test_changed_by_size_and_mtime(make_tree: MakeTree) -> None:
     root = make_tree({"sized.py": "class S: pass\n"})
     path = root / "sized.py"
     os.utime(path, ns=(10**18, 10**18))  # an old, trusted stamp: no digest is kept
@@ -84,8 +84,8 @@ def test_c9_changed_by_size_and_mtime(make_tree: MakeTree) -> None:
         assert names(mgr) == ["Bigger"]
 
 
-def test_c9_file_edited_while_the_folder_was_loading(make_tree: MakeTree) -> None:
-    # b imports after a (C3 order) and rewrites a's file: the module object holds
+def test_file_edited_while_the_folder_was_loading(make_tree: MakeTree) -> None:
+    # b imports after a (load order) and rewrites a's file: the module object holds
     # the old code, so the next refresh must run a afresh, whatever the timing.
     root = make_tree(
         {
@@ -115,7 +115,7 @@ def test_c9_file_edited_while_the_folder_was_loading(make_tree: MakeTree) -> Non
         assert sys.modules["a"].VALUE == 4444
 
 
-def test_c9_deleted_file_is_dropped(make_tree: MakeTree) -> None:
+def test_deleted_file_is_dropped(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": "class A: pass\n", "gone.py": "class Gone: pass\n"})
     with PikeManager([root]) as mgr:
         assert names(mgr) == ["A", "Gone"]
@@ -127,7 +127,7 @@ def test_c9_deleted_file_is_dropped(make_tree: MakeTree) -> None:
         assert "gone" not in sys.modules
 
 
-def test_c9_submodule_of_a_package_edited(make_tree: MakeTree) -> None:
+def test_submodule_of_a_package_edited(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "pkg/__init__.py": "",
@@ -146,7 +146,7 @@ def test_c9_submodule_of_a_package_edited(make_tree: MakeTree) -> None:
         assert package.b is sys.modules["pkg.b"]
 
 
-def test_c9_package_init_edited_runs_the_package_afresh(make_tree: MakeTree) -> None:
+def test_package_init_edited_runs_the_package_afresh(make_tree: MakeTree) -> None:
     root = make_tree({"pkg/__init__.py": "X = 1\n", "pkg/sub.py": "class Sub: pass\n"})
     with PikeManager([root]) as mgr:
         assert names(mgr) == ["Sub"]
@@ -157,7 +157,7 @@ def test_c9_package_init_edited_runs_the_package_afresh(make_tree: MakeTree) -> 
         assert names(mgr) == ["Sub"]
 
 
-def test_c9_deleted_submodule_leaves_no_attribute_behind(make_tree: MakeTree) -> None:
+def test_deleted_submodule_leaves_no_attribute_behind(make_tree: MakeTree) -> None:
     root = make_tree({"pkg/__init__.py": "", "pkg/old.py": "class Old: pass\n"})
     with PikeManager([root]) as mgr:
         mgr.get_classes()
@@ -167,7 +167,7 @@ def test_c9_deleted_submodule_leaves_no_attribute_behind(make_tree: MakeTree) ->
         assert names(mgr) == []
 
 
-def test_c9_module_that_now_fails_does_not_linger(make_tree: MakeTree) -> None:
+def test_module_that_now_fails_does_not_linger(make_tree: MakeTree) -> None:
     root = make_tree({"fragile.py": "class Works: pass\n", "other.py": "class Other: pass\n"})
     with PikeManager([root], on_error="collect") as mgr:
         assert names(mgr) == ["Works", "Other"]
@@ -181,7 +181,7 @@ def test_c9_module_that_now_fails_does_not_linger(make_tree: MakeTree) -> None:
         assert "1 error" in str(report)
 
 
-def test_c9_raise_policy_raises_from_refresh(make_tree: MakeTree) -> None:
+def test_raise_policy_raises_from_refresh(make_tree: MakeTree) -> None:
     root = make_tree({"fragile.py": "class Works: pass\n"})
     with PikeManager([root]) as mgr:
         mgr.get_classes()
@@ -193,7 +193,7 @@ def test_c9_raise_policy_raises_from_refresh(make_tree: MakeTree) -> None:
             mgr.get_classes()
 
 
-def test_c9_modules_using_a_changed_module_run_afresh(make_tree: MakeTree) -> None:
+def test_modules_using_a_changed_module_run_afresh(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "base_mod.py": "class Base: pass\n",
@@ -210,7 +210,7 @@ def test_c9_modules_using_a_changed_module_run_afresh(make_tree: MakeTree) -> No
         assert [c.__name__ for c in mgr.get_all_inherited_classes(new_base)] == ["Impl"]
 
 
-def test_c9_file_replaced_by_a_package(make_tree: MakeTree) -> None:
+def test_file_replaced_by_a_package(make_tree: MakeTree) -> None:
     root = make_tree({"shape.py": "class AsModule: pass\n"})
     with PikeManager([root]) as mgr:
         assert names(mgr) == ["AsModule"]
@@ -221,7 +221,7 @@ def test_c9_file_replaced_by_a_package(make_tree: MakeTree) -> None:
         assert names(mgr) == ["AsPackage"]
 
 
-def test_c9_new_package_and_removed_package(make_tree: MakeTree) -> None:
+def test_new_package_and_removed_package(make_tree: MakeTree) -> None:
     root = make_tree({"old_pkg/__init__.py": "", "old_pkg/m.py": "class M: pass\n"})
     with PikeManager([root]) as mgr:
         mgr.get_classes()
@@ -235,14 +235,14 @@ def test_c9_new_package_and_removed_package(make_tree: MakeTree) -> None:
         assert names(mgr) == ["N"]
 
 
-def test_c9_refresh_before_discovery_loads_everything(make_tree: MakeTree) -> None:
+def test_refresh_before_discovery_loads_everything(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": "class A: pass\n", "b.py": "class B: pass\n"})
     with PikeManager([root]) as mgr:
         assert mgr.refresh().added == ["a", "b"]
         assert names(mgr) == ["A", "B"]
 
 
-def test_c9_refresh_needs_an_active_manager(make_tree: MakeTree) -> None:
+def test_refresh_needs_an_active_manager(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": ""})
     with PikeManager([root]) as mgr:
         pass
@@ -250,7 +250,7 @@ def test_c9_refresh_needs_an_active_manager(make_tree: MakeTree) -> None:
         mgr.refresh()
 
 
-def test_c9_stale_bytecode_is_never_used(make_tree: MakeTree) -> None:
+def test_stale_bytecode_is_never_used(make_tree: MakeTree) -> None:
     # Python trusts a .pyc whose source has the same size and mtime (in whole
     # seconds); refresh must not execute the old code from it.
     root = make_tree({"cached_value.py": "VALUE = 'one'\n"})
@@ -274,10 +274,10 @@ def test_c9_stale_bytecode_is_never_used(make_tree: MakeTree) -> None:
     assert result.stdout.strip() == "changed: cached_value two"
 
 
-def test_c9_file_state_of_a_vanished_file(tmp_path: object) -> None:
+def test_the_digest_of_a_vanished_file_matches_no_content(tmp_path: object) -> None:
     from pike._filestate import digest_of
 
-    assert digest_of(f"{tmp_path}/missing.py") is None
+    assert digest_of(f"{tmp_path}/missing.py") == -1
 
 
 @pytest.mark.parametrize(
@@ -291,35 +291,35 @@ def test_c9_file_state_of_a_vanished_file(tmp_path: object) -> None:
         (SECOND * 1_700_000_000, -SECOND, True),
     ],
 )
-def test_c9_how_recent_a_stamp_is_checked_by_content(stamp: int, age: int, racy: bool) -> None:
+def test_how_recent_a_stamp_is_checked_by_content(stamp: int, age: int, racy: bool) -> None:
     from pike._filestate import is_racy
 
     assert is_racy(stamp, stamp + age) is racy
 
 
-def test_c9_a_file_stamped_moments_ago_is_remembered_by_content(make_tree: MakeTree) -> None:
+def test_a_file_stamped_moments_ago_is_remembered_by_content(make_tree: MakeTree) -> None:
     from pike import _walk
-    from pike._filestate import digest_of, file_state
+    from pike._filestate import FileState, digest_of
     from pike._refresh import plan
-    from pike._registry import Record
+    from pike._session import Record
 
     root = make_tree({"fresh.py": "VALUE = 1\n"})
     path = str(root / "fresh.py")
     soon = time.time_ns() + 10 * SECOND + 7  # a fraction of a second, in the future
     os.utime(path, ns=(soon, soon))
-    stamp, digest = file_state(os.stat(path), path, time.time_ns())
-    assert stamp == (soon, 10)
-    assert digest is not None and digest == digest_of(path)
+    state = FileState.of(os.stat(path), path, time.time_ns())
+    assert state.key[:2] == (10, soon)
+    assert state.digest is not None and state.digest == digest_of(path)
     walk = _walk.walk([str(root)])
     [entry] = walk.modules
-    record = Record(entry, object(), None, stamp, digest)
-    for all_loaded in (False, True):
-        assert plan({"fresh": record}, walk, all_loaded=all_loaded).changed == []
+    record = Record(entry, object(), None, state)
+    for in_step in (False, True):
+        assert plan({"fresh": record}, walk, in_step=in_step).changed == []
     with open(path, "w") as f:
         f.write("VALUE = 2\n")  # the same size
-    os.utime(path, ns=(soon, soon))  # and the same stamp
-    for all_loaded in (False, True):
-        assert plan({"fresh": record}, walk, all_loaded=all_loaded).changed == [entry]
+    os.utime(path, ns=(soon, soon))  # and the same modification time
+    for in_step in (False, True):
+        assert plan({"fresh": record}, walk, in_step=in_step).changed == [entry]
 
 
 # -- the diff, without importing anything; work proportional to what changed ---------
@@ -327,18 +327,18 @@ def test_c9_a_file_stamped_moments_ago_is_remembered_by_content(make_tree: MakeT
 
 def _records_for(walk: object) -> dict[str, object]:
     """Records as the loaders would write them, without importing anything."""
-    from pike._filestate import file_state
-    from pike._registry import Record
+    from pike._filestate import FileState
+    from pike._session import Record
 
     records: dict[str, object] = {}
     for entry in walk.modules:  # type: ignore[attr-defined]
         st = os.stat(entry.path)
-        stamp, digest = file_state(st, entry.path, st.st_mtime_ns + 10 * SECOND)  # old enough
-        records[entry.name] = Record(entry, object(), None, stamp, digest)
+        state = FileState.of(st, entry.path, st.st_ctime_ns + 10 * SECOND)  # old enough
+        records[entry.name] = Record(entry, object(), None, state)
     return records
 
 
-def test_c9_the_plan_is_a_diff_of_records_and_a_walk_and_imports_nothing(
+def test_the_plan_is_a_diff_of_records_and_a_walk_and_imports_nothing(
     make_tree: MakeTree,
 ) -> None:
     from pike import _walk
@@ -367,31 +367,30 @@ def test_c9_the_plan_is_a_diff_of_records_and_a_walk_and_imports_nothing(
     assert set(sys.modules) == before
 
 
-def test_c9_a_file_remembered_by_content_is_remembered_by_stamp_once_it_is_old(
+def test_a_file_remembered_by_content_is_remembered_by_stamp_once_it_is_old(
     make_tree: MakeTree,
 ) -> None:
     from pike import _walk
-    from pike._filestate import digest_of
+    from pike._filestate import FileState
     from pike._refresh import plan
-    from pike._registry import Record
+    from pike._session import Record
 
     root = make_tree({"young.py": "X = 1\n"})
     walk = _walk.walk([str(root)])
     [entry] = walk.modules
     st = os.stat(entry.path)
     os.utime(entry.path, ns=(st.st_mtime_ns - 10 * SECOND, st.st_mtime_ns - 10 * SECOND))
-    record = Record(
-        entry, object(), None, (st.st_mtime_ns - 10 * SECOND, st.st_size), digest_of(entry.path)
-    )
+    state = FileState.of(os.stat(entry.path), entry.path, time.time_ns())
+    record = Record(entry, object(), None, state)
     assert plan({"young": record}, walk).changed == []
-    assert record.digest is not None  # its change time is recent: not yet
+    assert record.state is not None and record.state.digest is not None  # ctime: not yet
     diff = plan({"young": record}, walk, now_ns=time.time_ns() + 10 * SECOND)
     assert diff.changed == []
-    assert record.digest is None  # the stamp is trusted from now on
-    assert record.stamp == (st.st_mtime_ns - 10 * SECOND, st.st_size)
+    assert record.state.digest is None  # its times are trusted from now on
+    assert record.state.key == state.key
 
 
-def test_c9_a_walk_is_reused_only_while_no_folder_can_have_changed(make_tree: MakeTree) -> None:
+def test_a_walk_is_reused_only_while_no_folder_can_have_changed(make_tree: MakeTree) -> None:
     from pike import _walk
 
     root = make_tree({"a.py": "", "pkg/__init__.py": ""})
@@ -404,13 +403,16 @@ def test_c9_a_walk_is_reused_only_while_no_folder_can_have_changed(make_tree: Ma
     second = _walk.walk([str(root)], previous=first)
     assert second is not first
     assert [e.name for e in second.modules] == ["a", "pkg", "pkg.b"]
-    # Its folders were just written: their listing is not trusted yet.
-    assert _walk.walk([str(root)], previous=second) is not second
+    # Its folder was just written: its state holds a digest of its names, checked too.
+    assert _walk.walk([str(root)], previous=second) is second
+    (root / "pkg" / "c.py").write_text("")  # within the same tick, maybe: the names tell
+    third = _walk.walk([str(root)], previous=second)
+    assert [e.name for e in third.modules] == ["a", "pkg", "pkg.b", "pkg.c"]
     shutil.rmtree(root / "pkg")
     assert not first.is_current()
 
 
-def test_c9_refresh_runs_only_what_changed(make_tree: MakeTree) -> None:
+def test_refresh_runs_only_what_changed(make_tree: MakeTree) -> None:
     root = make_tree({f"m{i:02}.py": f"class M{i}: pass\n" for i in range(30)})
     with PikeManager([root]) as mgr:
         mgr.get_classes()
@@ -422,7 +424,7 @@ def test_c9_refresh_runs_only_what_changed(make_tree: MakeTree) -> None:
         assert sys.modules["m07"].M7.version == 2
 
 
-def test_c9_a_name_hidden_by_an_earlier_search_path_is_never_taken_for_a_change(
+def test_a_name_hidden_by_an_earlier_search_path_is_never_taken_for_a_change(
     make_tree: MakeTree,
 ) -> None:
     first = make_tree({"twin.py": "class First: pass\n"})
@@ -437,7 +439,7 @@ def test_c9_a_name_hidden_by_an_earlier_search_path_is_never_taken_for_a_change(
         assert names(mgr) == ["First"]
 
 
-def test_c9_a_module_that_moves_to_another_search_path(make_tree: MakeTree) -> None:
+def test_a_module_that_moves_to_another_search_path(make_tree: MakeTree) -> None:
     first = make_tree({}, name="first")
     second = make_tree({"mover.py": "WHERE = 'second'\n"}, name="second")
     with PikeManager([first, second]) as mgr:
@@ -448,7 +450,7 @@ def test_c9_a_module_that_moves_to_another_search_path(make_tree: MakeTree) -> N
         assert [m.WHERE for m in mgr.get_modules()] == ["first"]
 
 
-def test_c9_a_file_that_vanishes_after_the_walk_counts_as_changed(make_tree: MakeTree) -> None:
+def test_a_file_that_vanishes_after_the_walk_counts_as_changed(make_tree: MakeTree) -> None:
     from pike import _walk
     from pike._refresh import plan
 
@@ -459,7 +461,7 @@ def test_c9_a_file_that_vanishes_after_the_walk_counts_as_changed(make_tree: Mak
     assert [e.name for e in plan(records, walk).changed] == ["brief"]  # type: ignore[arg-type]
 
 
-def test_c9_the_plan_through_the_records_alone_agrees_with_the_full_one(
+def test_the_plan_through_the_records_alone_agrees_with_the_full_one(
     make_tree: MakeTree,
 ) -> None:
     from pike import _walk
@@ -473,21 +475,20 @@ def test_c9_the_plan_through_the_records_alone_agrees_with_the_full_one(
         (first / name).write_text("# longer now\n")
     (second / "c.py").write_text("# longer now\n")
     full = plan(records, walk)  # type: ignore[arg-type]
-    alone = plan(records, walk, all_loaded=True)  # type: ignore[arg-type]
+    alone = plan(records, walk, in_step=True)  # type: ignore[arg-type]
     assert [e.name for e in alone.changed] == [e.name for e in full.changed]
     assert [e.name for e in full.changed] == ["a", "b", "pkg.z", "c"]  # load order
     assert alone.new == full.new == [] and alone.removed == full.removed == set()
 
 
-def test_c9_a_manager_knows_when_its_records_match_the_walk(make_tree: MakeTree) -> None:
+def test_a_manager_knows_when_its_records_match_the_walk(make_tree: MakeTree) -> None:
     root = make_tree(
         {"solo.py": "class Solo: pass\n", "pair.py": "import solo\nclass Pair: pass\n"}
     )
     with PikeManager([root]) as mgr:
         mgr.get_classes()
-        walk = mgr._scan()
         # pair imported solo itself, before the loop reached it: still one to one.
-        assert walk.loaded_at == mgr._registry.version
+        assert mgr._in_step == mgr._session.version
         (root / "solo.py").write_text("class Solo:\n    v = 2\n")
         assert mgr.refresh().changed == ["pair", "solo"]
         assert names(mgr) == ["Pair", "Solo"]

@@ -1,4 +1,5 @@
-"""C3: what is a plugin module, what is skipped and why, and in what order."""
+"""What is a plugin module, what is skipped and why, and in what order
+(docs/design.md, "Plugin modules")."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def loaded_names(mgr: PikeManager) -> list[str]:
     return [m.__name__ for m in mgr.get_modules()]
 
 
-def test_c3_modules_and_packages_to_any_depth(make_tree: MakeTree) -> None:
+def test_modules_and_packages_to_any_depth(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "top.py": "",
@@ -40,7 +41,7 @@ def test_c3_modules_and_packages_to_any_depth(make_tree: MakeTree) -> None:
         assert mgr.modules[0].is_package and mgr.modules[0].path.endswith("__init__.py")
 
 
-def test_c3_order_is_search_path_then_name_then_definition(make_tree: MakeTree) -> None:
+def test_order_is_search_path_then_name_then_definition(make_tree: MakeTree) -> None:
     second = make_tree({"alpha.py": "class Z2: pass\nclass A2: pass\n"}, name="second")
     first = make_tree(
         {
@@ -59,7 +60,7 @@ def test_c3_order_is_search_path_then_name_then_definition(make_tree: MakeTree) 
     assert runs[0] == runs[1]
 
 
-def test_c3_modules_and_packages_interleave_by_name(make_tree: MakeTree) -> None:
+def test_modules_and_packages_interleave_by_name(make_tree: MakeTree) -> None:
     root = make_tree({"b.py": "", "a/__init__.py": "", "c/__init__.py": "", "a_b.py": ""})
     with PikeManager([root]) as mgr:
         assert loaded_names(mgr) == ["a", "a_b", "b", "c"]
@@ -67,7 +68,7 @@ def test_c3_modules_and_packages_interleave_by_name(make_tree: MakeTree) -> None
         assert list(mgr.get_package_names()) == ["a", "c"]
 
 
-def test_c3_skipped_entries_carry_reasons(make_tree: MakeTree) -> None:
+def test_skipped_entries_carry_reasons(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "good.py": "class Good: pass\n",
@@ -108,7 +109,7 @@ def test_c3_skipped_entries_carry_reasons(make_tree: MakeTree) -> None:
 
 
 @pytest.mark.parametrize("odd", ["False", "class", "yield", "__main__", "1st", "ünï"])
-def test_c3_an_odd_name_among_many_is_still_skipped(make_tree: MakeTree, odd: str) -> None:
+def test_an_odd_name_among_many_is_still_skipped(make_tree: MakeTree, odd: str) -> None:
     # Big folders are checked in bulk; one odd name must still be found.
     files = {f"m{i:03d}.py": "" for i in range(300)}
     root = make_tree({**files, f"{odd}.py": "", "pkg/__init__.py": "", "pkg/z.py": ""})
@@ -122,14 +123,14 @@ def test_c3_an_odd_name_among_many_is_still_skipped(make_tree: MakeTree, odd: st
         mgr.cleanup()
 
 
-def test_c3_skipped_is_readable_without_loading(make_tree: MakeTree) -> None:
+def test_skipped_is_readable_without_loading(make_tree: MakeTree) -> None:
     root = make_tree({"x-y.py": "raise RuntimeError('never run')", "ok.py": ""})
     with PikeManager([root]) as mgr:
         assert [s.path for s in mgr.skipped] == [str(root / "x-y.py")]
         assert "ok" not in sys.modules
 
 
-def test_c3_symlink_loop_ends(make_tree: MakeTree) -> None:
+def test_symlink_loop_ends(make_tree: MakeTree) -> None:
     root = make_tree({"pkg/__init__.py": "", "pkg/sub/__init__.py": "", "pkg/sub/m.py": ""})
     os.symlink(root / "pkg", root / "pkg" / "sub" / "again")
     with PikeManager([root]) as mgr:
@@ -142,7 +143,7 @@ def test_c3_symlink_loop_ends(make_tree: MakeTree) -> None:
     ]
 
 
-def test_c3_symlinked_package_that_is_not_a_loop_is_walked(make_tree: MakeTree) -> None:
+def test_symlinked_package_that_is_not_a_loop_is_walked(make_tree: MakeTree) -> None:
     real = make_tree({"shared/__init__.py": "", "shared/s.py": "class S: pass\n"}, name="real")
     root = make_tree({"pkg/__init__.py": ""})
     os.symlink(real / "shared", root / "pkg" / "linked")
@@ -150,7 +151,7 @@ def test_c3_symlinked_package_that_is_not_a_loop_is_walked(make_tree: MakeTree) 
         assert loaded_names(mgr) == ["pkg", "pkg.linked", "pkg.linked.s"]
 
 
-def test_c3_sourceless_module_is_a_plugin(make_tree: MakeTree) -> None:
+def test_sourceless_module_is_a_plugin(make_tree: MakeTree) -> None:
     root = make_tree({"compiled_src.py": "class FromPyc:\n    pass\n"})
     py_compile.compile(str(root / "compiled_src.py"), cfile=str(root / "compiled.pyc"))
     (root / "compiled_src.py").unlink()
@@ -160,7 +161,7 @@ def test_c3_sourceless_module_is_a_plugin(make_tree: MakeTree) -> None:
         assert list(mgr.get_module_names()) == ["compiled"]
 
 
-def test_c3_pyc_beside_its_source_is_one_module(make_tree: MakeTree) -> None:
+def test_pyc_beside_its_source_is_one_module(make_tree: MakeTree) -> None:
     root = make_tree({"both.py": "class Both: pass\n"})
     py_compile.compile(str(root / "both.py"), cfile=str(root / "both.pyc"))
     with PikeManager([root]) as mgr:
@@ -169,7 +170,7 @@ def test_c3_pyc_beside_its_source_is_one_module(make_tree: MakeTree) -> None:
         assert sys.modules["both"].__file__ == str(root / "both.py")
 
 
-def test_c3_package_hides_module_of_the_same_name(make_tree: MakeTree) -> None:
+def test_package_hides_module_of_the_same_name(make_tree: MakeTree) -> None:
     root = make_tree({"dup/__init__.py": "class Pkg: pass\n", "dup.py": "class Mod: pass\n"})
     with PikeManager([root]) as mgr:
         assert [c.__name__ for c in mgr.get_classes()] == ["Pkg"]
@@ -178,7 +179,7 @@ def test_c3_package_hides_module_of_the_same_name(make_tree: MakeTree) -> None:
         assert "hidden by dup" in skipped.reason
 
 
-def test_c3_fifo_is_not_read(make_tree: MakeTree) -> None:
+def test_fifo_is_not_read(make_tree: MakeTree) -> None:
     root = make_tree({"ok.py": ""})
     os.mkfifo(root / "pipe.py")
     with PikeManager([root]) as mgr:
@@ -186,7 +187,7 @@ def test_c3_fifo_is_not_read(make_tree: MakeTree) -> None:
         assert [s.reason for s in mgr.skipped] == ["not a regular file (a device, pipe or socket)"]
 
 
-def test_c3_unreadable_package_is_skipped(
+def test_unreadable_package_is_skipped(
     world_tree: Callable[..., Path], as_nobody: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
     # Root reads every folder: the walk runs as an unprivileged user.
@@ -234,7 +235,7 @@ def _build_extension(directory: Path, name: str) -> Path | None:
     return target
 
 
-def test_c3_extension_module_is_a_plugin(make_tree: MakeTree) -> None:
+def test_extension_module_is_a_plugin(make_tree: MakeTree) -> None:
     root = make_tree({})
     target = _build_extension(root, "pike_native_ext")
     if target is None:  # pragma: no cover - every supported machine has a compiler
@@ -248,7 +249,7 @@ def test_c3_extension_module_is_a_plugin(make_tree: MakeTree) -> None:
     assert "pike_native_ext" not in sys.modules
 
 
-def test_c3_filesystem_functions_follow_the_same_rules(make_tree: MakeTree) -> None:
+def test_filesystem_functions_follow_the_same_rules(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "b.py": "",
@@ -275,7 +276,7 @@ def test_c3_filesystem_functions_follow_the_same_rules(make_tree: MakeTree) -> N
     assert not filesystem.is_module("x.txt")
 
 
-def test_c3_one_module_per_name_whatever_the_listing_order(make_tree: MakeTree) -> None:
+def test_one_module_per_name_whatever_the_listing_order(make_tree: MakeTree) -> None:
     root = make_tree({"multi/__init__.py": "class P: pass\n", "multi.py": "", "zz.py": ""})
     py_compile.compile(str(root / "zz.py"), cfile=str(root / "multi.pyc"))
     with PikeManager([root]) as mgr:
@@ -284,7 +285,7 @@ def test_c3_one_module_per_name_whatever_the_listing_order(make_tree: MakeTree) 
         assert [os.path.basename(s.path) for s in mgr.skipped] == ["multi.py"]
 
 
-def test_c3_sourceless_package(make_tree: MakeTree) -> None:
+def test_sourceless_package(make_tree: MakeTree) -> None:
     root = make_tree({"binpkg/init_src.py": "class InPyc: pass\n"})
     py_compile.compile(
         str(root / "binpkg" / "init_src.py"), cfile=str(root / "binpkg" / "__init__.pyc")
@@ -295,7 +296,7 @@ def test_c3_sourceless_package(make_tree: MakeTree) -> None:
         assert filesystem.is_package(str(root / "binpkg"))
 
 
-def test_c3_special_files_without_module_suffix_pass_silently(make_tree: MakeTree) -> None:
+def test_special_files_without_module_suffix_pass_silently(make_tree: MakeTree) -> None:
     root = make_tree({"ok.py": ""})
     os.mkfifo(root / "pipe")
     with PikeManager([root]) as mgr:
@@ -303,14 +304,14 @@ def test_c3_special_files_without_module_suffix_pass_silently(make_tree: MakeTre
         assert mgr.skipped == []
 
 
-def test_c3_module_names_once_across_search_paths(make_tree: MakeTree) -> None:
+def test_module_names_once_across_search_paths(make_tree: MakeTree) -> None:
     a = make_tree({"same.py": "", "only_a.py": ""})
     b = make_tree({"same.py": "", "only_b.py": ""})
     with PikeManager([a, b], on_error="collect") as mgr:
         assert list(mgr.get_module_names()) == ["only_a", "same", "only_b"]
 
 
-def test_c16_a_module_found_by_name_is_the_entry_a_walk_gives(make_tree: MakeTree) -> None:
+def test_a_module_found_by_name_is_the_entry_a_walk_gives(make_tree: MakeTree) -> None:
     from pike import _walk
 
     first = make_tree(

@@ -1,4 +1,5 @@
-"""C6: plugin errors, the on_error policy, and nothing left half-imported."""
+"""Plugin errors, the on_error policy, and nothing left half-imported
+(docs/design.md, "Errors")."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ BROKEN = {
 }
 
 
-def test_c6_errors_carry_module_path_line_and_cause(make_tree: MakeTree) -> None:
+def test_errors_carry_module_path_line_and_cause(make_tree: MakeTree) -> None:
     root = make_tree(BROKEN)
     with PikeManager([root], on_error="collect") as mgr:
         assert [c.__name__ for c in mgr.get_classes()] == ["Good", "AlsoGood"]
@@ -50,7 +51,7 @@ def test_c6_errors_carry_module_path_line_and_cause(make_tree: MakeTree) -> None
         assert name not in sys.modules
 
 
-def test_c6_raise_is_the_default_and_raises_the_first_error(make_tree: MakeTree) -> None:
+def test_raise_is_the_default_and_raises_the_first_error(make_tree: MakeTree) -> None:
     root = make_tree(BROKEN)
     with PikeManager([root]) as mgr:
         with pytest.raises(PluginImportError) as info:
@@ -61,7 +62,7 @@ def test_c6_raise_is_the_default_and_raises_the_first_error(make_tree: MakeTree)
         assert "e_good" not in sys.modules  # discovery stopped at the first error
 
 
-def test_c6_warn_issues_a_pike_warning_and_carries_on(make_tree: MakeTree) -> None:
+def test_warn_issues_a_pike_warning_and_carries_on(make_tree: MakeTree) -> None:
     root = make_tree(BROKEN)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -71,7 +72,7 @@ def test_c6_warn_issues_a_pike_warning_and_carries_on(make_tree: MakeTree) -> No
     assert "b_syntax" in str(caught[0].message)
 
 
-def test_c6_callable_receives_each_error(make_tree: MakeTree) -> None:
+def test_callable_receives_each_error(make_tree: MakeTree) -> None:
     root = make_tree(BROKEN)
     seen: list[PluginError] = []
     with PikeManager([root], on_error=seen.append) as mgr:
@@ -80,7 +81,7 @@ def test_c6_callable_receives_each_error(make_tree: MakeTree) -> None:
     assert len(seen) == 3
 
 
-def test_c6_callable_may_raise_to_stop(make_tree: MakeTree) -> None:
+def test_callable_may_raise_to_stop(make_tree: MakeTree) -> None:
     root = make_tree(BROKEN)
 
     class Stop(Exception):
@@ -96,18 +97,18 @@ def test_c6_callable_may_raise_to_stop(make_tree: MakeTree) -> None:
 
 
 @pytest.mark.parametrize("bad", ["ignore", "RAISE", ""])
-def test_c6_unknown_policy_is_a_value_error(make_tree: MakeTree, bad: str) -> None:
+def test_unknown_policy_is_a_value_error(make_tree: MakeTree, bad: str) -> None:
     with pytest.raises(ValueError, match="'raise', 'warn', 'collect'") as info:
         PikeManager([make_tree({})], on_error=bad)  # type: ignore[arg-type]
     assert isinstance(info.value, PikeValueError)
 
 
-def test_c6_non_callable_policy_is_a_type_error(make_tree: MakeTree) -> None:
+def test_non_callable_policy_is_a_type_error(make_tree: MakeTree) -> None:
     with pytest.raises(PikeTypeError, match=r"^on_error is an int; use 'raise'"):
         PikeManager([make_tree({})], on_error=3)  # type: ignore[arg-type]
 
 
-def test_c6_keyboard_interrupt_propagates_after_cleanup(make_tree: MakeTree) -> None:
+def test_keyboard_interrupt_propagates_after_cleanup(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "a_ok.py": "",
@@ -122,7 +123,7 @@ def test_c6_keyboard_interrupt_propagates_after_cleanup(make_tree: MakeTree) -> 
     assert not any(n.startswith(("a_ok", "b_interrupt")) for n in sys.modules)
 
 
-def test_c6_failed_package_leaves_no_submodule_behind(make_tree: MakeTree) -> None:
+def test_failed_package_leaves_no_submodule_behind(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "half/__init__.py": (
@@ -142,7 +143,7 @@ def test_c6_failed_package_leaves_no_submodule_behind(make_tree: MakeTree) -> No
         assert error.lineno == 3
 
 
-def test_c6_failed_submodule_is_reported_and_siblings_load(make_tree: MakeTree) -> None:
+def test_failed_submodule_is_reported_and_siblings_load(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "pkg/__init__.py": "",
@@ -158,7 +159,7 @@ def test_c6_failed_submodule_is_reported_and_siblings_load(make_tree: MakeTree) 
         assert "pkg.b.c" not in sys.modules
 
 
-def test_c6_import_error_inside_a_plugin(make_tree: MakeTree) -> None:
+def test_import_error_inside_a_plugin(make_tree: MakeTree) -> None:
     root = make_tree({"needs.py": "import not_installed_anywhere_xyz\n"})
     with PikeManager([root], on_error="collect") as mgr:
         mgr.get_classes()
@@ -168,7 +169,7 @@ def test_c6_import_error_inside_a_plugin(make_tree: MakeTree) -> None:
     assert error.lineno == 1
 
 
-def test_c6_errors_pickle(make_tree: MakeTree) -> None:
+def test_errors_pickle(make_tree: MakeTree) -> None:
     root = make_tree({"bad.py": "1/0\n"})
     with PikeManager([root], on_error="collect") as mgr:
         mgr.get_classes()
@@ -182,7 +183,7 @@ def test_c6_errors_pickle(make_tree: MakeTree) -> None:
     )
 
 
-def test_c6_errors_reset_on_each_activation(make_tree: MakeTree) -> None:
+def test_errors_reset_on_each_activation(make_tree: MakeTree) -> None:
     root = make_tree({"bad_again.py": "1/0\n"})
     mgr = PikeManager([root], on_error="collect")
     mgr.get_classes()
@@ -194,7 +195,7 @@ def test_c6_errors_reset_on_each_activation(make_tree: MakeTree) -> None:
         assert len(mgr.errors) == 1
 
 
-def test_c6_collision_and_search_path_errors_pickle(make_tree: MakeTree) -> None:
+def test_collision_and_search_path_errors_pickle(make_tree: MakeTree) -> None:
     from pike.errors import PluginCollisionError, SearchPathError
 
     root = make_tree({"json.py": ""})
@@ -208,7 +209,7 @@ def test_c6_collision_and_search_path_errors_pickle(make_tree: MakeTree) -> None
     assert (path_error.path, str(path_error)) == ("/x", "search path '/x' does not exist")
 
 
-def test_c6_warning_points_at_the_callers_line(make_tree: MakeTree) -> None:
+def test_warning_points_at_the_callers_line(make_tree: MakeTree) -> None:
     root = make_tree({"warns.py": "1/0\n"})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -218,7 +219,7 @@ def test_c6_warning_points_at_the_callers_line(make_tree: MakeTree) -> None:
     assert warning.filename == __file__
 
 
-def test_c6_cause_traceback_starts_in_the_import_system(make_tree: MakeTree) -> None:
+def test_cause_traceback_starts_in_the_import_system(make_tree: MakeTree) -> None:
     root = make_tree({"tb_mod.py": "def f():\n    raise KeyError('k')\nf()\n"})
     with PikeManager([root], on_error="collect") as mgr:
         mgr.get_classes()
@@ -233,7 +234,7 @@ def test_c6_cause_traceback_starts_in_the_import_system(make_tree: MakeTree) -> 
     assert frames[-1] == str(root / "tb_mod.py")
 
 
-def test_c6_line_is_also_readable_as_line(make_tree: MakeTree) -> None:
+def test_line_is_also_readable_as_line(make_tree: MakeTree) -> None:
     root = make_tree({"lined.py": "x = 1\n1/0\n"})
     with PikeManager([root], on_error="collect") as mgr:
         mgr.get_classes()
@@ -241,7 +242,7 @@ def test_c6_line_is_also_readable_as_line(make_tree: MakeTree) -> None:
     assert error.line == error.lineno == 2
 
 
-def test_c6_the_new_errors_pickle_with_their_fields() -> None:
+def test_the_new_errors_pickle_with_their_fields() -> None:
     from pike.errors import PluginObjectError, UntrustedPathError, UntrustedPluginError
 
     untrusted = UntrustedPluginError("m", "mod", "/p/mod.py", 3, owner=7, mode=0o100666)
@@ -265,7 +266,7 @@ def test_c6_the_new_errors_pickle_with_their_fields() -> None:
     assert odd.qualname == "mod.Odd"
 
 
-def test_c6_errors_and_skips_are_logged_on_module_loggers(
+def test_errors_and_skips_are_logged_on_module_loggers(
     make_tree: MakeTree, caplog: pytest.LogCaptureFixture
 ) -> None:
     import logging
@@ -285,16 +286,16 @@ def test_c6_errors_and_skips_are_logged_on_module_loggers(
         with ExtensionManager("g", search_paths=[root]):  # logs and skips
             pass
     by_logger = {(r.name, r.levelname) for r in caplog.records}
-    assert ("pike._loading", "INFO") in by_logger  # each plugin error
+    assert ("pike._policy", "INFO") in by_logger  # each plugin error
     assert ("pike._walk", "DEBUG") in by_logger  # each skipped entry
     assert ("pike.named.extension", "ERROR") in by_logger  # a named plugin that did not load
     assert any("ZeroDivisionError" in r.getMessage() for r in caplog.records)
     # A library adds no handlers of its own: the program decides where logs go.
-    for name in ("pike", "pike._loading", "pike._walk", "pike.named", "pike._session"):
+    for name in ("pike", "pike._policy", "pike._walk", "pike.named", "pike._session"):
         assert logging.getLogger(name).handlers == []
 
 
-def test_c6_pikes_loggers_import_logging_only_for_a_record_that_could_be_seen() -> None:
+def test_pikes_loggers_import_logging_only_for_a_record_that_could_be_seen() -> None:
     # DEBUG and INFO records with logging never imported reach nobody (no level
     # or handler lets them through): pike drops them without importing logging.
     # WARNING and above always go out (Python's last-resort handler shows them).

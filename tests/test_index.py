@@ -1,4 +1,5 @@
-"""C16: the discovery index never answers wrong, never raises, never writes into the folders."""
+"""The discovery index and the caches never answer wrong, never raise, never write into
+the folders (docs/design.md, "Caches")."""
 
 from __future__ import annotations
 
@@ -46,6 +47,13 @@ def tree_state(root: Path) -> list[tuple[str, int]]:
     return sorted((str(p), p.stat().st_mtime_ns) for p in root.rglob("*"))
 
 
+def stored_walk(root: Path) -> object:
+    """The walk of ``root`` the index holds, if it would be used now."""
+    from pike.discovery import _index
+
+    return _index._walk_from(Index([str(root)])._document(str(root)).get("walk"), str(root))
+
+
 def indexed(root: Path) -> set[str]:
     """The modules whose facts the index holds and would use now."""
     paths = [str(root)]
@@ -53,7 +61,7 @@ def indexed(root: Path) -> set[str]:
     return set(Index(paths).known(entries))
 
 
-def test_c16_a_warm_listing_is_the_cold_one_and_nothing_lands_in_the_search_path(
+def test_a_warm_listing_is_the_cold_one_and_nothing_lands_in_the_search_path(
     make_tree: MakeTree, cache: Path
 ) -> None:
     root = make_tree(PLUGINS)
@@ -72,7 +80,7 @@ def test_c16_a_warm_listing_is_the_cold_one_and_nothing_lands_in_the_search_path
     ]
 
 
-def test_c16_an_edited_file_is_parsed_again(make_tree: MakeTree, cache: Path) -> None:
+def test_an_edited_file_is_parsed_again(make_tree: MakeTree, cache: Path) -> None:
     root = make_tree(PLUGINS)
     listed(root)
     (root / "beta.py").write_text("class Beta:\n    pass\n\nclass Gamma(Beta):\n    pass\n")
@@ -82,9 +90,7 @@ def test_c16_an_edited_file_is_parsed_again(make_tree: MakeTree, cache: Path) ->
     ]
 
 
-def test_c16_a_file_replaced_or_touched_back_is_parsed_again(
-    make_tree: MakeTree, cache: Path
-) -> None:
+def test_a_file_replaced_or_touched_back_is_parsed_again(make_tree: MakeTree, cache: Path) -> None:
     root = make_tree(PLUGINS)
     listed(root)
     beta = root / "beta.py"
@@ -109,7 +115,7 @@ def test_c16_a_file_replaced_or_touched_back_is_parsed_again(
     assert [c.name for c in static.list_classes([root]).classes if c.module == "beta"] == ["Bate"]
 
 
-def test_c16_a_renamed_added_or_removed_file_is_seen(make_tree: MakeTree, cache: Path) -> None:
+def test_a_renamed_added_or_removed_file_is_seen(make_tree: MakeTree, cache: Path) -> None:
     root = make_tree(PLUGINS)
     listed(root)
     (root / "beta.py").rename(root / "renamed.py")
@@ -133,7 +139,7 @@ def test_c16_a_renamed_added_or_removed_file_is_seen(make_tree: MakeTree, cache:
     "damage",
     ["garbage", "truncated", "bad checksum", "other format", "a folder", "empty"],
 )
-def test_c16_a_damaged_index_is_rebuilt_never_raised(
+def test_a_damaged_index_is_rebuilt_never_raised(
     make_tree: MakeTree, cache: Path, damage: str
 ) -> None:
     root = make_tree(PLUGINS)
@@ -161,7 +167,7 @@ def test_c16_a_damaged_index_is_rebuilt_never_raised(
         assert indexed(root) == {"alpha", "beta", "pkg", "pkg.impl", "broken"}  # rewritten
 
 
-def test_c16_an_unusable_cache_folder_is_skipped(
+def test_an_unusable_cache_folder_is_skipped(
     make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_tree(PLUGINS)
@@ -182,7 +188,7 @@ def test_c16_an_unusable_cache_folder_is_skipped(
     assert _cache.directory() is None
 
 
-def test_c16_a_planted_index_file_is_not_trusted(make_tree: MakeTree, cache: Path) -> None:
+def test_a_planted_index_file_is_not_trusted(make_tree: MakeTree, cache: Path) -> None:
     root = make_tree(PLUGINS)
     expected = listed(root)
     [index_file] = list(cache.glob("index-*"))
@@ -191,7 +197,7 @@ def test_c16_a_planted_index_file_is_not_trusted(make_tree: MakeTree, cache: Pat
     assert listed(root) == expected
 
 
-def test_c16_the_index_lives_in_the_xdg_cache_by_default(
+def test_the_index_lives_in_the_xdg_cache_by_default(
     make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PIKE_CACHE_DIR")
@@ -203,7 +209,7 @@ def test_c16_the_index_lives_in_the_xdg_cache_by_default(
     assert _cache.directory() == os.path.join(os.path.expanduser("~"), ".cache", "pike")
 
 
-def test_c16_two_processes_listing_at_once(make_tree: MakeTree, cache: Path) -> None:
+def test_two_processes_listing_at_once(make_tree: MakeTree, cache: Path) -> None:
     root = make_tree({f"mod{i:03d}.py": f"class C{i}:\n    pass\n" for i in range(300)})
     code = textwrap.dedent(
         f"""
@@ -224,7 +230,7 @@ def test_c16_two_processes_listing_at_once(make_tree: MakeTree, cache: Path) -> 
     assert [p.name for p in cache.iterdir() if p.name.endswith(".tmp")] == []
 
 
-def test_c16_files_old_enough_are_vouched_for_by_their_state(
+def test_files_old_enough_are_vouched_for_by_their_state(
     make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import time
@@ -232,17 +238,17 @@ def test_c16_files_old_enough_are_vouched_for_by_their_state(
     from pike.discovery import _index
 
     root = make_tree(PLUGINS)
-    listed(root)  # every file just written: kept with its content's CRC
+    listed(root)  # every file just written: kept with a digest of its content
     paths = [str(root)]
     entries = [e for e in _walk.walk(paths).modules if e.path.endswith(".py")]
     stored = Index(paths)._document(str(root))["files"]
-    assert {len(r) for r in stored.values()} == {8}
+    assert all(state[5] is not None for state, _facts in stored.values())
     # Ten seconds on, the files are old enough: their state alone will do.
     later = time.time_ns() + 10 * 10**9
     monkeypatch.setattr(_index.time, "time_ns", lambda: later)
     listed(root)
     stored = Index(paths)._document(str(root))["files"]
-    assert {len(r) for r in stored.values()} == {7}
+    assert all(state[5] is None for state, _facts in stored.values())
     assert set(Index(paths).known(entries)) == {"alpha", "beta", "pkg", "pkg.impl", "broken"}
 
 
@@ -262,9 +268,7 @@ def install(site: Path, name: str, points: str) -> Path:
     return info
 
 
-def test_c16_installed_entry_points_are_cached_and_follow_changes(
-    tmp_path: Path, cache: Path
-) -> None:
+def test_installed_entry_points_are_cached_and_follow_changes(tmp_path: Path, cache: Path) -> None:
     from tests.conftest import run_python
 
     site = tmp_path / "site"
@@ -330,7 +334,7 @@ def lazy_host(tmp_path: Path) -> object:
     sys.path_importer_cache.pop(str(host), None)
 
 
-def test_c16_find_inherited_classes_imports_only_the_candidates(
+def test_find_inherited_classes_imports_only_the_candidates(
     make_tree: MakeTree, cache: Path, lazy_host: object
 ) -> None:
     from pike.manager import PikeManager
@@ -358,20 +362,20 @@ def test_c16_find_inherited_classes_imports_only_the_candidates(
         PikeManager([root]).find_inherited_classes("Base")  # type: ignore[arg-type]
 
 
-def test_c16_the_walk_is_reused_while_no_folder_changed(make_tree: MakeTree, cache: Path) -> None:
+def test_the_walk_is_reused_while_no_folder_changed(make_tree: MakeTree, cache: Path) -> None:
     root = make_tree(PLUGINS)
     old = 1_600_000_000_000_000_000  # 2020: long enough ago to trust
     for folder in (root, root / "pkg"):
         os.utime(folder, ns=(old, old))
     expected = listed(root)
-    assert Index([str(root)])._stored_walk(str(root)) is not None
+    assert stored_walk(root) is not None
     assert listed(root) == expected
     (root / "pkg" / "late.py").write_text("class Late:\n    pass\n")  # the folder's mtime moves
-    assert Index([str(root)])._stored_walk(str(root)) is None
+    assert stored_walk(root) is None
     assert "pkg.late.Late" in {c.qualname for c in static.list_classes([root]).classes}
 
 
-def test_c16_cache_files_read_defensively(tmp_path: Path, cache: Path) -> None:
+def test_cache_files_read_defensively(tmp_path: Path, cache: Path) -> None:
     _cache.write("doc", {"a": [1, 2, (3, "x")]})
     assert _cache.read("doc") == {"a": [1, 2, (3, "x")]}
     (cache / "link").symlink_to(cache / "doc")
@@ -394,24 +398,28 @@ def test_c16_cache_files_read_defensively(tmp_path: Path, cache: Path) -> None:
         os.environ["PIKE_CACHE_DIR"] = str(cache)
 
 
-def test_c16_installed_cache_documents_that_do_not_fit_are_not_used(
+def test_installed_cache_documents_that_do_not_fit_are_not_used(
     tmp_path: Path, cache: Path
 ) -> None:
+    import time
+
     from pike.named import _installed
 
-    paths = _installed._scan_paths()
+    paths = _installed._scan_paths(time.time_ns())
     assert _installed.still_valid(paths)
     assert not _installed.still_valid(paths[:-1])
-    assert not _installed.still_valid([["elsewhere", 0, []], *paths[1:]])
+    assert not _installed.still_valid([["elsewhere", None, []], *paths[1:]])
     assert not _installed.still_valid([[paths[0][0], paths[0][1], [["x"]]], *paths[1:]])
+    assert not _installed.still_valid([[paths[0][0], (1, 2), []], *paths[1:]])
     assert not _installed.still_valid("not a list")
-    name = "entry-points-" + _cache.key_of(sys.executable, sys.prefix, sys.version, sys.path)
+    where = [_installed._where(entry) for entry in sys.path]
+    name = "entry-points-" + _cache.key_of(sys.executable, sys.prefix, sys.version, where)
     _cache.write(name, {"paths": paths, "groups": {"acme.odd": [[1]]}})
-    assert _installed._from_cache("acme.odd") is None  # right format, wrong content
-    assert _installed.group("acme.odd") == []
+    assert _installed.read("acme.odd")[0] == []  # right format, wrong content: read afresh
+    assert _cache.read(name)["groups"].get("acme.odd") is None  # and rewritten
 
 
-def test_c16_a_whole_listing_is_kept_and_dropped_when_anything_changes(
+def test_a_whole_listing_is_kept_and_dropped_when_anything_changes(
     make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import time
@@ -425,23 +433,25 @@ def test_c16_a_whole_listing_is_kept_and_dropped_when_anything_changes(
     later = time.time_ns() + 10 * 10**9  # files old enough to vouch for by their state
     monkeypatch.setattr(_index.time, "time_ns", lambda: later)
     expected = listed(root)
-    assert list(cache.glob("index-*-listing"))
-    assert Index([str(root)]).snapshot() is not None
+    assert list(cache.glob("listing-*"))
+    assert Index([str(root)]).kept_listing() is not None
     assert listed(root) == expected  # from the kept listing
     with_base = listed(root, base="Base")
     assert [c[1] for c in with_base[0]] == ["Alpha", "Impl"]  # type: ignore[index]
     # An edit: the kept listing no longer holds, the file is parsed again.
     (root / "beta.py").write_text("class Beta:\n    pass\n\nclass Delta:\n    pass\n")
-    assert Index([str(root)]).snapshot() is None
+    assert Index([str(root)]).kept_listing() is None
     assert {c.name for c in static.list_classes([root]).classes} >= {"Beta", "Delta"}
-    # Two search paths: no whole listing is kept, the files' facts still are.
+    # Two search paths: a listing of the two, kept apart from either one's.
     other = make_tree({"solo.py": "class Solo:\n    pass\n"})
+    os.utime(other, ns=(old, old))
     both = static.list_classes([root, other])
     assert "Solo" in {c.name for c in both.classes}
-    assert Index([str(root), str(other)]).snapshot() is None
+    assert Index([str(root), str(other)]).kept_listing() is not None
+    assert static.list_classes([root, other]) == both
 
 
-def test_c16_no_home_means_no_cache_never_the_current_folder(tmp_path: Path) -> None:
+def test_no_home_means_no_cache_never_the_current_folder(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PIKE_CACHE_DIR", "XDG_CACHE_HOME")}
     env.update(HOME="relative/home", PYTHONPATH=str(REPO))
     code = "from pike import _cache; print(_cache.directory())"
@@ -457,14 +467,12 @@ def test_c16_no_home_means_no_cache_never_the_current_folder(tmp_path: Path) -> 
     assert result.stdout.strip() == "None", result.stderr
 
 
-def test_c16_another_pike_versions_files_are_never_read(
+def test_another_formats_files_are_never_read(
     make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pike
-
     root = make_tree(PLUGINS)
-    monkeypatch.setattr(pike, "__version__", "0.0.1")
-    listed(root)  # as another pike would write it
+    monkeypatch.setattr(_cache, "FORMAT", _cache.FORMAT - 1)
+    listed(root)  # as a pike of another format would write it
     theirs = set(cache.iterdir())
     monkeypatch.undo()
     os.environ["PIKE_CACHE_DIR"] = str(cache)
@@ -473,7 +481,7 @@ def test_c16_another_pike_versions_files_are_never_read(
     assert set(cache.iterdir()) > theirs  # this pike's own files, beside theirs
 
 
-def test_c16_a_cache_folder_that_cannot_be_written(
+def test_a_cache_folder_that_cannot_be_written(
     make_tree: MakeTree, world_tree: Callable[..., Path], request: pytest.FixtureRequest
 ) -> None:
     from tests.conftest import IS_ROOT, NOBODY

@@ -1,4 +1,5 @@
-"""C14: hostile and odd plugins never break pike, and cleanup still completes."""
+"""Hostile and odd plugins never break pike, and cleanup still completes
+(docs/design.md, "Hostile plugins")."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def names(classes: list[type]) -> list[str]:
     return [type.__dict__["__qualname__"].__get__(cls) for cls in classes]
 
 
-def test_c14_objects_that_raise_on_every_touch_are_passed_over(make_tree: MakeTree) -> None:
+def test_objects_that_raise_on_every_touch_are_passed_over(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "traps.py": TRAP
@@ -69,7 +70,7 @@ class Fine:
     assert "traps" not in sys.modules
 
 
-def test_c14_an_exception_whose_str_raises(make_tree: MakeTree) -> None:
+def test_an_exception_whose_str_raises(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "unprintable.py": """
@@ -100,7 +101,7 @@ def test_c14_an_exception_whose_str_raises(make_tree: MakeTree) -> None:
         "SyntaxError('made up', (__file__ + 'x', 9, 1, 'x'))",
     ],
 )
-def test_c14_a_syntax_error_without_a_real_file(make_tree: MakeTree, raised: str) -> None:
+def test_a_syntax_error_without_a_real_file(make_tree: MakeTree, raised: str) -> None:
     root = make_tree({"fake.py": f"x = 1\nraise {raised}\n"})
     with PikeManager([root], on_error="collect") as mgr:
         mgr.get_classes()
@@ -113,7 +114,7 @@ def test_c14_a_syntax_error_without_a_real_file(make_tree: MakeTree, raised: str
 @pytest.mark.parametrize(
     "raised", ["GeneratorExit", "SystemExit(3)", "Custom('mine')", "StopIteration", "MemoryError"]
 )
-def test_c14_any_base_exception_but_keyboard_interrupt_is_a_plugin_error(
+def test_any_base_exception_but_keyboard_interrupt_is_a_plugin_error(
     make_tree: MakeTree, raised: str
 ) -> None:
     root = make_tree(
@@ -129,7 +130,7 @@ def test_c14_any_base_exception_but_keyboard_interrupt_is_a_plugin_error(
     assert "aborts" not in sys.modules
 
 
-def test_c14_keyboard_interrupt_propagates_after_cleanup(make_tree: MakeTree) -> None:
+def test_keyboard_interrupt_propagates_after_cleanup(make_tree: MakeTree) -> None:
     root = make_tree({"a_fine.py": "class A: pass\n", "b_stop.py": "raise KeyboardInterrupt\n"})
     mgr = PikeManager([root])
     with pytest.raises(KeyboardInterrupt):
@@ -139,7 +140,7 @@ def test_c14_keyboard_interrupt_propagates_after_cleanup(make_tree: MakeTree) ->
     assert "a_fine" not in sys.modules
 
 
-def test_c14_a_garbage_sys_path_entry_does_not_stop_cleanup(make_tree: MakeTree) -> None:
+def test_a_garbage_sys_path_entry_does_not_stop_cleanup(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "garbage.py": """
@@ -154,7 +155,7 @@ def test_c14_a_garbage_sys_path_entry_does_not_stop_cleanup(make_tree: MakeTree)
     try:
         with PikeManager([root]) as mgr:
             mgr.get_classes()
-        # Its own folder is taken out (C7); the list, which points nowhere, is kept.
+        # Its own folder is taken out; the list, which points nowhere, is kept.
         assert sys.path == [*before, []]
         assert "garbage" not in sys.modules
         assert mgr.module_finder not in sys.meta_path
@@ -162,7 +163,7 @@ def test_c14_a_garbage_sys_path_entry_does_not_stop_cleanup(make_tree: MakeTree)
         sys.path[:] = before
 
 
-def test_c14_a_planted_finder_whose_eq_raises(make_tree: MakeTree) -> None:
+def test_a_planted_finder_whose_eq_raises(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "planter.py": TRAP.replace("class Trap:", "class Finder:")
@@ -188,7 +189,7 @@ class Planted: pass
         sys.meta_path[:] = meta_before
 
 
-def test_c14_a_subclass_check_that_raises(make_tree: MakeTree) -> None:
+def test_a_subclass_check_that_raises(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "abcs.py": """
@@ -220,7 +221,7 @@ def test_c14_a_subclass_check_that_raises(make_tree: MakeTree) -> None:
         }
 
 
-def test_c14_a_filter_that_a_plugin_class_makes_raise(make_tree: MakeTree) -> None:
+def test_a_filter_that_a_plugin_class_makes_raise(make_tree: MakeTree) -> None:
     root = make_tree(
         {"props.py": "class Odd:\n    pass\nclass Even:\n    pass\n"},
     )
@@ -237,7 +238,7 @@ def test_c14_a_filter_that_a_plugin_class_makes_raise(make_tree: MakeTree) -> No
         assert "props.Odd" in str(error) and "LookupError: odd one" in str(error)
 
 
-def test_c14_symbolic_link_loops_between_files_are_skipped(make_tree: MakeTree) -> None:
+def test_symbolic_link_loops_between_files_are_skipped(make_tree: MakeTree) -> None:
     root = make_tree({"fine.py": "class Fine: pass\n"})
     (root / "ping.py").symlink_to(root / "pong.py")
     (root / "pong.py").symlink_to(root / "ping.py")
@@ -249,7 +250,7 @@ def test_c14_symbolic_link_loops_between_files_are_skipped(make_tree: MakeTree) 
     assert all("symbolic link loop" in reason for reason in reasons.values())
 
 
-def test_c14_a_device_named_like_a_module_is_skipped(make_tree: MakeTree) -> None:
+def test_a_device_named_like_a_module_is_skipped(make_tree: MakeTree) -> None:
     root = make_tree({"fine.py": "class Fine: pass\n"})
     (root / "null.py").symlink_to("/dev/null")
     with PikeManager([root]) as mgr:
@@ -258,7 +259,7 @@ def test_c14_a_device_named_like_a_module_is_skipped(make_tree: MakeTree) -> Non
     assert skipped.reason.startswith("not a regular file")
 
 
-def test_c14_a_plugin_that_ends_its_own_manager(make_tree: MakeTree) -> None:
+def test_a_plugin_that_ends_its_own_manager(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "a_first.py": "class First: pass\n",
@@ -279,7 +280,7 @@ def test_c14_a_plugin_that_ends_its_own_manager(make_tree: MakeTree) -> None:
     mgr.cleanup()
 
 
-def test_c14_a_plugin_that_removes_itself_from_sys_modules(make_tree: MakeTree) -> None:
+def test_a_plugin_that_removes_itself_from_sys_modules(make_tree: MakeTree) -> None:
     root = make_tree({"vanisher.py": "import sys\ndel sys.modules[__name__]\n", "ok.py": ""})
     with PikeManager([root], on_error="collect") as mgr:
         assert [m.__name__ for m in mgr.get_modules()] == ["ok"]
@@ -287,7 +288,7 @@ def test_c14_a_plugin_that_removes_itself_from_sys_modules(make_tree: MakeTree) 
         assert error.module_name == "vanisher"
 
 
-def test_c10_an_expression_too_deep_to_walk_is_reported_per_file(make_tree: MakeTree) -> None:
+def test_an_expression_too_deep_to_walk_is_reported_per_file(make_tree: MakeTree) -> None:
     deep = "+".join(["1"] * 900)
     root = make_tree({"deep.py": f"class A({deep}):\n    pass\n", "fine.py": "class Fine: pass\n"})
     listing = static.list_classes([root])
@@ -298,7 +299,7 @@ def test_c10_an_expression_too_deep_to_walk_is_reported_per_file(make_tree: Make
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="try/except* is Python 3.11+")
-def test_c10_classes_in_try_except_star_are_listed(make_tree: MakeTree) -> None:
+def test_classes_in_try_except_star_are_listed(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "starry.py": """

@@ -1,4 +1,5 @@
-"""C7 under concurrency, and C5 between managers: real threads, each wait with a timeout."""
+"""Cleanup under concurrency, and isolation between managers: real threads, each wait
+with a timeout (docs/design.md, "Cleanup" and "Isolation")."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def meta_path() -> Iterator[list[object]]:
     sys.meta_path[:] = before
 
 
-def test_c7_a_walk_of_sys_meta_path_in_progress_never_loses_a_finder(
+def test_a_walk_of_sys_meta_path_in_progress_never_loses_a_finder(
     make_tree: MakeTree, meta_path: list[object]
 ) -> None:
     root = make_tree({"plain.py": ""})
@@ -97,7 +98,7 @@ def test_c7_a_walk_of_sys_meta_path_in_progress_never_loses_a_finder(
     del sys.modules["synthetic_walked"]
 
 
-def test_c5_an_import_that_returns_another_managers_module(make_tree: MakeTree) -> None:
+def test_an_import_that_returns_another_managers_module(make_tree: MakeTree) -> None:
     a = make_tree({"shared.py": "WHO = 'a'\n"})
     b = make_tree({"shared.py": "WHO = 'b'\n"})
     mgr_a = PikeManager([a])
@@ -132,7 +133,7 @@ def test_c5_an_import_that_returns_another_managers_module(make_tree: MakeTree) 
     assert "shared" not in sys.modules
 
 
-def test_c7_the_finder_and_its_loaders_refuse_work_after_cleanup(make_tree: MakeTree) -> None:
+def test_the_finder_and_its_loaders_refuse_work_after_cleanup(make_tree: MakeTree) -> None:
     root = make_tree({"refused.py": "RAN = True\n"})
     mgr = PikeManager([root])
     finder = mgr.module_finder
@@ -146,7 +147,7 @@ def test_c7_the_finder_and_its_loaders_refuse_work_after_cleanup(make_tree: Make
     assert not hasattr(module, "RAN")
 
 
-def test_c7_a_plugin_still_importing_when_the_block_ends_leaves_nothing(
+def test_a_plugin_still_importing_when_the_block_ends_leaves_nothing(
     make_tree: MakeTree,
 ) -> None:
     gate = types.ModuleType("_pike_test_gate")
@@ -198,7 +199,7 @@ def test_c7_a_plugin_still_importing_when_the_block_ends_leaves_nothing(
     assert not [k for k in sys.path_importer_cache if str(root) in str(k)]
 
 
-def test_c7_cleanup_finishes_while_other_threads_change_the_import_state(
+def test_cleanup_finishes_while_other_threads_change_the_import_state(
     make_tree: MakeTree,
 ) -> None:
     root = make_tree({f"churn{i}.py": f"class C{i}: pass\n" for i in range(20)})
@@ -239,7 +240,7 @@ def test_c7_cleanup_finishes_while_other_threads_change_the_import_state(
     assert not [n for n in sys.modules if n.startswith("churn")]
 
 
-def test_c7_cleanup_reads_a_snapshot_of_what_changes_under_it(make_tree: MakeTree) -> None:
+def test_cleanup_reads_a_snapshot_of_what_changes_under_it(make_tree: MakeTree) -> None:
     # Deterministic: an importer-cache key that, when cleanup looks at it, adds
     # entries to sys.path_importer_cache and sys.modules, as another thread may.
     root = make_tree({"snap.py": "class Snap: pass\n"})
@@ -268,7 +269,7 @@ def test_c7_cleanup_reads_a_snapshot_of_what_changes_under_it(make_tree: MakeTre
             del sys.modules[key]
 
 
-def test_c7_managers_starting_and_ending_never_break_other_threads_imports(
+def test_managers_starting_and_ending_never_break_other_threads_imports(
     make_tree: MakeTree, meta_path: list[object]
 ) -> None:
     roots = [make_tree({f"own{i}.py": f"class Own{i}: pass\n"}) for i in range(4)]
@@ -315,7 +316,7 @@ def test_c7_managers_starting_and_ending_never_break_other_threads_imports(
     assert not [f for f in sys.meta_path if type(f).__name__ == "PikeFinder"]
 
 
-def test_c5_two_threads_racing_for_one_name_never_share_a_module(make_tree: MakeTree) -> None:
+def test_two_threads_racing_for_one_name_never_share_a_module(make_tree: MakeTree) -> None:
     roots = [make_tree({"contested.py": f"WHO = {i}\n"}) for i in range(2)]
     barrier = threading.Barrier(2, timeout=WAIT)
     seen: dict[int, object] = {}
@@ -341,7 +342,7 @@ def test_c5_two_threads_racing_for_one_name_never_share_a_module(make_tree: Make
     assert "contested" not in sys.modules
 
 
-def test_c7_a_manager_kept_by_another_thread_is_ended_by_its_owner_only(
+def test_a_manager_kept_by_another_thread_is_ended_by_its_owner_only(
     tmp_path: Path, make_tree: MakeTree
 ) -> None:
     root = make_tree({"kept.py": "class Kept: pass\n"})
@@ -370,7 +371,7 @@ def test_c7_a_manager_kept_by_another_thread_is_ended_by_its_owner_only(
     assert "kept" not in sys.modules
 
 
-def test_c7_with_unload_false_a_late_import_may_finish_and_stay(make_tree: MakeTree) -> None:
+def test_with_unload_false_a_late_import_may_finish_and_stay(make_tree: MakeTree) -> None:
     root = make_tree({"kept_late.py": "VALUE = 1\n"})
     mgr = PikeManager([root], unload=False)
     spec = mgr.module_finder.find_spec("kept_late")

@@ -1,0 +1,306 @@
+"""Importing plugin modules: pike's loaders, and the importer that drives them.
+
+**The loaders** are the standard library's (``SourceFileLoader``,
+``SourcelessFileLoader``, ``ExtensionFileLoader``), subclassed under the same
+names and behaving the same: bytecode caching, ``get_source``, resources and
+tracebacks are the standard library's. What each adds is its manager's
+`Session`, given when the finder makes it: the loader records each module
+once it has run. If the session ended meanwhile, the loader refuses to run
+the module, or, if it was already running, takes out what it left when it
+finishes: a late import leaves nothing of the manager's behind.
+
+**The importer** imports the entries a walk found, whichever way they are
+asked for (discovery, refresh, a named manager's drop-in folder). Each
+top-level name is checked for a collision before anything runs
+(`pike._names`); each module is imported through the standard import system,
+with the manager's own finder alone serving that name in this thread (`claimed`);
+what the import returns is accepted only if the manager's loader recorded it;
+a module that fails leaves nothing half-imported. Errors go to the manager's
+`ErrorPolicy`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from functools import partial
+from importlib import import_module, machinery
+from types import ModuleType
+from typing import Any
+
+from pike._interpreter import collector_paused
+from pike._names import already_imported, blocked, hidden, name_collision, other_manager
+from pike._objects import location_of
+from pike._policy import ErrorPolicy, import_error
+from pike._session import Record, Session, session_of
+from pike._walk import ModuleEntry
+from pike.errors import PluginError, PluginImportError
+
+__all__ = [
+    "Claim",
+    "ExtensionFileLoader",
+    "Importer",
+    "SourceFileLoader",
+    "SourcelessFileLoader",
+    "claimed",
+    "loader_details",
+]
+
+
+class _Recording:
+    """The part every pike loader adds to its standard base class."""
+
+    #: The session to record into; None for a loader used on its own (it is then
+    #: exactly the standard one).
+    session: Session | None
+    name: str
+    #: The standard loader's exec_module, set by each subclass.
+    _base_exec: Callable[..., None]
+    #: The finder's stat of the file, while the module runs.
+    _finder_stat: os.stat_result | None = None
+
+    def exec_module(self, module: ModuleType) -> None:
+        session = self.session
+        expected = session.expected(self.name) if session is not None else None
+        if session is None or expected is None:
+            self._base_exec(module)
+            return
+        entry = expected.entry
+        if not session.begin(expected):
+            raise PluginImportError(
+                f"plugin module {entry.name!r} ({entry.path}) was not run: the PikeManager "
+                "that found it has been cleaned up; import it inside the manager's block",
+                entry.name,
+                entry.path,
+            )
+        self._finder_stat = expected.st
+        try:
+            self._base_exec(module)
+        except BaseException:
+            session.abandon(entry.name)
+            raise
+        finally:
+            self._finder_stat = None
+        # What landed: the module, or the object it put in its place (the
+        # ``sys.modules[__name__] = obj`` idiom).
+        landed = sys.modules.get(module.__name__, module)
+        if session.land(Record(entry, landed, module.__spec__, expected.state)):
+            return
+        # The manager ended while this module ran: the import system takes the
+        # module out as this raises; the session takes out what it left.
+        session.sweep(entry.name)
+        raise PluginImportError(
+            f"plugin module {entry.name!r} ({entry.path}) finished importing after its "
+            "PikeManager was cleaned up, so it was taken out again; import it inside "
+            "the manager's block",
+            entry.name,
+            entry.path,
+        )
+
+
+class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[misc]
+    """The standard source loader, recording into a manager's session.
+
+    The finder's stat of the source file (taken to check it and to remember
+    its state) also serves the loader's check of its bytecode cache: one stat
+    per module, and both see the same file.
+    """
+
+    _base_exec = machinery.SourceFileLoader.exec_module
+
+    def __init__(self, fullname: str, path: str, session: Session | None = None) -> None:
+        super().__init__(fullname, path)
+        self.session = session
+
+    def path_stats(self, path: str) -> Mapping[str, Any]:
+        st = self._finder_stat
+        if st is not None and path == self.path:
+            return {"mtime": st.st_mtime, "size": st.st_size}
+        return super().path_stats(path)
+
+
+class SourcelessFileLoader(_Recording, machinery.SourcelessFileLoader):
+    """The standard bytecode loader, recording into a manager's session."""
+
+    _base_exec = machinery.SourcelessFileLoader.exec_module
+
+    def __init__(self, fullname: str, path: str, session: Session | None = None) -> None:
+        super().__init__(fullname, path)
+        self.session = session
+
+
+class ExtensionFileLoader(_Recording, machinery.ExtensionFileLoader):
+    """The standard extension-module loader, recording into a manager's session."""
+
+    _base_exec = machinery.ExtensionFileLoader.exec_module
+
+    def __init__(self, fullname: str, path: str, session: Session | None = None) -> None:
+        super().__init__(fullname, path)
+        self.session = session
+
+
+def loader_details(session: Session) -> tuple[tuple[Any, list[str]], ...]:
+    """``FileFinder``'s loader details, in its order of precedence: pike's loaders,
+    recording into ``session``."""
+    return (
+        (partial(ExtensionFileLoader, session=session), machinery.EXTENSION_SUFFIXES),
+        (partial(SourceFileLoader, session=session), machinery.SOURCE_SUFFIXES),
+        (partial(SourcelessFileLoader, session=session), machinery.BYTECODE_SUFFIXES),
+    )
+
+
+# -- the claim -----------------------------------------------------------------------------
+
+
+class Claim:
+    """The entry a session is importing in this thread (see `claimed`)."""
+
+    __slots__ = ("entry", "session")
+
+    def __init__(self, entry: ModuleEntry, session: Session) -> None:
+        self.entry = entry
+        self.session = session
+
+
+_claims = threading.local()
+
+
+def claimed() -> Claim | None:
+    """The import a manager is making in this thread, if any.
+
+    While a manager imports one of its plugins, every other pike finder
+    stands aside for that name (so two managers over folders with the same
+    name each get their own file), and its own finder serves it from the
+    entry its walk made (no folder listed).
+    """
+    claim: Claim | None = getattr(_claims, "claim", None)
+    return claim
+
+
+# -- the importer --------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+class Importer:
+    """Imports plugin modules into one session, under one error policy."""
+
+    def __init__(self, session: Session, policy: ErrorPolicy) -> None:
+        self.session = session
+        self.policy = policy
+
+    def load(self, entries: list[ModuleEntry]) -> list[ModuleType]:
+        """Import ``entries`` in order; return the modules of those that loaded.
+
+        Errors go to the policy; a package that failed takes its submodules
+        with it. A ``KeyboardInterrupt`` ends the session, then propagates.
+        """
+        with collector_paused:
+            return self._load_each(entries)
+
+    def _load_each(self, entries: list[ModuleEntry]) -> list[ModuleType]:
+        loaded: list[ModuleType] = []
+        first: dict[str, ModuleEntry] = {}  # top-level name -> the first entry that has it
+        failed_prefix: str | None = None
+        for entry in entries:
+            name = entry.name
+            if failed_prefix is not None and name.startswith(failed_prefix):
+                continue
+            failed_prefix = None
+            try:
+                module = self._import(entry, first)
+            except PluginError as error:
+                failed_prefix = name + "."
+                if error.module_name != name:
+                    # Raised by another plugin this one imports: this one failed.
+                    error = import_error(name, entry.path, error)
+                self.policy.report(error)
+                continue
+            loaded.append(module)
+        return loaded
+
+    def _import(self, entry: ModuleEntry, first: dict[str, ModuleEntry]) -> ModuleType:
+        """Import one entry; raise a PluginError if it collides or fails."""
+        name = entry.name
+        session = self.session
+        key = session.module_name(name)
+        top = "." not in name
+        if top:
+            existing = self._check_before(entry, first.setdefault(name, entry), key)
+            if existing is not _MISSING:
+                return existing  # type: ignore[return-value]
+        # Claim the name in this thread, by hand: this runs once per module.
+        previous = getattr(_claims, "claim", None)
+        _claims.claim = Claim(entry, session)
+        try:
+            module = import_module(key)
+        except KeyboardInterrupt:
+            self._forget(name)
+            session.end()
+            raise
+        except PluginError:
+            self._forget(name)
+            raise
+        except BaseException as exc:  # SystemExit, GeneratorExit... from a plugin
+            self._forget(name)
+            raise import_error(name, entry.path, exc) from exc
+        finally:
+            _claims.claim = previous
+        if not session.owns(name, module):
+            if top:
+                # Served by someone else after all (another manager, or a file that
+                # moved away meanwhile): use it only if it is the same file.
+                self._foreign(entry, module)
+            elif session.get(name) is None:
+                # A submodule of a borrowed package, or one the standard path
+                # finder loaded (a __path__ leading elsewhere): used, not run by us.
+                session.borrow(Record(entry, module, None, None, borrowed=True))
+        return module
+
+    def _forget(self, name: str) -> None:
+        """Take out what a failed import of ``name`` left: it and its submodules."""
+        prefix = name + "."
+        self.session.forget([name, *(n for n in self.session if n.startswith(prefix))])
+
+    def _check_before(self, entry: ModuleEntry, held: ModuleEntry, key: str) -> object:
+        """Raise the collision that keeps top-level ``entry`` from loading, if any.
+
+        Returns the module to use if it is loaded already, else ``_MISSING``.
+        """
+        name = entry.name
+        error = name_collision(name, entry.path, held.path)
+        if error is not None:
+            raise error
+        existing = sys.modules.get(key, _MISSING)
+        if existing is _MISSING:
+            return _MISSING
+        if existing is None:
+            raise blocked(name, entry.path)
+        record = self.session.get(name)
+        if record is None or record.module is not existing:
+            self._foreign(entry, existing)
+        elif record.entry.path != entry.path:
+            raise hidden(name, entry.path, record.entry.path)  # an earlier refresh or import
+        return existing
+
+    def _foreign(self, entry: ModuleEntry, module: object) -> None:
+        """``module``, not loaded by this manager, holds ``entry``'s name: raise, or borrow it."""
+        owner = session_of(module)
+        if owner is not None and owner is not self.session and owner.active:
+            raise other_manager(entry.name, entry.path, module)
+        if (owner is None or not owner.active) and _is_file(module, entry.path):
+            # The host imported this very file itself (or kept it from a manager
+            # with unload=False): use it, but it stays the host's.
+            self.session.borrow(Record(entry, module, None, None, borrowed=True))
+            return
+        raise already_imported(entry.name, entry.path, module)
+
+
+def _is_file(module: object, path: str) -> bool:
+    """True if ``module`` was loaded from the file ``path``."""
+    try:
+        return os.path.samefile(location_of(module), path)
+    except (OSError, ValueError):
+        return False
