@@ -305,7 +305,7 @@ def cycles_floor(root, extra):
     return _cycles(one_cycle)
 
 
-# -- named plugins over installed distributions (C13) -------------------------------
+# -- named plugins over installed distributions -------------------------------
 
 NAMED_GROUP = "bench.named"
 
@@ -380,7 +380,7 @@ def one_stevedore(root, extra):
     return _timed(lambda: len([DriverManager(NAMED_GROUP, name).driver]))
 
 
-# -- one plugin out of a big drop-in folder (C16) -------------------------------------
+# -- one plugin out of a big drop-in folder -------------------------------------
 
 
 def _middle(root):

@@ -202,7 +202,7 @@ def growth_rows(sizes: Sizes, flat: Path, big: Path, base: Path, budget: float |
                 tree = flat if which == "small" else big
                 grown[side][which].append(run_child(side, "load", tree, base))
     growth = {side: paired_ratio(runs, "big", "small") for side, runs in grown.items()}
-    # C12: pike's growth at most 1.05x the floor's own growth in the same run.
+    # pike's growth at most 1.05x the floor's own growth in the same run.
     n = sizes.modules
     return [
         Row(
@@ -233,7 +233,7 @@ def named_rows(
     compare: bool,
     budget: Callable[[float], float | None],
 ) -> list[Row]:
-    """pike.named over installed distributions against importlib.metadata by hand (C13).
+    """pike.named over installed distributions against importlib.metadata by hand.
 
     stevedore is measured too when pip can install it; its own entry-point
     cache (in the user's cache folder) is warm after its first run, as it is
@@ -259,7 +259,7 @@ def named_rows(
 def index_rows(
     sizes: Sizes, scratch: Path, base: Path, budget: Callable[[float], float | None]
 ) -> list[Row]:
-    """One plugin out of a big drop-in folder, and warm static listing (C16)."""
+    """One plugin out of a big drop-in folder, and warm static listing."""
     big = trees.drop_in(scratch, sizes.big)
     two = {"pike": "-", "floor": "-"}
     rounds = max(3, sizes.big_rounds // 2)
@@ -299,7 +299,7 @@ def import_cost(module: str, path: str) -> float:
 
 
 def import_row(scratch: Path, compare: bool, budget: Callable[[float], float | None]) -> Row:
-    """``import pike.manager`` against ``import pluggy`` (C16), when pluggy installs."""
+    """``import pike.manager`` against ``import pluggy``, when pluggy installs."""
     peers = install_peers(scratch, IMPORT_PEERS) if compare else {}
     repo = str(HERE.parent)
     if "pluggy" not in peers:
@@ -338,7 +338,7 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
     two = {"pike": "-", "floor": "-"}
     rows = []
     n = sizes.modules
-    # The budgets (C12) are set for the full sizes; quick runs only exercise the suite.
+    # The budgets are set for the full sizes; quick runs only exercise the suite.
     full = sizes == FULL
 
     def budget(value: float) -> float | None:

@@ -74,3 +74,27 @@ def test_records_behave_as_the_frozen_dataclasses_they_were() -> None:
             delattr(record, field)
     with pytest.raises(TypeError):
         hash(report)
+
+
+def test_a_refresh_report_cannot_be_changed() -> None:
+    from pike import RefreshReport
+
+    report = RefreshReport(added=["a"])
+    for change in (
+        lambda: setattr(report, "added", []),
+        lambda: delattr(report, "added"),
+        lambda: delattr(report, "errors"),
+    ):
+        with pytest.raises(AttributeError):
+            change()
+    assert report.added == ["a"]
+
+
+def test_each_public_module_exports_only_its_public_names() -> None:
+    import pike.finder
+    import pike.loader
+    import pike.manager
+
+    assert pike.finder.__all__ == ["PikeFinder"]
+    assert pike.manager.__all__ == ["PikeManager"]
+    assert pike.loader.__all__ == ["PikeLoader"]

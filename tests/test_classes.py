@@ -149,3 +149,31 @@ def test_inherited_classes_are_typed_by_their_base() -> None:
     [var] = typing.get_args(base)
     assert isinstance(var, typing.TypeVar)
     assert hints["return"] == list[type[var]]  # type: ignore[valid-type]
+
+
+def test_a_metaclass_whose_hash_raises(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "unhashable.py": """
+                class Meta(type):
+                    def __hash__(cls):
+                        raise RuntimeError("no hashing me")
+
+                class Odd(metaclass=Meta):
+                    pass
+
+                class Plain:
+                    pass
+
+                ODD = Odd()  # an instance: its class is hashed by a careless reader
+            """
+        }
+    )
+    with PikeManager([root]) as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["Meta", "Odd", "Plain"]
+        assert [c.__name__ for c in mgr.get_all_inherited_classes(object)] == [
+            "Meta",
+            "Odd",
+            "Plain",
+        ]
+        assert mgr.errors == []

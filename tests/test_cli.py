@@ -516,3 +516,31 @@ def test_help_points_at_the_docs_site(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "https://pyarmory-pike.readthedocs.io/en/latest/cli/" in capsys.readouterr().out
+
+
+def test_cli_import_mode_takes_lines_from_the_code_it_ran(make_tree: MakeTree) -> None:
+    # No file is parsed again for the lines: they come from the modules' own code.
+    root = make_tree(
+        {
+            "one.py": "import os\n\n\nclass One:\n    pass\n",
+            "pkg/__init__.py": "",
+            "pkg/two.py": (
+                "def decorate(cls):\n    return cls\n\n\n@decorate\nclass Two:\n    pass\n"
+            ),
+        }
+    )
+    code = f"""
+        import ast, io
+        parsed = []
+        real = ast.parse
+        ast.parse = lambda *a, **k: parsed.append(a) or real(*a, **k)
+        from pike import cli
+        out = io.StringIO()
+        status = cli.main([{str(root)!r}], out=out, err=io.StringIO())
+        rows = [line.split()[-1].rsplit(":", 1)[1] for line in out.getvalue().splitlines()[1:3]]
+        print(status, len(parsed), rows)
+    """
+    result = run_python(code, env_extra={"PIKE_CACHE_DIR": "off"})
+    assert result.returncode == 0, result.stderr
+    # Where the definition starts, as Python reports it: a decorated class at its decorator.
+    assert result.stdout.strip() == "0 0 ['4', '5']"

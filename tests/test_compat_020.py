@@ -16,7 +16,7 @@ import types
 import pytest
 
 from pike.discovery import filesystem, py
-from pike.errors import PikeError, PluginImportError
+from pike.errors import PikeError, PluginImportError, UntrustedPluginError
 from pike.finder import PikeFinder
 from pike.loader import PikeLoader
 from pike.manager import PikeManager
@@ -356,3 +356,18 @@ def test_private_helpers_of_0_2_0(make_tree: MakeTree) -> None:
             "oldpkg.app"
         )
         assert [m.__name__ for m in py._child_modules(parent)] == ["oldpkg.app", "oldpkg.sub"]
+
+
+def test_a_finders_loader_keeps_its_trust(make_tree: MakeTree) -> None:
+    root = make_tree({"shared.py": "VALUE = 'loaded'\n"})
+    (root / "shared.py").chmod(0o666)  # others could change it
+    loader = PikeFinder([str(root)], trust="any").find_module("shared")
+    assert loader is not None
+    try:
+        assert loader.load_module("shared").VALUE == "loaded"
+    finally:
+        sys.modules.pop("shared", None)
+    strict = PikeFinder([str(root)]).find_module("shared")
+    assert strict is not None
+    with pytest.raises(UntrustedPluginError):
+        strict.load_module("shared")

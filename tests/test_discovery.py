@@ -343,3 +343,25 @@ def test_a_module_found_by_name_is_the_entry_a_walk_gives(make_tree: MakeTree) -
         ]
     for missing in ("nope", "pkg.nope", "plain.sub", "notpkg.leaf", "pkg.bad-name", "1x", ""):
         assert _walk.find_entries(paths, missing) == []
+
+
+def test_a_package_is_imported_from_the_init_file_filefinder_picks(make_tree: MakeTree) -> None:
+    # Beside __init__.py, an extension __init__ wins, as it does for the import system.
+    from importlib import machinery
+
+    root = make_tree({"pkg/__init__.py": "", "pkg/sub.py": ""})
+    extension_init = root / "pkg" / ("__init__" + machinery.EXTENSION_SUFFIXES[0])
+    extension_init.write_bytes(b"not really an extension module")
+    details = [
+        (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES),
+        (machinery.SourceFileLoader, machinery.SOURCE_SUFFIXES),
+    ]
+    spec = machinery.FileFinder(str(root), *details).find_spec("pkg")
+    assert spec is not None and spec.origin == str(extension_init)
+    with PikeManager([root], on_error="collect") as mgr:
+        [package] = [e for e in mgr.modules if e.name == "pkg"]
+        assert package.path == str(extension_init)
+        mgr.get_modules()
+        [error] = mgr.errors  # the import system's own choice failed to load
+        assert error.path == str(extension_init)
+    assert filesystem.is_package(str(root / "pkg"))

@@ -3,7 +3,9 @@ the folders (docs/design.md, "Caches")."""
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -258,6 +260,11 @@ INSTALLED_CODE = """
     from pike.named import ExtensionManager
     print(sorted((e.name, e.distribution) for e in ExtensionManager("acme.g")))
 """
+# The same, writing no bytecode: a __pycache__ appearing in the site folder would change
+# its state, and hide whether the change itself was seen.
+QUIET_INSTALLED_CODE = INSTALLED_CODE.replace(
+    "import sys\n", "import sys\n    sys.dont_write_bytecode = True\n", 1
+)
 
 
 def install(site: Path, name: str, points: str) -> Path:
@@ -514,3 +521,386 @@ def test_a_cache_folder_that_cannot_be_written(
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split("\n")[:2] == ["['Alpha', 'Beta', 'Impl'] 1", "[]"]
+
+
+# -- the index against what the folders hold: every fact it keeps is vouched for -----------
+
+OLD = 1_600_000_000_000_000_000  # 2020: long enough ago for any state to be trusted
+
+
+def age(root: Path) -> None:
+    """Set every folder and file under ``root`` to an old time, as a release's are."""
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, ns=(OLD, OLD), follow_symlinks=False)
+
+
+def truth(paths: list[Path], base: str | None = None) -> tuple[object, ...]:
+    """What a listing with no cache at all says."""
+    before = os.environ["PIKE_CACHE_DIR"]
+    os.environ["PIKE_CACHE_DIR"] = "off"
+    try:
+        listing = static.list_classes(paths, base=base)
+    finally:
+        os.environ["PIKE_CACHE_DIR"] = before
+    return (
+        list(listing.classes),
+        listing.modules,
+        [(e.module, e.lineno, e.message) for e in listing.errors],
+        [str(s) for s in listing.skipped],
+    )
+
+
+def warm(paths: list[Path], base: str | None = None) -> tuple[object, ...]:
+    listing = static.list_classes(paths, base=base)
+    return (
+        list(listing.classes),
+        listing.modules,
+        [(e.module, e.lineno, e.message) for e in listing.errors],
+        [str(s) for s in listing.skipped],
+    )
+
+
+def test_a_folder_that_becomes_a_package_is_listed(make_tree: MakeTree, cache: Path) -> None:
+    root = make_tree({"top.py": "", "plain/mod.py": "class InPlain:\n    pass\n"})
+    age(root)
+    assert warm([root]) == truth([root])
+    assert warm([root]) == truth([root])  # the walk and the listing, kept
+    (root / "plain" / "__init__.py").write_text("")
+    listing = warm([root])
+    assert listing == truth([root])
+    assert "plain.mod" in listing[1]  # type: ignore[operator]
+
+
+def test_a_folder_changed_with_its_times_set_back_is_listed_anew(
+    make_tree: MakeTree, cache: Path
+) -> None:
+    root = make_tree(PLUGINS)
+    age(root)
+    warm([root])
+    (root / "pkg" / "late.py").write_text("class Late:\n    pass\n")
+    (root / "gamma.py").write_text("class Gamma:\n    pass\n")
+    age(root)  # a reproducible tarball unpacked over it
+    assert warm([root]) == truth([root])
+    assert {"pkg.late", "gamma"} <= set(warm([root])[1])  # type: ignore[arg-type]
+
+
+def test_a_search_path_link_switched_to_a_copy_is_listed_anew(tmp_path: Path, cache: Path) -> None:
+    from tests.conftest import write_tree
+
+    v1 = write_tree(tmp_path / "v1", {"plugin.py": "class One:\n    pass\n"})
+    age(v1)
+    current = tmp_path / "current"
+    current.symlink_to(v1)
+    warm([current])
+    v2 = tmp_path / "v2"
+    shutil.copytree(v1, v2, copy_function=shutil.copy2)
+    (v2 / "plugin.py").write_text("class Two:\n    pass\n")  # the same size
+    (v2 / "extra.py").write_text("class Extra:\n    pass\n")
+    age(v2)  # cp -a: the same times
+    (tmp_path / "next").symlink_to(v2)
+    os.replace(tmp_path / "next", current)
+    assert [c.name for c in static.list_classes([current]).classes] == ["Extra", "Two"]
+
+
+def test_a_linked_module_whose_target_goes_and_comes_back(
+    make_tree: MakeTree, tmp_path: Path, cache: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "linked.py"
+    target.write_text("class Linked:\n    pass\n")
+    root = make_tree({"plain.py": "class Plain:\n    pass\n"})
+    (root / "linked.py").symlink_to(target)
+    age(root)
+    age(elsewhere)
+    assert warm([root]) == truth([root])
+    target.rename(elsewhere / "away.py")
+    assert warm([root]) == truth([root])
+    assert "linked" not in warm([root])[1]  # type: ignore[operator]
+    (elsewhere / "away.py").rename(target)
+    assert warm([root]) == truth([root])
+    assert "linked" in warm([root])[1]  # type: ignore[operator]
+    target.write_text("class Relinked:\n    pass\n")
+    os.utime(target, ns=(OLD, OLD))
+    assert "Relinked" in {c.name for c in static.list_classes([root]).classes}
+
+
+def test_an_unreadable_file_made_readable_is_parsed(
+    world_tree: Callable[..., Path], as_nobody: Callable[..., object]
+) -> None:
+    from tests.conftest import NOBODY
+
+    tree = world_tree({"shy.py": "class Shy:\n    pass\n", "open.py": ""}, owner=NOBODY)
+    (tree / "shy.py").chmod(0o000)
+    age(tree)
+    cache = world_tree({}, owner=NOBODY) / "cache"
+    code = f"""
+        import os, time
+        os.environ["PIKE_CACHE_DIR"] = {str(cache)!r}
+        from pike.discovery import _index, static
+
+        class Later:  # ten seconds on: every file old enough to be vouched for by its state
+            now = time.time_ns() + 10 * 10**9
+
+            @classmethod
+            def time_ns(cls):
+                return cls.now
+
+        _index.time = Later
+        first = static.list_classes([{str(tree)!r}])
+        second = static.list_classes([{str(tree)!r}])
+        print([e.module for e in first.errors], [e.module for e in second.errors])
+        os.chmod({str(tree / "shy.py")!r}, 0o644)
+        print([c.name for c in static.list_classes([{str(tree)!r}]).classes])
+    """
+    ran = as_nobody(code)
+    assert ran.returncode == 0, ran.stderr  # type: ignore[attr-defined]
+    assert ran.stdout.split("\n")[:2] == ["['shy'] ['shy']", "['Shy']"]  # type: ignore[attr-defined]
+
+
+def _leaves(value: object, at: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """The paths (keys and positions) to every str, int and tuple inside ``value``."""
+    found: list[tuple[object, ...]] = []
+    if type(value) is dict:
+        for key, item in value.items():
+            found += _leaves(item, (*at, key))
+    elif type(value) in (list, tuple):
+        if type(value) is tuple:
+            found.append(at)
+        for i, item in enumerate(value):  # type: ignore[arg-type]
+            found += _leaves(item, (*at, i))
+    elif type(value) in (str, int):
+        found.append(at)
+    return found
+
+
+def _poisoned(value: object, at: tuple[object, ...], poison: object) -> object:
+    if not at:
+        return poison
+    head, rest = at[0], at[1:]
+    if type(value) is dict:
+        return {k: (_poisoned(v, rest, poison) if k == head else v) for k, v in value.items()}
+    items = [_poisoned(v, rest, poison) if i == head else v for i, v in enumerate(value)]  # type: ignore[arg-type]
+    return tuple(items) if type(value) is tuple else items
+
+
+def _poison_for(value: object) -> object:
+    if type(value) is str:
+        return 5
+    if type(value) is int:
+        return 2**100
+    return "not a tuple"
+
+
+def test_a_cache_of_the_right_format_but_wrong_values_is_never_believed(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+    import time
+
+    from pike.discovery import _index
+    from pike.manager import PikeManager
+
+    root = make_tree({**PLUGINS, "bases.py": "class Base:\n    pass\n"})
+    age(root)
+    later = time.time_ns() + 10 * 10**9
+    monkeypatch.setattr(_index.time, "time_ns", lambda: later)
+    expected = truth([root]), truth([root], base="Base")
+    assert (warm([root]), warm([root], base="Base")) == expected
+    good = {p.name: _cache.read(p.name) for p in cache.iterdir()}
+    assert len(good) >= 2  # the search path's index and its kept listing
+    trials = [(name, at) for name, document in sorted(good.items()) for at in _leaves(document)]
+    random.Random(17).shuffle(trials)
+    for name, at in trials[:80]:
+        for other, document in good.items():
+            _cache.write(other, document)  # type: ignore[arg-type]
+        leaf: object = good[name]
+        for step in at:
+            leaf = leaf[step]  # type: ignore[index]
+        _cache.write(name, _poisoned(good[name], at, _poison_for(leaf)))  # type: ignore[arg-type]
+        assert warm([root]) == expected[0], (name, at)
+        assert warm([root], base="Base") == expected[1], (name, at)
+    for other, document in good.items():
+        _cache.write(other, document)  # type: ignore[arg-type]
+    (name, at) = next((n, a) for n, a in trials if n.startswith("listing") and len(a) == 2)
+    _cache.write(name, _poisoned(good[name], at, 2**100))  # type: ignore[arg-type]
+    sys.path.insert(0, str(root))
+    try:
+        import bases  # type: ignore[import-not-found]
+
+        with PikeManager([root], on_error="collect") as mgr:
+            found = sorted(c.__name__ for c in mgr.find_inherited_classes(bases.Base))
+        assert found == ["Alpha", "Impl"]
+    finally:
+        sys.path.remove(str(root))
+        sys.modules.pop("bases", None)
+        sys.path_importer_cache.pop(str(root), None)
+
+
+def test_pike_static_never_trips_on_a_poisoned_cache(make_tree: MakeTree, cache: Path) -> None:
+    from pike import cli
+
+    root = make_tree(PLUGINS)
+    age(root)
+    listed(root)
+    for path in list(cache.iterdir()):
+        document = _cache.read(path.name)
+        assert document is not None
+        for at in _leaves(document)[:40]:
+            _cache.write(path.name, _poisoned(document, at, 2**100))  # type: ignore[arg-type]
+            out, err = io.StringIO(), io.StringIO()
+            assert cli.main([str(root), "--static", "--json"], out=out, err=err) == 1  # broken.py
+            assert '"Impl"' in out.getvalue(), (path.name, at, err.getvalue())
+        _cache.write(path.name, document)
+
+
+def test_nothing_is_written_inside_a_search_path_whatever_leads_to_the_cache(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree(PLUGINS)
+    age(root)
+    (root / "cache").mkdir(mode=0o700)
+    link = tmp_path / "link-to-cache"
+    link.symlink_to(root / "cache")
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(link))
+    before = tree_state(root)
+    static.list_classes([root])
+    static.list_classes([root])
+    assert list((root / "cache").iterdir()) == []
+    assert tree_state(root) == before
+
+
+def test_the_installed_cache_is_never_written_inside_a_drop_in_folder(
+    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pike.named import ExtensionManager
+
+    folder = make_tree(
+        {"entry_points.txt": "[acme.g]\nthing = thing:Thing\n", "thing.py": "class Thing: pass\n"}
+    )
+    age(folder)
+    (folder / "cache").mkdir(mode=0o700)
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(folder / "cache"))
+    ExtensionManager.ENTRY_POINT_CACHE.pop("acme.g", None)
+    with ExtensionManager("acme.g", search_paths=[folder]) as em:
+        assert em.names() == ["thing"]
+    ExtensionManager.ENTRY_POINT_CACHE.pop("acme.g", None)
+    assert list((folder / "cache").iterdir()) == []
+
+
+# -- the installed distributions' entry points -------------------------------------------------
+
+
+def _names_in(code: str, cwd: Path | None = None) -> str:
+    from tests.conftest import run_python
+
+    result = run_python(code, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_an_installed_file_rewritten_at_once_with_the_same_size_is_read_again(
+    tmp_path: Path, cache: Path
+) -> None:
+    site = tmp_path / "site"
+    (site / "acme_mod.py").parent.mkdir(parents=True)
+    (site / "acme_mod.py").write_text("class One: pass\nclass Two: pass\n")
+    info = install(site, "acme-one", "[acme.g]\none = acme_mod:One\n")
+    code = f"""
+        import os, sys
+        sys.dont_write_bytecode = True  # no __pycache__ appears to give the change away
+        sys.path.insert(0, {str(site)!r})
+        from pike.named import ExtensionManager
+        points = os.path.join({str(info)!r}, "entry_points.txt")
+        print(ExtensionManager("acme.g").names())
+        st = os.stat(points)
+        with open(points, "w") as f:
+            f.write("[acme.g]\\ntwo = acme_mod:Two\\n")  # the same size
+        os.utime(points, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the same time
+        print(ExtensionManager("acme.g").names())
+    """
+    assert _names_in(code) == "['one']\n['two']"
+    assert _names_in(INSTALLED_CODE.format(site=str(site))) == "[('two', 'acme-one 1.0')]"
+
+
+def test_the_current_folder_on_sys_path_is_the_folder_of_now(tmp_path: Path, cache: Path) -> None:
+    for name in ("a", "b"):
+        site = tmp_path / name
+        site.mkdir()
+        (site / f"mod_{name}.py").write_text("class P: pass\n")
+        install(site, f"acme-{name}", f"[acme.g]\nfrom_{name} = mod_{name}:P\n")
+    code = f"""
+        import os, sys
+        sys.path.insert(0, "")
+        from pike.named import ExtensionManager
+        for name in ("a", "b", "a"):
+            os.chdir(os.path.join({str(tmp_path)!r}, name))
+            print(ExtensionManager("acme.g").names())
+    """
+    assert _names_in(code) == "['from_a']\n['from_b']\n['from_a']"
+    code_b = """
+        import sys
+        sys.path.insert(0, "")
+        from pike.named import ExtensionManager
+        print(ExtensionManager("acme.g").names())
+    """
+    assert _names_in(code_b, cwd=tmp_path / "b") == "['from_b']"  # a new process, the cache warm
+
+
+def test_an_entry_points_file_added_to_an_installed_distribution_is_seen(
+    tmp_path: Path, cache: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "acme_mod.py").write_text("class One: pass\n")
+    info = install(site, "acme-one", "")
+    (info / "entry_points.txt").unlink()
+    age(site)
+    code = INSTALLED_CODE.format(site=str(site))
+    assert _names_in(code) == "[]"
+    assert _names_in(code) == "[]"  # from the cache
+    (info / "entry_points.txt").write_text("[acme.g]\none = acme_mod:One\n")
+    assert _names_in(code) == "[('one', 'acme-one 1.0')]"
+
+
+@pytest.mark.parametrize("layout", ["ACME_ONE-1.0.DIST-INFO", "acme_one.egg/EGG-INFO"])
+def test_every_layout_importlib_reads_is_watched(tmp_path: Path, cache: Path, layout: str) -> None:
+    site = tmp_path / "site"
+    if layout.endswith("EGG-INFO"):
+        site = site / "acme_one.egg"  # an egg is a sys.path entry of its own
+    info = site / layout.rpartition("/")[2]
+    info.mkdir(parents=True)
+    (info / "PKG-INFO" if layout.endswith("EGG-INFO") else info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: acme-one\nVersion: 1.0\n"
+    )
+    (site / "acme_mod.py").write_text("class One: pass\nclass Two: pass\n")
+    (info / "entry_points.txt").write_text("[acme.g]\none = acme_mod:One\n")
+    age(site)
+    code = QUIET_INSTALLED_CODE.format(site=str(site))
+    assert _names_in(code) == "[('one', 'acme-one 1.0')]"
+    (info / "entry_points.txt").write_text("[acme.g]\none = acme_mod:One\ntwo = acme_mod:Two\n")
+    os.utime(info / "entry_points.txt", ns=(OLD, OLD))
+    os.utime(info, ns=(OLD, OLD))
+    assert _names_in(code) == "[('one', 'acme-one 1.0'), ('two', 'acme-one 1.0')]"
+
+
+def test_an_installed_cache_with_wrong_values_is_never_believed(
+    tmp_path: Path, cache: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "acme_mod.py").write_text("class One: pass\n")
+    install(site, "acme-one", "[acme.g]\none = acme_mod:One\n")
+    age(site)
+    code = INSTALLED_CODE.format(site=str(site))
+    expected = _names_in(code)
+    [path] = list(cache.glob("entry-points-*"))
+    good = _cache.read(path.name)
+    leaves = [at for at in _leaves(good) if at and at[0] == "paths"][-12:]
+    leaves += [at for at in _leaves(good) if at and at[0] == "groups"][:6]
+    for at in leaves:
+        leaf: object = good
+        for step in at:
+            leaf = leaf[step]  # type: ignore[index]
+        _cache.write(path.name, _poisoned(good, at, _poison_for(leaf)))  # type: ignore[arg-type]
+        assert _names_in(code) == expected, at

@@ -1270,3 +1270,33 @@ def test_the_in_process_memo_follows_an_edited_entry_points_file(site: Install) 
     points.write_text("[edit.g]\none = edit_mod:One\ntwo = edit_mod:Two\n")
     os.utime(points, ns=(before + 10**9, before + 10**9))  # an edit, a second later
     assert ExtensionManager("edit.g").names() == ["one", "two"]
+
+
+def test_a_header_with_more_on_its_line_is_an_error_for_every_manager(
+    make_tree: MakeTree,
+) -> None:
+    from pike.errors import SearchPathError
+
+    folder = make_tree(
+        {"entry_points.txt": "[g] # the drivers\nfast = m:Fast\n", "m.py": "class Fast: ...\n"}
+    )
+    for make in (
+        lambda: ExtensionManager("g", search_paths=[folder]),
+        lambda: DriverManager("g", "fast", search_paths=[folder]),
+        lambda: NamedExtensionManager("g", ["fast"], search_paths=[folder]),
+    ):
+        with pytest.raises(SearchPathError, match=r"line 1 .*\[group\], alone on its line"):
+            make()
+
+
+@pytest.mark.parametrize("nothing", [[], (), set(), iter([]), (p for p in ()), {}])
+def test_no_folders_however_given_install_nothing(nothing: object, site: Install) -> None:
+    site("faux-dist", FAUX_POINTS, FAUX)
+    before = list(sys.meta_path)
+    with ExtensionManager(
+        "faux.group",
+        invoke_on_load=True,
+        search_paths=nothing,  # type: ignore[arg-type]
+    ) as em:
+        assert sys.meta_path == before  # no drop-in folders: no finder
+        assert em.names() == WORKING_NAMES

@@ -492,3 +492,101 @@ def test_a_manager_knows_when_its_records_match_the_walk(make_tree: MakeTree) ->
         (root / "solo.py").write_text("class Solo:\n    v = 2\n")
         assert mgr.refresh().changed == ["pair", "solo"]
         assert names(mgr) == ["Pair", "Solo"]
+
+
+OLD = 1_600_000_000_000_000_000  # 2020: long enough ago for any state to be trusted
+
+
+def age(root: object) -> None:
+    """Set every folder under ``root`` (and the files) to an old time, as a release's are."""
+    from pathlib import Path
+
+    for path in [Path(str(root)), *Path(str(root)).rglob("*")]:
+        os.utime(path, ns=(OLD, OLD), follow_symlinks=False)
+
+
+def test_a_package_re_exporting_from_a_changed_submodule_runs_again(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree(
+        {
+            "pk/__init__.py": "from .impl import Impl\n",
+            "pk/impl.py": "class Impl:\n    version = 1\n",
+            "user.py": "from pk import Impl\n\nclass Sub(Impl):\n    pass\n",
+        }
+    )
+    age(root)
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        (root / "pk" / "impl.py").write_text("class Impl:\n    version = 2\n")
+        report = mgr.refresh()
+        assert set(report.changed) == {"pk", "pk.impl", "user"}
+        assert sys.modules["pk"].Impl.version == 2
+        assert sys.modules["pk"].Impl is sys.modules["pk.impl"].Impl
+        assert sys.modules["user"].Sub.__mro__[1] is sys.modules["pk"].Impl
+
+
+@pytest.mark.parametrize("how", ["import inside the block", "find_inherited_classes"])
+def test_the_first_refresh_sees_modules_loaded_any_way(make_tree: MakeTree, how: str) -> None:
+    root = make_tree(
+        {
+            "basis.py": "class Basis:\n    pass\n",
+            "a.py": "from basis import Basis\n\nclass A(Basis):\n    version = 1\n",
+        }
+    )
+    age(root)
+    with PikeManager([root]) as mgr:
+        if how == "import inside the block":
+            import a  # type: ignore[import-not-found]
+
+            assert a.A.version == 1
+        else:
+            import basis  # type: ignore[import-not-found]
+
+            [found] = mgr.find_inherited_classes(basis.Basis)
+            assert found.version == 1
+        (root / "a.py").write_text("from basis import Basis\n\nclass A(Basis):\n    version = 22\n")
+        report = mgr.refresh()
+        assert "a" in report.changed
+        assert sys.modules["a"].A.version == 22
+
+
+def test_a_folder_that_becomes_a_package_is_seen(make_tree: MakeTree) -> None:
+    root = make_tree({"top.py": "", "plain/mod.py": "class InPlain:\n    pass\n"})
+    age(root)
+    with PikeManager([root]) as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == []
+        (root / "plain" / "__init__.py").write_text("")
+        assert mgr.refresh().added == ["plain", "plain.mod"]
+        assert [c.__name__ for c in mgr.get_classes()] == ["InPlain"]
+
+
+def test_a_folder_changed_with_its_time_set_back_is_seen(make_tree: MakeTree) -> None:
+    # A reproducible tarball unpacked over the folder restores its times.
+    root = make_tree({"first.py": ""})
+    age(root)
+    with PikeManager([root]) as mgr:
+        assert [module.__name__ for module in mgr.get_modules()] == ["first"]
+        (root / "second.py").write_text("class Second:\n    pass\n")
+        age(root)
+        assert mgr.refresh().added == ["second"]
+
+
+def test_a_release_link_switched_to_a_copy_is_seen(tmp_path: object) -> None:
+    from pathlib import Path
+
+    base = Path(str(tmp_path))
+    (base / "v1").mkdir()
+    (base / "v1" / "plugin.py").write_text("VERSION = 1\n")
+    shutil.copytree(base / "v1", base / "v2", copy_function=shutil.copy2)
+    (base / "v2" / "extra.py").write_text("")
+    age(base)
+    current = base / "current"
+    current.symlink_to(base / "v1")
+    with PikeManager([current]) as mgr:
+        assert [m.VERSION for m in mgr.get_modules()] == [1]
+        shutil.copystat(base / "v1", base / "v2")  # cp -a: the same times
+        (base / "next").symlink_to(base / "v2")
+        os.replace(base / "next", current)
+        report = mgr.refresh()
+        assert report.added == ["extra"]

@@ -226,9 +226,11 @@ def _is_point(value: object) -> bool:
     return type(value) is tuple and len(value) == 3 and _cache.strings(value)
 
 
-def _from_cache(wanted: str) -> tuple[tuple[tuple[str, str, str], ...], object] | None:
+def _from_cache(
+    wanted: str, avoid: tuple[str, ...]
+) -> tuple[tuple[tuple[str, str, str], ...], object] | None:
     """``wanted``'s entry points in order, and the state they hold for, through the
-    cache file; None with the cache off."""
+    cache file (never written inside ``avoid``); None with the cache off."""
     if _cache.directory() is None:
         return None
     where = [_where(entry) for entry in sys.path]
@@ -244,7 +246,7 @@ def _from_cache(wanted: str) -> tuple[tuple[tuple[str, str, str], ...], object] 
         group: tuple(in_order(((n, v, (n, v, t)) for n, v, t in points), _third))
         for group, points in _read_all().items()
     }
-    _cache.write(name, {"paths": fresh_paths, "groups": fresh})
+    _cache.write(name, {"paths": fresh_paths, "groups": fresh}, avoid=avoid)
     return fresh.get(wanted, ()), fresh_paths
 
 
@@ -253,14 +255,16 @@ def _third(point: tuple[str, str, str]) -> str:
 
 
 def read(
-    wanted: str, names: Container[str] | None = None
+    wanted: str, names: Container[str] | None = None, *, avoid: tuple[str, ...] = ()
 ) -> tuple[list[metadata.EntryPoint], object]:
     """The installed distributions' entry points in ``wanted``, in `in_order`'s order.
 
     With ``names``, only the entry points of those names are made. Also the
-    state of ``sys.path`` they hold for, for `still_valid`.
+    state of ``sys.path`` they hold for, for `still_valid`. The cache file is
+    never written inside ``avoid`` (the drop-in folders, as `pike._paths.roots_of`
+    gives them).
     """
-    cached = _from_cache(wanted)
+    cached = _from_cache(wanted, avoid)
     if cached is None:
         state = _scan_paths(time.time_ns())
         found = [

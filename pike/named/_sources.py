@@ -293,7 +293,7 @@ class Sources:
     the interpreter.
     """
 
-    __slots__ = ("__weakref__", "_folder_of", "_policy", "_shared", "manager")
+    __slots__ = ("__weakref__", "_folder_of", "_policy", "_shared", "manager", "roots")
 
     def __init__(self, search_paths: SearchPaths = None, *, trust: Trust = "owner") -> None:
         self._policy = TrustPolicy(trust)
@@ -301,6 +301,8 @@ class Sources:
         self._shared: _Shared | None = None
         self.manager: PikeManager | None = None
         paths = normalize_search_paths(search_paths, self._policy if self._policy.checks else None)
+        #: The folders as `pike._paths.roots_of` gives them: no cache is written inside.
+        self.roots = roots_of(paths)
         if paths:
             self._shared = _shared_manager(self, paths, trust)
             self.manager = self._shared.manager

@@ -346,7 +346,7 @@ class ExtensionManager(Generic[T]):
             # (the rule of pike's cache file: the same stats, no folder listed).
             if filled is None or filled[1] is not held or _installed.still_valid(filled[0]):
                 return held
-        points, state = _installed.read(self.namespace, names)
+        points, state = _installed.read(self.namespace, names, avoid=self._sources.roots)
         if names is None:  # a manager by name makes only its names': not kept
             cache[self.namespace] = points
             self._filled[self.namespace] = (state, points)
