@@ -71,9 +71,11 @@ def _examine(records: list[Record], plugins: Container[str]) -> None:
         namespace = namespace_of(record.module)
         for value in list(namespace.values()) if namespace is not None else ():
             kind = type(value)
-            # A class of an odd metaclass is not hashed: its __hash__ is the plugin's.
-            if type(kind) is type and kind in inert:
-                continue
+            try:
+                if kind in inert:
+                    continue
+            except Exception:  # a class whose metaclass's __hash__ raises: not inert
+                pass
             origin: object
             if kind is type or issubclass(kind, type):
                 try:

@@ -68,7 +68,7 @@ class _Recording:
             self._base_exec(module)
             return
         entry = expected.entry
-        if not session.begin(expected):
+        if not session.begin(self.name, expected):
             raise PluginImportError(
                 f"plugin module {entry.name!r} ({entry.path}) was not run: the PikeManager "
                 "that found it has been cleaned up; import it inside the manager's block",

@@ -29,6 +29,7 @@ __all__ = [
     "collector_paused",
     "forget_importer_cache",
     "forget_modules",
+    "invalidate_listings",
     "rebind_meta_path",
     "restore_sys_path",
     "settle",
@@ -110,6 +111,16 @@ def restore_sys_path(before: list[object], roots: tuple[str, ...]) -> None:
         path[:] = kept  # type: ignore[assignment]
 
 
+def invalidate_listings(finder: object, roots: tuple[str, ...]) -> None:
+    """Forget every cached listing of a folder under ``roots``: ``finder``'s own (through
+    ``invalidate_caches``, as ``importlib.invalidate_caches`` would) and the importer
+    cache's, so files added since are seen."""
+    invalidate = getattr(finder, "invalidate_caches", None)
+    if invalidate is not None:
+        invalidate()
+    forget_importer_cache(roots)
+
+
 def forget_importer_cache(roots: tuple[str, ...]) -> None:
     """Drop every ``sys.path_importer_cache`` entry for a folder inside ``roots``."""
     cache = sys.path_importer_cache
@@ -133,33 +144,41 @@ def settle(spec: object) -> None:
 
 
 class _CollectorPause:
-    """Pause the cyclic garbage collector while plugins import, then restore it.
+    """Hold back the garbage collector's full collections while plugins import.
 
     Importing thousands of modules grows the heap fast, and every full
     collection walks all of it: that made loading grow faster than linearly.
-    Reference counting still frees everything it can meanwhile, and the
-    collector examines what was allocated at its next run after the pause.
-    Nested and concurrent pauses (managers in several threads) restore the
-    state found by the first one, when the last one ends.
+    The young generations are still collected as usual, a few hundred objects
+    at a time while they are fresh in the cache, and reference counting frees
+    what it can; only the oldest generation's threshold is raised for the
+    length of the block, then restored exactly. A full collection that came due
+    meanwhile runs when the collector next decides to, as it would have.
+    Nested and concurrent pauses (managers in several threads) restore what
+    the first one found, when the last one ends.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._depth = 0
-        self._was_enabled = False
+        self._thresholds: tuple[int, ...] = ()
 
     def __enter__(self) -> None:
         with self._lock:
             if self._depth == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
+                self._thresholds = gc.get_threshold()
+                young, middle, *_old = self._thresholds
+                gc.set_threshold(young, middle, _NEVER)
             self._depth += 1
 
     def __exit__(self, *exc_info: object) -> None:
         with self._lock:
             self._depth -= 1
-            if self._depth == 0 and self._was_enabled:
-                gc.enable()
+            if self._depth == 0:
+                gc.set_threshold(*self._thresholds)
+
+
+# A threshold no count reaches while a block imports.
+_NEVER = 2**30
 
 
 collector_paused = _CollectorPause()

@@ -21,9 +21,7 @@ import contextlib
 import importlib.util
 import os
 import time
-from collections.abc import Mapping
-from itertools import compress, repeat
-from operator import attrgetter, is_not
+from collections.abc import Iterable, Mapping
 
 from pike import _walk
 from pike._classes import NOTHING, examine
@@ -139,23 +137,37 @@ class Plan:
         self.users = users
 
 
-def _stale(records: list[Record], now_ns: int) -> list[Record]:
-    """Those of ``records`` whose file's state changed; one stat each (`pike._filestate`).
+def _stale(kept: list[Record], digested: list[Record], now_ns: int) -> list[Record]:
+    """Those of ``kept`` whose file's state changed; one stat each (`pike._filestate`).
 
-    A state kept with a digest (its times were too recent to trust) whose file
-    is unchanged and whose times can be trusted now loses its digest, so later
-    refreshes need not read the file.
+    Of those ``digested`` (their state kept a digest: its times were too recent
+    to trust), one whose file is unchanged and whose times can be trusted now
+    loses its digest, so later refreshes need not read the file.
     """
-    found = changed_files([r.path for r in records], [r.state for r in records])  # type: ignore[misc]
-    stale = [records[i] for i in found]
-    gone = {id(record) for record in stale}
-    for record in compress(records, map(is_not, map(_DIGEST, records), repeat(None))):
-        if id(record) not in gone:
-            record.state = record.state.settled(now_ns)  # type: ignore[union-attr]
+    stale = [kept[i] for i in changed_files((r.path, r.state) for r in kept)]  # type: ignore[misc]
+    if digested:
+        gone = {id(record) for record in stale}
+        for record in digested:
+            if id(record) not in gone:
+                record.state = record.state.settled(now_ns)  # type: ignore[union-attr]
     return stale
 
 
-_DIGEST = attrgetter("state.digest")
+def _split(records: Iterable[Record]) -> tuple[list[Record], list[Record], list[Record]]:
+    """``records`` as: those to look at (the manager ran them), those of those whose state
+    keeps a digest, and those that may use another plugin module. One pass."""
+    kept: list[Record] = []
+    digested: list[Record] = []
+    users: list[Record] = []
+    for record in records:
+        if record.uses is not NOTHING:  # it uses a plugin module, or is not examined yet
+            users.append(record)
+        state = record.state
+        if state is not None:  # None: borrowed from the host, not the manager's to run
+            kept.append(record)
+            if state.digest is not None:
+                digested.append(record)
+    return kept, digested, users
 
 
 def plan(
@@ -176,8 +188,7 @@ def plan(
         return _plan_in_step(records, walk, now)
     new: list[ModuleEntry] = []
     moved: list[ModuleEntry] = []
-    users: list[Record] = []
-    kept: list[Record] = []  # records whose file is to be looked at
+    matched: list[Record] = []  # records whose entry the walk still has
     seen: set[str] = set()  # names matched other than by identity
     get = records.get
     for entry in walk.modules:
@@ -194,11 +205,9 @@ def plan(
             if record.entry.path != entry.path:
                 moved.append(entry)  # moved to another search path, or now a package
                 continue
-        if record.uses is not NOTHING:  # it uses a plugin module, or is not examined yet
-            users.append(record)
-        if record.state is not None:  # borrowed from the host: not the manager's to run
-            kept.append(record)
-    stale = {record.entry.name for record in _stale(kept, now)}
+        matched.append(record)
+    kept, digested, users = _split(matched)
+    stale = {record.entry.name for record in _stale(kept, digested, now)}
     stale.update(entry.name for entry in moved)
     changed = [entry for entry in walk.modules if entry.name in stale] if stale else []
     if len(walk.modules) - len(new) < len(records):  # some record matched no entry
@@ -211,9 +220,8 @@ def plan(
 
 def _plan_in_step(records: Mapping[str, Record], walk: _walk.Walk, now: int) -> Plan:
     """`plan` when the records and the walk's entries match one to one."""
-    users = [record for record in records.values() if record.uses is not NOTHING]
-    kept = [record for record in records.values() if record.state is not None]
-    changed = [record.entry for record in _stale(kept, now)]
+    kept, digested, users = _split(records.values())
+    changed = [record.entry for record in _stale(kept, digested, now)]
     if len(changed) > 1:  # in load order
         order = {entry.name: i for i, entry in enumerate(walk.modules)}
         changed.sort(key=lambda e: order.get(e.name, 0))

@@ -29,7 +29,7 @@ import itertools
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from importlib.machinery import ModuleSpec
 
 from pike import _log
@@ -37,6 +37,7 @@ from pike._filestate import FileState
 from pike._interpreter import (
     forget_importer_cache,
     forget_modules,
+    invalidate_listings,
     rebind_meta_path,
     restore_sys_path,
     settle,
@@ -163,6 +164,11 @@ class Session:
             return None if record.borrowed else record.entry
         return self._running.get(name)
 
+    def names(self) -> Container[str]:
+        """The names of the modules loaded, as a live view (for ``in``: cheap, and always
+        what is loaded now)."""
+        return self._records.keys()
+
     def records(self) -> dict[str, Record]:
         """A copy of the records, safe to go through while other threads import."""
         with self._lock:
@@ -179,28 +185,32 @@ class Session:
 
     # -- an import in flight: the finder tells, the loader runs ----------------------------
 
-    def expect(self, expected: Expected) -> None:
-        """The finder handed out a spec for ``expected.entry``."""
-        self._expected[self.module_name(expected.entry.name)] = expected
+    def expect(self, key: str, expected: Expected) -> None:
+        """The finder handed out a spec for ``expected.entry``, as ``key`` (its name in
+        ``sys.modules``)."""
+        self._expected[key] = expected
 
     def expected(self, key: str) -> Expected | None:
         """What the finder said of the module it handed out as ``key`` (its name in
         ``sys.modules``); None if it handed out none."""
         return self._expected.get(key)
 
-    def begin(self, expected: Expected) -> bool:
-        """A module is about to run; False if the session no longer takes new work."""
-        with self._lock:
-            self._expected.pop(self.module_name(expected.entry.name), None)
-            if not self._active and self.unload:
-                return False
-            self._running[expected.entry.name] = expected.entry
-            return True
+    def begin(self, key: str, expected: Expected) -> bool:
+        """The module handed out as ``key`` is about to run; False if the session no
+        longer takes new work.
+
+        Without the lock, as `abandon` and `land` (this runs once per module): each
+        step is one dict operation, and an `end` racing with it is seen by `land`.
+        """
+        self._expected.pop(key, None)
+        if not self._active and self.unload:
+            return False
+        self._running[expected.entry.name] = expected.entry
+        return True
 
     def abandon(self, name: str) -> None:
         """A module that began did not finish (it raised)."""
-        with self._lock:
-            self._running.pop(name, None)
+        self._running.pop(name, None)
 
     def land(self, record: Record) -> bool:
         """A module finished; record it. False if the session ended meanwhile.
@@ -272,7 +282,8 @@ class Session:
             self._roots = roots
             self._sys_path_before = list(sys.path)
             self._meta_path_before = list(sys.meta_path)
-            self.forget_listings()
+            # Listings cached by an earlier activation may miss files added since.
+            invalidate_listings(finder, roots)
             self._active = True
             rebind_meta_path(lambda meta: [finder, *(f for f in meta if f is not finder)])
             return True
@@ -280,10 +291,7 @@ class Session:
     def forget_listings(self) -> None:
         """Forget every cached listing of a folder under the search paths (the finder's
         and the importer cache's), so files added since are seen."""
-        invalidate = getattr(self._finder, "invalidate_caches", None)
-        if invalidate is not None:
-            invalidate()
-        forget_importer_cache(self._roots)
+        invalidate_listings(self._finder, self._roots)
 
     def end(self) -> None:
         """Take out everything the session installed; safe to call any number of times."""

@@ -26,6 +26,7 @@ import os
 import string
 import time
 from bisect import bisect_left
+from stat import S_ISREG
 
 from pike import _log
 from pike._filestate import FileState, changed
@@ -206,7 +207,7 @@ class Walk:
         """True if nothing this walk looked at can have changed since (one stat each)."""
         if not self.vouched or not self.folders:
             return False
-        return not changed([p for p, _s in self.folders], [s for _p, s in self.folders])
+        return not changed(self.folders)
 
 
 def package_init(directory: str) -> str | None:
@@ -220,10 +221,12 @@ def package_init(directory: str) -> str | None:
 
 def _has_init(directory: str) -> bool:
     """True if ``directory`` holds an ``__init__`` file (which one, its listing tells)."""
-    # The common one first: most packages hold an __init__.py.
-    return os.path.isfile(os.path.join(directory, "__init__.py")) or (
-        package_init(directory) is not None
-    )
+    try:  # the common one first: most packages hold an __init__.py
+        if S_ISREG(os.stat(directory + os.sep + "__init__.py").st_mode):
+            return True
+    except OSError:
+        pass
+    return package_init(directory) is not None
 
 
 class Listing:
@@ -322,16 +325,18 @@ def scan_folder(directory: str) -> Listing:
                 plain = False
             if plain:
                 sources.append(name[:-3])
-            else:
+            elif name != "__pycache__":  # Python's own: passed over without a record
                 rest.append(entry)
     sources.sort()
     inits: set[str] = set()
+    at = bisect_left(sources, "__init__")  # a package's own __init__.py: not a module
+    if at < len(sources) and sources[at] == "__init__":
+        del sources[at]
+        inits.add("__init__.py")
     if not _all_plain_names(sources):
         odd = [n for n in sources if not n.isidentifier() or n in _RESERVED]
-        if "__init__" in odd:
-            inits.add("__init__.py")
         for stem in odd:
-            reason = unusable_name(stem) if stem != "__init__" else None
+            reason = unusable_name(stem)
             if reason is not None:
                 listing.skipped.append(SkippedEntry(os.path.join(directory, stem + ".py"), reason))
         odd_names = set(odd)
@@ -428,8 +433,6 @@ def _scan_rest(entries: list[os.DirEntry[str]], listing: Listing, inits: set[str
     skipped = listing.skipped
     for entry in sorted(entries, key=lambda e: e.name):
         filename = entry.name
-        if filename == "__pycache__":
-            continue
         if filename.startswith("."):
             skipped.append(SkippedEntry(entry.path, "hidden entry (name starts with a dot)"))
             continue

@@ -170,7 +170,8 @@ class PikeFinder:
         name = spec.name
         trust = self._trust
         if trust.checks:
-            trust.require_plugin(name, origin, st)
+            if not trust.trusted(st):
+                trust.require_plugin(name, origin, st)
             if folder not in self._trusted:  # each folder once
                 trust.require_folder(name, folder)
                 self._trusted.add(folder)
@@ -180,7 +181,7 @@ class PikeFinder:
             entry = ModuleEntry(
                 name, origin, search_path, spec.submodule_search_locations is not None
             )
-        self._session.expect(Expected(entry, FileState.of(st, origin, time.time_ns()), st))
+        self._session.expect(name, Expected(entry, FileState.of(st, origin, time.time_ns()), st))
         return spec
 
     def invalidate_caches(self) -> None:

@@ -78,6 +78,7 @@ class PikeManager:
         self.search_paths: list[str] = normalize_search_paths(
             search_paths, checked if checked.checks else None
         )
+        self._roots = roots_of(self.search_paths)
         self.module_finder = PikeFinder(self.search_paths, trust=trust, session=self._session)
         # The manager is not handed down: errors keep the frames that hold what is,
         # and must not keep the manager alive through them.
@@ -89,7 +90,7 @@ class PikeManager:
         # through the records alone.
         self._in_step: int | None = None
         self._classes: tuple[int, list[type]] | None = None
-        self.add_to_meta_path()
+        self._session.start(self.module_finder, self._roots)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -101,7 +102,7 @@ class PikeManager:
         """
         session = self._session
         with session.lock:
-            if session.start(self.module_finder, roots_of(self.search_paths)):
+            if session.start(self.module_finder, self._roots):
                 self._forget_discovery()
                 self._policy.errors.clear()
 
@@ -370,7 +371,7 @@ class PikeManager:
                 for name in wanted
                 if (record := session.get(name)) is not None and not record.borrowed
             ]
-            classes = defined_classes(records, session)
+            classes = defined_classes(records, session.names())
         return self._pick(classes, inherits, asked)
 
     def _filtered(self, keep: Callable[[type], object] | None, asked: str) -> list[Any]:
@@ -383,7 +384,7 @@ class PikeManager:
             if cached is not None and cached[0] == session.version:
                 classes = cached[1]
             else:
-                classes = defined_classes(records, session)
+                classes = defined_classes(records, session.names())
                 self._classes = (session.version, classes)
         return self._pick(classes, keep, asked)
 

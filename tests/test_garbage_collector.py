@@ -13,16 +13,35 @@ import threading
 from pike.manager import PikeManager
 from tests.conftest import MakeTree
 
-RECORDER = "import gc\nENABLED_DURING_IMPORT = gc.isenabled()\n"
+RECORDER = "import gc\nTHRESHOLD_DURING_IMPORT = gc.get_threshold()\n"
 
 
-def test_collector_paused_while_importing_then_restored(make_tree: MakeTree) -> None:
+def test_full_collections_are_held_back_while_importing_then_restored(
+    make_tree: MakeTree,
+) -> None:
     root = make_tree({"gc_probe.py": RECORDER})
+    before = gc.get_threshold()
     assert gc.isenabled()
     with PikeManager([root]) as mgr:
         [module] = mgr.get_modules()
-        assert module.ENABLED_DURING_IMPORT is False
+        young, middle, old = module.THRESHOLD_DURING_IMPORT
+        assert (young, middle) == before[:2]  # the young generations as usual
+        assert old > 10**6  # no full collection while plugins import
+        assert gc.get_threshold() == before
         assert gc.isenabled()
+
+
+def test_odd_thresholds_of_the_program_are_restored_exactly(make_tree: MakeTree) -> None:
+    root = make_tree({"gc_probe.py": RECORDER})
+    before = gc.get_threshold()
+    gc.set_threshold(123, 4, 5)
+    try:
+        with PikeManager([root]) as mgr:
+            [module] = mgr.get_modules()
+            assert module.THRESHOLD_DURING_IMPORT[:2] == (123, 4)
+        assert gc.get_threshold() == (123, 4, 5)
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_a_disabled_collector_stays_disabled(make_tree: MakeTree) -> None:
@@ -53,6 +72,7 @@ def test_collector_restored_after_an_error_and_when_nested(make_tree: MakeTree) 
         assert module.FOUND == ["Inner"]
         assert len(mgr.errors) == 1
     assert gc.isenabled()
+    assert gc.get_threshold()[2] < 10**6
 
 
 def test_collector_restored_when_managers_load_in_two_threads(make_tree: MakeTree) -> None:
@@ -78,3 +98,4 @@ def test_collector_restored_when_managers_load_in_two_threads(make_tree: MakeTre
     finally:
         del sys.modules["threading_gate"]
     assert gc.isenabled()
+    assert gc.get_threshold()[2] < 10**6

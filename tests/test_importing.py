@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.machinery
 import inspect
 import os
 import pickle
 import sys
 import traceback
+
+import pytest
 
 from pike.manager import PikeManager
 from tests.conftest import MakeTree, run_python
@@ -139,3 +142,33 @@ def test_new_file_after_activation_is_importable(make_tree: MakeTree) -> None:
         importlib.invalidate_caches()
         assert __import__("later").VALUE == 2
         assert mgr.errors == []
+
+
+def test_a_plugin_loaded_by_name_alone(make_tree: MakeTree) -> None:
+    from pike.errors import PluginImportError
+
+    root = make_tree(
+        {
+            "pkg/__init__.py": "",
+            "pkg/wanted.py": "class Wanted: pass\n",
+            "pkg/other.py": "raise RuntimeError('never imported')\n",
+            "loose.py": "raise RuntimeError('never imported')\n",
+        }
+    )
+    with PikeManager([root]) as mgr:
+        module = mgr.load_plugin("pkg.wanted")
+        assert module.Wanted.__module__ == "pkg.wanted"
+        assert "pkg.other" not in sys.modules and "loose" not in sys.modules
+        assert mgr.get_path("pkg.wanted") == str(root / "pkg" / "wanted.py")
+        assert mgr.get_path("loose") is None  # not loaded
+        with pytest.raises(PluginImportError, match="no plugin module 'absent'"):
+            mgr.load_plugin("absent")
+    assert "pkg.wanted" not in sys.modules
+
+
+def test_a_manager_standing_aside_serves_nothing_in_its_thread(make_tree: MakeTree) -> None:
+    root = make_tree({"aside_probe.py": "VALUE = 1\n"})
+    with PikeManager([root]) as mgr:
+        with mgr.standing_aside(), pytest.raises(ModuleNotFoundError):
+            importlib.import_module("aside_probe")
+        assert importlib.import_module("aside_probe").VALUE == 1

@@ -16,13 +16,11 @@ the files that changed.
 
 from __future__ import annotations
 
-import ast
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import partial
-from itertools import compress
-from typing import Any, NamedTuple, cast, overload
+from itertools import compress, count
+from typing import NamedTuple, overload
 
 from pike import _cache, _walk
 from pike._interpreter import collector_paused
@@ -68,35 +66,98 @@ class StaticClass(NamedTuple):
         return self.lineno
 
 
-@dataclass(frozen=True, slots=True)
 class StaticError:
-    """A plugin file that could not be read or parsed."""
+    """A plugin file that could not be read or parsed. Immutable, compared by value."""
+
+    # Written out rather than a dataclass: dataclasses (and inspect, which it
+    # imports) would double what importing static listing costs.
+    __slots__ = ("lineno", "message", "module", "path")
+    __match_args__ = ("module", "path", "lineno", "message")
 
     module: str
     path: str
     lineno: int | None
     message: str
 
+    def __init__(self, module: str, path: str, lineno: int | None, message: str) -> None:
+        _set = object.__setattr__
+        _set(self, "module", module)
+        _set(self, "path", path)
+        _set(self, "lineno", lineno)
+        _set(self, "message", message)
+
+    def _key(self) -> tuple[str, str, int | None, str]:
+        return (self.module, self.path, self.lineno, self.message)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not StaticError:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"StaticError(module={self.module!r}, path={self.path!r}, "
+            f"lineno={self.lineno!r}, message={self.message!r})"
+        )
+
     def __str__(self) -> str:
         where = f"{self.path}, line {self.lineno}" if self.lineno else self.path
         return f"plugin module {self.module!r} cannot be parsed ({where}): {self.message}"
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a StaticError is immutable")
 
-@dataclass(slots=True)
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a StaticError is immutable")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (StaticError, self._key())
+
+
 class StaticListing:
     """What [`list_classes`][pike.discovery.static.list_classes] found: classes in load
     order, the names of the modules parsed, errors, skipped entries, collisions."""
 
-    classes: Sequence[StaticClass] = field(default_factory=list)
-    module_names: list[str] = field(default_factory=list)
-    errors: list[StaticError] = field(default_factory=list)
-    skipped: list[SkippedEntry] = field(default_factory=list)
-    collisions: list[PluginCollisionError] = field(default_factory=list)
+    __slots__ = ("classes", "collisions", "errors", "module_names", "skipped")
+
+    def __init__(
+        self,
+        classes: Sequence[StaticClass] | None = None,
+        module_names: list[str] | None = None,
+        errors: list[StaticError] | None = None,
+        skipped: list[SkippedEntry] | None = None,
+        collisions: list[PluginCollisionError] | None = None,
+    ) -> None:
+        self.classes: Sequence[StaticClass] = [] if classes is None else classes
+        self.module_names: list[str] = [] if module_names is None else module_names
+        self.errors: list[StaticError] = [] if errors is None else errors
+        self.skipped: list[SkippedEntry] = [] if skipped is None else skipped
+        self.collisions: list[PluginCollisionError] = [] if collisions is None else collisions
 
     @property
     def modules(self) -> list[str]:
         """The same as ``module_names`` (pike 1.0's name)."""
         return self.module_names
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.classes, self.module_names, self.errors, self.skipped, self.collisions)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not StaticListing:
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass's
+
+    def __repr__(self) -> str:
+        return (
+            f"StaticListing(classes={self.classes!r}, module_names={self.module_names!r}, "
+            f"errors={self.errors!r}, skipped={self.skipped!r}, "
+            f"collisions={self.collisions!r})"
+        )
 
     def __iter__(self) -> Iterator[StaticClass]:
         """Iterating a listing iterates its classes."""
@@ -109,33 +170,29 @@ class StaticListing:
 class _KeptClasses(Sequence[StaticClass]):
     """The classes of a listing read back whole from the index, made when first looked at.
 
-    A warm listing of 10,000 modules holds some 30,000 classes: making each one
-    costs more than checking every file ("warm listing 10000" benchmark row), and
-    a caller that filters or counts never needs most of them. A read-only
-    sequence that compares equal to a list of the same classes.
+    A warm listing of 10,000 modules holds some 30,000 classes: making each one,
+    and checking the columns they are made from, costs more than checking every
+    file ("warm listing 10000" benchmark row), and a caller that counts them never
+    needs it. A read-only sequence that compares equal to a list of the same
+    classes. Should the columns not check out, the classes are listed afresh.
     """
 
-    __slots__ = ("_kept", "_made", "_picked")
+    __slots__ = ("_afresh", "_kept", "_made")
 
-    def __init__(self, kept: KeptListing, picked: list[int] | None) -> None:
+    def __init__(self, kept: KeptListing, afresh: Callable[[], Sequence[StaticClass]]) -> None:
         self._kept = kept
-        self._picked = picked
+        self._afresh = afresh
         self._made: list[StaticClass] | None = None
 
     def _all(self) -> list[StaticClass]:
         made = self._made
         if made is None:
             kept = self._kept
-            columns: list[Sequence[Any]] = [
-                kept.owners,
-                kept.names,
-                kept.lines,
-                kept.bases,
-                kept.resolved,
-            ]
-            if self._picked is not None:
-                columns = [[column[i] for i in self._picked] for column in columns]
-            owners, names, lines, bases, resolved = columns
+            columns = kept.columns()
+            if columns is None:
+                made = self._made = list(self._afresh())
+                return made
+            names, (owners, lines, bases, resolved, _ancestors) = columns
             tuples = kept.tuples.__getitem__
             rows = zip(
                 map(kept.modules.__getitem__, owners),
@@ -151,7 +208,7 @@ class _KeptClasses(Sequence[StaticClass]):
         return made
 
     def __len__(self) -> int:
-        return len(self._kept.names) if self._picked is None else len(self._picked)
+        return len(self._all()) if self._made is not None else self._kept.count
 
     @overload
     def __getitem__(self, index: int) -> StaticClass: ...
@@ -187,145 +244,8 @@ class _Module:
         self.classes: list[StaticClass] = []
 
 
-def _package_of(entry: ModuleEntry) -> str:
-    return entry.name if entry.is_package else entry.name.rpartition(".")[0]
-
-
-def _absolute(entry: ModuleEntry, module: str | None, level: int) -> str:
-    """The absolute module name of ``from <level dots><module> import ...``."""
-    if level == 0:
-        return module or ""
-    package = _package_of(entry)
-    parts = package.split(".") if package else []
-    if level > 1:
-        parts = parts[: len(parts) - (level - 1)]
-    if module:
-        parts.append(module)
-    return ".".join(parts)
-
-
-def _dotted(node: ast.expr) -> str | None:
-    """``a.b.C`` for a name or attribute chain, else None."""
-    attrs: list[str] = []
-    while isinstance(node, ast.Attribute):
-        attrs.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    attrs.append(node.id)
-    return ".".join(reversed(attrs))
-
-
-def _source(node: ast.expr) -> str:
-    """A base-class expression as written (cheaply, for the common dotted names)."""
-    return _dotted(node) or ast.unparse(node)
-
-
-def _resolve(node: ast.expr, bindings: dict[str, str]) -> str:
-    """The dotted name a base-class expression refers to, through ``bindings``."""
-    if isinstance(node, ast.Subscript):  # Generic[T], Base[int]
-        return _resolve(node.value, bindings)
-    attrs: list[str] = []
-    while isinstance(node, ast.Attribute):
-        attrs.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        head = bindings.get(node.id, node.id)
-        return ".".join([head, *reversed(attrs)])
-    return ast.unparse(node)
-
-
-_TRIES: tuple[type[ast.stmt], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
-_BLOCKS = (ast.If, ast.With, *_TRIES)
-
-
-def _nested_bodies(node: ast.stmt) -> list[list[ast.stmt]]:
-    """The statement lists of a top-level if/try/try-except*/with, in source order."""
-    if isinstance(node, ast.If):
-        return [node.body, node.orelse]
-    if isinstance(node, _TRIES):
-        tried = cast(ast.Try, node)  # ast.TryStar has the same fields
-        return [tried.body, *(h.body for h in tried.handlers), tried.orelse, tried.finalbody]
-    return [cast(ast.With, node).body]
-
-
-def _scan_body(body: list[ast.stmt], module: _Module) -> None:
-    """Record the classes and bindings of statements run at import time (in order)."""
-    entry = module.entry
-    bindings = module.bindings
-    for node in body:
-        if isinstance(node, ast.ClassDef):
-            module.classes.append(
-                StaticClass(
-                    entry.name,
-                    node.name,
-                    entry.path,
-                    node.lineno,
-                    tuple(_source(b) for b in node.bases),
-                    tuple(_resolve(b, bindings) for b in node.bases),
-                )
-            )
-            bindings[node.name] = f"{entry.name}.{node.name}"
-        elif isinstance(node, ast.ImportFrom):
-            source = _absolute(entry, node.module, node.level)
-            for alias in node.names:
-                if alias.name != "*":
-                    bindings[alias.asname or alias.name] = f"{source}.{alias.name}"
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    bindings[alias.asname] = alias.name
-                else:
-                    head = alias.name.partition(".")[0]
-                    bindings[head] = head
-        elif isinstance(node, _BLOCKS):
-            for nested in _nested_bodies(node):
-                _scan_body(nested, module)
-
-
-def _scan_file(entry: ModuleEntry) -> _Module | StaticError:
-    """Parse one file: its classes and bindings, or why it cannot be analysed."""
-    try:
-        with open(entry.path, "rb") as f:
-            source = f.read()
-        tree = ast.parse(source, filename=entry.path)
-    except SyntaxError as exc:
-        return StaticError(entry.name, entry.path, exc.lineno, f"SyntaxError: {exc.msg}")
-    except (OSError, ValueError, RecursionError, MemoryError) as exc:
-        return StaticError(entry.name, entry.path, None, f"{type(exc).__name__}: {exc}")
-    module = _Module(entry)
-    try:
-        _scan_body(tree.body, module)
-    except (RecursionError, MemoryError) as exc:
-        # An expression nested too deep to walk (say ``1+1+...+1`` a thousand times).
-        return StaticError(
-            entry.name,
-            entry.path,
-            None,
-            f"{type(exc).__name__}: a statement is nested too deep to analyse",
-        )
-    return module
-
-
-def _facts_of(found: _Module | StaticError) -> Facts:
-    """What the index keeps of a scanned file (see `pike.discovery._index.Facts`).
-
-    A class's binding of its own name is not kept: the hierarchy finds
-    ``module.Class`` among the classes before it looks at any binding.
-    """
-    if isinstance(found, StaticError):
-        return ((), (), (found.lineno, found.message))
-    classes = tuple((c.name, c.lineno, c.bases, c.resolved_bases) for c in found.classes)
-    prefix = found.entry.name + "."
-    own = {c.name for c in found.classes}
-    bindings = tuple(
-        (k, v) for k, v in found.bindings.items() if not (k in own and v == prefix + k)
-    )
-    return (classes, bindings, None)
-
-
 def _from_facts(entry: ModuleEntry, facts: Facts) -> _Module | StaticError:
-    """A scanned file again, from the facts the index kept of it."""
+    """A parsed file, from its facts (the index's, or `pike.discovery._parse`'s)."""
     classes, bindings, error = facts
     if error is not None:
         return StaticError(entry.name, entry.path, error[0], error[1])
@@ -452,8 +372,16 @@ def _listed(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) ->
     if index is not None:
         with collector_paused:
             kept = index.kept_listing()
-        if kept is not None:
-            return _from_kept(kept, keep)
+            listing = _from_kept(paths, kept, keep) if kept is not None else None
+        if listing is not None:
+            return listing
+    return _computed(paths, keep, index)
+
+
+def _computed(
+    paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None, index: Index | None
+) -> StaticListing:
+    """The listing of ``paths``, each file's facts from ``index`` while they hold."""
     modules: dict[str, _Module] = {}
     with collector_paused:  # ASTs are acyclic: reference counting frees them
         walk = index.walk() if index is not None else _walk.walk(paths)
@@ -467,7 +395,10 @@ def _listed(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) ->
         ancestry = [hierarchy.ancestors(c) for c in classes]
     if index is not None:
         if keep_whole and ancestry is not None:
-            index.keep(_columns_of(listing, modules, classes, ancestry))
+            by_path = {entry.path: entry for entry in walk.modules}
+            files = [m.entry for m in modules.values()]
+            files += [by_path[error.path] for error in listing.errors]
+            index.keep(_columns_of(listing, modules, classes, ancestry), files)
         index.save()
     if keep is not None and ancestry is not None:
         classes = [c for c, ancestors in zip(classes, ancestry, strict=True) if keep(ancestors)]
@@ -492,31 +423,41 @@ def _columns_of(
 
     return {
         "modules": tuple(names),
-        "paths": tuple(modules[name].entry.path for name in names),
-        "names": tuple(c.name for c in classes),
-        "owners": tuple(position[c.module] for c in classes),
-        "lines": tuple(c.lineno for c in classes),
-        "bases": tuple(at(c.bases) for c in classes),
-        "resolved": tuple(at(c.resolved_bases) for c in classes),
-        "ancestors": tuple(at(a) for a in ancestry),
+        "count": len(classes),
+        "names": "\n".join(c.name for c in classes),
+        "owners": [position[c.module] for c in classes],
+        "lines": [c.lineno for c in classes],
+        "bases": [at(c.bases) for c in classes],
+        "resolved": [at(c.resolved_bases) for c in classes],
+        "ancestors": [at(a) for a in ancestry],
         "tuples": tuple(tuples),
         "errors": tuple((e.module, e.path, e.lineno, e.message) for e in listing.errors),
         "skipped": tuple((e.path, e.reason) for e in listing.skipped),
     }
 
 
-def _from_kept(kept: KeptListing, keep: Callable[[tuple[str, ...]], bool] | None) -> StaticListing:
-    picked: list[int] | None = None
-    if keep is not None:
-        # Most classes share their ancestors: each distinct tuple is judged once.
-        verdicts = [False] * len(kept.tuples)
-        for i in set(kept.ancestors):
-            verdicts[i] = keep(kept.tuples[i])
-        picked = list(
-            compress(range(len(kept.ancestors)), map(verdicts.__getitem__, kept.ancestors))
-        )
+def _from_kept(
+    paths: list[str], kept: KeptListing, keep: Callable[[tuple[str, ...]], bool] | None
+) -> StaticListing | None:
+    """The listing a kept listing holds; None if what ``keep`` needs does not check out."""
+    if keep is None:
+
+        def afresh() -> Sequence[StaticClass]:
+            return _computed(paths, None, Index(paths)).classes
+
+        classes: Sequence[StaticClass] = _KeptClasses(kept, afresh)
+    else:
+        ancestors = kept.ancestors()
+        if ancestors is None:
+            return None
+        # Each distinct tuple of ancestors is judged once (most classes share theirs).
+        verdicts = [keep(ancestry) for ancestry in kept.tuples]
+        rows = [kept.row(i) for i in compress(count(), map(verdicts.__getitem__, ancestors))]
+        if None in rows:
+            return None
+        classes = [StaticClass(*row) for row in rows]  # type: ignore[misc]
     return StaticListing(
-        classes=_KeptClasses(kept, picked),
+        classes=classes,
         module_names=list(kept.modules),
         errors=[StaticError(*error) for error in kept.errors],
         skipped=[SkippedEntry(path, reason) for path, reason in kept.skipped],
@@ -554,12 +495,13 @@ def _scan_entries(
     known = index.known(sources) if index is not None else {}
     for entry in sources:
         facts = known.get(entry.name)
-        if facts is not None:
-            found = _from_facts(entry, facts)
-        else:
-            found = _scan_file(entry)
+        if facts is None:
+            from pike.discovery._parse import facts_of  # ast, only for a file to parse
+
+            facts = facts_of(entry)
             if index is not None:
-                index.store(entry, _facts_of(found))
+                index.store(entry, facts)
+        found = _from_facts(entry, facts)
         if isinstance(found, StaticError):
             listing.errors.append(found)
         else:

@@ -187,7 +187,7 @@ def still_valid(paths: object) -> bool:
                 states.append(known)
     except (TypeError, ValueError):  # not of this shape: a damaged cache
         return False
-    return not changed(looked, states)
+    return not changed(zip(looked, states, strict=True))
 
 
 _NORMALIZE = re.compile(r"[-_.]+")
