@@ -127,13 +127,16 @@ def test_cli_a_sourceless_modules_lines_come_from_its_bytecode(make_tree: MakeTr
     assert row.endswith("bin_only.pyc:3")
 
 
-def test_cli_source_that_no_longer_parses_has_no_line(make_tree: MakeTree) -> None:
+def test_cli_source_that_no_longer_parses(make_tree: MakeTree) -> None:
+    # The line is the code's that ran: Python 3.13 keeps it on the class; before, it is
+    # read from the module's code again, which is gone with the source.
     root = make_tree(
         {"rewrites.py": "class R: pass\nwith open(__file__, 'w') as f:\n    f.write('(')\n"}
     )
     status, text = run_cli(str(root))
     assert status == 0
-    assert next(line for line in text.splitlines() if " R " in line).endswith("rewrites.py")
+    row = next(line for line in text.splitlines() if " R " in line)
+    assert row.endswith("rewrites.py:1" if sys.version_info >= (3, 13) else "rewrites.py")
 
 
 def test_cli_module_entry_point(make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch) -> None:
