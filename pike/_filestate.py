@@ -172,12 +172,16 @@ def changed(pairs: Iterable[tuple[str, FileState]]) -> list[int]:
     found = []
     for i, (path, state) in enumerate(pairs):
         try:
-            mark = hash(key_of(stat(path)))
+            st = stat(path)
         except (OSError, ValueError):  # gone, or a path that is no path
             found.append(i)
-            continue
-        if mark != state.mark or (state.digest is not None and digest_of(path) != state.digest):
-            found.append(i)
+        else:
+            # key_of(st), written out: this runs once per file kept.
+            key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+            if hash(key) != state.mark or (
+                state.digest is not None and digest_of(path) != state.digest
+            ):
+                found.append(i)
     return found
 
 

@@ -144,7 +144,9 @@ def _stale(kept: list[Record], digested: list[Record], now_ns: int) -> list[Reco
     to trust), one whose file is unchanged and whose times can be trusted now
     loses its digest, so later refreshes need not read the file.
     """
-    stale = [kept[i] for i in changed_files((r.path, r.state) for r in kept)]  # type: ignore[misc]
+    paths = [record.path for record in kept]
+    states = [record.state for record in kept]
+    stale = [kept[i] for i in changed_files(zip(paths, states, strict=True))]  # type: ignore[arg-type]
     if digested:
         gone = {id(record) for record in stale}
         for record in digested:

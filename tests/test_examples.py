@@ -1,4 +1,5 @@
-"""examples/: the seed article's two walkthroughs, run as scripts."""
+"""examples/: the two walkthroughs of "A Look at two Python Plugin Managers: Stevedore and
+Pike", run as scripts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The sample drop-in folder works the way the seed article's Pike half does."""
+"""The sample drop-in folder works the way the Pike half of "A Look at two Python Plugin
+Managers: Stevedore and Pike" does."""
 
 from __future__ import annotations
 
