@@ -28,13 +28,14 @@ from pike._classes import NOTHING, examine
 from pike._filestate import changed as changed_files
 from pike._importing import Importer
 from pike._session import Record, Session
+from pike._value import Frozen
 from pike._walk import ModuleEntry
 from pike.errors import PluginError
 
 __all__ = ["Plan", "RefreshReport", "dependents", "plan", "run"]
 
 
-class RefreshReport:
+class RefreshReport(Frozen):
     """What [`PikeManager.refresh`][pike.manager.PikeManager.refresh] found: module names,
     in load order.
 
@@ -67,30 +68,7 @@ class RefreshReport:
         ):
             object.__setattr__(self, name, [] if value is None else value)
 
-    def _key(self) -> tuple[list[str], list[str], list[str], list[PluginError]]:
-        return (self.added, self.changed, self.removed, self.errors)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not RefreshReport:
-            return NotImplemented
-        return self._key() == other._key()
-
     __hash__ = None  # type: ignore[assignment]  # its lists are mutable, as a dataclass's
-
-    def __repr__(self) -> str:
-        return (
-            f"RefreshReport(added={self.added!r}, changed={self.changed!r}, "
-            f"removed={self.removed!r}, errors={self.errors!r})"
-        )
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: a RefreshReport is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: a RefreshReport is immutable")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (RefreshReport, self._key())
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed or self.errors)

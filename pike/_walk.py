@@ -31,6 +31,7 @@ from stat import S_ISREG
 from pike import _log
 from pike._filestate import FileState, changed
 from pike._names import INIT_FILES, module_name_of, unusable_name
+from pike._value import Frozen
 from pike.errors import SearchPathError
 
 __all__ = [
@@ -58,7 +59,7 @@ _RESERVED_SORTED = sorted(_RESERVED)
 _IDENTIFIER_BYTES = (string.ascii_letters + string.digits + "_").encode("ascii")
 
 
-class ModuleEntry:
+class ModuleEntry(Frozen):
     """A plugin module found on disk.
 
     ``name`` is the full dotted name, ``path`` the file that is imported (a
@@ -66,8 +67,6 @@ class ModuleEntry:
     Immutable, compared and hashed by value.
     """
 
-    # Written out rather than a frozen dataclass: dataclasses (and inspect,
-    # which it imports) would double the time `import pike` takes.
     __slots__ = ("is_package", "name", "path", "search_path")
     __match_args__ = ("name", "path", "search_path", "is_package")
 
@@ -83,34 +82,8 @@ class ModuleEntry:
         _set(self, "search_path", search_path)
         _set(self, "is_package", is_package)
 
-    def _key(self) -> tuple[str, str, str, bool]:
-        return (self.name, self.path, self.search_path, self.is_package)
 
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not ModuleEntry:
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"ModuleEntry(name={self.name!r}, path={self.path!r}, "
-            f"search_path={self.search_path!r}, is_package={self.is_package!r})"
-        )
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: a ModuleEntry is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: a ModuleEntry is immutable")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (ModuleEntry, self._key())
-
-
-class SkippedEntry:
+class SkippedEntry(Frozen):
     """A folder entry that is not loaded, and why. Immutable, compared by value."""
 
     __slots__ = ("path", "reason")
@@ -123,28 +96,8 @@ class SkippedEntry:
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "reason", reason)
 
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not SkippedEntry:
-            return NotImplemented
-        return (self.path, self.reason) == (other.path, other.reason)
-
-    def __hash__(self) -> int:
-        return hash((self.path, self.reason))
-
-    def __repr__(self) -> str:
-        return f"SkippedEntry(path={self.path!r}, reason={self.reason!r})"
-
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: a SkippedEntry is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: a SkippedEntry is immutable")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (SkippedEntry, (self.path, self.reason))
 
 
 class Ancestors:

@@ -76,6 +76,34 @@ def test_records_behave_as_the_frozen_dataclasses_they_were() -> None:
         hash(report)
 
 
+def test_static_records_compare_and_show_by_their_fields() -> None:
+    import pickle
+
+    from pike.discovery.static import StaticError, StaticListing
+
+    error = StaticError("m", "/p/m.py", 3, "invalid syntax")
+    assert (
+        error
+        == StaticError("m", "/p/m.py", 3, "invalid syntax")
+        != StaticError("m", "/p/m.py", None, "x")
+    )
+    assert hash(error) == hash(StaticError("m", "/p/m.py", 3, "invalid syntax"))
+    assert (
+        repr(error) == "StaticError(module='m', path='/p/m.py', lineno=3, message='invalid syntax')"
+    )
+    assert pickle.loads(pickle.dumps(error)) == error
+    with pytest.raises(AttributeError, match="a StaticError is immutable"):
+        error.message = "x"  # type: ignore[misc]
+    listing = StaticListing(errors=[error])
+    assert listing == StaticListing([], [], [error], [], []) and listing != StaticListing()
+    assert listing != error and repr(StaticListing()) == (
+        "StaticListing(classes=[], module_names=[], errors=[], skipped=[], collisions=[])"
+    )
+    listing.module_names.append("m")  # a listing may be changed, so it is not hashable
+    with pytest.raises(TypeError):
+        hash(listing)
+
+
 def test_a_refresh_report_cannot_be_changed() -> None:
     from pike import RefreshReport
 

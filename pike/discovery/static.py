@@ -27,6 +27,7 @@ from pike._interpreter import collector_paused
 from pike._names import PROTECTED_NAMES, name_collision, names_class
 from pike._objects import a_type_name
 from pike._paths import SearchPaths, normalize_search_paths
+from pike._value import Frozen, Value
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.discovery._index import Facts, Index, KeptListing
 from pike.errors import PikeTypeError, PluginCollisionError
@@ -66,11 +67,9 @@ class StaticClass(NamedTuple):
         return self.lineno
 
 
-class StaticError:
+class StaticError(Frozen):
     """A plugin file that could not be read or parsed. Immutable, compared by value."""
 
-    # Written out rather than a dataclass: dataclasses (and inspect, which it
-    # imports) would double what importing static listing costs.
     __slots__ = ("lineno", "message", "module", "path")
     __match_args__ = ("module", "path", "lineno", "message")
 
@@ -86,42 +85,17 @@ class StaticError:
         _set(self, "lineno", lineno)
         _set(self, "message", message)
 
-    def _key(self) -> tuple[str, str, int | None, str]:
-        return (self.module, self.path, self.lineno, self.message)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not StaticError:
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"StaticError(module={self.module!r}, path={self.path!r}, "
-            f"lineno={self.lineno!r}, message={self.message!r})"
-        )
-
     def __str__(self) -> str:
         where = f"{self.path}, line {self.lineno}" if self.lineno else self.path
         return f"plugin module {self.module!r} cannot be parsed ({where}): {self.message}"
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: a StaticError is immutable")
 
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: a StaticError is immutable")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (StaticError, self._key())
-
-
-class StaticListing:
+class StaticListing(Value):
     """What [`list_classes`][pike.discovery.static.list_classes] found: classes in load
     order, the names of the modules parsed, errors, skipped entries, collisions."""
 
     __slots__ = ("classes", "collisions", "errors", "module_names", "skipped")
+    __match_args__ = ("classes", "module_names", "errors", "skipped", "collisions")
 
     def __init__(
         self,
@@ -141,23 +115,6 @@ class StaticListing:
     def modules(self) -> list[str]:
         """The same as ``module_names`` (pike 1.0's name)."""
         return self.module_names
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.classes, self.module_names, self.errors, self.skipped, self.collisions)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not StaticListing:
-            return NotImplemented
-        return self._key() == other._key()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass's
-
-    def __repr__(self) -> str:
-        return (
-            f"StaticListing(classes={self.classes!r}, module_names={self.module_names!r}, "
-            f"errors={self.errors!r}, skipped={self.skipped!r}, "
-            f"collisions={self.collisions!r})"
-        )
 
     def __iter__(self) -> Iterator[StaticClass]:
         """Iterating a listing iterates its classes."""
