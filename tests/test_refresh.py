@@ -322,6 +322,34 @@ def test_a_file_stamped_moments_ago_is_remembered_by_content(make_tree: MakeTree
         assert plan({"fresh": record}, walk, in_step=in_step).changed == [entry]
 
 
+def test_every_comparison_of_states_reads_the_same_key(make_tree: MakeTree) -> None:
+    """The bulk comparisons write the state's key out for speed: each must agree with
+    `key_of`, and each must see any one of its parts change."""
+    from pike._filestate import FileState, all_hold, changed, key_of
+
+    root = make_tree({"a.py": "A = 1\n", "b.py": "B = 1\n"})
+    paths = [str(root / "a.py"), str(root / "b.py")]
+    old = time.time_ns() - 100 * SECOND
+    for path in paths:
+        os.utime(path, ns=(old, old))
+    later = time.time_ns() + 100 * SECOND  # taken late enough that the times are trusted
+    states = [FileState.of(os.stat(p), p, later) for p in paths]
+    hashes = [hash(key_of(os.stat(p))) for p in paths]
+    assert [s.digest for s in states] == [None, None]
+    pairs = list(zip(paths, states, strict=True))
+    assert changed(pairs) == [] and all_hold(paths, hashes)
+    os.utime(paths[1], ns=(old, old + 1))  # touched: its times
+    assert changed(pairs) == [1] and not all_hold(paths, hashes)
+    os.utime(paths[1], ns=(old, old))
+    with open(paths[1], "a") as f:  # the size (and ctime)
+        f.write("#")
+    os.utime(paths[1], ns=(old, old))
+    assert changed(pairs) == [1] and not all_hold(paths, hashes)
+    os.replace(paths[1], paths[0])  # another file (inode) under a's name; b gone
+    assert changed(pairs) == [0, 1] and not all_hold(paths, hashes)
+    assert not all_hold(paths[:1], hashes)  # the counts differ
+
+
 # -- the diff, without importing anything; work proportional to what changed ---------
 
 
