@@ -125,6 +125,83 @@ def test_relative_and_sibling_imports(make_tree: MakeTree) -> None:
         assert classes["Part"].value == 3
 
 
+_STANDARD_LOADERS = (
+    importlib.machinery.SourceFileLoader,
+    importlib.machinery.SourcelessFileLoader,
+    importlib.machinery.ExtensionFileLoader,
+)
+
+
+def _spec_fields(spec: importlib.machinery.ModuleSpec) -> tuple[object, ...]:
+    loader = spec.loader
+    return (
+        spec.name,
+        spec.origin,
+        spec.cached,
+        spec.submodule_search_locations,
+        spec.parent,
+        spec.has_location,
+        next(kind for kind in _STANDARD_LOADERS if isinstance(loader, kind)),
+        getattr(loader, "name", None),
+        getattr(loader, "path", None),
+    )
+
+
+def test_specs_at_every_depth_are_the_standard_ones(make_tree: MakeTree) -> None:
+    """The finder serves the walk's own entries without listing their folders: what it
+    hands out is what the standard path finder finds for the same files."""
+    import py_compile
+
+    root = make_tree(
+        {
+            "top.py": "",
+            "pkg/__init__.py": "",
+            "pkg/mod.py": "",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/deep.py": "",
+            "pkg/sub/inner/__init__.py": "",
+            "pkg/sub/inner/leaf.py": "",
+            "pkg/old.src": "OLD = 1\n",
+        }
+    )
+    py_compile.compile(str(root / "pkg" / "old.src"), cfile=str(root / "pkg" / "old.pyc"))
+    (root / "pkg" / "old.src").unlink()
+    names = ["top", "pkg", "pkg.mod", "pkg.old", "pkg.sub", "pkg.sub.deep"]
+    names += ["pkg.sub.inner", "pkg.sub.inner.leaf"]
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        served = {name: sys.modules[name].__spec__ for name in names}
+        assert sorted(e.name for e in mgr.entries) == sorted(names)
+    for name, spec in served.items():
+        parent, _, _ = name.rpartition(".")
+        where = served[parent].submodule_search_locations if parent else [str(root)]
+        [folder] = where
+        # The standard finder of a folder (not PathFinder, whose cache would outlive
+        # the test).
+        details = [
+            (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
+            (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES),
+            (importlib.machinery.SourcelessFileLoader, importlib.machinery.BYTECODE_SUFFIXES),
+        ]
+        standard = importlib.machinery.FileFinder(folder, *details).find_spec(name)
+        assert standard is not None
+        assert _spec_fields(spec) == _spec_fields(standard), name
+
+
+def test_a_package_that_moves_its_path_is_searched_where_it_says(make_tree: MakeTree) -> None:
+    other = make_tree({"part.py": "WHERE = 'other'\n"})
+    root = make_tree(
+        {
+            "pkg/__init__.py": f"__path__ = [{str(other)!r}]\n",
+            "pkg/part.py": "WHERE = 'own'\n",
+        }
+    )
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        assert sys.modules["pkg.part"].WHERE == "other"
+        assert sys.modules["pkg.part"].__file__ == str(other / "part.py")
+
+
 def test_import_statement_inside_the_block(make_tree: MakeTree) -> None:
     root = make_tree({"by_name.py": "VALUE = 'plugin'\n"})
     with PikeManager([root]):
