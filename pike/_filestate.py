@@ -185,20 +185,37 @@ def changed(pairs: Iterable[tuple[str, FileState]]) -> list[int]:
     return found
 
 
-def all_hold(paths: Iterable[str], hashes: Iterable[int]) -> bool:
-    """True if every file at ``paths`` still has the state whose ``hash(key)`` is in
-    ``hashes`` (states with no digest): one stat each.
+def all_hold(folder: str, names: Iterable[str], hashes: Iterable[int]) -> bool:
+    """True if every file ``names`` in ``folder`` (a path ending in a separator) still
+    has the state whose ``hash(key)`` is in ``hashes`` (states with no digest): one
+    stat each.
 
-    For a whole listing kept with thousands of files ("warm listing 10000"
-    benchmark row), which keeps each state's key as one number.
+    For a whole listing kept with thousands of files ("warm listing 10000" and
+    "one of 10000, static route" benchmark rows), which keeps each state's key
+    as one number. Where the platform can, each file is looked up in the folder
+    opened once, not by its whole path: the same answer, and fewer folders for
+    the kernel to walk per file.
     """
     stat = os.stat
     try:
-        for path, expected in zip(paths, hashes, strict=True):
-            st = stat(path)
-            # key_of(st), written out, as in `changed`.
-            if hash((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)) != expected:
-                return False
-    except (OSError, ValueError):  # a file gone
+        if _STAT_IN_FOLDER:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                for name, expected in zip(names, hashes, strict=True):
+                    st = stat(name, dir_fd=fd)
+                    # key_of(st), written out, as in `changed`.
+                    key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+                    if hash(key) != expected:
+                        return False
+            finally:
+                os.close(fd)
+        else:  # pragma: no cover - Windows
+            for name, expected in zip(names, hashes, strict=True):
+                if hash(key_of(stat(folder + name))) != expected:
+                    return False
+    except (OSError, ValueError):  # a file or the folder gone
         return False
     return True
+
+
+_STAT_IN_FOLDER = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")

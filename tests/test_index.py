@@ -458,6 +458,60 @@ def test_a_whole_listing_is_kept_and_dropped_when_anything_changes(
     assert static.list_classes([root, other]) == both
 
 
+def test_a_kept_listing_names_each_file_within_its_folder_or_is_not_believed(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept listing stores each folder once and its files' names; a name that leaves
+    its folder, a folder that is no folder path, or counts that do not add up, and the
+    listing is made afresh."""
+    import struct
+    import time
+
+    from pike.discovery import _index
+
+    root = make_tree(PLUGINS)
+    outside = make_tree({}, name="outside")
+    # The same file, linked from outside: only the name's check can tell it from its own.
+    os.link(root / "alpha.py", outside / "alpha.py")
+    old = 1_600_000_000_000_000_000
+    for folder in (root, root / "pkg", outside):
+        os.utime(folder, ns=(old, old))
+    later = time.time_ns() + 10 * 10**9  # files old enough to vouch for by their state
+    monkeypatch.setattr(_index.time, "time_ns", lambda: later)
+    expected = listed(root)
+    [path] = cache.glob("listing-*")
+    good = _cache.read(path.name)
+    assert good is not None
+    prefixes, runs, names, hashes = good["files"]
+    assert sorted(prefixes) == [f"{root}{os.sep}", f"{root / 'pkg'}{os.sep}"]
+    assert "alpha.py" in names.split("\0") and os.sep not in names
+    count = len(names.split("\0"))
+    escaped = names.replace("alpha.py", f"..{os.sep}outside{os.sep}alpha.py")
+    forged = [
+        (prefixes, runs, escaped, hashes),  # a name that reaches out of its folder
+        ((f"{root}", *prefixes[1:]), runs, names, hashes),  # a folder with no separator
+        (prefixes, runs + struct.pack("2I", len(prefixes), 1), names, hashes),  # past the end
+        (prefixes, runs, names + "\0extra.py", hashes),  # more names than hashes
+        (prefixes, runs[:-4], names, hashes),  # half a run
+        (prefixes, runs[:-8], names, hashes),  # counts that do not add up
+        (prefixes, runs + struct.pack("2I", 0, 0), names, hashes),  # an empty run
+        (prefixes, runs, names.encode(), hashes),  # names that are no text
+        ((5, *prefixes[1:]), runs, names, hashes),  # a folder that is no text
+        (prefixes, runs, names),  # a part missing
+        "files",
+        (prefixes, runs, names.replace("alpha.py", ""), hashes),  # an empty name
+        (prefixes, runs, names, hashes[:-8] + struct.pack("q", 7)),  # a state that differs
+    ]
+    for files in forged:
+        _cache.write(path.name, {**good, "files": files})
+        assert Index([str(root)]).kept_listing() is None, files
+        assert listed(root) == expected
+    _cache.write(path.name, good)
+    kept = Index([str(root)]).kept_listing()
+    assert kept is not None and len(kept.paths) == len(kept.modules) <= count
+    assert all(p.startswith(f"{root}{os.sep}") and os.path.isfile(p) for p in kept.paths)
+
+
 def test_no_home_means_no_cache_never_the_current_folder(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PIKE_CACHE_DIR", "XDG_CACHE_HOME")}
     env.update(HOME="relative/home", PYTHONPATH=str(REPO))
@@ -735,6 +789,50 @@ def test_a_cache_of_the_right_format_but_wrong_values_is_never_believed(
         sys.path.remove(str(root))
         sys.modules.pop("bases", None)
         sys.path_importer_cache.pop(str(root), None)
+
+
+BAD_FACTS = [
+    "facts",
+    ((), ()),  # a part missing
+    ([], (), None),  # classes not a tuple
+    (("Alpha",), (), None),  # a class not a tuple
+    ((("Alpha", 1, ()),), (), None),  # a class with a part missing
+    ((("Alpha", 0, (), ()),), (), None),  # a line out of range
+    ((("Alpha", 2**40, (), ()),), (), None),
+    ((("Alpha", 1, (5,), ()),), (), None),  # a base that is no name
+    ((("Alpha", 1, (), ("bases.Base", None)),), (), None),
+    ((), (("Base",),), None),  # a binding not a pair
+    ((), (), "syntax error"),  # an error not a pair
+    ((("Alpha", 1, (), ()),), (), (1, "both classes and an error")),
+    ((), (), (0, "line out of range")),
+    ((), (), (1, 5)),  # a message that is no text
+]
+
+
+@pytest.mark.parametrize("facts", BAD_FACTS, ids=range(len(BAD_FACTS)))
+def test_a_files_facts_of_the_wrong_shape_are_drawn_afresh(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch, facts: object
+) -> None:
+    import time
+
+    from pike.discovery import _index
+
+    root = make_tree({**PLUGINS, "bases.py": "class Base:\n    pass\n"})
+    age(root)
+    later = time.time_ns() + 10 * 10**9
+    monkeypatch.setattr(_index.time, "time_ns", lambda: later)
+    expected = truth([root], base="Base")
+    assert warm([root], base="Base") == expected
+    [index] = cache.glob("index-*")
+    document = _cache.read(index.name)
+    assert document is not None
+    state, _facts = document["files"]["alpha.py"]
+    poisoned = {**document, "files": {**document["files"], "alpha.py": (state, facts)}}
+    _cache.write(index.name, poisoned)
+    for kept in cache.glob("listing-*"):
+        kept.unlink()  # so that each file's facts are what a listing reads
+    assert "alpha" not in indexed(root)
+    assert warm([root], base="Base") == expected
 
 
 def test_pike_static_never_trips_on_a_poisoned_cache(make_tree: MakeTree, cache: Path) -> None:

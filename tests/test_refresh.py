@@ -337,17 +337,19 @@ def test_every_comparison_of_states_reads_the_same_key(make_tree: MakeTree) -> N
     hashes = [hash(key_of(os.stat(p))) for p in paths]
     assert [s.digest for s in states] == [None, None]
     pairs = list(zip(paths, states, strict=True))
-    assert changed(pairs) == [] and all_hold(paths, hashes)
+    folder, names = f"{root}{os.sep}", ["a.py", "b.py"]
+    assert changed(pairs) == [] and all_hold(folder, names, hashes)
     os.utime(paths[1], ns=(old, old + 1))  # touched: its times
-    assert changed(pairs) == [1] and not all_hold(paths, hashes)
+    assert changed(pairs) == [1] and not all_hold(folder, names, hashes)
     os.utime(paths[1], ns=(old, old))
     with open(paths[1], "a") as f:  # the size (and ctime)
         f.write("#")
     os.utime(paths[1], ns=(old, old))
-    assert changed(pairs) == [1] and not all_hold(paths, hashes)
+    assert changed(pairs) == [1] and not all_hold(folder, names, hashes)
     os.replace(paths[1], paths[0])  # another file (inode) under a's name; b gone
-    assert changed(pairs) == [0, 1] and not all_hold(paths, hashes)
-    assert not all_hold(paths[:1], hashes)  # the counts differ
+    assert changed(pairs) == [0, 1] and not all_hold(folder, names, hashes)
+    assert not all_hold(folder, names[:1], hashes)  # the counts differ
+    assert not all_hold(f"{root}-gone{os.sep}", [], [])  # the folder gone
 
 
 # -- the diff, without importing anything; work proportional to what changed ---------

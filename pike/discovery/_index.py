@@ -46,6 +46,8 @@ Facts = tuple[
 ]
 
 _MAX_LINE = 2**31
+_UINT32 = struct.calcsize("I")
+_SEPARATORS = (os.sep, os.altsep) if os.altsep else (os.sep,)
 
 
 def _is_pair(value: object) -> bool:
@@ -146,10 +148,105 @@ def _unpacked(value: object, code: _Code, count: int) -> memoryview[int] | None:
     return memoryview(value).cast(code)
 
 
+class _KeptFiles:
+    """The files a kept listing was made from, stored by folder: a folder's path (ending
+    in a separator) once, then its files' names.
+
+    ``prefixes`` are the folders; ``runs`` packed pairs (a position in
+    ``prefixes``, how many of the next ``names`` lie there); ``hashes`` each
+    file's state as ``hash(key)``. Whole paths are made only when asked for,
+    and each folder's files are looked at in that folder (`pike._filestate.all_hold`).
+    """
+
+    __slots__ = ("count", "hashes", "names", "prefixes", "runs")
+
+    def __init__(
+        self,
+        prefixes: tuple[str, ...],
+        runs: list[tuple[int, int]],
+        names: list[str],
+        hashes: memoryview[int],
+    ) -> None:
+        self.prefixes = prefixes
+        self.runs = runs
+        self.names = names
+        self.hashes = hashes
+        self.count = len(names)
+
+    @classmethod
+    def of(cls, paths: list[str], hashes: list[int]) -> tuple[object, ...]:
+        """What is stored for the files at ``paths`` whose states hash to ``hashes``."""
+        prefixes: dict[str, int] = {}
+        runs: list[int] = []
+        names: list[str] = []
+        for path in paths:
+            cut = max(path.rfind(sep) for sep in _SEPARATORS) + 1
+            at = prefixes.setdefault(path[:cut], len(prefixes))
+            if runs and runs[-2] == at:
+                runs[-1] += 1
+            else:
+                runs += (at, 1)
+            names.append(path[cut:])
+        return (tuple(prefixes), _packed(runs, "I"), "\0".join(names), _packed(hashes, "q"))
+
+    @classmethod
+    def checked(cls, data: object) -> _KeptFiles | None:
+        """The files ``data`` (as `of` made it) holds, or None if a value is wrong."""
+        if type(data) is not tuple or len(data) != 4:
+            return None
+        prefixes, packed_runs, joined, packed_hashes = data
+        if not _cache.strings(prefixes) or type(joined) is not str:
+            return None
+        if not all(prefix.endswith(_SEPARATORS) for prefix in prefixes):
+            return None
+        # A name is one path component: no separator (none could reach outside its
+        # folder), none empty.
+        if any(sep in joined for sep in _SEPARATORS):
+            return None
+        names = joined.split("\0") if joined else []
+        if "" in names:
+            return None
+        if type(packed_runs) is not bytes or len(packed_runs) % (2 * _UINT32) != 0:
+            return None
+        flat = _unpacked(packed_runs, "I", len(packed_runs) // _UINT32)
+        hashes = _unpacked(packed_hashes, "q", len(names))
+        if flat is None or hashes is None:
+            return None
+        runs = list(zip(flat[::2], flat[1::2], strict=True))
+        if any(at >= len(prefixes) or not size for at, size in runs):
+            return None
+        if sum(size for _at, size in runs) != len(names):
+            return None
+        return cls(prefixes, runs, names, hashes)
+
+    def hold(self) -> bool:
+        """True if every file still has its state: one stat each."""
+        start = 0
+        for at, size in self.runs:
+            end = start + size
+            if not all_hold(self.prefixes[at], self.names[start:end], self.hashes[start:end]):
+                return False
+            start = end
+        return True
+
+    def paths(self, count: int) -> list[str]:
+        """The first ``count`` files' paths."""
+        paths: list[str] = []
+        start = 0
+        for at, size in self.runs:
+            if start >= count:
+                break
+            end = min(start + size, count)
+            paths += map(self.prefixes[at].__add__, self.names[start:end])
+            start = end
+        return paths
+
+
 class KeptListing:
     """A whole listing read back from the index.
 
-    ``modules`` are the names parsed, ``paths`` their files; ``count`` classes,
+    ``modules`` are the names parsed, ``paths`` their files (made when first asked
+    for); ``count`` classes,
     with (`columns`) their names, and packed columns: ``owners`` (a position in
     ``modules``), ``lines``, and ``bases``, ``resolved``, ``ancestors`` (positions
     in ``tuples``, the distinct tuples of dotted names). ``errors`` are
@@ -163,19 +260,21 @@ class KeptListing:
 
     __slots__ = (
         "_columns",
+        "_files",
         "_names",
         "_packed",
+        "_paths",
         "count",
         "errors",
         "modules",
-        "paths",
         "skipped",
         "tuples",
     )
 
-    def __init__(self, document: dict[str, Any], paths: tuple[str, ...]) -> None:
+    def __init__(self, document: dict[str, Any], files: _KeptFiles) -> None:
         self.modules: tuple[str, ...] = document["modules"]
-        self.paths = paths
+        self._files = files
+        self._paths: list[str] | None = None
         self.count: int = document["count"]
         self.tuples: tuple[tuple[str, ...], ...] = document["tuples"]
         self.errors: tuple[tuple[str, str, int | None, str], ...] = document["errors"]
@@ -185,7 +284,7 @@ class KeptListing:
         self._columns: tuple[list[str], list[memoryview[int]]] | None = None
 
     @classmethod
-    def checked(cls, document: dict[str, Any], files: tuple[str, ...]) -> KeptListing | None:
+    def checked(cls, document: dict[str, Any], files: _KeptFiles) -> KeptListing | None:
         """The listing ``document`` holds, or None if a value is not as it should be.
 
         ``files`` are the files it was made from: the modules' first, in order.
@@ -195,7 +294,7 @@ class KeptListing:
             errors, skipped = document["errors"], document["skipped"]
         except KeyError:
             return None
-        if not _cache.strings(modules) or len(modules) > len(files):
+        if not _cache.strings(modules) or len(modules) > files.count:
             return None
         if type(count) is not int or not 0 <= count < _MAX_LINE:
             return None
@@ -213,7 +312,14 @@ class KeptListing:
                 return None
         if _skipped_from(skipped) is None:
             return None
-        return cls(document, files[: len(modules)])
+        return cls(document, files)
+
+    @property
+    def paths(self) -> list[str]:
+        """The modules' files, in the order of ``modules``."""
+        if self._paths is None:
+            self._paths = self._files.paths(len(self.modules))
+        return self._paths
 
     def _names_of(self) -> list[str] | None:
         names = self._names
@@ -388,18 +494,15 @@ class Index:
         states = [_folder_from(item) for item in folders]
         if None in states:
             return None
-        if type(files) is not tuple or len(files) != 2 or not _cache.strings(files[0]):
+        kept_files = _KeptFiles.checked(files)
+        if kept_files is None:
             return None
-        paths: tuple[str, ...] = files[0]
-        hashes = _unpacked(files[1], "q", len(paths))
-        if hashes is None:
-            return None
-        listing = KeptListing.checked(document, paths)
+        listing = KeptListing.checked(document, kept_files)
         if listing is None:
             return None
         if changed(zip((path for path, _state in folders), states, strict=True)):  # type: ignore[arg-type]
             return None
-        if not all_hold(paths, hashes):
+        if not kept_files.hold():
             return None
         return listing
 
@@ -428,7 +531,7 @@ class Index:
         try:
             for name, code in COLUMNS:
                 packed[name] = _packed(columns[name], code)  # type: ignore[arg-type]
-            stated = (tuple(paths), _packed(hashes, "q"))
+            stated = _KeptFiles.of(paths, hashes)
         except struct.error:  # a number that does not fit (a line past 2**32...): not kept
             return
         document = {
