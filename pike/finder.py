@@ -116,8 +116,11 @@ class PikeFinder:
             # This manager is importing the entry it found: no folder listing needed.
             mine = claim.entry
             spec = self._spec_of(mine)
-            if spec is not None:
-                return self._prepared(spec, mine.search_path, mine.search_path, mine)
+            if spec is not None and (
+                prepared := self._prepared(spec, mine.search_path, mine.search_path, mine)
+            ):
+                return prepared
+            # Its file is gone since the walk: the search paths are looked up as they are now.
         for search_path, finder in self._top:
             spec = finder.find_spec(name)
             # A spec without a loader is a namespace package: a directory
@@ -151,8 +154,11 @@ class PikeFinder:
             # The walk's own entry, in the one folder its parent searches: no folder
             # listing needed, as for a top-level entry ("nested 1000" benchmark row).
             spec = self._spec_of(mine)
-            if spec is not None:
-                return self._prepared(spec, parent.search_path, folders[0], mine)
+            if spec is not None and (
+                prepared := self._prepared(spec, parent.search_path, folders[0], mine)
+            ):
+                return prepared
+            # Its file is gone since the walk: the folder is looked up as it is now.
         for folder in folders:
             if not isinstance(folder, str):
                 continue

@@ -202,6 +202,32 @@ def test_a_package_that_moves_its_path_is_searched_where_it_says(make_tree: Make
         assert sys.modules["pkg.part"].__file__ == str(other / "part.py")
 
 
+def test_a_submodule_whose_file_went_since_the_walk_is_still_pikes(make_tree: MakeTree) -> None:
+    """The walk found ``pkg/sub.py``; by the time it imports, ``pkg`` replaced it with a
+    package. What imports under the name is found afresh, and it is still pike's to
+    check, record and take out."""
+    root = make_tree(
+        {
+            "pkg/__init__.py": (
+                "import os\n"
+                "here = os.path.dirname(__file__)\n"
+                "os.unlink(os.path.join(here, 'sub.py'))\n"
+                "os.makedirs(os.path.join(here, 'sub'))\n"
+                "with open(os.path.join(here, 'sub', '__init__.py'), 'w') as f:\n"
+                "    f.write('class Moved:\\n    pass\\n')\n"
+            ),
+            "pkg/sub.py": "class Original:\n    pass\n",
+        }
+    )
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        sub = sys.modules["pkg.sub"]
+        assert sub.__file__ == str(root / "pkg" / "sub" / "__init__.py")
+        assert type(sub.__loader__).__module__ == "pike._importing"  # pike's, recorded
+        assert mgr.get_path("pkg.sub") == sub.__file__
+    assert "pkg.sub" not in sys.modules
+
+
 def test_import_statement_inside_the_block(make_tree: MakeTree) -> None:
     root = make_tree({"by_name.py": "VALUE = 'plugin'\n"})
     with PikeManager([root]):
