@@ -27,6 +27,7 @@ after three.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import os
 from collections.abc import Iterable
 
@@ -197,25 +198,30 @@ def all_hold(folder: str, names: Iterable[str], hashes: Iterable[int]) -> bool:
     the kernel to walk per file.
     """
     stat = os.stat
+    fd = None
+    if _STAT_IN_FOLDER:
+        with contextlib.suppress(OSError):  # gone, or one may search it but not open it
+            fd = os.open(folder, _FOLDER_FLAGS)
     try:
-        if _STAT_IN_FOLDER:
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                for name, expected in zip(names, hashes, strict=True):
-                    st = stat(name, dir_fd=fd)
-                    # key_of(st), written out, as in `changed`.
-                    key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-                    if hash(key) != expected:
-                        return False
-            finally:
-                os.close(fd)
-        else:  # pragma: no cover - Windows
+        if fd is not None:
+            for name, expected in zip(names, hashes, strict=True):
+                st = stat(name, dir_fd=fd)
+                # key_of(st), written out, as in `changed`.
+                key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+                if hash(key) != expected:
+                    return False
+        else:
             for name, expected in zip(names, hashes, strict=True):
                 if hash(key_of(stat(folder + name))) != expected:
                     return False
     except (OSError, ValueError):  # a file or the folder gone
         return False
+    finally:
+        if fd is not None:
+            os.close(fd)
     return True
 
 
 _STAT_IN_FOLDER = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+# O_PATH (Linux) opens a folder one may search but not read, as a walk of its path would.
+_FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_PATH", 0)

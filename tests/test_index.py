@@ -500,6 +500,7 @@ def test_a_kept_listing_names_each_file_within_its_folder_or_is_not_believed(
         (prefixes, runs, names),  # a part missing
         "files",
         (prefixes, runs, names.replace("alpha.py", ""), hashes),  # an empty name
+        (prefixes, runs, names.replace("alpha.py", ".."), hashes),  # the folder above
         (prefixes, runs, names, hashes[:-8] + struct.pack("q", 7)),  # a state that differs
     ]
     for files in forged:
@@ -710,6 +711,42 @@ def test_an_unreadable_file_made_readable_is_parsed(
     ran = as_nobody(code)
     assert ran.returncode == 0, ran.stderr  # type: ignore[attr-defined]
     assert ran.stdout.split("\n")[:2] == ["['shy'] ['shy']", "['Shy']"]  # type: ignore[attr-defined]
+
+
+def test_a_package_one_may_enter_but_not_read_keeps_its_listing(
+    world_tree: Callable[..., Path], as_nobody: Callable[..., object]
+) -> None:
+    """A package folder of mode 0311 (searched, not read): its ``__init__`` is listed,
+    and a warm listing is the kept one, as its whole path would allow."""
+    from tests.conftest import NOBODY
+
+    tree = world_tree(
+        {"top.py": "class Top:\n    pass\n", "pkg/__init__.py": "class InPkg:\n    pass\n"}
+    )
+    age(tree)
+    (tree / "pkg").chmod(0o311)
+    cache = world_tree({}, owner=NOBODY) / "cache"
+    code = f"""
+        import os, time
+        os.environ["PIKE_CACHE_DIR"] = {str(cache)!r}
+        from pike.discovery import _index, static
+
+        class Later:  # ten seconds on: every file old enough to be vouched for by its state
+            now = time.time_ns() + 10 * 10**9
+
+            @classmethod
+            def time_ns(cls):
+                return cls.now
+
+        _index.time = Later
+        first = static.list_classes([{str(tree)!r}])
+        print(sorted(c.name for c in first.classes))
+        print(_index.Index([{str(tree)!r}]).kept_listing() is not None)
+        print(static.list_classes([{str(tree)!r}]) == first)
+    """
+    ran = as_nobody(code)
+    assert ran.returncode == 0, ran.stderr  # type: ignore[attr-defined]
+    assert ran.stdout.split("\n")[:3] == ["['InPkg', 'Top']", "True", "True"]  # type: ignore[attr-defined]
 
 
 def _leaves(value: object, at: tuple[object, ...] = ()) -> list[tuple[object, ...]]:

@@ -79,8 +79,14 @@ def _valid_facts(value: object) -> bool:
     return type(message) is str and (line is None or (type(line) is int and 0 < line < _MAX_LINE))
 
 
+def _start(search_path: str) -> int:
+    """Where a path inside ``search_path`` begins to be relative to it (past the
+    separator; a search path such as ``/`` ends in one)."""
+    return len(search_path) + (not search_path.endswith(_SEPARATORS))
+
+
 def _walk_data(walk: _walk.Walk, search_path: str) -> tuple[object, ...]:
-    start = len(search_path) + 1
+    start = _start(search_path)
     return (
         tuple((path, state.to_data()) for path, state in walk.folders),
         tuple((e.name, e.path[start:], e.is_package) for e in walk.modules),
@@ -199,12 +205,12 @@ class _KeptFiles:
             return None
         if not all(prefix.endswith(_SEPARATORS) for prefix in prefixes):
             return None
-        # A name is one path component: no separator (none could reach outside its
-        # folder), none empty.
+        # A name is one file's: no separator, not "." or ".." (none could reach
+        # outside its folder), none empty.
         if any(sep in joined for sep in _SEPARATORS):
             return None
         names = joined.split("\0") if joined else []
-        if "" in names:
+        if "" in names or "." in names or ".." in names:
             return None
         if type(packed_runs) is not bytes or len(packed_runs) % (2 * _UINT32) != 0:
             return None
@@ -441,7 +447,7 @@ class Index:
         candidates: list[tuple[ModuleEntry, str, FileState, Facts]] = []
         for entry in entries:
             files = self._document(entry.search_path)["files"]
-            relative = entry.path[len(entry.search_path) + 1 :]
+            relative = entry.path[_start(entry.search_path) :]
             stored = files.get(relative)
             if type(stored) is tuple and len(stored) == 2 and _valid_facts(stored[1]):
                 state = FileState.from_data(stored[0])
@@ -474,7 +480,7 @@ class Index:
         if state is None:
             self._unvouched = True  # it could not be looked at: nothing to vouch by
             return
-        relative = entry.path[len(entry.search_path) + 1 :]
+        relative = entry.path[_start(entry.search_path) :]
         self._seen.setdefault(entry.search_path, {})[relative] = (state.to_data(), facts)
 
     # -- the whole listing ------------------------------------------------------------
@@ -522,7 +528,7 @@ class Index:
         hashes: list[int] = []
         for entry in files:
             seen = self._seen.get(entry.search_path, {})
-            state = seen.get(entry.path[len(entry.search_path) + 1 :])
+            state = seen.get(entry.path[_start(entry.search_path) :])
             if state is None:  # pragma: no cover - can_keep vouched for each file
                 return
             paths.append(entry.path)
