@@ -30,6 +30,8 @@ class Value:  # noqa: PLW1641  # __eq__ without __hash__: unhashable, as meant
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__match_args__" in cls.__dict__:  # a record, not a base such as Frozen
+            if len(cls.__match_args__) < 2:  # attrgetter gives a tuple from two names on
+                raise TypeError(f"{cls.__name__}: a record has two fields or more")
             cls._fields = attrgetter(*cls.__match_args__)
 
     def __eq__(self, other: object) -> bool:

@@ -76,6 +76,16 @@ def test_records_behave_as_the_frozen_dataclasses_they_were() -> None:
         hash(report)
 
 
+def test_a_record_needs_two_fields() -> None:
+    from pike._value import Frozen
+
+    with pytest.raises(TypeError, match="two fields or more"):
+
+        class One(Frozen):
+            __slots__ = ("only",)
+            __match_args__ = ("only",)
+
+
 def test_static_records_compare_and_show_by_their_fields() -> None:
     import pickle
 
