@@ -274,6 +274,57 @@ def test_stale_bytecode_is_never_used(make_tree: MakeTree) -> None:
     assert result.stdout.strip() == "changed: cached_value two"
 
 
+def test_bytecode_made_from_a_hash_is_never_used_stale(make_tree: MakeTree) -> None:
+    # A cache made from a hash that Python is told not to check is taken whatever the
+    # source holds now; refresh must run the new source all the same.
+    root = make_tree({"hashed_value.py": "VALUE = 'one'\n"})
+    code = f"""
+        import py_compile, sys
+        from pathlib import Path
+        from pike.manager import PikeManager
+        path = Path({str(root / "hashed_value.py")!r})
+        unchecked = py_compile.PycInvalidationMode.UNCHECKED_HASH
+        py_compile.compile(str(path), invalidation_mode=unchecked)
+        with PikeManager([str(path.parent)]) as mgr:
+            mgr.get_modules()
+            path.write_text("VALUE = 'a longer two'\\n")
+            print(mgr.refresh(), sys.modules["hashed_value"].VALUE)
+    """
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "changed: hashed_value a longer two"
+
+
+def test_only_a_bytecode_cache_python_would_trust_is_removed(make_tree: MakeTree) -> None:
+    import importlib.util
+    import py_compile
+
+    from pike import _walk
+    from pike._refresh import _drop_bytecode
+    from pike._session import Record
+
+    names = ["same", "grown", "hashed", "short", "foreign", "plain"]
+    root = make_tree({f"{name}.py": "VALUE = 1\n" for name in names})
+    caches = {}
+    for name in names:
+        source = str(root / f"{name}.py")
+        hashed = py_compile.PycInvalidationMode.UNCHECKED_HASH
+        mode = hashed if name == "hashed" else py_compile.PycInvalidationMode.TIMESTAMP
+        caches[name] = py_compile.compile(source, invalidation_mode=mode)
+    assert caches["same"] == importlib.util.cache_from_source(str(root / "same.py"))
+    (root / "grown.py").write_text("VALUE = 'grown'\n")  # Python refuses its cache
+    with open(root / "hashed.py", "a") as f:
+        f.write("#\n")  # an unchecked hash cache is taken however the source changed
+    with open(caches["short"], "r+b") as f:
+        f.truncate(10)  # no whole header: refused
+    with open(caches["foreign"], "r+b") as f:
+        f.write(b"\0\0\0\0")  # another Python's magic number: refused
+    records = {e.name: Record(e, object(), None, None) for e in _walk.walk([str(root)]).modules}
+    _drop_bytecode({*names[:-1]}, records)
+    left = {name for name, cache in caches.items() if os.path.exists(cache)}
+    assert left == {"grown", "short", "foreign", "plain"}  # "same", "hashed": removed
+
+
 def test_the_digest_of_a_vanished_file_matches_no_content(tmp_path: object) -> None:
     from pike._filestate import digest_of
 
