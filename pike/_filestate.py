@@ -31,7 +31,7 @@ import contextlib
 import os
 from collections.abc import Iterable
 
-__all__ = ["FileState", "all_hold", "changed", "digest_of", "is_racy", "key_of"]
+__all__ = ["FileState", "changed", "changed_in", "digest_of", "is_racy", "key_of"]
 
 
 def key_of(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -111,9 +111,11 @@ class FileState:
     def holds(self, path: str, st: os.stat_result) -> bool:
         """True if the file or folder at ``path``, whose stat is ``st`` now, is as this
         state says."""
-        if key_of(st) != self.key:
-            return False
-        return self.digest is None or digest_of(path) == self.digest
+        return key_of(st) == self.key and not self.content_differs(path)
+
+    def content_differs(self, path: str) -> bool:
+        """True if this state keeps a digest and ``path`` no longer holds what it says."""
+        return self.digest is not None and digest_of(path) != self.digest
 
     def settled(self, now_ns: int) -> FileState:
         """This state, without its digest once its times can be trusted (``now_ns``)."""
@@ -162,64 +164,69 @@ class FileState:
 
 def changed(pairs: Iterable[tuple[str, FileState]]) -> list[int]:
     """The positions, among ``(path, state)`` ``pairs``, of the files no longer as their
-    state says.
-
-    One stat each: gone, replaced, written, renamed or touched is changed. Refresh
-    and the discovery index call this for every file they keep (the "refresh
-    10000, one edit" benchmark row): a plain loop, which keeps nothing of what it
-    looked at for the garbage collector to walk.
+    state says: one stat each (`changed_in`), and a read of those whose state keeps
+    a digest. Gone, replaced, written, renamed or touched is changed.
     """
-    stat = os.stat
-    found = []
+    folders: list[str] = []
+    names: list[str] = []
+    marks: list[int] = []
+    digested: list[tuple[int, str, FileState]] = []
     for i, (path, state) in enumerate(pairs):
-        try:
-            st = stat(path)
-        except (OSError, ValueError):  # gone, or a path that is no path
-            found.append(i)
-        else:
-            # key_of(st), written out: this runs once per file kept.
-            key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-            if hash(key) != state.mark or (
-                state.digest is not None and digest_of(path) != state.digest
-            ):
-                found.append(i)
+        folder, sep, name = path.rpartition(os.sep)
+        folders.append(folder + sep)
+        names.append(name)
+        marks.append(state.mark)
+        if state.digest is not None:
+            digested.append((i, path, state))
+    found = changed_in(folders, names, marks)
+    if digested:
+        seen = set(found)
+        found += [i for i, path, state in digested if i not in seen and state.content_differs(path)]
+        found.sort()
     return found
 
 
-def all_hold(folder: str, names: Iterable[str], hashes: Iterable[int]) -> bool:
-    """True if every file ``names`` in ``folder`` (a path ending in a separator) still
-    has the state whose ``hash(key)`` is in ``hashes`` (states with no digest): one
-    stat each.
+def changed_in(folders: Iterable[str], names: Iterable[str], marks: Iterable[int]) -> list[int]:
+    """The positions of the files no longer as their states say: file ``names[i]``
+    in folder ``folders[i]`` (a path ending in a separator, or ``""``) whose state
+    had no digest and ``hash(key)`` ``marks[i]``. One stat each.
 
-    For a whole listing kept with thousands of files ("warm listing 10000" and
-    "one of 10000, static route" benchmark rows), which keeps each state's key
-    as one number. Where the platform can, each file is looked up in the folder
-    opened once, not by its whole path: the same answer, and fewer folders for
-    the kernel to walk per file.
+    Every bulk comparison of states comes here: a loaded plugin's files ("refresh
+    10000, one edit" benchmark row), a whole kept listing's ("warm listing
+    10000", "one of 10000, static route"), the index's. Each state is one
+    number, and each file's folder is apart from its name, so that, where the
+    platform can, the files are looked up in their folder opened once (a run
+    of files in one folder shares it), not by their whole paths: the same
+    answer, and fewer folders for the kernel to walk per file. A plain loop,
+    which keeps nothing of what it looked at for the garbage collector to walk.
     """
     stat = os.stat
-    fd = None
-    if _STAT_IN_FOLDER:
-        with contextlib.suppress(OSError):  # gone, or one may search it but not open it
-            fd = os.open(folder, _FOLDER_FLAGS)
+    found: list[int] = []
+    current: str | None = None
+    fd: int | None = None
     try:
-        if fd is not None:
-            for name, expected in zip(names, hashes, strict=True):
-                st = stat(name, dir_fd=fd)
-                # key_of(st), written out, as in `changed`.
-                key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-                if hash(key) != expected:
-                    return False
-        else:
-            for name, expected in zip(names, hashes, strict=True):
-                if hash(key_of(stat(folder + name))) != expected:
-                    return False
-    except (OSError, ValueError):  # a file or the folder gone
-        return False
+        for i, (folder, name, mark) in enumerate(zip(folders, names, marks, strict=True)):
+            if folder != current:
+                if fd is not None:
+                    os.close(fd)
+                    fd = None
+                current = folder
+                if _STAT_IN_FOLDER and folder:
+                    with contextlib.suppress(OSError):  # gone, or searchable but not readable
+                        fd = os.open(folder, _FOLDER_FLAGS)
+            try:
+                st = stat(name, dir_fd=fd) if fd is not None else stat(folder + name)
+            except (OSError, ValueError):  # gone, or a path that is no path
+                found.append(i)
+                continue
+            # key_of(st), written out, as in `changed`.
+            key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+            if hash(key) != mark:
+                found.append(i)
     finally:
         if fd is not None:
             os.close(fd)
-    return True
+    return found
 
 
 _STAT_IN_FOLDER = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")

@@ -197,8 +197,11 @@ class Importer:
         Errors go to the policy; a package that failed takes its submodules
         with it. A ``KeyboardInterrupt`` ends the session, then propagates.
         """
-        with collector_paused:
-            return self._load_each(entries)
+        try:
+            with collector_paused:
+                return self._load_each(entries)
+        finally:
+            self.session.catch_up()
 
     def _load_each(self, entries: list[ModuleEntry]) -> list[ModuleType]:
         loaded: list[ModuleType] = []

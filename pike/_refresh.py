@@ -4,9 +4,10 @@ A refresh is a diff and an apply step:
 
 * `plan` compares the session's records (what was loaded, from which file,
   in which state), however each module came to be loaded, with a walk of the
-  folders as they are now: one stat per loaded file, nothing imported. A walk
-  whose folders cannot have changed is reused (`pike._walk.walk` with
-  ``previous``).
+  folders as they are now, nothing imported. The session tells which
+  records' files changed (`pike._session.Session.stale`: one stat per file
+  it ran); a walk whose folders cannot have changed is reused
+  (`pike._walk.walk` with ``previous``).
 * `run` sets aside the modules that changed or went away, and those that hold
   their objects (what each module uses, `pike._classes.examine`), then
   imports what is new or changed through the same `Importer` as the first
@@ -21,14 +22,12 @@ import contextlib
 import importlib.util
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from pike import _walk
 from pike._classes import NOTHING, examine
-from pike._filestate import FileState
-from pike._filestate import changed as changed_files
 from pike._importing import Importer
-from pike._session import Record, Session
+from pike._session import Record, RecordFiles, Session
 from pike._value import Frozen
 from pike._walk import ModuleEntry
 from pike.errors import PluginError
@@ -116,66 +115,27 @@ class Plan:
         self.users = users
 
 
-def _stale(kept: _Kept, now_ns: int) -> list[Record]:
-    """Those of ``kept`` whose file's state changed; one stat each (`pike._filestate`).
-
-    Of those whose state kept a digest (its times were too recent to trust),
-    one whose file is unchanged and whose times can be trusted now loses its
-    digest, so later refreshes need not read the file.
-    """
-    records, paths, states, digested = kept
-    stale = [records[i] for i in changed_files(zip(paths, states, strict=True))]
-    if digested:
-        gone = {id(record) for record in stale}
-        for record in digested:
-            if id(record) not in gone:
-                record.state = record.state.settled(now_ns)  # type: ignore[union-attr]
-    return stale
-
-
-# The records to look at (those the manager ran), their paths and states, and
-# those of them whose state keeps a digest.
-_Kept = tuple[list[Record], list[str], list[FileState], list[Record]]
-
-
-def _split(records: Iterable[Record]) -> tuple[_Kept, list[Record]]:
-    """``records`` as: those to look at (`_Kept`), and those that may use another
-    plugin module. One pass, which touches each record once ("refresh 10000, one
-    edit" benchmark row)."""
-    kept: list[Record] = []
-    paths: list[str] = []
-    states: list[FileState] = []
-    digested: list[Record] = []
-    users: list[Record] = []
-    for record in records:
-        if record.uses is not NOTHING:  # it uses a plugin module, or is not examined yet
-            users.append(record)
-        state = record.state
-        if state is not None:  # None: borrowed from the host, not the manager's to run
-            kept.append(record)
-            paths.append(record.path)
-            states.append(state)
-            if state.digest is not None:
-                digested.append(record)
-    return (kept, paths, states, digested), users
-
-
 def plan(
     records: Mapping[str, Record],
     walk: _walk.Walk,
     now_ns: int | None = None,
     *,
     in_step: bool = False,
+    stale: list[Record] | None = None,
 ) -> Plan:
     """Compare ``records`` with ``walk``: one stat per loaded file, nothing imported.
 
-    ``in_step`` says each entry of ``walk`` has a record holding that very
-    entry and there is no other record: then only the records are gone
-    through (the "refresh 10000, one edit" benchmark row).
+    ``stale`` are the records whose file changed, if the caller has them
+    (`pike._session.Session.stale`); else they are found here. ``in_step``
+    says each entry of ``walk`` has a record holding that very entry and
+    there is no other record: then only the records are gone through (the
+    "refresh 10000, one edit" benchmark row).
     """
     now = time.time_ns() if now_ns is None else now_ns
+    if stale is None:
+        stale = RecordFiles.of(records).stale(now)
     if in_step:
-        return _plan_in_step(records, walk, now)
+        return _plan_in_step(records, walk, stale)
     new: list[ModuleEntry] = []
     moved: list[ModuleEntry] = []
     matched: list[Record] = []  # records whose entry the walk still has
@@ -196,10 +156,12 @@ def plan(
                 moved.append(entry)  # moved to another search path, or now a package
                 continue
         matched.append(record)
-    kept, users = _split(matched)
-    stale = {record.entry.name for record in _stale(kept, now)}
-    stale.update(entry.name for entry in moved)
-    changed = [entry for entry in walk.modules if entry.name in stale] if stale else []
+    # A record that uses a plugin module, or is not examined yet (`pike._classes`).
+    users = [record for record in matched if record.uses is not NOTHING]
+    kept = {id(record) for record in matched}
+    edited = {record.entry.name for record in stale if id(record) in kept}
+    edited.update(entry.name for entry in moved)
+    changed = [entry for entry in walk.modules if entry.name in edited] if edited else []
     if len(walk.modules) - len(new) < len(records):  # some record matched no entry
         present = {entry.name for entry in walk.modules}
         removed = {name for name in records if name not in present}
@@ -208,10 +170,11 @@ def plan(
     return Plan(new, changed, removed, users)
 
 
-def _plan_in_step(records: Mapping[str, Record], walk: _walk.Walk, now: int) -> Plan:
+def _plan_in_step(records: Mapping[str, Record], walk: _walk.Walk, stale: list[Record]) -> Plan:
     """`plan` when the records and the walk's entries match one to one."""
-    kept, users = _split(records.values())
-    changed = [record.entry for record in _stale(kept, now)]
+    # A record that uses a plugin module, or is not examined yet (`pike._classes`).
+    users = [record for record in records.values() if record.uses is not NOTHING]
+    changed = [record.entry for record in stale if records.get(record.entry.name) is record]
     if len(changed) > 1:  # in load order
         order = {entry.name: i for i, entry in enumerate(walk.modules)}
         changed.sort(key=lambda e: order.get(e.name, 0))
@@ -317,7 +280,12 @@ def run(
     if walk is not previous:
         session.forget_listings()  # the folders changed: cached listings may miss new files
     records = session.records()
-    diff = plan(records, walk, in_step=in_step and walk is previous)
+    diff = plan(
+        records,
+        walk,
+        in_step=in_step and walk is previous,
+        stale=session.stale(time.time_ns()),
+    )
     removed = diff.removed
     reload = diff.changed
     edited = {entry.name for entry in reload}

@@ -376,7 +376,7 @@ def test_a_file_stamped_moments_ago_is_remembered_by_content(make_tree: MakeTree
 def test_every_comparison_of_states_reads_the_same_key(make_tree: MakeTree) -> None:
     """The bulk comparisons write the state's key out for speed: each must agree with
     `key_of`, and each must see any one of its parts change."""
-    from pike._filestate import FileState, all_hold, changed, key_of
+    from pike._filestate import FileState, changed, changed_in, key_of
 
     root = make_tree({"a.py": "A = 1\n", "b.py": "B = 1\n"})
     paths = [str(root / "a.py"), str(root / "b.py")]
@@ -389,18 +389,53 @@ def test_every_comparison_of_states_reads_the_same_key(make_tree: MakeTree) -> N
     assert [s.digest for s in states] == [None, None]
     pairs = list(zip(paths, states, strict=True))
     folder, names = f"{root}{os.sep}", ["a.py", "b.py"]
-    assert changed(pairs) == [] and all_hold(folder, names, hashes)
+    gone = f"{root}-gone{os.sep}"
+
+    def in_folder() -> list[int]:
+        return changed_in([folder, folder], names, hashes)
+
+    assert changed(pairs) == [] and in_folder() == []
     os.utime(paths[1], ns=(old, old + 1))  # touched: its times
-    assert changed(pairs) == [1] and not all_hold(folder, names, hashes)
+    assert changed(pairs) == [1] and in_folder() == [1]
     os.utime(paths[1], ns=(old, old))
     with open(paths[1], "a") as f:  # the size (and ctime)
         f.write("#")
     os.utime(paths[1], ns=(old, old))
-    assert changed(pairs) == [1] and not all_hold(folder, names, hashes)
+    assert changed(pairs) == [1] and in_folder() == [1]
     os.replace(paths[1], paths[0])  # another file (inode) under a's name; b gone
-    assert changed(pairs) == [0, 1] and not all_hold(folder, names, hashes)
-    assert not all_hold(folder, names[:1], hashes)  # the counts differ
-    assert not all_hold(f"{root}-gone{os.sep}", names, hashes)  # the folder gone
+    assert changed(pairs) == [0, 1] and in_folder() == [0, 1]
+    assert changed_in([gone, folder], names, hashes) == [0, 1]  # a folder gone
+
+
+def test_files_compared_in_bulk_may_lie_in_many_folders(make_tree: MakeTree) -> None:
+    """Each run of files in one folder is looked up in that folder; a folder one may
+    search but not read, and a bare file name (the current folder), answer the same."""
+    from pike._filestate import FileState, changed, changed_in
+
+    root = make_tree({"a/x.py": "", "a/y.py": "", "b/x.py": "", "c/z.py": ""})
+    files = [("a", "x.py"), ("b", "x.py"), ("a", "y.py"), ("c", "z.py")]
+    paths = [str(root / folder / name) for folder, name in files]
+    later = time.time_ns() + 100 * SECOND
+    states = [FileState.of(os.stat(p), p, later) for p in paths]
+    folders = [f"{root / folder}{os.sep}" for folder, _name in files]
+    names = [name for _folder, name in files]
+    marks = [state.mark for state in states]
+    assert changed_in(folders, names, marks) == []
+    (root / "b" / "x.py").write_text("# longer\n")
+    assert changed_in(folders, names, marks) == [1]
+    assert changed(zip(paths, states, strict=True)) == [1]
+    os.chmod(root / "c", 0o311)  # searchable, not readable: as a walk of the path sees it
+    try:
+        assert changed_in(folders, names, marks) == [1]
+    finally:
+        os.chmod(root / "c", 0o755)
+    here = os.getcwd()
+    os.chdir(root / "a")
+    try:
+        assert changed_in(["", ""], ["x.py", "y.py"], marks[::2]) == []
+        assert changed_in(["", ""], ["y.py", "x.py"], marks[::2]) == [0, 1]
+    finally:
+        os.chdir(here)
 
 
 # -- the diff, without importing anything; work proportional to what changed ---------
@@ -671,3 +706,61 @@ def test_a_release_link_switched_to_a_copy_is_seen(tmp_path: object) -> None:
         os.replace(base / "next", current)
         report = mgr.refresh()
         assert report.added == ["extra"]
+
+
+def test_the_files_refresh_looks_at_follow_the_records_name_by_name(
+    make_tree: MakeTree,
+) -> None:
+    """The columns of files a session keeps for refresh are brought up to date as
+    records come, go and come back, and packed once most of them went."""
+    from pike import _walk
+    from pike._filestate import FileState
+    from pike._session import Record, RecordFiles
+
+    layout = {f"m{i:03}.py": f"V = {i}\n" for i in range(150)}
+    root = make_tree({**layout, "sub/__init__.py": "", "sub/deep.py": ""})
+    walk = _walk.walk([str(root)])
+    records: dict[str, Record] = _records_for(walk)  # type: ignore[assignment]
+    files = RecordFiles.of(records)
+    assert files.stale(time.time_ns()) == []
+    (root / "m007.py").write_text("V = 'seven'\n")
+    (root / "sub" / "deep.py").write_text("# longer\n")
+    assert [r.entry.name for r in files.stale(time.time_ns())] == ["m007", "sub.deep"]
+    # m007 loaded again: its one position now holds the new record.
+    entry = records["m007"].entry
+    st = os.stat(entry.path)
+    records["m007"] = Record(entry, object(), None, FileState.of(st, entry.path, st.st_ctime_ns))
+    files.update(records, ["m007"])
+    assert [r.entry.name for r in files.stale(time.time_ns())] == ["sub.deep"]
+    # Most records taken out: the columns are packed, and still answer alike.
+    gone = [f"m{i:03}" for i in range(10, 150)]
+    for name in gone:
+        del records[name]
+    files.update(records, gone)
+    assert len(files.records) == len(records) == 12
+    assert [r.entry.name for r in files.stale(time.time_ns())] == ["sub.deep"]
+    (root / "m003.py").write_text("V = 'three'\n")
+    assert [r.entry.name for r in files.stale(time.time_ns())] == ["m003", "sub.deep"]
+    # A record the manager did not run (borrowed from the host) has no file to watch.
+    borrowed = Record(records["m001"].entry, object(), None, None, borrowed=True)
+    records["m001"] = borrowed
+    files.update(records, ["m001"])
+    assert "m001" not in {r.entry.name for r in files.stale(time.time_ns())}
+    assert borrowed not in files.records
+
+
+def test_refresh_sees_each_edit_after_most_modules_went_away(make_tree: MakeTree) -> None:
+    root = make_tree({f"p{i:03}.py": f"class P{i:03}:\n    pass\n" for i in range(120)})
+    age(root)
+    with PikeManager([root]) as mgr:
+        assert len(mgr.get_classes()) == 120
+        for i in range(100):
+            (root / f"p{i:03}.py").unlink()
+        assert len(mgr.refresh().removed) == 100
+        (root / "p110.py").write_text("class P110:\n    v = 2\n")
+        assert mgr.refresh().changed == ["p110"]
+        (root / "p005.py").write_text("class P005:\n    pass\n")
+        assert mgr.refresh().added == ["p005"]
+        (root / "p005.py").write_text("class P005:\n    v = 2\n")
+        assert mgr.refresh().changed == ["p005"]
+        assert not mgr.refresh()

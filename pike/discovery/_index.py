@@ -24,13 +24,14 @@ nothing is ever written into the search paths.
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import time
 from typing import Any, Literal
 
 from pike import _cache, _walk
-from pike._filestate import FileState, all_hold, changed
+from pike._filestate import FileState, changed, changed_in
 from pike._paths import roots_of
 from pike._walk import ModuleEntry, SkippedEntry
 
@@ -161,7 +162,7 @@ class _KeptFiles:
     ``prefixes`` are the folders; ``runs`` packed pairs (a position in
     ``prefixes``, how many of the next ``names`` lie there); ``hashes`` each
     file's state as ``hash(key)``. Whole paths are made only when asked for,
-    and each folder's files are looked at in that folder (`pike._filestate.all_hold`).
+    and each folder's files are looked at in that folder (`pike._filestate.changed_in`).
     """
 
     __slots__ = ("count", "hashes", "names", "prefixes", "runs")
@@ -227,13 +228,11 @@ class _KeptFiles:
 
     def hold(self) -> bool:
         """True if every file still has its state: one stat each."""
-        start = 0
-        for at, size in self.runs:
-            end = start + size
-            if not all_hold(self.prefixes[at], self.names[start:end], self.hashes[start:end]):
-                return False
-            start = end
-        return True
+        prefixes = self.prefixes
+        folders = itertools.chain.from_iterable(
+            itertools.repeat(prefixes[at], size) for at, size in self.runs
+        )
+        return not changed_in(folders, self.names, self.hashes)
 
     def paths(self, count: int) -> list[str]:
         """The first ``count`` files' paths."""
