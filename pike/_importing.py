@@ -30,7 +30,7 @@ from importlib import import_module, machinery
 from types import ModuleType
 from typing import Any
 
-from pike._interpreter import collector_paused
+from pike._interpreter import MANY_MODULES, collector_paused
 from pike._names import already_imported, blocked, hidden, name_collision, other_manager
 from pike._objects import location_of
 from pike._policy import ErrorPolicy, import_error
@@ -199,6 +199,8 @@ class Importer:
         """
         try:
             with collector_paused:
+                if len(entries) > MANY_MODULES:
+                    collector_paused.many_modules()
                 return self._load_each(entries)
         finally:
             self.session.catch_up()

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from pike._paths import is_within
 
 __all__ = [
+    "MANY_MODULES",
     "collector_paused",
     "forget_importer_cache",
     "forget_modules",
@@ -144,15 +145,24 @@ def settle(spec: object) -> None:
 
 
 class _CollectorPause:
-    """Hold back the garbage collector's full collections while plugins import.
+    """Pause the cyclic garbage collector while plugins import, then restore it exactly.
 
     Importing thousands of modules grows the heap fast, and every full
-    collection walks all of it: that made loading grow faster than linearly.
-    The young generations are still collected as usual, a few hundred objects
-    at a time while they are fresh in the cache, and reference counting frees
-    what it can; only the oldest generation's threshold is raised for the
-    length of the block, then restored exactly. A full collection that came due
-    meanwhile runs when the collector next decides to, as it would have.
+    collection walks all of it: that made loading grow faster than linearly
+    ("growth 1000 -> 10000" benchmark row). So the collector is stopped for
+    the length of the block, and reference counting frees what it can
+    meanwhile; what the plugins made is looked at by the collector's next
+    young collection, while it is still young. A plugin dropped soon after
+    (a manager made and ended again and again: "cycles memory" row) is then
+    freed by that collection, not promoted to an older generation to wait
+    for a full one.
+
+    A load of many modules (`many_modules`) lets the young generations be
+    collected again for the rest of the block, a few hundred objects at a
+    time while they are fresh in the cache, with only the oldest generation's
+    threshold raised: no single collection at the end walks all that the
+    plugins made ("flat 1000" row).
+
     Nested and concurrent pauses (managers in several threads) restore what
     the first one found, when the last one ends.
     """
@@ -160,25 +170,47 @@ class _CollectorPause:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._depth = 0
+        self._was_enabled = False
         self._thresholds: tuple[int, ...] = ()
+        self._young = False  # the young generations collected again (`many_modules`)
 
     def __enter__(self) -> None:
         with self._lock:
             if self._depth == 0:
+                self._was_enabled = gc.isenabled()
                 self._thresholds = gc.get_threshold()
+                self._young = False
+                gc.disable()
+            self._depth += 1
+
+    def many_modules(self) -> None:
+        """A load of many modules begins: let the young generations be collected for the
+        rest of the pause, with full collections still held back."""
+        with self._lock:
+            if self._depth and self._was_enabled and not self._young:
+                self._young = True
                 young, middle, *_old = self._thresholds
                 gc.set_threshold(young, middle, _NEVER)
-            self._depth += 1
+                gc.enable()
 
     def __exit__(self, *exc_info: object) -> None:
         with self._lock:
             self._depth -= 1
             if self._depth == 0:
-                gc.set_threshold(*self._thresholds)
+                if self._young:
+                    gc.set_threshold(*self._thresholds)
+                if self._was_enabled:
+                    gc.enable()
+                else:
+                    gc.disable()
 
 
 # A threshold no count reaches while a block imports.
 _NEVER = 2**30
+
+# How many modules make a load "many" (`_CollectorPause.many_modules`): past a few
+# hundred, what the plugins make outgrows the processor's caches.
+MANY_MODULES = 256
 
 
 collector_paused = _CollectorPause()

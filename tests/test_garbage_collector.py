@@ -13,10 +13,14 @@ import threading
 from pike.manager import PikeManager
 from tests.conftest import MakeTree
 
-RECORDER = "import gc\nTHRESHOLD_DURING_IMPORT = gc.get_threshold()\n"
+RECORDER = (
+    "import gc\n"
+    "THRESHOLD_DURING_IMPORT = gc.get_threshold()\n"
+    "ENABLED_DURING_IMPORT = gc.isenabled()\n"
+)
 
 
-def test_full_collections_are_held_back_while_importing_then_restored(
+def test_the_collector_is_stopped_while_a_few_modules_import_then_restored(
     make_tree: MakeTree,
 ) -> None:
     root = make_tree({"gc_probe.py": RECORDER})
@@ -24,6 +28,24 @@ def test_full_collections_are_held_back_while_importing_then_restored(
     assert gc.isenabled()
     with PikeManager([root]) as mgr:
         [module] = mgr.get_modules()
+        assert not module.ENABLED_DURING_IMPORT  # what plugins make dies young
+        assert before == module.THRESHOLD_DURING_IMPORT
+        assert gc.get_threshold() == before
+        assert gc.isenabled()
+
+
+def test_many_modules_import_with_young_collections_and_no_full_one(
+    make_tree: MakeTree,
+) -> None:
+    from pike._interpreter import MANY_MODULES
+
+    layout = {f"m{i:04}.py": "" for i in range(MANY_MODULES)}
+    root = make_tree({**layout, "zz_gc_probe.py": RECORDER})
+    before = gc.get_threshold()
+    with PikeManager([root]) as mgr:
+        module = mgr.get_modules()[-1]
+        assert module.__name__ == "zz_gc_probe"
+        assert module.ENABLED_DURING_IMPORT
         young, middle, old = module.THRESHOLD_DURING_IMPORT
         assert (young, middle) == before[:2]  # the young generations as usual
         assert old > 10**6  # no full collection while plugins import
@@ -38,19 +60,23 @@ def test_odd_thresholds_of_the_program_are_restored_exactly(make_tree: MakeTree)
     try:
         with PikeManager([root]) as mgr:
             [module] = mgr.get_modules()
-            assert module.THRESHOLD_DURING_IMPORT[:2] == (123, 4)
+            assert module.THRESHOLD_DURING_IMPORT == (123, 4, 5)
         assert gc.get_threshold() == (123, 4, 5)
     finally:
         gc.set_threshold(*before)
 
 
 def test_a_disabled_collector_stays_disabled(make_tree: MakeTree) -> None:
-    root = make_tree({"gc_probe.py": RECORDER})
+    from pike._interpreter import MANY_MODULES
+
+    root = make_tree({f"m{i:04}.py": "" for i in range(MANY_MODULES + 1)})
+    before = gc.get_threshold()
     gc.disable()
     try:
         with PikeManager([root]) as mgr:
             mgr.get_modules()
             assert not gc.isenabled()
+            assert gc.get_threshold() == before
     finally:
         gc.enable()
 
