@@ -173,8 +173,12 @@ def changed(pairs: Iterable[tuple[str, FileState]]) -> list[int]:
     digested: list[tuple[int, str, FileState]] = []
     for i, (path, state) in enumerate(pairs):
         folder, sep, name = path.rpartition(os.sep)
-        folders.append(folder + sep)
-        names.append(name)
+        if name:
+            folders.append(folder + sep)
+            names.append(name)
+        else:  # a folder's path ending in its separator ("/"): looked at whole
+            folders.append("")
+            names.append(path)
         marks.append(state.mark)
         if state.digest is not None:
             digested.append((i, path, state))
@@ -208,11 +212,13 @@ def changed_in(folders: Iterable[str], names: Iterable[str], marks: Iterable[int
         for i, (folder, name, mark) in enumerate(zip(folders, names, marks, strict=True)):
             if folder != current:
                 if fd is not None:
-                    os.close(fd)
-                    fd = None
+                    done, fd = fd, None  # never closed twice, whatever interrupts
+                    os.close(done)
                 current = folder
                 if _STAT_IN_FOLDER and folder:
-                    with contextlib.suppress(OSError):  # gone, or searchable but not readable
+                    # Gone, searchable but not readable, or no path at all (a NUL, a
+                    # name the filesystem cannot encode): each file by its whole path.
+                    with contextlib.suppress(OSError, ValueError):
                         fd = os.open(folder, _FOLDER_FLAGS)
             try:
                 st = stat(name, dir_fd=fd) if fd is not None else stat(folder + name)

@@ -200,9 +200,7 @@ class _CollectorPause:
                 if self._young:
                     gc.set_threshold(*self._thresholds)
                 if self._was_enabled:
-                    gc.enable()
-                else:
-                    gc.disable()
+                    gc.enable()  # a collector the host had turned off is left alone
 
 
 # A threshold no count reaches while a block imports.

@@ -329,7 +329,9 @@ class Session:
         Without the lock (this runs once per module): the record is put in
         first and ``active`` read after, so an `end` racing with it either
         sees the record (and takes the module out) or is seen here (and the
-        loader takes it out, `sweep`); both may, harmlessly.
+        loader takes it out, `sweep`); both may, harmlessly. (Only a module
+        imported again and again with no load or refresh to catch up with it
+        makes this take the lock, to bring `RecordFiles` up to date.)
         """
         name = record.entry.name
         self._running.pop(name, None)

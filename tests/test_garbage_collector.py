@@ -125,3 +125,17 @@ def test_collector_restored_when_managers_load_in_two_threads(make_tree: MakeTre
         del sys.modules["threading_gate"]
     assert gc.isenabled()
     assert gc.get_threshold()[2] < 10**6
+
+
+def test_a_collector_turned_on_meanwhile_by_the_host_is_left_on(make_tree: MakeTree) -> None:
+    """The pause restores only what it changed: a collector the program had turned off
+    and turned on again while plugins imported (here from inside the import, as another
+    thread of the program could) stays on."""
+    root = make_tree({"turns_on.py": "import gc\ngc.enable()\n"})
+    gc.disable()
+    try:
+        with PikeManager([root]) as mgr:
+            mgr.get_modules()
+            assert gc.isenabled()
+    finally:
+        gc.enable()

@@ -407,6 +407,19 @@ def test_every_comparison_of_states_reads_the_same_key(make_tree: MakeTree) -> N
     assert changed_in([gone, folder], names, hashes) == [0, 1]  # a folder gone
 
 
+def test_a_path_that_is_no_path_counts_as_changed_and_a_folder_as_itself() -> None:
+    """A path with a NUL or a name no filesystem encodes cannot be looked at: it is
+    changed, never an error; a folder given with its separator at the end ("/", as
+    ``sys.path`` may hold it) is looked at whole."""
+    from pike._filestate import FileState, changed, changed_in
+
+    state = FileState.of(os.stat(os.sep), os.sep, time.time_ns() + 100 * SECOND)
+    assert changed([(os.sep, state)]) == []
+    for bad in (f"{os.sep}no\0where{os.sep}", f"{os.sep}no\udcffwhere{os.sep}"):
+        assert changed_in([bad], ["x.py"], [state.mark]) == [0]
+        assert changed([(bad + "x.py", state)]) == [0]
+
+
 def test_files_compared_in_bulk_may_lie_in_many_folders(make_tree: MakeTree) -> None:
     """Each run of files in one folder is looked up in that folder; a folder one may
     search but not read, and a bare file name (the current folder), answer the same."""
