@@ -8,7 +8,13 @@ from typing import TypeAlias
 
 from pike._objects import a_type_name
 from pike._trust import TrustPolicy
-from pike.errors import PikeTypeError, SearchPathError
+from pike.errors import (
+    PikeTypeError,
+    SearchPathError,
+    SearchPathNotADirectoryError,
+    SearchPathNotFoundError,
+    search_path_error,
+)
 
 __all__ = ["SearchPaths", "is_within", "normalize_search_paths", "roots_of"]
 
@@ -41,16 +47,16 @@ def _check(given: str, policy: TrustPolicy | None) -> None:
         raise SearchPathError(given, "is not a valid path (it holds a NUL character)")
     if not os.path.isdir(given):
         if os.path.lexists(given):
-            raise SearchPathError(
+            raise SearchPathNotADirectoryError(
                 given, "is not a directory; pass the folder that holds the plugins"
             )
-        raise SearchPathError(given, "does not exist; create it or fix the path")
+        raise SearchPathNotFoundError(given, "does not exist; create it or fix the path")
     try:
         with os.scandir(given):
             pass
     except OSError as exc:
-        raise SearchPathError(
-            given, f"cannot be read ({exc.strerror or exc}); check its permissions"
+        raise search_path_error(
+            given, f"cannot be read ({exc.strerror or exc}); check its permissions", exc
         ) from None
     if policy is not None:
         policy.require_path(given, os.stat(given))

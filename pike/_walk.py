@@ -32,7 +32,7 @@ from pike import _log
 from pike._filestate import FileState, changed
 from pike._names import INIT_FILES, module_name_of, unusable_name
 from pike._value import Frozen
-from pike.errors import SearchPathError
+from pike.errors import SearchPathError, search_path_error
 
 __all__ = [
     "Ancestors",
@@ -173,10 +173,16 @@ def package_init(directory: str) -> str | None:
 
 
 def _has_init(directory: str) -> bool:
-    """True if ``directory`` holds an ``__init__`` file (which one, its listing tells)."""
+    """True if ``directory`` holds an ``__init__`` file (which one, its listing tells).
+
+    A folder pike may not search raises ``PermissionError``: it is not known to be
+    no package.
+    """
     try:  # the common one first: most packages hold an __init__.py
         if S_ISREG(os.stat(directory + os.sep + "__init__.py").st_mode):
             return True
+    except PermissionError:
+        raise
     except OSError:
         pass
     return package_init(directory) is not None
@@ -397,10 +403,14 @@ def _scan_rest(entries: list[os.DirEntry[str]], listing: Listing, inits: set[str
             skipped.append(SkippedEntry(entry.path, kind))
             continue
         if kind:  # a folder
-            if not _has_init(entry.path):
-                skipped.append(
-                    SkippedEntry(entry.path, "directory without __init__.py (not a package)")
-                )
+            try:
+                package = _has_init(entry.path)
+            except PermissionError as exc:
+                package, reason = False, f"cannot be read: {exc.strerror or exc}"
+            else:
+                reason = "directory without __init__.py (not a package)"
+            if not package:
+                skipped.append(SkippedEntry(entry.path, reason))
                 try:  # it becomes a package when an __init__ file comes
                     listing.watched.append((entry.path, entry.stat()))
                 except OSError:  # pragma: no cover - raced with a deletion
@@ -484,10 +494,11 @@ class _Walker:
 
 def vanished(search_path: str, exc: OSError) -> SearchPathError:
     """The error for a search path that can no longer be listed."""
-    return SearchPathError(
+    return search_path_error(
         search_path,
         f"no longer exists or cannot be read ({exc.strerror or exc}); "
         "it was checked when the manager was made",
+        exc,
     )
 
 

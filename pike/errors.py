@@ -7,6 +7,8 @@ without parsing messages.
 
 from __future__ import annotations
 
+import errno as _errno
+
 __all__ = [
     "AmbiguousPluginError",
     "EntryPointError",
@@ -24,8 +26,12 @@ __all__ = [
     "PluginNotFoundError",
     "PluginObjectError",
     "SearchPathError",
+    "SearchPathNotADirectoryError",
+    "SearchPathNotFoundError",
+    "SearchPathPermissionError",
     "UntrustedPathError",
     "UntrustedPluginError",
+    "search_path_error",
 ]
 
 
@@ -51,6 +57,48 @@ class SearchPathError(PikeError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.path, self.reason))
+
+
+class SearchPathNotFoundError(SearchPathError, FileNotFoundError):
+    """A search path that does not exist, or no longer does.
+
+    Also a `FileNotFoundError` (``errno`` ENOENT), as pike 0.2.0 raised for it:
+    code that catches ``OSError`` around a missing folder works unchanged.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.errno = _errno.ENOENT
+
+
+class SearchPathNotADirectoryError(SearchPathError, NotADirectoryError):
+    """A search path that is a file, not a folder. Also a `NotADirectoryError`."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.errno = _errno.ENOTDIR
+
+
+class SearchPathPermissionError(SearchPathError, PermissionError):
+    """A search path pike may not read. Also a `PermissionError`."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.errno = _errno.EACCES
+
+
+def search_path_error(path: str, reason: str, cause: OSError) -> SearchPathError:
+    """The `SearchPathError` for ``path`` that ``cause`` (an ``OSError`` from looking
+    at it) calls for: one that is also a ``FileNotFoundError``, ``NotADirectoryError``
+    or ``PermissionError`` where ``cause`` is."""
+    for kind, error in (
+        (FileNotFoundError, SearchPathNotFoundError),
+        (NotADirectoryError, SearchPathNotADirectoryError),
+        (PermissionError, SearchPathPermissionError),
+    ):
+        if isinstance(cause, kind):
+            return error(path, reason)
+    return SearchPathError(path, reason)
 
 
 class UntrustedPathError(SearchPathError):

@@ -210,6 +210,26 @@ def test_unreadable_package_is_skipped(
     assert str(root / "pkg" / "inner") in skipped and "cannot be read" in skipped
 
 
+def test_a_folder_that_may_not_be_searched_is_not_called_a_non_package(
+    world_tree: Callable[..., Path], as_nobody: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    """A folder pike may not enter cannot be told a package or not: it is skipped as
+    unreadable, not as a "directory without __init__.py"."""
+    root = world_tree({"ok.py": "", "locked/__init__.py": "", "locked/mod.py": ""}, owner=NOBODY)
+    (root / "locked").chmod(0o600)  # read, but not enter
+    result = as_nobody(
+        f"""
+        from pike.manager import PikeManager
+        with PikeManager([{str(root)!r}]) as mgr:
+            mgr.get_classes()
+            print([s.reason for s in mgr.skipped])
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cannot be read: Permission denied" in result.stdout
+    assert "without __init__" not in result.stdout
+
+
 def _build_extension(directory: Path, name: str) -> Path | None:
     compiler = shutil.which("cc") or shutil.which("gcc")
     include = sysconfig.get_paths()["include"]

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -69,8 +71,39 @@ def test_missing_path_raises_naming_it(tmp_path: Path) -> None:
 def test_a_file_is_not_a_search_path(tmp_path: Path) -> None:
     file = tmp_path / "plugin.py"
     file.write_text("")
-    with pytest.raises(SearchPathError, match="not a directory"):
+    with pytest.raises(SearchPathError, match="not a directory") as info:
         PikeManager([file])
+    assert isinstance(info.value, NotADirectoryError)
+    assert info.value.errno == errno.ENOTDIR
+
+
+def test_a_missing_path_is_also_the_file_not_found_error_pike_020_raised(
+    tmp_path: Path,
+) -> None:
+    """0.2.0 code that catches OSError around a missing folder keeps working."""
+    missing = tmp_path / "nope"
+    with pytest.raises(FileNotFoundError) as info:
+        PikeManager([str(missing)])
+    error = info.value
+    assert isinstance(error, SearchPathError) and isinstance(error, OSError)
+    assert error.errno == errno.ENOENT
+    assert str(error) == f"search path {str(missing)!r} does not exist; create it or fix the path"
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error) and str(copy) == str(error) and copy.errno == errno.ENOENT
+
+
+def test_a_search_path_gone_after_the_manager_was_made_is_file_not_found(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree({"a.py": ""})
+    mgr = PikeManager([root])
+    try:
+        shutil.rmtree(root)
+        with pytest.raises(FileNotFoundError, match="no longer exists") as info:
+            mgr.get_classes()
+        assert isinstance(info.value, SearchPathError)
+    finally:
+        mgr.cleanup()
 
 
 def test_empty_string_is_an_error() -> None:
@@ -98,11 +131,12 @@ def test_unreadable_path_is_an_error(
             try:
                 PikeManager([{str(locked)!r}])
             except SearchPathError as exc:
-                print(exc)
+                print(exc, isinstance(exc, PermissionError))
             """
         )
         assert result.returncode == 0, result.stderr
         assert "cannot be read" in result.stdout and str(locked) in result.stdout
+        assert result.stdout.split()[-1] == "True"  # also a PermissionError
     finally:
         shutil.rmtree(locked)
 
