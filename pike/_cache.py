@@ -1,9 +1,17 @@
 """pike's cache folder: where the discovery index and the installed entry points are kept.
 
 The folder is ``$PIKE_CACHE_DIR`` if set (an empty value, ``off`` or ``0``
-turns caching off), else ``$XDG_CACHE_HOME/pike``, else ``~/.cache/pike``. It
-is private to the user: made with mode 0700, and used only while it is owned
-by the user and not writable by anyone else, as are the files in it.
+turns caching off), else the platform's cache folder for user programs, named
+as `platformdirs` names it: ``$XDG_CACHE_HOME/pike`` or ``~/.cache/pike``;
+``~/Library/Caches/pike`` on macOS; ``%LOCALAPPDATA%\\pike\\Cache`` on Windows.
+It is private to the user: made with mode 0700, and used only while it is
+owned by the user and not writable by anyone else, as are the files in it.
+
+It does not grow for ever. A manifest (``pike-manifest.json``) notes each
+file's size, when it was written and the folders it is about; each write
+drops the files whose folders are all gone, then the oldest ones while there
+are more than `MAX_FILES` or they hold more than `MAX_BYTES`. `clear` (``pike
+--clear-cache``) removes every file pike wrote there, and nothing else.
 
 Files hold a ``marshal`` document (Python's own format, read in a fraction of
 the time JSON takes) behind a header of a magic string, the format and a
@@ -34,7 +42,18 @@ from typing import Any
 from pike import _log
 from pike._paths import is_within
 
-__all__ = ["FORMAT", "directory", "ints", "key_of", "read", "strings", "write"]
+__all__ = [
+    "FORMAT",
+    "MAX_BYTES",
+    "MAX_FILES",
+    "clear",
+    "directory",
+    "ints",
+    "key_of",
+    "read",
+    "strings",
+    "write",
+]
 
 logger = _log.get(__name__)
 
@@ -50,6 +69,12 @@ def directory() -> str | None:
     chosen = os.environ.get("PIKE_CACHE_DIR")
     if chosen is not None:
         return None if chosen.strip().lower() in _OFF else os.path.abspath(chosen)
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA", "")
+        return os.path.join(local, "pike", "Cache") if os.path.isabs(local) else None
+    if sys.platform == "darwin":
+        home = os.path.expanduser("~")
+        return os.path.join(home, "Library", "Caches", "pike") if os.path.isabs(home) else None
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):  # the XDG rule: unset, empty or relative is ignored
         home = os.path.expanduser("~")
@@ -102,11 +127,19 @@ def read(name: str) -> dict[str, Any] | None:
     return document if type(document) is dict else None
 
 
-def write(name: str, document: dict[str, Any], *, avoid: tuple[str, ...] = ()) -> None:
+def write(
+    name: str,
+    document: dict[str, Any],
+    *,
+    avoid: tuple[str, ...] = (),
+    folders: tuple[str, ...] = (),
+) -> None:
     """Store ``document`` (plain data) as ``name``; silently nothing if it cannot be done.
 
     Nothing is written if the cache folder, its symbolic links resolved, lies
     inside one of ``avoid`` (plugin folders, as `pike._paths.roots_of` gives them).
+    ``folders`` are those the document is about: once none of them exists, a
+    later write removes it.
     """
     folder = directory()
     if folder is None:
@@ -117,20 +150,126 @@ def write(name: str, document: dict[str, Any], *, avoid: tuple[str, ...] = ()) -
         os.makedirs(folder, mode=0o700, exist_ok=True)
         if not _usable(folder):
             return
-        import tempfile
-
         payload = marshal.dumps(document)
         header = _HEADER.pack(_MAGIC, FORMAT, binascii.crc32(payload))
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(header + payload)
-            os.replace(temporary, os.path.join(folder, name))
-        except BaseException:
-            _remove(temporary)
-            raise
+        _replace(folder, name, header + payload)
+        _tidy(folder, name, len(header) + len(payload), folders)
     except Exception as exc:  # a full disk, a read-only home, a folder we may not use...
         logger.debug("could not write cache file %s: %s", name, exc)
+
+
+def _replace(folder: str, name: str, data: bytes) -> None:
+    """Write ``data`` as ``name`` in ``folder``: whole, under a temporary name, then
+    renamed into place."""
+    import tempfile
+
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temporary, os.path.join(folder, name))
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+# -- keeping the folder small -------------------------------------------------------------
+
+#: At most this many files, and this many bytes in them, are kept; the oldest go first.
+MAX_FILES = 256
+MAX_BYTES = 256 * 1024 * 1024
+_MANIFEST = "pike-manifest.json"
+
+
+def _tidy(folder: str, written: str, size: int, folders: tuple[str, ...]) -> None:
+    """Note the file just ``written`` in the manifest, and drop what is no longer wanted:
+    files whose folders are all gone, then the oldest while there are too many."""
+    import json
+    import time
+
+    entries = _manifest(folder)
+    entries[written] = [time.time_ns(), size, list(folders)]
+    with os.scandir(folder) as it:
+        on_disk = {e.name: e for e in it if e.name != _MANIFEST and not e.name.startswith(".")}
+    for name in list(entries):
+        if name not in on_disk:
+            del entries[name]  # removed by hand, or by another process
+    for name, entry in on_disk.items():
+        # Written by an older pike, or noted by a process whose manifest lost the race.
+        if name not in entries and _ours(entry):
+            st = entry.stat(follow_symlinks=False)
+            entries[name] = [st.st_mtime_ns, st.st_size, []]
+    doomed = {
+        name
+        for name, (_when, _size, about) in entries.items()
+        if about and name != written and not any(os.path.isdir(f) for f in about)
+    }
+    kept = sorted((e[0], name) for name, e in entries.items() if name not in doomed)
+    total = sum(entries[name][1] for _when, name in kept)
+    while kept and (len(kept) > MAX_FILES or total > MAX_BYTES) and kept[0][1] != written:
+        _when, name = kept.pop(0)
+        total -= entries[name][1]
+        doomed.add(name)
+    for name in doomed:
+        _remove(os.path.join(folder, name))
+        del entries[name]
+    _replace(folder, _MANIFEST, json.dumps({"format": 1, "files": entries}).encode("utf-8"))
+
+
+def _manifest(folder: str) -> dict[str, list[Any]]:
+    """The manifest's entries ``name -> [written ns, size, folders]``; those that are
+    not so are left out (then noted afresh from the folder)."""
+    import json
+
+    try:
+        with open(os.path.join(folder, _MANIFEST), "rb") as file:
+            document = json.loads(file.read())
+        files = document["files"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+    if type(files) is not dict:
+        return {}
+    return {
+        name: value
+        for name, value in files.items()
+        if type(value) is list
+        and len(value) == 3
+        and type(value[0]) is int
+        and type(value[1]) is int
+        and type(value[2]) is list
+        and all(type(f) is str for f in value[2])
+    }
+
+
+def _ours(entry: os.DirEntry[str]) -> bool:
+    """True if ``entry`` is a regular file that pike wrote (its header says so)."""
+    try:
+        if not entry.is_file(follow_symlinks=False):
+            return False
+        with open(entry.path, "rb") as file:
+            return file.read(len(_MAGIC)) == _MAGIC
+    except OSError:
+        return False
+
+
+def clear() -> tuple[str | None, int]:
+    """Remove every file pike wrote in its cache folder (and nothing else): the folder
+    and how many files went."""
+    folder = directory()
+    if folder is None or not _usable(folder):
+        return folder, 0
+    removed = 0
+    with os.scandir(folder) as it:
+        entries = list(it)
+    for entry in entries:
+        if (
+            _ours(entry)
+            or entry.name == _MANIFEST
+            or (entry.name.startswith(".") and entry.name.endswith(".tmp"))
+        ):
+            _remove(entry.path)
+            removed += 1
+    return folder, removed
 
 
 def _remove(path: str) -> None:

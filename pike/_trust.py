@@ -27,7 +27,11 @@ except ImportError:  # pragma: no cover - Windows
 from pike._objects import a_type_name
 from pike.errors import PikeTypeError, PikeValueError, UntrustedPathError, UntrustedPluginError
 
-__all__ = ["Trust", "TrustPolicy"]
+__all__ = ["ANY_HINT", "Trust", "TrustPolicy"]
+
+#: How an error about an untrusted path tells to load it anyway (the command line
+#: says it in its own words).
+ANY_HINT = "pass trust='any'"
 
 Trust = Literal["owner", "any"]
 
@@ -97,7 +101,7 @@ class TrustPolicy:
                 how += f" and chmod o-w {path}"
         else:
             how = f"chmod o-w {path}"
-        return f"fix: {how}, or pass trust='any' to load it anyway"
+        return f"fix: {how}, or {ANY_HINT} to load it anyway"
 
     def require_plugin(self, name: str, path: str, st: os.stat_result) -> None:
         """Raise `UntrustedPluginError` if plugin ``name``'s file or folder ``path`` fails."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -23,11 +24,12 @@ import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pike import __version__
 from pike._names import names_class
 from pike._objects import describe, type_module, type_name
+from pike._trust import ANY_HINT
 from pike.errors import (
     PikeError,
     PluginCollisionError,
@@ -36,6 +38,9 @@ from pike.errors import (
     UntrustedPluginError,
 )
 from pike.manager import PikeManager
+
+if TYPE_CHECKING:
+    from pike.discovery.static import StaticListing
 
 __all__ = ["main"]
 
@@ -90,17 +95,18 @@ def _parser() -> argparse.ArgumentParser:
             "  pike plugins --static --json      read source only, print JSON\n"
             "\n"
             "exit status:\n"
-            "  0  all plugins loaded (or parsed)\n"
-            "  1  some plugins failed to load or parse (the others are still listed),\n"
-            "     or the report could not be written\n"
-            "  2  bad usage: no PATH, an unknown option, a folder that does not exist\n"
-            "     or that other users could change, a --base that cannot be found\n"
+            "  0    all plugins loaded (or parsed)\n"
+            "  1    some plugins failed to load or parse (the others are still listed),\n"
+            "       or the report could not be written\n"
+            "  2    bad usage: no PATH, an unknown option, a folder that does not exist\n"
+            "       or that other users could change, a --base that cannot be found\n"
+            "  130  interrupted (Ctrl-C)\n"
             "\n"
             f"docs: {DOCS_URL}cli/ (the JSON format, and more)"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="a plugins folder")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="a plugins folder")
     parser.add_argument(
         "--base",
         metavar="MODULE:CLASS",
@@ -113,7 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--static",
         action="store_true",
-        help="read source files only: no plugin code runs and nothing is written",
+        help=(
+            "read source files only: no plugin code runs (what was read is kept in "
+            "pike's cache folder, to be read faster next time)"
+        ),
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document instead of the table"
@@ -129,6 +138,14 @@ def _parser() -> argparse.ArgumentParser:
         help=(
             "load folders and files that other users could change (by default they "
             "are refused: they must be yours or root's and not world-writable)"
+        ),
+    )
+    parser.add_argument(
+        "--clear-cache",
+        action="store_true",
+        help=(
+            "first remove every file pike keeps in its cache folder (alone, without "
+            "PATH, only that)"
         ),
     )
     parser.add_argument("-V", "--version", action="version", version=f"pike {__version__}")
@@ -182,19 +199,49 @@ def _error_dict(error: PluginError, with_traceback: bool) -> dict[str, Any]:
         "file": error.path,
         "line": error.lineno,
         "kind": kind,
-        "message": str(error),
+        "message": _in_cli_words(str(error)),
     }
     if with_traceback:
         found["traceback"] = _traceback_of(error)
     return found
 
 
+def _in_cli_words(message: str) -> str:
+    """A library message as the command line says it (``--trust-any``, not ``trust=``)."""
+    return message.replace(ANY_HINT, "pass --trust-any")
+
+
 def _traceback_of(error: BaseException) -> str:
+    """The plugin's own traceback: the frames of the import system and of pike left out."""
     cause = error.__cause__ or error
     try:
-        return "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
+        shown = traceback.TracebackException.from_exception(cause)
+        _plugin_frames_only(shown)
+        return "".join(shown.format())
     except Exception:  # a hostile exception that cannot even be formatted
         return f"{describe(cause)} (its traceback cannot be shown)\n"
+
+
+# Frames in these are the machinery that ran the plugin, not the plugin.
+_MACHINERY = (
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,  # pike
+    os.path.dirname(os.path.abspath(importlib.__file__)) + os.sep,  # importlib
+    "<frozen importlib.",
+)
+
+
+def _plugin_frames_only(shown: traceback.TracebackException) -> None:
+    """Leave out, in ``shown`` and the exceptions chained to it, the machinery's frames."""
+    pending, seen = [shown], set()
+    while pending:
+        one = pending.pop()
+        if id(one) in seen:
+            continue
+        seen.add(id(one))
+        frames = [f for f in one.stack if not f.filename.startswith(_MACHINERY)]
+        one.stack = traceback.StackSummary.from_list(frames)
+        pending += [e for e in (one.__cause__, one.__context__) if e is not None]
+        pending += getattr(one, "exceptions", None) or []  # an exception group's
 
 
 def _base_name(base: type, module: str) -> str:
@@ -275,6 +322,8 @@ def _static(paths: list[str], base: str | None) -> Report:
     if base is not None and ":" not in base and "." not in base and not base.isidentifier():
         raise UsageError(f"--base {base!r}: expected MODULE:CLASS or a class name")
     listing = static.list_classes(paths, base=base)
+    if base is not None and (":" in base or "." in base):
+        _check_static_base(base, listing, paths)
     report = Report("static", [os.path.abspath(p) for p in paths], base)
     report.rows = [Row(c.module, c.name, list(c.bases), c.path, c.lineno) for c in listing.classes]
     report.module_count = len(listing.module_names)
@@ -284,6 +333,31 @@ def _static(paths: list[str], base: str | None) -> Report:
     ]
     report.skipped = [{"path": s.path, "reason": s.reason} for s in listing.skipped]
     return report
+
+
+def _check_static_base(spec: str, listing: StaticListing, paths: list[str]) -> None:
+    """Raise a `UsageError` for a ``--base MODULE:CLASS`` that names nothing, with no
+    code run: MODULE must be a plugin module defining CLASS, or a module that is
+    imported already or can be found on ``sys.path``."""
+    from pike.discovery import static
+
+    module, name = _split_base(spec)
+    if module in listing.module_names:
+        every = static.list_classes(paths).classes  # the index makes this a second read
+        if not any(c.module == module and c.name == name for c in every):
+            raise UsageError(f"--base {spec!r}: plugin module {module!r} has no class {name!r}")
+        return
+    if module in sys.modules:
+        return
+    try:
+        found = importlib.util.find_spec(module.partition(".")[0]) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise UsageError(
+            f"--base {spec!r}: no module {module!r} among the plugins or importable from "
+            "here; give a plugin module in PATH or a module importable from here"
+        )
 
 
 # -- output ------------------------------------------------------------------------
@@ -436,10 +510,17 @@ def main(
     if real_out:
         _escaping(out)
         _escaping(err)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.paths and not args.clear_cache:
+        parser.error("the following arguments are required: PATH")
     if out is None:  # stdout was closed (`pike PATH >&-`)
         _say(err, "pike: error: stdout is closed; nowhere to write the report")
         return EXIT_PLUGIN_ERRORS
+    if args.clear_cache:
+        _clear_cache(out if not args.paths else err)
+        if not args.paths:
+            return EXIT_OK
     try:
         if args.static:
             report = _static(args.paths, args.base)
@@ -448,7 +529,7 @@ def main(
             with _plugin_output_to(sink, descriptors=real_out):
                 report = _imported(args.paths, args.base, args.trust_any, args.traceback)
     except (PikeError, UsageError) as exc:
-        _say(err, f"pike: error: {exc}")
+        _say(err, f"pike: error: {_in_cli_words(str(exc))}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         _say(err, "pike: interrupted")
@@ -473,6 +554,16 @@ def main(
         with contextlib.suppress(OSError, ValueError):  # stderr is gone: the status says it
             _print_problems(report, err)
     return status
+
+
+def _clear_cache(out: TextIO) -> None:
+    from pike import _cache
+
+    folder, removed = _cache.clear()
+    if folder is None:
+        _say(out, "pike: the cache is turned off (PIKE_CACHE_DIR); nothing to clear")
+    else:
+        _say(out, f"removed {removed} file{'' if removed == 1 else 's'} from {folder}")
 
 
 def main_entry() -> None:  # pragma: no cover - the console script's wrapper

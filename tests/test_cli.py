@@ -206,6 +206,49 @@ def test_bad_base_is_usage_error(make_tree: MakeTree, base: str, message: str) -
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("nope:X", "no module 'nope' among the plugins or importable from here"),
+        ("bases:Missing", "plugin module 'bases' has no class 'Missing'"),
+    ],
+)
+def test_a_static_base_that_names_nothing_is_a_usage_error(
+    make_tree: MakeTree, base: str, message: str
+) -> None:
+    """As in import mode; found with no code run (a plugin module's classes, or a module
+    that can be found)."""
+    root = make_tree(FOLDER)
+    status, out, err = run_streams(str(root), "--static", "--base", base)
+    assert status == 2
+    assert out == ""
+    assert message in err
+    status, out, _err = run_streams(str(root), "--static", "--base", "bases:Driver")
+    assert status == 0 and class_names(out) == ["Fast", "Slow"]
+    status, out, _err = run_streams(str(root), "--static", "--base", "json:JSONDecoder")
+    assert status == 0  # an importable module: found, not run
+
+
+def test_no_path_is_a_usage_error_unless_only_the_cache_is_cleared(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+    assert "the following arguments are required: PATH" in capsys.readouterr().err
+
+
+def test_the_help_gives_every_exit_status_and_what_static_writes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    shown = capsys.readouterr().out
+    assert "130  interrupted" in shown
+    assert "pike's cache folder" in shown and "--clear-cache" in shown
+
+
 def test_static_runs_nothing(make_tree: MakeTree, tmp_path: object) -> None:
     marker = f"{tmp_path}/ran"
     root = make_tree(
@@ -373,6 +416,9 @@ def test_traceback_shows_each_failure_in_full(make_tree: MakeTree) -> None:
     assert "Traceback (most recent call last)" in err
     assert "line 2, in inner" in err and "KeyError: 'gone'" in err
     assert "Traceback" not in out
+    # The plugin's own frames: not the import system's, nor pike's.
+    assert "importlib" not in err and f"pike{os.sep}" not in err
+    assert "line 4, in <module>" in err
     status, out, _ = run_streams(str(root), "--traceback", "--json")
     [error] = json.loads(out)["errors"]
     assert error["traceback"].startswith("Traceback (most recent call last)")

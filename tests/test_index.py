@@ -878,7 +878,7 @@ def test_pike_static_never_trips_on_a_poisoned_cache(make_tree: MakeTree, cache:
     root = make_tree(PLUGINS)
     age(root)
     listed(root)
-    for path in list(cache.iterdir()):
+    for path in [p for p in cache.iterdir() if p.suffix != ".json"]:  # not the manifest
         document = _cache.read(path.name)
         assert document is not None
         for at in _leaves(document)[:40]:
@@ -1039,3 +1039,80 @@ def test_an_installed_cache_with_wrong_values_is_never_believed(
             leaf = leaf[step]  # type: ignore[index]
         _cache.write(path.name, _poisoned(good, at, _poison_for(leaf)))  # type: ignore[arg-type]
         assert _names_in(code) == expected, at
+
+
+def test_the_cache_folder_is_the_platforms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Named as platformdirs names a program's cache folder, on each platform."""
+    monkeypatch.delenv("PIKE_CACHE_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert _cache.directory() == str(tmp_path / "home" / "Library" / "Caches" / "pike")
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
+    assert _cache.directory() == os.path.join(str(tmp_path / "local"), "pike", "Cache")
+    monkeypatch.setenv("LOCALAPPDATA", "")
+    assert _cache.directory() is None  # never the current folder
+
+
+def test_the_cache_drops_what_it_kept_of_folders_that_are_gone(
+    make_tree: MakeTree, cache: Path
+) -> None:
+    gone = [make_tree(PLUGINS, name=f"gone{i}") for i in range(5)]
+    for root in gone:
+        age(root)
+        listed(root)
+    assert len([p for p in cache.iterdir() if p.name.startswith("index-")]) == 5
+    for root in gone:
+        shutil.rmtree(root)
+    kept = make_tree(PLUGINS, name="kept")
+    age(kept)
+    listed(kept)  # the next call that writes the cache
+    left = sorted(p.name for p in cache.iterdir())
+    assert [n for n in left if n.startswith("index-")] == [_index_name(kept)]
+    assert "pike-manifest.json" in left
+
+
+def _index_name(root: Path) -> str:
+    return "index-" + _cache.key_of("static", str(root))  # as the index names its files
+
+
+def test_the_cache_keeps_at_most_so_many_files_the_oldest_going_first(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_cache, "MAX_FILES", 3)
+    for i in range(6):
+        _cache.write(f"doc{i}", {"i": i})
+    assert sorted(p.name for p in cache.iterdir()) == [
+        "doc3",
+        "doc4",
+        "doc5",
+        "pike-manifest.json",
+    ]
+    assert _cache.read("doc5") == {"i": 5}
+    (cache / "pike-manifest.json").write_text("not json")  # a damaged manifest: noted afresh
+    _cache.write("doc6", {"i": 6})
+    assert sorted(p.name for p in cache.iterdir() if p.name.startswith("doc")) == [
+        "doc4",
+        "doc5",
+        "doc6",
+    ]
+
+
+def test_clearing_the_cache_removes_what_pike_wrote_and_nothing_else(
+    make_tree: MakeTree, cache: Path
+) -> None:
+    from pike import cli
+
+    root = make_tree(PLUGINS)
+    age(root)
+    listed(root)
+    (cache / "notes.txt").write_text("mine, not pike's\n")
+    written = len([p for p in cache.iterdir() if p.name != "notes.txt"])
+    assert written >= 2  # the index, the manifest
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["--clear-cache"], out=out, err=err) == 0
+    assert out.getvalue() == f"removed {written} files from {cache}\n"
+    assert [p.name for p in cache.iterdir()] == ["notes.txt"]
+    assert listed(root) == listed(root)  # and the cache fills again

@@ -177,6 +177,8 @@ def test_cli_refuses_and_trust_any_opts_out(make_tree: MakeTree) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert main([str(root)], out=out, err=err) == 2
     assert "writable by other users" in err.getvalue()
+    assert "or pass --trust-any to load it anyway" in err.getvalue()  # the command's words
+    assert "trust='any'" not in err.getvalue()
     assert out.getvalue() == ""
     out = io.StringIO()
     assert main([str(root), "--trust-any", "--json"], out=out, err=err) == 0

@@ -545,7 +545,7 @@ class Index:
             "folders": tuple((path, state.to_data()) for path, state in self._folders),
             "files": stated,
         }
-        _cache.write(self._listing_name(), document, avoid=self._avoid)
+        _cache.write(self._listing_name(), document, avoid=self._avoid, folders=self._roots)
 
     def save(self) -> None:
         """Write the index of each search path whose walk or files changed."""
@@ -558,6 +558,7 @@ class Index:
                 self._name(search_path),
                 {"root": search_path, "walk": self._walks.get(search_path), "files": seen},
                 avoid=self._avoid,
+                folders=(search_path,),
             )
 
 
