@@ -1041,9 +1041,7 @@ def test_an_installed_cache_with_wrong_values_is_never_believed(
         assert _names_in(code) == expected, at
 
 
-def test_the_cache_folder_is_the_platforms(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_cache_folder_is_the_platforms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Named as platformdirs names a program's cache folder, on each platform."""
     monkeypatch.delenv("PIKE_CACHE_DIR")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
