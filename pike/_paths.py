@@ -18,8 +18,9 @@ from pike.errors import (
 
 __all__ = ["SearchPaths", "is_within", "normalize_search_paths", "roots_of"]
 
-#: What ``search_paths`` accepts: one folder, or an iterable of them (or None: none).
 SearchPaths: TypeAlias = "str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None"
+"""What ``search_paths`` accepts: one folder (``str`` or ``os.PathLike``), or an
+iterable of them, or None (no folder). Importable from ``pike.manager``."""
 
 _ACCEPTED = "a str or os.PathLike folder, or an iterable of them"
 

@@ -25,6 +25,10 @@ from pike.errors import PikeTypeError, PikeValueError, PikeWarning, PluginError,
 __all__ = ["ErrorPolicy", "OnError", "import_error"]
 
 OnError = Literal["raise", "warn", "collect"] | Callable[[PluginError], object]
+"""What ``on_error`` accepts: ``"raise"`` the first plugin error, ``"warn"`` (a
+`PikeWarning` per error, and go on), ``"collect"`` (keep them in ``errors``, and go on),
+or a callable given each error (what it raises propagates). Importable from
+``pike.manager``."""
 
 logger = _log.get(__name__)
 

@@ -34,6 +34,9 @@ __all__ = ["ANY_HINT", "Trust", "TrustPolicy"]
 ANY_HINT = "pass trust='any'"
 
 Trust = Literal["owner", "any"]
+"""What ``trust`` accepts: ``"owner"`` loads only folders and files owned by you or
+root and writable by no one else; ``"any"`` checks nothing (for containers and
+mounts without owners). Importable from ``pike.manager``."""
 
 _geteuid = getattr(os, "geteuid", None)
 

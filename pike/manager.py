@@ -39,7 +39,8 @@ from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import InactiveManagerError, PikeTypeError, PluginError, PluginImportError
 from pike.finder import PikeFinder
 
-__all__ = ["PikeManager"]
+# The types of PikeManager's arguments, named for programs that pass them on.
+__all__ = ["OnError", "PikeManager", "SearchPaths", "Trust"]
 
 T = TypeVar("T")
 _Manager = TypeVar("_Manager", bound="PikeManager")
