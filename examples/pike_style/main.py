@@ -1,4 +1,5 @@
-"""The seed article's Pike example: load every class in a drivers folder."""
+"""The Pike example of the article "A Look at two Python Plugin Managers: Stevedore
+and Pike": load every class in a drivers folder."""
 
 import os
 

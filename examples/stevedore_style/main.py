@@ -1,4 +1,5 @@
-"""The seed article's stevedore example; only the import line is changed.
+"""The stevedore example of the article "A Look at two Python Plugin Managers:
+Stevedore and Pike"; only the import line is changed.
 
 Run it after `pip install examples/stevedore_style` (which declares the entry
 points); main_drop_in.py makes the same calls with this folder as the source.
