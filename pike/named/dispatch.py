@@ -8,20 +8,19 @@ by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pike import _log
 from pike.errors import NoMatches
 from pike.named.enabled import EnabledExtensionManager
-from pike.named.extension import (
-    Extension,
-)
+from pike.named.extension import Extension, T
 
 __all__ = ["DispatchExtensionManager", "NameDispatchExtensionManager"]
 
-T = TypeVar("T")
 U = TypeVar("U")
+P = ParamSpec("P")
+Q = ParamSpec("Q")
 
 logger = _log.get(__name__)
 
@@ -35,8 +34,8 @@ class DispatchExtensionManager(EnabledExtensionManager[T]):
 
     def map(  # type: ignore[override]
         self,
-        filter_func: Callable[..., bool],
-        func: Callable[..., U],
+        filter_func: Callable[Concatenate[Extension[T], P], bool],
+        func: Callable[Concatenate[Extension[T], Q], U],
         *args: Any,
         **kwds: Any,
     ) -> list[U]:
@@ -56,7 +55,11 @@ class DispatchExtensionManager(EnabledExtensionManager[T]):
         return response
 
     def map_method(  # type: ignore[override]
-        self, filter_func: Callable[..., bool], method_name: str, *args: Any, **kwds: Any
+        self,
+        filter_func: Callable[Concatenate[Extension[T], P], bool],
+        method_name: str,
+        *args: Any,
+        **kwds: Any,
     ) -> Any:
         """``extension.obj.<method_name>(*args, **kwds)`` where ``filter_func`` accepts it."""
         return self.map(filter_func, self._call_extension_method, method_name, *args, **kwds)
@@ -73,7 +76,11 @@ class NameDispatchExtensionManager(DispatchExtensionManager[T]):
         self.by_name = {ext.name: ext for ext in self.extensions}
 
     def map(  # type: ignore[override]
-        self, names: Sequence[str], func: Callable[..., U], *args: Any, **kwds: Any
+        self,
+        names: Iterable[str],
+        func: Callable[Concatenate[Extension[T], P], U],
+        *args: P.args,
+        **kwds: P.kwargs,
     ) -> list[U]:
         """``func(extension, *args, **kwds)`` for the extension of each of ``names``, in that order.
 
@@ -89,7 +96,7 @@ class NameDispatchExtensionManager(DispatchExtensionManager[T]):
         return response
 
     def map_method(  # type: ignore[override]
-        self, names: Sequence[str], method_name: str, *args: Any, **kwds: Any
+        self, names: Iterable[str], method_name: str, *args: Any, **kwds: Any
     ) -> Any:
         """``extension.obj.<method_name>(*args, **kwds)`` for the extension of each of ``names``."""
         return self.map(names, self._call_extension_method, method_name, *args, **kwds)

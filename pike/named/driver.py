@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 from pike._paths import SearchPaths
 from pike._policy import OnError
@@ -15,6 +15,7 @@ from pike.named.extension import (
     Extension,
     ExtensionManager,
     OnLoadFailureCallbackT,
+    T,
     error_on_conflict,
 )
 from pike.named.named import (
@@ -25,8 +26,8 @@ from pike.named.named import (
 
 __all__ = ["DriverManager"]
 
-T = TypeVar("T")
 U = TypeVar("U")
+P = ParamSpec("P")
 _D = TypeVar("_D", bound="DriverManager[Any]")
 
 
@@ -48,14 +49,14 @@ class DriverManager(NamedExtensionManager[T]):
         name: str,
         invoke_on_load: bool = False,
         invoke_args: Sequence[Any] | None = None,
-        invoke_kwds: dict[str, Any] | None = None,
-        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
+        invoke_kwds: Mapping[str, Any] | None = None,
+        on_load_failure_callback: OnLoadFailureCallbackT[T] | None = None,
         on_missing_entrypoints_callback: OnMissingEntrypointsCallbackT
         | None = warning_on_missing_entrypoint,
         verify_requirements: bool | None = None,
         warn_on_missing_entrypoint: bool | None = None,
         *,
-        conflict_resolver: ConflictResolverT = error_on_conflict,
+        conflict_resolver: ConflictResolverT[Any] = error_on_conflict,
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",
@@ -90,10 +91,10 @@ class DriverManager(NamedExtensionManager[T]):
         extension: Extension[Any],
         namespace: str = "TESTING",
         propagate_map_exceptions: bool = False,
-        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
+        on_load_failure_callback: OnLoadFailureCallbackT[Any] | None = None,
         verify_requirements: bool | None = None,
         *,
-        conflict_resolver: ConflictResolverT = error_on_conflict,
+        conflict_resolver: ConflictResolverT[Any] = error_on_conflict,
     ) -> _D:
         """A driver manager of the given extension, for tests: nothing is searched or loaded."""
         return super().make_test_instance(
@@ -124,13 +125,19 @@ class DriverManager(NamedExtensionManager[T]):
         names = sorted(set(self.entry_points_names()))
         return f"; available: {', '.join(names) if names else 'none'}"
 
-    def __call__(self, func: Callable[..., U], *args: Any, **kwds: Any) -> U | None:
+    def __call__(
+        self, func: Callable[Concatenate[Extension[T], P], U], *args: Any, **kwds: Any
+    ) -> U | None:
         """``func(extension, *args, **kwds)`` for the driver, as ``map`` calls it; its result."""
         results = self.map(func, *args, **kwds)
         return results[0] if results else None
 
     @property
-    def driver(self) -> Any:
-        """The driver: its instance when invoked on load, else what the entry point names."""
+    def driver(self) -> T | Callable[..., T]:
+        """The driver: its instance when invoked on load, else what the entry point names.
+
+        Typed as stevedore types it: narrow it (``assert isinstance(mgr.driver, Base)``)
+        to use an instance's methods.
+        """
         ext = self.extensions[0]
         return ext.obj if ext.obj is not None else ext.plugin

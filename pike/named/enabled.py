@@ -6,9 +6,9 @@ stevedore's ``stevedore.enabled``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
-from typing import Any, TypeVar
+from typing import Any
 
 from pike import _log
 from pike._paths import SearchPaths
@@ -19,12 +19,12 @@ from pike.named.extension import (
     Extension,
     ExtensionManager,
     OnLoadFailureCallbackT,
+    T,
     ignore_conflicts,
 )
 
 __all__ = ["EnabledExtensionManager"]
 
-T = TypeVar("T")
 
 logger = _log.get(__name__)
 
@@ -45,12 +45,12 @@ class EnabledExtensionManager(ExtensionManager[T]):
         check_func: Callable[[Extension[T]], bool],
         invoke_on_load: bool = False,
         invoke_args: Sequence[Any] | None = None,
-        invoke_kwds: dict[str, Any] | None = None,
+        invoke_kwds: Mapping[str, Any] | None = None,
         propagate_map_exceptions: bool = False,
-        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
+        on_load_failure_callback: OnLoadFailureCallbackT[T] | None = None,
         verify_requirements: bool | None = None,
         *,
-        conflict_resolver: ConflictResolverT = ignore_conflicts,
+        conflict_resolver: ConflictResolverT[Any] = ignore_conflicts,
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",

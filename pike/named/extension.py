@@ -19,7 +19,16 @@ from collections.abc import (
 )
 from importlib import metadata
 from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    TypeAlias,
+    TypeVar,
+)
 
 from pike import _log
 from pike._objects import a_type_name, describe
@@ -44,8 +53,19 @@ __all__ = [
     "ignore_conflicts",
 ]
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    # A default (PEP 696), so that a manager made or annotated without a type argument
+    # is ExtensionManager[Any], which mypy --strict and pyright accept as stevedore's
+    # users write it (``mgr = DriverManager(...)``, ``ext: Extension``). The type
+    # checkers have typing_extensions' stubs; at run time a plain TypeVar does, and
+    # pike never imports typing_extensions.
+    import typing_extensions
+
+    T = typing_extensions.TypeVar("T", default=Any)
+else:
+    T = TypeVar("T")
 U = TypeVar("U")
+P = ParamSpec("P")
 _M = TypeVar("_M", bound="ExtensionManager[Any]")
 
 logger = _log.get(__name__)
@@ -56,7 +76,8 @@ class Extension(Generic[T]):
 
     :param name: the entry point's name.
     :param entry_point: the ``importlib.metadata.EntryPoint``.
-    :param plugin: what the entry point names (a class, a function...).
+    :param plugin: what the entry point names (a class, a function...); typed
+        ``type[T]`` as stevedore types it.
     :param obj: ``plugin(*invoke_args, **invoke_kwds)`` when the manager invoked
         it on load, else None.
     :param path: pike's addition: the file of a drop-in plugin's module (None
@@ -67,7 +88,7 @@ class Extension(Generic[T]):
         self,
         name: str,
         entry_point: metadata.EntryPoint,
-        plugin: Any,
+        plugin: type[T],
         obj: T | None,
         *,
         path: str | None = None,
@@ -104,10 +125,10 @@ class Extension(Generic[T]):
         return None if self.path is not None else _installed.label(self.entry_point)
 
 
-OnLoadFailureCallbackT: TypeAlias = Callable[
-    ["ExtensionManager[Any]", metadata.EntryPoint, BaseException], None
-]
-ConflictResolverT: TypeAlias = Callable[[str, str, list[Extension[Any]]], Extension[Any]]
+#: ``resolver(namespace, name, extensions)``: picks one of several extensions of one name.
+#: The managers take a ``ConflictResolverT[Any]`` (stevedore's say ``[T]``): pyright would
+#: solve a manager's ``T`` from the generic default resolver, never from the plugins.
+ConflictResolverT: TypeAlias = Callable[[str, str, list[Extension[T]]], Extension[T]]
 
 
 def _where(ext: Extension[Any]) -> str:
@@ -222,12 +243,12 @@ class ExtensionManager(Generic[T]):
         namespace: str,
         invoke_on_load: bool = False,
         invoke_args: Sequence[Any] | None = None,
-        invoke_kwds: dict[str, Any] | None = None,
+        invoke_kwds: Mapping[str, Any] | None = None,
         propagate_map_exceptions: bool = False,
-        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
+        on_load_failure_callback: OnLoadFailureCallbackT[T] | None = None,
         verify_requirements: bool | None = None,
         *,
-        conflict_resolver: ConflictResolverT = ignore_conflicts,
+        conflict_resolver: ConflictResolverT[Any] = ignore_conflicts,
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",
@@ -253,8 +274,8 @@ class ExtensionManager(Generic[T]):
         self,
         namespace: str,
         propagate_map_exceptions: bool,
-        on_load_failure_callback: OnLoadFailureCallbackT | None,
-        conflict_resolver: ConflictResolverT,
+        on_load_failure_callback: OnLoadFailureCallbackT[T] | None,
+        conflict_resolver: ConflictResolverT[Any],
         on_error: OnError | None,
     ) -> None:
         if not isinstance(namespace, str):
@@ -282,10 +303,10 @@ class ExtensionManager(Generic[T]):
         extensions: list[Extension[Any]],
         namespace: str = "TESTING",
         propagate_map_exceptions: bool = False,
-        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
+        on_load_failure_callback: OnLoadFailureCallbackT[Any] | None = None,
         verify_requirements: bool | None = None,
         *,
-        conflict_resolver: ConflictResolverT = ignore_conflicts,
+        conflict_resolver: ConflictResolverT[Any] = ignore_conflicts,
     ) -> _M:
         """A manager of the given extensions, for tests: nothing is searched or loaded.
 
@@ -441,7 +462,9 @@ class ExtensionManager(Generic[T]):
         """The names of the loaded extensions, in the order ``map`` calls them."""
         return [ext.name for ext in self.extensions]
 
-    def map(self, func: Callable[..., U], *args: Any, **kwds: Any) -> list[U]:
+    def map(
+        self, func: Callable[Concatenate[Extension[T], P], U], *args: P.args, **kwds: P.kwargs
+    ) -> list[U]:
         """``func(extension, *args, **kwds)`` for each extension; the results, in order.
 
         Raises [`NoMatches`][pike.errors.NoMatches] if there is no extension. An
@@ -468,10 +491,10 @@ class ExtensionManager(Generic[T]):
     def _invoke_one_plugin(
         self,
         response_callback: Callable[[U], object],
-        func: Callable[..., U],
+        func: Callable[Concatenate[Extension[T], P], U],
         ext: Extension[T],
-        *args: Any,
-        **kwds: Any,
+        *args: P.args,
+        **kwds: P.kwargs,
     ) -> None:
         try:
             response_callback(func(ext, *args, **kwds))
@@ -514,3 +537,10 @@ class ExtensionManager(Generic[T]):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+#: ``callback(manager, entrypoint, exception)``: called for each plugin that fails to load.
+#: Made after the class, so that ``OnLoadFailureCallbackT[Driver]`` works at run time too.
+OnLoadFailureCallbackT: TypeAlias = Callable[
+    [ExtensionManager[T], metadata.EntryPoint, BaseException], None
+]

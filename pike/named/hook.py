@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pike._paths import SearchPaths
 from pike._policy import OnError
@@ -12,13 +12,12 @@ from pike.named.extension import (
     ConflictResolverT,
     Extension,
     OnLoadFailureCallbackT,
+    T,
     ignore_conflicts,
 )
 from pike.named.named import NamedExtensionManager, OnMissingEntrypointsCallbackT
 
 __all__ = ["HookManager"]
-
-T = TypeVar("T")
 
 
 class HookManager(NamedExtensionManager[T]):
@@ -36,13 +35,13 @@ class HookManager(NamedExtensionManager[T]):
         name: str,
         invoke_on_load: bool = False,
         invoke_args: Sequence[Any] | None = None,
-        invoke_kwds: dict[str, Any] | None = None,
-        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
+        invoke_kwds: Mapping[str, Any] | None = None,
+        on_load_failure_callback: OnLoadFailureCallbackT[T] | None = None,
         on_missing_entrypoints_callback: OnMissingEntrypointsCallbackT | None = None,
         verify_requirements: bool | None = None,
         warn_on_missing_entrypoint: bool | None = None,
         *,
-        conflict_resolver: ConflictResolverT = ignore_conflicts,
+        conflict_resolver: ConflictResolverT[Any] = ignore_conflicts,
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",

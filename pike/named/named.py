@@ -7,9 +7,9 @@ stevedore's ``stevedore.named``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias
 
 from pike import _log
 from pike._objects import a_type_name
@@ -22,6 +22,7 @@ from pike.named.extension import (
     Extension,
     ExtensionManager,
     OnLoadFailureCallbackT,
+    T,
     ignore_conflicts,
 )
 
@@ -31,7 +32,6 @@ __all__ = [
     "warning_on_missing_entrypoint",
 ]
 
-T = TypeVar("T")
 
 logger = _log.get(__name__)
 
@@ -64,19 +64,19 @@ class NamedExtensionManager(ExtensionManager[T]):
     def __init__(
         self,
         namespace: str,
-        names: Sequence[str],
+        names: Iterable[str],
         invoke_on_load: bool = False,
         invoke_args: Sequence[Any] | None = None,
-        invoke_kwds: dict[str, Any] | None = None,
+        invoke_kwds: Mapping[str, Any] | None = None,
         name_order: bool = False,
         propagate_map_exceptions: bool = False,
-        on_load_failure_callback: OnLoadFailureCallbackT | None = None,
+        on_load_failure_callback: OnLoadFailureCallbackT[T] | None = None,
         on_missing_entrypoints_callback: OnMissingEntrypointsCallbackT
         | None = warning_on_missing_entrypoint,
         verify_requirements: bool | None = None,
         warn_on_missing_entrypoint: bool | None = None,
         *,
-        conflict_resolver: ConflictResolverT = ignore_conflicts,
+        conflict_resolver: ConflictResolverT[Any] = ignore_conflicts,
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",
@@ -99,7 +99,7 @@ class NamedExtensionManager(ExtensionManager[T]):
             raise PikeTypeError(
                 f"names is {a_type_name(names)}; pass a list of the plugin names to load"
             )
-        self._names = names
+        self._names: Sequence[str] = names
         self._missing_names: set[str] = set()
         self._name_order = name_order
         self._on_missing_entrypoints_callback = on_missing_entrypoints_callback
