@@ -281,14 +281,15 @@ def test_detects_plugins_and_skips_the_broken(faux: dict[str, Any]) -> None:
 def test_a_failed_plugin_is_logged_and_skipped(
     faux: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="pike.named.extension"):
+    with caplog.at_level(logging.ERROR, logger="stevedore.extension"):
         em = ExtensionManager("faux.group", invoke_on_load=True, **faux)
     with em:
         assert em.names() == WORKING_NAMES
-        messages = [r.getMessage() for r in caplog.records if r.name == "pike.named.extension"]
+        messages = [r.getMessage() for r in caplog.records if r.name == "stevedore.extension"]
         assert len(messages) == 2
-        assert any(m.startswith("Could not load 'e1'") and "Did not create" in m for m in messages)
-        assert any(m.startswith("Could not load 'e2'") for m in messages)
+        # stevedore's words: the plugin's own exception, not pike's error.
+        assert messages[0] == "Could not load 'e1': Did not create"
+        assert messages[1].startswith("Could not load 'e2': ")
         assert all(r.levelno == logging.ERROR for r in caplog.records)
 
 
@@ -332,10 +333,17 @@ def test_map_logs_errors_and_goes_on_unless_told_to_propagate(
         raise RuntimeError("hard coded error")
 
     with ExtensionManager("faux.group", invoke_on_load=True, **faux) as em:
-        with caplog.at_level(logging.ERROR, logger="pike.named.extension"):
+        caplog.clear()  # the load failures'
+        with caplog.at_level(logging.ERROR, logger="stevedore.extension"):
             assert em.map(mapped, 1, 2, a="A", b="B") == []
         assert calls == WORKING_NAMES  # both ran
-        assert sum("hard coded error" in r.getMessage() for r in caplog.records) == 2
+        # stevedore's two records for each: the message, then the exception's traceback.
+        assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
+            ("stevedore.extension", logging.ERROR, message)
+            for name in WORKING_NAMES
+            for message in (f"error calling {name!r}: hard coded error", "hard coded error")
+        ]
+        assert [r.exc_info is not None for r in caplog.records] == [False, True] * 2
     calls.clear()
     with ExtensionManager(
         "faux.group", invoke_on_load=True, propagate_map_exceptions=True, **faux
@@ -365,7 +373,7 @@ def test_on_load_failure_callback_gets_manager_entry_point_and_error(
     faux: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     errors: list[tuple[Any, Any, BaseException]] = []
-    with caplog.at_level(logging.ERROR, logger="pike.named"):
+    with caplog.at_level(logging.ERROR, logger="stevedore"):
         em = ExtensionManager(
             "faux.group",
             invoke_on_load=True,
@@ -388,7 +396,7 @@ def test_on_error_replaces_log_and_skip(
 ) -> None:
     from pike.errors import PikeWarning
 
-    with caplog.at_level(logging.ERROR, logger="pike.named"):
+    with caplog.at_level(logging.ERROR, logger="stevedore"):
         if policy == "raise":
             with pytest.raises(EntryPointError) as info:
                 ExtensionManager("faux.group", invoke_on_load=True, on_error=policy, **faux)
@@ -516,13 +524,19 @@ def conflicting() -> list[Extension[Any]]:
 
 def test_ignore_conflicts_warns_and_takes_the_last(caplog: pytest.LogCaptureFixture) -> None:
     extensions = conflicting()
-    with caplog.at_level(logging.WARNING, logger="pike.named.extension"):
+    with caplog.at_level(logging.WARNING, logger="stevedore.extension"):
         assert extension.ignore_conflicts("g.x", "conflict", extensions) is extensions[-1]
     [record] = caplog.records
-    message = record.getMessage()
-    assert "multiple implementations found" in message
-    assert "'conflict' extension" in message and "g.x namespace" in message
-    assert "module1:Foo" in message and "module2:Bar" in message
+    assert (record.name, record.levelno) == ("stevedore.extension", logging.WARNING)
+    assert record.getMessage() == (  # stevedore's words, the plugins by __qualname__
+        "multiple implementations found for the 'conflict' extension in g.x namespace: Foo, Bar"
+    )
+    # A plugin with no __qualname__ (a module, an instance) is named by its target.
+    odd = Extension("conflict", metadata.EntryPoint("conflict", "module3", "g.x"), None, None)  # type: ignore[arg-type]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="stevedore.extension"):
+        extension.ignore_conflicts("g.x", "conflict", [*extensions, odd])
+    assert caplog.records[0].getMessage().endswith(": Foo, Bar, module3")
 
 
 def test_error_on_conflict_raises_multiple_matches() -> None:
@@ -540,6 +554,72 @@ def test_a_custom_conflict_resolver_picks_by_name(caplog: pytest.LogCaptureFixtu
     )
     assert em["conflict"] is ext1
     assert ExtensionManager.make_test_instance([ext1, ext2])["conflict"] is ext2  # the default
+
+
+# -- logging, as stevedore logs -------------------------------------------------------------
+
+
+def test_each_record_is_stevedores_name_level_and_words(
+    site: Install, caplog: pytest.LogCaptureFixture
+) -> None:
+    site("faux-dist", FAUX_POINTS, FAUX)
+    caplog.set_level(logging.DEBUG, logger="stevedore")
+
+    def seen() -> list[tuple[str, int, str]]:
+        found = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+        caplog.clear()
+        return found
+
+    em = ExtensionManager("faux.group", invoke_on_load=True)
+    found = seen()
+    debug = [m for n, level, m in found if (n, level) == ("stevedore.extension", logging.DEBUG)]
+    assert [m.split("(", 1)[0] for m in debug] == ["found extension EntryPoint"] * 4
+    assert [r for r in found if r[1] > logging.DEBUG] == [
+        ("stevedore.extension", logging.ERROR, "Could not load 'e1': Did not create"),
+        (
+            "stevedore.extension",
+            logging.ERROR,
+            "Could not load 'e2': No module named 'faux_plugins.notfound'",
+        ),
+    ]
+    # At DEBUG, stevedore adds the traceback.
+    assert all(r.exc_info for r in caplog.records if r.levelno == logging.ERROR)
+
+    NamedExtensionManager("faux.group", names=["t1", "zz"])
+    assert [r for r in seen() if r[1] > logging.DEBUG] == [
+        ("stevedore.named", logging.WARNING, "Could not load zz")
+    ]
+    EnabledExtensionManager("faux.group", lambda ext: ext.name != "t1")
+    assert ("stevedore.enabled", logging.DEBUG, "ignoring extension 't1'") in seen()
+    by_name = NameDispatchExtensionManager("faux.group", lambda ext: True)
+    seen()
+    by_name.map(["zz"], lambda ext: None)
+    assert seen() == [("stevedore.dispatch", logging.DEBUG, "Missing extension 'zz' being ignored")]
+    em.map(lambda ext: 1 / 0)
+    assert seen() == [
+        ("stevedore.extension", logging.ERROR, f"error calling {name!r}: division by zero")
+        if first
+        else ("stevedore.extension", logging.ERROR, "division by zero")
+        for name in WORKING_NAMES
+        for first in (True, False)
+    ]
+    ExtensionManager.make_test_instance(conflicting()).items()
+    assert seen() == [
+        (
+            "stevedore.extension",
+            logging.WARNING,
+            "multiple implementations found for the 'conflict' extension in TESTING namespace: "
+            "Foo, Bar",
+        )
+    ]
+
+
+def test_stevedores_package_logger_gets_a_null_handler_once() -> None:
+    package = logging.getLogger("stevedore")
+    extension.quiet_until_configured()
+    extension.quiet_until_configured()
+    assert [type(h) for h in package.handlers].count(logging.NullHandler) == 1
+    assert package.propagate and package.level == logging.NOTSET  # the program's to set
 
 
 # -- deprecated arguments -------------------------------------------------------------------
@@ -613,17 +693,17 @@ def test_missing_names_go_to_the_callback(
         **faux,
     ):
         assert missing == {"bar", "e2"}  # absent, and present but failed to load
-    with caplog.at_level(logging.WARNING, logger="pike.named.named"):
+    with caplog.at_level(logging.WARNING, logger="stevedore.named"):
         NamedExtensionManager("faux.group", names=["t1", "zz", "bar"], **faux).close()
-    assert [r.getMessage() for r in caplog.records if r.name == "pike.named.named"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "stevedore.named"] == [
         "Could not load bar, zz"
     ]
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="pike.named.named"):
+    with caplog.at_level(logging.WARNING, logger="stevedore.named"):
         NamedExtensionManager(
             "faux.group", ["zz"], on_missing_entrypoints_callback=None, **faux
         ).close()
-    assert [r for r in caplog.records if r.name == "pike.named.named"] == []
+    assert [r for r in caplog.records if r.name == "stevedore.named"] == []
 
 
 # -- EnabledExtensionManager ----------------------------------------------------------------
@@ -1054,7 +1134,7 @@ def test_entry_points_that_name_nothing_loadable_are_skipped_with_reasons(
     """
     odd = "class Fine: ...\ndef boom(): raise ValueError('boom')\ndef leave(): raise SystemExit(3)"
     source.add("odd-dist", points, {"odd_mod.py": odd})
-    with caplog.at_level(logging.ERROR, logger="pike.named"):
+    with caplog.at_level(logging.ERROR, logger="stevedore"):
         em = ExtensionManager("g", invoke_on_load=True, **source.kw)
     with em:
         assert em.names() == ["fine"]

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -77,6 +78,87 @@ def test_a_stevedore_program_runs_with_only_its_imports_changed(tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == EXPECTED
-    # stevedore's default: a plugin that fails to load is logged (here, Python's
-    # last-resort handler on stderr) and skipped.
-    assert "Could not load 'broken'" in result.stderr
+    # stevedore's default: a plugin that fails to load is logged and skipped, and the
+    # program has not configured logging, so nothing is printed (stevedore's logger has
+    # a NullHandler, which keeps Python's last-resort handler quiet).
+    assert result.stderr == ""
+
+
+def run_in(site: Path, code: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(REPO)]))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_records_are_silent_until_the_program_configures_logging(tmp_path: Path) -> None:
+    install(tmp_path)
+    result = run_in(
+        tmp_path,
+        """
+        import sys
+        from pike.named import ExtensionManager, NamedExtensionManager
+
+        # 'broken' fails to load (ERROR), 'missing' is not there (WARNING): both logged.
+        print(ExtensionManager("acme.formatters").names())
+        print(NamedExtensionManager("acme.formatters", names=["missing"]).names())
+        print("logging" in sys.modules)
+
+        import logging
+
+        # oslo-config-generator's format: the records are stevedore's, by name.
+        logging.basicConfig(format="%(levelname)s:%(name)s:%(message)s")
+        ExtensionManager("acme.formatters")
+        NamedExtensionManager("acme.formatters", names=["missing"])
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["['fields', 'simple', 'upper']", "[]", "True"]
+    assert result.stderr.splitlines() == [
+        "ERROR:stevedore.extension:Could not load 'broken': No module named 'acme_missing'",
+        "WARNING:stevedore.named:Could not load missing",
+    ]
+
+
+def test_the_stevedore_loggers_level_is_obeyed(tmp_path: Path) -> None:
+    install(tmp_path)
+    result = run_in(
+        tmp_path,
+        """
+        import logging
+        from pike.named import ExtensionManager, NamedExtensionManager
+
+        logging.basicConfig(format="%(levelname)s:%(name)s:%(message)s")
+        logging.getLogger("stevedore").setLevel(logging.ERROR)  # as osc-lib does
+        NamedExtensionManager("acme.formatters", names=["missing"])  # the warning: not shown
+        ExtensionManager("acme.formatters")  # an error still is
+        logging.getLogger("stevedore").setLevel(logging.CRITICAL)
+        ExtensionManager("acme.formatters")
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "ERROR:stevedore.extension:Could not load 'broken': No module named 'acme_missing'"
+    ]
+
+
+def test_a_load_that_logs_nothing_imports_no_logging(tmp_path: Path) -> None:
+    install(tmp_path)
+    result = run_in(
+        tmp_path,
+        """
+        import sys
+        from pike.named import DriverManager, NamedExtensionManager
+
+        DriverManager("acme.formatters", "simple")
+        NamedExtensionManager("acme.formatters", names=["fields", "upper"])
+        print("logging" in sys.modules)
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False"]

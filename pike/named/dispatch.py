@@ -22,7 +22,7 @@ U = TypeVar("U")
 P = ParamSpec("P")
 Q = ParamSpec("Q")
 
-logger = _log.get(__name__)
+logger = _log.get("stevedore.dispatch")  # stevedore's name (pike.named.extension says why)
 
 
 class DispatchExtensionManager(EnabledExtensionManager[T]):

@@ -26,7 +26,7 @@ from pike.named.extension import (
 __all__ = ["EnabledExtensionManager"]
 
 
-logger = _log.get(__name__)
+logger = _log.get("stevedore.enabled")  # stevedore's name (pike.named.extension says why)
 
 
 class EnabledExtensionManager(ExtensionManager[T]):

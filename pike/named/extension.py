@@ -68,7 +68,46 @@ U = TypeVar("U")
 P = ParamSpec("P")
 _M = TypeVar("_M", bound="ExtensionManager[Any]")
 
-logger = _log.get(__name__)
+# The records are stevedore's, logged as stevedore logs them: under the name of the
+# stevedore module that logs each one (stevedore.extension, stevedore.named,
+# stevedore.enabled, stevedore.dispatch), at its levels, in its words. Programs written
+# for stevedore set those loggers' levels (osc-lib quiets "stevedore") or show their
+# names (oslo-config-generator prints "WARNING:stevedore.named:..."), and keep working.
+logger = _log.get("stevedore.extension")
+
+_quieted = False
+
+
+def quiet_until_configured() -> None:
+    """Before a WARNING or worse record: give stevedore's package logger a NullHandler.
+
+    stevedore adds one when it is imported, so that a program that has not configured
+    logging prints none of its records (Python's last-resort handler would print them
+    on stderr); a program that has, sees them through its own handlers as before.
+    pike's core loggers have no handler of their own by policy: their records are the
+    program's to see. pike.named's records are stevedore's, so they keep stevedore's
+    silence. Added on the first record that could be shown rather than on import, so
+    that ``logging`` is imported only for a record (`pike._log`'s rule).
+    """
+    global _quieted
+    if _quieted:
+        return
+    import logging
+
+    package = logging.getLogger("stevedore")
+    if not any(isinstance(handler, logging.NullHandler) for handler in package.handlers):
+        package.addHandler(logging.NullHandler())  # stevedore's own, if imported, will do
+    _quieted = True
+
+
+def _text(exc: BaseException) -> str:
+    """``str(exc)``, as ``%s`` shows it, even for an exception whose ``__str__`` raises."""
+    try:
+        return str(exc)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        return describe(exc)
 
 
 class Extension(Generic[T]):
@@ -144,14 +183,26 @@ def _where(ext: Extension[Any]) -> str:
     return f"{target} ({source})" if source else target
 
 
+def _qualname(ext: Extension[Any]) -> str:
+    """The plugin's ``__qualname__``, as stevedore names it in a conflict; else its target."""
+    try:
+        name = getattr(ext.plugin, "__qualname__", None)
+    except Exception:  # a hostile __getattr__
+        name = None
+    return name if isinstance(name, str) else _where(ext)
+
+
 def ignore_conflicts(namespace: str, name: str, entrypoints: list[Extension[T]]) -> Extension[T]:
     """The default resolver: log a warning and use the last extension of the name."""
+    quiet_until_configured()
     logger.warning(
-        "multiple implementations found for the %r extension in %s namespace: %s; using %s",
-        name,
-        namespace,
-        ", ".join(_where(ext) for ext in entrypoints),
-        _where(entrypoints[-1]),
+        "multiple implementations found for the '%(name)s' extension in "
+        "%(namespace)s namespace: %(conflicts)s",
+        {
+            "name": name,
+            "namespace": namespace,
+            "conflicts": ", ".join(_qualname(ext) for ext in entrypoints),
+        },
     )
     return entrypoints[-1]
 
@@ -202,7 +253,7 @@ class ExtensionManager(Generic[T]):
     Plugins come from the drop-in folders ``search_paths`` (each declaring its
     plugins in an ``entry_points.txt``), then from installed distributions; by
     name, then distribution, within each. A plugin that fails to load is
-    logged (logger ``pike.named.extension``) and skipped, unless
+    logged (logger ``stevedore.extension``, as stevedore logs it) and skipped, unless
     ``on_load_failure_callback`` or ``on_error`` says otherwise.
 
     :param namespace: the entry-point group.
@@ -419,13 +470,17 @@ class ExtensionManager(Generic[T]):
             return
         self._policy.errors.append(error)
         if callback is None:
-            # The text, not the error: a handler that keeps records (pytest's, a
-            # MemoryHandler) would keep its traceback's frames, and the drop-in
-            # folders' manager with them, alive.
+            # stevedore's record: the exception the plugin raised (the cause of pike's
+            # error for a drop-in's import), not pike's error. Its text, not the
+            # exception: a handler that keeps records (pytest's, a MemoryHandler) would
+            # keep its traceback's frames, and the drop-in folders' manager, alive.
+            cause = exc.__cause__
+            original = cause if isinstance(exc, PluginError) and cause is not None else exc
+            quiet_until_configured()
             logger.error(
                 "Could not load %r: %s",
                 ep.name,
-                str(error),
+                _text(original),
                 exc_info=logger.isEnabledFor(_log.DEBUG),
             )
 
@@ -501,7 +556,11 @@ class ExtensionManager(Generic[T]):
         except Exception as exc:
             if self.propagate_map_exceptions:
                 raise
-            logger.exception("error calling %r: %s", ext.name, describe(exc))
+            # stevedore's two records: the message, then the exception with its traceback.
+            quiet_until_configured()
+            text = _text(exc)
+            logger.error("error calling %r: %s", ext.name, text)
+            logger.exception(text)
 
     def items(self) -> ItemsView[str, Extension[T]]:
         """``(name, extension)`` pairs, one per name, like ``Mapping.items()``."""

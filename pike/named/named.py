@@ -24,6 +24,7 @@ from pike.named.extension import (
     OnLoadFailureCallbackT,
     T,
     ignore_conflicts,
+    quiet_until_configured,
 )
 
 __all__ = [
@@ -33,13 +34,14 @@ __all__ = [
 ]
 
 
-logger = _log.get(__name__)
+logger = _log.get("stevedore.named")  # stevedore's name (pike.named.extension says why)
 
 OnMissingEntrypointsCallbackT: TypeAlias = Callable[[Iterable[str]], None]
 
 
 def warning_on_missing_entrypoint(missing_names: Iterable[str]) -> None:
     """The default: log a warning naming the names that did not load."""
+    quiet_until_configured()
     logger.warning("Could not load %s", ", ".join(sorted(missing_names)))
 
 
