@@ -183,53 +183,78 @@ _MANIFEST = "pike-manifest.json"
 
 def _tidy(folder: str, written: str, size: int, folders: tuple[str, ...]) -> None:
     """Note the file just ``written`` in the manifest, and drop what is no longer wanted:
-    files whose folders are all gone, then the oldest while there are too many."""
+    files whose folders are all gone, then the oldest while there are too many. Only
+    ever a file that begins with pike's header is removed."""
     import json
     import time
 
-    entries = _manifest(folder)
+    entries, others = _manifest(folder)
     entries[written] = [time.time_ns(), size, list(folders)]
     with os.scandir(folder) as it:
         on_disk = {e.name: e for e in it if e.name != _MANIFEST and not e.name.startswith(".")}
     for name in list(entries):
         if name not in on_disk:
             del entries[name]  # removed by hand, or by another process
+    others &= on_disk.keys()
     for name, entry in on_disk.items():
-        # Written by an older pike, or noted by a process whose manifest lost the race.
-        if name not in entries and _ours(entry):
-            st = entry.stat(follow_symlinks=False)
-            entries[name] = [st.st_mtime_ns, st.st_size, []]
-    doomed = {
+        # Written by an older pike, or noted by a process whose manifest lost the race;
+        # a file of someone else's is noted as such, and never opened again.
+        if name not in entries and name not in others:
+            if _ours(entry):
+                st = entry.stat(follow_symlinks=False)
+                entries[name] = [st.st_mtime_ns, st.st_size, []]
+            else:
+                others.add(name)
+    doomed = [
         name
         for name, (_when, _size, about) in entries.items()
         if about and name != written and not any(os.path.isdir(f) for f in about)
-    }
-    kept = sorted((e[0], name) for name, e in entries.items() if name not in doomed)
-    total = sum(entries[name][1] for _when, name in kept)
-    while kept and (len(kept) > MAX_FILES or total > MAX_BYTES) and kept[0][1] != written:
-        _when, name = kept.pop(0)
+    ]
+    left = set(entries) - set(doomed)
+    total = sum(entries[name][1] for name in left)
+    by_age = sorted((entries[name][0], name) for name in left if name != written)
+    for _when, name in by_age:  # the oldest first; never the file just written
+        if len(left) <= MAX_FILES and total <= MAX_BYTES:
+            break
+        doomed.append(name)
+        left.discard(name)
         total -= entries[name][1]
-        doomed.add(name)
     for name in doomed:
-        _remove(os.path.join(folder, name))
+        if _ours(on_disk[name]):  # the manifest is only believed about pike's own files
+            _remove(os.path.join(folder, name))
+        else:
+            others.add(name)
         del entries[name]
-    _replace(folder, _MANIFEST, json.dumps({"format": 1, "files": entries}).encode("utf-8"))
+    document = {"format": 1, "files": entries, "others": sorted(others)}
+    _replace(folder, _MANIFEST, json.dumps(document).encode("utf-8"))
 
 
-def _manifest(folder: str) -> dict[str, list[Any]]:
-    """The manifest's entries ``name -> [written ns, size, folders]``; those that are
-    not so are left out (then noted afresh from the folder)."""
+# A manifest bigger than this is not pike's (MAX_FILES entries take a few tens of KiB).
+_MANIFEST_BYTES = 4 * 1024 * 1024
+
+
+def _manifest(folder: str) -> tuple[dict[str, list[Any]], set[str]]:
+    """The manifest's entries ``name -> [written ns, size, folders]``, and the names of
+    the files in the folder that are not pike's. What is not so is left out (the folder
+    is then looked at afresh); the manifest is opened as `read` opens a cache file."""
     import json
 
     try:
-        with open(os.path.join(folder, _MANIFEST), "rb") as file:
-            document = json.loads(file.read())
-        files = document["files"]
+        fd = os.open(
+            os.path.join(folder, _MANIFEST),
+            os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0),
+        )
+        with os.fdopen(fd, "rb") as file:
+            st = os.fstat(file.fileno())
+            if not stat.S_ISREG(st.st_mode) or not _private(st) or st.st_size > _MANIFEST_BYTES:
+                return {}, set()
+            document = json.loads(file.read(_MANIFEST_BYTES))
+        files, others = document["files"], document["others"]
     except (OSError, ValueError, TypeError, KeyError):
-        return {}
-    if type(files) is not dict:
-        return {}
-    return {
+        return {}, set()
+    if type(files) is not dict or type(others) is not list:
+        return {}, set()
+    entries = {
         name: value
         for name, value in files.items()
         if type(value) is list
@@ -239,6 +264,7 @@ def _manifest(folder: str) -> dict[str, list[Any]]:
         and type(value[2]) is list
         and all(type(f) is str for f in value[2])
     }
+    return entries, {name for name in others if type(name) is str}
 
 
 def _ours(entry: os.DirEntry[str]) -> bool:
@@ -246,37 +272,45 @@ def _ours(entry: os.DirEntry[str]) -> bool:
     try:
         if not entry.is_file(follow_symlinks=False):
             return False
-        with open(entry.path, "rb") as file:
+        fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
             return file.read(len(_MAGIC)) == _MAGIC
     except OSError:
         return False
 
 
 def clear() -> tuple[str | None, int]:
-    """Remove every file pike wrote in its cache folder (and nothing else): the folder
-    and how many files went."""
+    """Remove every file pike wrote in its cache folder, and nothing else: the folder
+    (None if caching is off) and how many files were removed.
+
+    A file is pike's if it begins with pike's header, or is its manifest, or a
+    temporary file of its manifest. Raises ``OSError`` if the folder cannot be
+    looked through.
+    """
     folder = directory()
-    if folder is None or not _usable(folder):
+    if folder is None or not os.path.lexists(folder):
         return folder, 0
-    removed = 0
+    if not _usable(folder):
+        raise PermissionError(f"{folder} is not a folder of yours that only you may change")
     with os.scandir(folder) as it:
         entries = list(it)
+    manifest_temporary = f".{_MANIFEST}."
+    removed = 0
     for entry in entries:
-        if (
-            _ours(entry)
-            or entry.name == _MANIFEST
-            or (entry.name.startswith(".") and entry.name.endswith(".tmp"))
-        ):
-            _remove(entry.path)
-            removed += 1
+        name = entry.name
+        mine = name == _MANIFEST or (name.startswith(manifest_temporary) and name.endswith(".tmp"))
+        if (mine and entry.is_file(follow_symlinks=False)) or _ours(entry):
+            removed += _remove(entry.path)
     return folder, removed
 
 
-def _remove(path: str) -> None:
+def _remove(path: str) -> bool:
+    """Remove the file at ``path``; False if it could not be (gone already...)."""
     try:
         os.unlink(path)
-    except OSError:  # gone already
-        return
+    except OSError:
+        return False
+    return True
 
 
 def key_of(*parts: object) -> str:

@@ -323,7 +323,7 @@ def _static(paths: list[str], base: str | None) -> Report:
         raise UsageError(f"--base {base!r}: expected MODULE:CLASS or a class name")
     listing = static.list_classes(paths, base=base)
     if base is not None and (":" in base or "." in base):
-        _check_static_base(base, listing, paths)
+        _check_static_base(base, listing)
     report = Report("static", [os.path.abspath(p) for p in paths], base)
     report.rows = [Row(c.module, c.name, list(c.bases), c.path, c.lineno) for c in listing.classes]
     report.module_count = len(listing.module_names)
@@ -335,17 +335,13 @@ def _static(paths: list[str], base: str | None) -> Report:
     return report
 
 
-def _check_static_base(spec: str, listing: StaticListing, paths: list[str]) -> None:
-    """Raise a `UsageError` for a ``--base MODULE:CLASS`` that names nothing, with no
-    code run: MODULE must be a plugin module defining CLASS, or a module that is
-    imported already or can be found on ``sys.path``."""
-    from pike.discovery import static
-
-    module, name = _split_base(spec)
-    if module in listing.module_names:
-        every = static.list_classes(paths).classes  # the index makes this a second read
-        if not any(c.module == module and c.name == name for c in every):
-            raise UsageError(f"--base {spec!r}: plugin module {module!r} has no class {name!r}")
+def _check_static_base(spec: str, listing: StaticListing) -> None:
+    """Raise a `UsageError` for a ``--base MODULE:CLASS`` whose module is nowhere, with no
+    code run: MODULE must be a plugin module (parsed or not), or a module imported
+    already or that can be found on ``sys.path``. (What CLASS names in it, a class or
+    a name bound to one, static listing follows as it can.)"""
+    module, _name = _split_base(spec)
+    if module in listing.module_names or any(e.module == module for e in listing.errors):
         return
     if module in sys.modules:
         return
@@ -518,9 +514,9 @@ def main(
         _say(err, "pike: error: stdout is closed; nowhere to write the report")
         return EXIT_PLUGIN_ERRORS
     if args.clear_cache:
-        _clear_cache(out if not args.paths else err)
+        cleared = _clear_cache(out if not args.paths else err, err)
         if not args.paths:
-            return EXIT_OK
+            return EXIT_OK if cleared else EXIT_PLUGIN_ERRORS
     try:
         if args.static:
             report = _static(args.paths, args.base)
@@ -556,14 +552,20 @@ def main(
     return status
 
 
-def _clear_cache(out: TextIO) -> None:
+def _clear_cache(out: TextIO, err: TextIO | None) -> bool:
+    """Empty pike's cache folder and say so; False if it could not be done."""
     from pike import _cache
 
-    folder, removed = _cache.clear()
+    try:
+        folder, removed = _cache.clear()
+    except OSError as exc:
+        _say(err, f"pike: error: cannot clear the cache folder: {exc}")
+        return False
     if folder is None:
-        _say(out, "pike: the cache is turned off (PIKE_CACHE_DIR); nothing to clear")
+        _say(out, "pike: caching is off (PIKE_CACHE_DIR, or no home folder): nothing to clear")
     else:
         _say(out, f"removed {removed} file{'' if removed == 1 else 's'} from {folder}")
+    return True
 
 
 def main_entry() -> None:  # pragma: no cover - the console script's wrapper

@@ -97,7 +97,10 @@ def search_path_error(path: str, reason: str, cause: OSError) -> SearchPathError
         (PermissionError, SearchPathPermissionError),
     ):
         if isinstance(cause, kind):
-            return error(path, reason)
+            found = error(path, reason)
+            if cause.errno:
+                found.errno = cause.errno  # EPERM, say, where EACCES is the rule
+            return found
     return SearchPathError(path, reason)
 
 

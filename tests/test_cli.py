@@ -210,7 +210,7 @@ def test_bad_base_is_usage_error(make_tree: MakeTree, base: str, message: str) -
     ("base", "message"),
     [
         ("nope:X", "no module 'nope' among the plugins or importable from here"),
-        ("bases:Missing", "plugin module 'bases' has no class 'Missing'"),
+        ("nope.deeper:X", "no module 'nope.deeper' among the plugins"),
     ],
 )
 def test_a_static_base_that_names_nothing_is_a_usage_error(
@@ -227,6 +227,14 @@ def test_a_static_base_that_names_nothing_is_a_usage_error(
     assert status == 0 and class_names(out) == ["Fast", "Slow"]
     status, out, _err = run_streams(str(root), "--static", "--base", "json:JSONDecoder")
     assert status == 0  # an importable module: found, not run
+    # A name a plugin module binds to a class, and a plugin module that does not parse,
+    # are the static listing's to follow: not usage errors.
+    alias = make_tree({**FOLDER, "alias.py": "from bases import Driver as Alias\n"})
+    status, out, _err = run_streams(str(alias), "--static", "--base", "alias:Alias")
+    assert status == 0
+    broken = make_tree({**FOLDER, "broken.py": "class (:\n"})
+    status, out, err = run_streams(str(broken), "--static", "--base", "broken:X")
+    assert status == 1 and "no module" not in err  # the parse error, not bad usage
 
 
 def test_no_path_is_a_usage_error_unless_only_the_cache_is_cleared(

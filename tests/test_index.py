@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from pike import _cache, _walk
 from pike.discovery import static
 from pike.discovery._index import Index
-from tests.conftest import REPO, MakeTree
+from tests.conftest import NOBODY, REPO, MakeTree
 
 PLUGINS = {
     "alpha.py": "from bases import Base\n\nclass Alpha(Base):\n    pass\n",
@@ -1114,3 +1115,86 @@ def test_clearing_the_cache_removes_what_pike_wrote_and_nothing_else(
     assert out.getvalue() == f"removed {written} files from {cache}\n"
     assert [p.name for p in cache.iterdir()] == ["notes.txt"]
     assert listed(root) == listed(root)  # and the cache fills again
+
+
+def test_the_cache_removes_only_files_pike_wrote(cache: Path) -> None:
+    """A manifest that names someone else's file (a shared PIKE_CACHE_DIR, a forged
+    manifest) never makes pike remove it; nor does clearing remove their hidden files."""
+    import json
+
+    _cache.write("doc", {"a": 1})
+    (cache / "notes.txt").write_text("mine\n")
+    (cache / ".draft.tmp").write_text("mine too\n")
+    gone = str(cache.parent / "gone-folder")
+    forged = {"format": 1, "files": {"notes.txt": [0, 5, [gone]]}, "others": []}
+    (cache / "pike-manifest.json").write_text(json.dumps(forged))
+    _cache.write("doc2", {"b": 2}, folders=(gone,))
+    assert (cache / "notes.txt").read_text() == "mine\n"
+    assert _cache.clear() == (str(cache), 3)  # doc, doc2, the manifest
+    assert sorted(p.name for p in cache.iterdir()) == [".draft.tmp", "notes.txt"]
+
+
+def test_a_manifest_that_is_no_file_never_stops_a_write(cache: Path) -> None:
+    """A FIFO, or a link to a device, where the manifest goes: the write goes on."""
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(REPO)!r})
+os.environ["PIKE_CACHE_DIR"] = {str(cache)!r}
+from pike import _cache
+_cache.write("first", {{"a": 1}})
+os.remove(os.path.join({str(cache)!r}, "pike-manifest.json"))
+os.mkfifo(os.path.join({str(cache)!r}, "pike-manifest.json"))
+_cache.write("second", {{"b": 2}})
+print(_cache.read("second"))
+os.remove(os.path.join({str(cache)!r}, "pike-manifest.json"))
+os.symlink("/dev/zero", os.path.join({str(cache)!r}, "pike-manifest.json"))
+_cache.write("third", {{"c": 3}})
+print(_cache.read("third"))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["{'b': 2}", "{'c': 3}"]
+
+
+def test_files_dated_in_the_future_still_leave_room_for_the_newest(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clock set back, or files copied from another machine: the oldest by date go,
+    never the file just written, and the folder keeps to its cap."""
+    future = 4_000_000_000 * 10**9
+    for i in range(5):
+        _cache.write(f"old{i}", {"i": i})
+    (cache / "pike-manifest.json").unlink()  # noted afresh, by the files' own dates
+    monkeypatch.setattr(_cache, "MAX_FILES", 3)
+    for i in range(5):
+        os.utime(cache / f"old{i}", ns=(future + i, future + i))
+    _cache.write("new", {"n": 1})
+    left = sorted(p.name for p in cache.iterdir() if p.name != "pike-manifest.json")
+    assert left == ["new", "old3", "old4"]
+
+
+def test_a_cache_folder_that_cannot_be_looked_through_is_said_so(
+    tmp_path: Path, as_nobody: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    locked = Path(tempfile.mkdtemp(prefix="pike-cache-"))
+    try:
+        os.chown(locked, NOBODY, NOBODY)
+        locked.chmod(0o300)  # write and enter, not list
+        result = as_nobody(
+            f"""
+            import io, os
+            os.environ["PIKE_CACHE_DIR"] = {str(locked)!r}
+            from pike import cli
+            out, err = io.StringIO(), io.StringIO()
+            print(cli.main(["--clear-cache"], out=out, err=err))
+            print(err.getvalue().strip())
+            """
+        )
+        assert result.returncode == 0, result.stderr
+        status, message = result.stdout.splitlines()
+        assert status == "1"
+        assert message.startswith("pike: error: cannot clear the cache folder:")
+    finally:
+        shutil.rmtree(locked)
