@@ -236,7 +236,7 @@ def test_a_package_with_the_same_name_in_a_later_path_is_ignored(
     assert names(static.list_classes([first, second])) == ["dup.One"]
 
 
-def test_listing_reads_in_the_contracts_words(make_tree: MakeTree) -> None:
+def test_a_listing_is_a_sequence_of_classes_with_file_and_line_aliases(make_tree: MakeTree) -> None:
     root = make_tree(
         {"bases.py": "class Driver: pass\n", "d.py": "import bases\nclass D(bases.Driver): pass\n"}
     )
