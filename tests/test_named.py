@@ -141,8 +141,12 @@ FAUX_POINTS = """
     t1 = faux_plugins.things:FauxExtension
     e2 = faux_plugins.notfound:UnimportableExtension
 """
-ALL_NAMES = ["e1", "t1", "t2"]  # e2's module does not exist; e1 fails only when invoked
-WORKING_NAMES = ["t1", "t2"]
+ALL_NAMES = [
+    "t2",
+    "e1",
+    "t1",
+]  # in the file's order; e2's module does not exist, e1 fails when invoked
+WORKING_NAMES = ["t2", "t1"]
 
 
 @pytest.fixture
@@ -268,8 +272,8 @@ def test_extension_takes_stevedores_arguments_in_order() -> None:
 
 def test_detects_plugins_and_skips_the_broken(faux: dict[str, Any]) -> None:
     with ExtensionManager("faux.group", **faux) as em:
-        assert em.names() == ALL_NAMES  # by name
-        assert sorted(e.name for e in em) == ALL_NAMES
+        assert em.names() == ALL_NAMES  # in the file's order, as stevedore has them
+        assert [e.name for e in em] == ALL_NAMES
         assert em["t1"].name == "t1"
         assert "t1" in em and "e2" not in em and "t3" not in em
         with pytest.raises(KeyError):
@@ -350,7 +354,7 @@ def test_map_logs_errors_and_goes_on_unless_told_to_propagate(
     ) as em:
         with pytest.raises(RuntimeError, match="hard coded error"):
             em.map(mapped)
-        assert calls == ["t1"]  # stopped at the first
+        assert calls == WORKING_NAMES[:1]  # stopped at the first
 
 
 def test_map_over_no_extensions_raises_no_matches(source: Source) -> None:
@@ -490,18 +494,103 @@ def test_a_distribution_installed_later_is_seen(site: Install) -> None:
     assert ExtensionManager("faux.later").names() == ["one"]
     # pip adds a *.dist-info folder to the same site-packages: its mtime changes.
     site("second-dist", "[faux.later]\ntwo = second_mod:Two\n", {"second_mod.py": "X = 1\n"})
-    assert ExtensionManager("faux.later").entry_points_names() == ["one", "two"]
+    names = ExtensionManager("faux.later").entry_points_names()
+    assert sorted(names) == ["one", "two"]
+    assert names == [ep.name for ep in metadata.entry_points(group="faux.later")]
 
 
-def test_plugins_are_ordered_by_name_then_distribution(site: Install) -> None:
+def importlib_order(group: str, name: str | None = None) -> list[str]:
+    """The targets of ``group``'s entry points (of ``name``), in the order
+    ``importlib.metadata.entry_points()``, and so stevedore, gives them."""
+    return [ep.value for ep in metadata.entry_points(group=group) if name in (None, ep.name)]
+
+
+def test_installed_plugins_come_in_importlib_metadatas_order(site: Install) -> None:
     site("zeta-dist", "[ord.g]\nsame = zeta_mod:f\nalpha = zeta_mod:f\n", {"zeta_mod.py": "f = 1"})
     site("beta-dist", "[ord.g]\nsame = beta_mod:f\n", {"beta_mod.py": "f = 2\n"})
     em = ExtensionManager("ord.g")
-    assert [(e.name, e.distribution) for e in em] == [
-        ("alpha", "zeta-dist 1.0"),
-        ("same", "beta-dist 1.0"),
-        ("same", "zeta-dist 1.0"),
-    ]
+    assert [e.entry_point_target for e in em] == importlib_order("ord.g")
+    zeta = [(e.name, e.distribution) for e in em if e.distribution == "zeta-dist 1.0"]
+    assert zeta == [("same", "zeta-dist 1.0"), ("alpha", "zeta-dist 1.0")]  # the file's order
+
+
+def dist_info(folder: Path, name: str, points: str, files: dict[str, str]) -> Path:
+    """What pip leaves for distribution ``name`` in ``folder``."""
+    write_tree(folder, files)
+    info = folder / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(points)
+    return folder
+
+
+@pytest.fixture
+def two_paths(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """Two folders on sys.path, the first (as on PYTHONPATH) before the second."""
+    early, late = tmp_path / "early", tmp_path / "late"
+    early.mkdir()
+    late.mkdir()
+    sys.path[:0] = [str(early), str(late)]
+    importlib.invalidate_caches()
+    yield early, late
+    sys.path.remove(str(early))
+    sys.path.remove(str(late))
+    for name in [
+        n for n, m in sys.modules.items() if str(tmp_path) in str(getattr(m, "__file__", ""))
+    ]:
+        del sys.modules[name]
+    for key in [k for k in sys.path_importer_cache if str(tmp_path) in str(k)]:
+        del sys.path_importer_cache[key]
+    importlib.invalidate_caches()
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_a_distribution_earlier_on_sys_path_is_seen_first(
+    two_paths: tuple[Path, Path], cache: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if cache == "off":
+        monkeypatch.setenv("PIKE_CACHE_DIR", "off")
+    early, late = two_paths
+    # By name, "aaa-late" would come first; sys.path puts "zzz-early" first.
+    dist_info(late, "aaa-late", "[two.g]\nsame = late_mod:f\n", {"late_mod.py": "f = 'late'"})
+    dist_info(early, "zzz-early", "[two.g]\nsame = early_mod:f\n", {"early_mod.py": "f = 'early'"})
+    expected = ["early_mod:f", "late_mod:f"]
+    assert importlib_order("two.g") == expected  # as importlib.metadata and stevedore see it
+    hooks = HookManager("two.g", "same")
+    assert [e.entry_point_target for e in hooks] == expected
+    assert [e.distribution for e in hooks] == ["zzz-early 1.0", "aaa-late 1.0"]
+    assert [e.entry_point_target for e in ExtensionManager("two.g")] == expected
+    assert NamedExtensionManager("two.g", ["same"]).list_entry_points()[0].value == "early_mod:f"
+    with pytest.raises(MultipleMatches):
+        DriverManager("two.g", "same")
+    last = DriverManager("two.g", "same", conflict_resolver=extension.ignore_conflicts)
+    assert last.driver == "late"  # stevedore's resolver takes the last found
+
+
+def test_a_distribution_shadowed_further_down_sys_path_is_not_seen(
+    two_paths: tuple[Path, Path],
+) -> None:
+    early, late = two_paths
+    # One distribution twice (a newer copy on PYTHONPATH): only the first counts.
+    dist_info(late, "acme", "[shadow.g]\nold = acme_old:f\n", {"acme_old.py": "f = 1"})
+    dist_info(early, "acme", "[shadow.g]\nnew = acme_new:f\n", {"acme_new.py": "f = 2"})
+    assert importlib_order("shadow.g") == ["acme_new:f"]
+    assert ExtensionManager("shadow.g").names() == ["new"]
+
+
+def test_a_later_run_of_a_name_replaces_an_earlier_one_as_in_stevedore() -> None:
+    # stevedore groups a name's extensions that are next to each other: only those
+    # go to the conflict resolver; a later one of the name replaces the earlier.
+    first, second = conflicting()
+    other = Extension("other", metadata.EntryPoint("other", "module3:X", "g.x"), Bar, None)
+    em = ExtensionManager.make_test_instance(
+        [first, other, second], conflict_resolver=extension.error_on_conflict
+    )
+    assert em["conflict"] is second and dict(em.items()) == {"conflict": second, "other": other}
+    with pytest.raises(MultipleMatches):
+        ExtensionManager.make_test_instance(
+            [first, second], conflict_resolver=extension.error_on_conflict
+        )["conflict"]
 
 
 # -- conflicts ----------------------------------------------------------------------------
@@ -718,7 +807,7 @@ def test_enabled_keeps_what_the_check_accepts(faux: dict[str, Any]) -> None:
 
     with EnabledExtensionManager("faux.group", check, invoke_on_load=True, **faux) as em:
         assert em.names() == ["t2"]
-        assert checked == ["t1", "t2"]  # after loading: the check sees obj
+        assert checked == WORKING_NAMES  # after loading: the check sees obj
 
 
 # -- DriverManager --------------------------------------------------------------------------
@@ -788,10 +877,11 @@ def test_two_drivers_of_one_name(site: Install) -> None:
         DriverManager("acme.hooks", "on_start")
     assert "alpha_hooks:start (alpha-hooks 1.0)" in str(info.value)
     assert "beta_hooks:start (beta-hooks 1.0)" in str(info.value)
+    found = [value.split("_")[0] for value in importlib_order("acme.hooks", "on_start")]
     picked = DriverManager("acme.hooks", "on_start", conflict_resolver=extension.ignore_conflicts)
-    assert picked.driver() == "beta"  # the last found, by distribution
+    assert picked.driver() == found[-1]  # the last found, as stevedore finds them
     first = DriverManager("acme.hooks", "on_start", conflict_resolver=lambda ns, n, e: e[0])
-    assert first.driver() == "alpha"
+    assert first.driver() == found[0]
 
 
 def test_driver_test_instance_and_its_conflicts() -> None:
@@ -819,15 +909,16 @@ def test_hooks_are_every_plugin_of_the_name(source: Source) -> None:
     source.add("alpha-hooks", *ALPHA_HOOKS)
     source.add("beta-hooks", *BETA_HOOKS)
     with HookManager("acme.hooks", "on_start", **source.kw) as hooks:
-        assert [ext.plugin() for ext in hooks] == ["alpha", "beta"]
-        assert [ext.distribution for ext in hooks] == [
-            source.label("alpha-hooks"),
-            source.label("beta-hooks"),
-        ]
+        # Drop-in folders in the order given; distributions as importlib.metadata has them.
+        found = ["alpha", "beta"]
+        if source.kind == "installed":
+            found = [value.split("_")[0] for value in importlib_order("acme.hooks", "on_start")]
+        assert [ext.plugin() for ext in hooks] == found
+        assert [ext.distribution for ext in hooks] == [source.label(f"{f}-hooks") for f in found]
         assert hooks["on_start"] == hooks.extensions and len(hooks["on_start"]) == 2
         with pytest.raises(KeyError):
             hooks["on_stop"]
-        assert hooks.map(lambda ext: ext.plugin()) == ["alpha", "beta"]
+        assert hooks.map(lambda ext: ext.plugin()) == found
     with HookManager("acme.hooks", "nothing", **source.kw) as none:
         assert none.extensions == []
 
@@ -1289,7 +1380,8 @@ def test_installed_entry_points_without_the_cache(
     site("alpha-hooks", *ALPHA_HOOKS)
     site("beta-hooks", *BETA_HOOKS)
     hooks = HookManager("acme.hooks", "on_start")
-    assert [e.distribution for e in hooks] == ["alpha-hooks 1.0", "beta-hooks 1.0"]
+    found = [value.split("_")[0] for value in importlib_order("acme.hooks", "on_start")]
+    assert [e.distribution for e in hooks] == [f"{f}-hooks 1.0" for f in found]
     with pytest.raises(MultipleMatches, match=r"alpha_hooks:start \(alpha-hooks 1.0\)"):
         DriverManager("acme.hooks", "on_start")
 
@@ -1315,7 +1407,7 @@ def test_bad_arguments_get_pikes_type_errors(faux: dict[str, Any]) -> None:
     with NamedExtensionManager("faux.group", names="t1", **faux) as one:  # one name
         assert one.names() == ["t1"]
     with NamedExtensionManager("faux.group", names=(n for n in ["t2", "t1"]), **faux) as gen:
-        assert gen.names() == ["t1", "t2"]
+        assert gen.names() == ["t2", "t1"]
 
 
 def test_a_plugin_raising_any_base_exception_is_skipped(source: Source) -> None:

@@ -14,6 +14,9 @@ then the entry points are read again and the file rewritten. With the cache off
 
 Each distribution's METADATA is parsed at most once per process, and only
 where a label (``"name version"``) is asked for.
+
+The entry points come in ``importlib.metadata.entry_points()``'s order, which is
+stevedore's (`first_of_each`), put in order once when the cache file is written.
 """
 
 from __future__ import annotations
@@ -23,14 +26,14 @@ import re
 import sys
 import time
 import weakref
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Container, Iterable
 from importlib import metadata
 from typing import Any, TypeVar
 
 from pike import _cache
 from pike._filestate import FileState, changed
 
-__all__ = ["in_order", "label", "read", "still_valid"]
+__all__ = ["first_of_each", "label", "read", "still_valid"]
 
 X = TypeVar("X")
 
@@ -69,28 +72,23 @@ def label(entry_point: object) -> str | None:
     return text
 
 
-def in_order(points: Iterable[tuple[str, str, X]], label_of: Callable[[X], str | None]) -> list[X]:
-    """Entry points in pike's order: by name, then distribution, then value; one
-    declared twice (one distribution on two ``sys.path`` entries, a source tree
-    beside its installed copy) kept once.
+def first_of_each(points: Iterable[tuple[str, str, X]]) -> list[X]:
+    """Installed entry points in the order given, each declaration kept once (the first).
 
-    ``points`` are ``(name, value, point)``; ``label_of(point)`` is asked only
-    where a name repeats (it may parse a distribution's METADATA).
+    The order is ``importlib.metadata.entry_points()``'s, and so stevedore's: the
+    distributions in ``sys.path`` order (the first of each name), each one's entry
+    points in its ``entry_points.txt`` order. A declaration (name and value) seen
+    again, as when a source tree is on ``sys.path`` beside its installed copy, is
+    dropped, as stevedore's cache drops it. A drop-in folder's are taken in the
+    same order. ``points`` are ``(name, value, point)``.
     """
-    by_name: dict[str, list[tuple[str, str, X]]] = {}
-    for point in points:
-        by_name.setdefault(point[0], []).append(point)
-    ordered: list[X] = []
-    for name in sorted(by_name):
-        same = by_name[name]
-        if len(same) > 1:
-            same.sort(key=lambda p: (label_of(p[2]) or "", p[1]))
-        values: set[str] = set()
-        for _name, value, kept in same:
-            if value not in values:
-                values.add(value)
-                ordered.append(kept)
-    return ordered
+    seen: set[tuple[str, str]] = set()
+    kept: list[X] = []
+    for name, value, point in points:
+        if (name, value) not in seen:
+            seen.add((name, value))
+            kept.append(point)
+    return kept
 
 
 # -- what the cached entry points depend on ------------------------------------------------
@@ -194,10 +192,9 @@ _NORMALIZE = re.compile(r"[-_.]+")
 
 
 def _read_all() -> dict[str, list[tuple[str, str, str]]]:
-    """Every group's entry points as ``(name, value, label)``, each distribution once.
-
-    The first distribution of a name on ``sys.path`` wins, as in
-    ``importlib.metadata.entry_points()``.
+    """Every group's entry points as ``(name, value, label)``, in the order of
+    ``importlib.metadata.entry_points()``: the first distribution of each name on
+    ``sys.path``, in ``sys.path`` order, and each one's in its file's order.
     """
     groups: dict[str, list[tuple[str, str, str]]] = {}
     seen: set[str] = set()
@@ -207,6 +204,9 @@ def _read_all() -> dict[str, list[tuple[str, str, str]]]:
             name = meta["Name"] if meta is not None else None
         except Exception:  # a broken METADATA: importlib.metadata skips little, nor do we
             name = None
+        # Told apart by METADATA's Name, as pip names the folders; importlib.metadata
+        # goes by the folder's name where it can, which differs only for a folder
+        # named otherwise than pip names it ("acme-one-1.0.dist-info" is "acme").
         normalized = _NORMALIZE.sub("-", name).lower() if name else None
         if normalized is not None:
             if normalized in seen:
@@ -236,28 +236,33 @@ def _from_cache(
     where = [_where(entry) for entry in sys.path]
     name = "entry-points-" + _cache.key_of(sys.executable, sys.prefix, sys.version, where)
     document = _cache.read(name)
+    if document is not None and document.get("order") != _ORDER:
+        document = None  # written by a pike that ordered them otherwise
     paths: object = document.get("paths") if document is not None else None
     groups = document.get("groups") if document is not None and still_valid(paths) else None
     points = groups.get(wanted, ()) if type(groups) is dict else None
     if points is not None and type(points) is tuple and all(map(_is_point, points)):
         return points, paths
     fresh_paths = _scan_paths(time.time_ns())
+    # Put in order once, here: a manager only reads them back.
     fresh = {
-        group: tuple(in_order(((n, v, (n, v, t)) for n, v, t in points), _third))
+        group: tuple(first_of_each((n, v, (n, v, t)) for n, v, t in points))
         for group, points in _read_all().items()
     }
-    _cache.write(name, {"paths": fresh_paths, "groups": fresh}, avoid=avoid)
+    document = {"order": _ORDER, "paths": fresh_paths, "groups": fresh}
+    _cache.write(name, document, avoid=avoid)
     return fresh.get(wanted, ()), fresh_paths
 
 
-def _third(point: tuple[str, str, str]) -> str:
-    return point[2]
+#: The order the cached entry points are kept in (`first_of_each`'s); a document
+#: without it was written by a pike that sorted them by name.
+_ORDER = "sys.path"
 
 
 def read(
     wanted: str, names: Container[str] | None = None, *, avoid: tuple[str, ...] = ()
 ) -> tuple[list[metadata.EntryPoint], object]:
-    """The installed distributions' entry points in ``wanted``, in `in_order`'s order.
+    """The installed distributions' entry points in ``wanted``, in `first_of_each`'s order.
 
     With ``names``, only the entry points of those names are made. Also the
     state of ``sys.path`` they hold for, for `still_valid`. The cache file is
@@ -267,12 +272,12 @@ def read(
     cached = _from_cache(wanted, avoid)
     if cached is None:
         state = _scan_paths(time.time_ns())
-        found = [
+        found = (
             (ep.name, ep.value, ep)
             for ep in metadata.entry_points(group=wanted)
             if names is None or ep.name in names
-        ]
-        return in_order(found, label), state
+        )
+        return first_of_each(found), state
     points, held = cached
     _cached_groups[wanted] = points  # labels looked up there when asked for
     make = metadata.EntryPoint

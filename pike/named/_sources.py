@@ -3,8 +3,11 @@
 Two sources, in this order: drop-in folders (``search_paths``), each
 declaring its plugins in an ``entry_points.txt`` in the format a
 distribution's ``*.dist-info`` uses; then the entry points of installed
-distributions. Within a source, by name, then distribution. A declaration
-seen in both (a folder that is also installed) is one plugin, the folder's.
+distributions. The folders in the order given, the installed distributions
+in ``importlib.metadata``'s order (``sys.path``'s), as stevedore has them; each
+one's entry points in its file's order (`pike.named._installed.first_of_each`).
+A declaration seen in both (a folder that is also installed) is one plugin,
+the folder's.
 
 A drop-in's module is imported by the folders' [`PikeManager`][pike.manager.PikeManager]
 (its isolation and cleanup hold); an installed entry point loads with that
@@ -38,7 +41,7 @@ from pike._paths import SearchPaths, normalize_search_paths, roots_of
 from pike._trust import Trust, TrustPolicy
 from pike.errors import PikeValueError, SearchPathError
 from pike.manager import PikeManager
-from pike.named._installed import in_order
+from pike.named._installed import first_of_each
 
 __all__ = ["Sources", "declared"]
 
@@ -93,8 +96,8 @@ def _parse(text: str, folder: str) -> list[tuple[str, str, str]]:
 
 def _named_lines(text: str, group: str, names: Iterable[str]) -> list[tuple[str, str]]:
     """``(name, value)`` of the declarations of ``names`` in ``group``, found with
-    ``str.find``, in a file that was checked whole already."""
-    found = []
+    ``str.find``, in a file that was checked whole already; in the file's order."""
+    found: list[tuple[int, tuple[str, str]]] = []
     for name in names:
         start = 0
         while (at := text.find(name, start)) >= 0:
@@ -106,8 +109,8 @@ def _named_lines(text: str, group: str, names: Iterable[str]) -> list[tuple[str,
             if said is None or said[0] != name:
                 continue  # in a comment, a value, a longer name
             if _group_at(text, line_start) == group:
-                found.append(said)
-    return found
+                found.append((line_start, said))
+    return [said for _start, said in sorted(found)]
 
 
 def _group_at(text: str, position: int) -> str | None:
@@ -189,10 +192,6 @@ def _check_whole(path: str, folder: str, text: str, st: os.stat_result) -> None:
         raise error
 
 
-def _no_label(point: object) -> None:
-    return None  # a folder's declarations are of no distribution
-
-
 def _is_text(value: object) -> bool:
     return type(value) is str
 
@@ -204,7 +203,7 @@ def declared(
     policy: TrustPolicy | None = None,
     names: Iterable[str] | None = None,
 ) -> list[metadata.EntryPoint]:
-    """The entry points ``folder/entry_points.txt`` declares in ``group``, by name.
+    """The entry points ``folder/entry_points.txt`` declares in ``group``, in its order.
 
     With ``names``, only those. No file means no declarations. A file that
     cannot be read, is not UTF-8 text, breaks the format anywhere, or fails
@@ -225,7 +224,7 @@ def declared(
     else:
         _check_whole(path, folder, text, st)
         points = _named_lines(text, group, [n for n in wanted if n])
-    ordered = in_order(((n, v, (n, v)) for n, v in points), _no_label)
+    ordered = first_of_each((n, v, (n, v)) for n, v in points)
     entry_points = tuple(metadata.EntryPoint(n, v, group) for n, v in ordered)
     if len(_declared) >= 64:
         for oldest in list(_declared)[:1]:

@@ -7,6 +7,7 @@ the same classes, parameters, defaults and behaviour, plus pike's keyword-only
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import (
     Callable,
@@ -170,6 +171,10 @@ class Extension(Generic[T]):
 ConflictResolverT: TypeAlias = Callable[[str, str, list[Extension[T]]], Extension[T]]
 
 
+def _name_of(ext: Extension[Any]) -> str:
+    return ext.name
+
+
 def _where(ext: Extension[Any]) -> str:
     """``"module:attr (distribution)"`` for messages, whatever the record holds."""
     try:
@@ -248,11 +253,12 @@ def _deprecated(argument: str, value: object) -> None:
 
 
 class ExtensionManager(Generic[T]):
-    """Every plugin of a namespace (an entry-point group), loaded in a fixed order.
+    """Every plugin of a namespace (an entry-point group), in order.
 
     Plugins come from the drop-in folders ``search_paths`` (each declaring its
-    plugins in an ``entry_points.txt``), then from installed distributions; by
-    name, then distribution, within each. A plugin that fails to load is
+    plugins in an ``entry_points.txt``; by name within a folder), then from
+    installed distributions, in stevedore's order: ``importlib.metadata``'s, the
+    distributions in ``sys.path`` order. A plugin that fails to load is
     logged (logger ``stevedore.extension``, as stevedore logs it) and skipped, unless
     ``on_load_failure_callback`` or ``on_error`` says otherwise.
 
@@ -382,16 +388,19 @@ class ExtensionManager(Generic[T]):
 
     @property
     def _extensions_by_name(self) -> dict[str, Extension[T]]:
-        """One extension per name; the conflict resolver picks among several."""
+        """One extension per name; the conflict resolver picks among several in a row.
+
+        As stevedore groups them (``itertools.groupby``): several extensions of one
+        name next to each other go to the resolver; a later run of a name (another
+        distribution's, further down ``sys.path``) replaces an earlier one.
+        """
         if self._by_name is None:
-            groups: dict[str, list[Extension[T]]] = {}
-            for ext in self.extensions:
-                groups.setdefault(ext.name, []).append(ext)
             resolve = self._conflict_resolver
-            self._by_name = {
-                name: same[0] if len(same) == 1 else resolve(self.namespace, name, same)
-                for name, same in groups.items()
-            }
+            by_name: dict[str, Extension[T]] = {}
+            for name, run in itertools.groupby(self.extensions, key=_name_of):
+                same = list(run)
+                by_name[name] = same[0] if len(same) == 1 else resolve(self.namespace, name, same)
+            self._by_name = by_name
         return self._by_name
 
     # -- finding -------------------------------------------------------------------
