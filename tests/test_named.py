@@ -264,7 +264,10 @@ def test_extension_takes_stevedores_arguments_in_order() -> None:
     plain = Extension("n", metadata.EntryPoint("n", "module:attribute", "g"), dict, {"x": 1})
     assert (plain.module_name, plain.attr, plain.obj) == ("module", "attribute", {"x": 1})
     assert Extension("bare", None, None, None).distribution is None  # type: ignore[arg-type]
-    assert "Extension object at 0x" in repr(ext)  # stevedore's plain repr, as the article shows
+    # What it names, and no address: a program printing its extensions prints the same.
+    assert repr(ext) == "<Extension 'name' = 'module.name:attribute.name [extra]'>"
+    assert repr([plain]) == "[<Extension 'n' = 'module:attribute'>]"
+    assert repr(Extension("bare", None, None, None)) == "<Extension 'bare'>"  # type: ignore[arg-type]
 
 
 # -- ExtensionManager ---------------------------------------------------------------------

@@ -139,6 +139,17 @@ class Extension(Generic[T]):
         self.obj = obj
         self.path = path
 
+    def __repr__(self) -> str:
+        """``<Extension 'name' = 'module:attr'>``: the declaration, and no address (a
+        program printing its extensions shows the same text on every run)."""
+        try:
+            target = self.entry_point.value
+        except Exception:  # a stand-in entry point (tests build their own)
+            target = None
+        if isinstance(target, str):
+            return f"<Extension {self.name!r} = {target!r}>"
+        return f"<Extension {self.name!r}>"
+
     @property
     def module_name(self) -> str:
         """The module the entry point names (``"package.module"``)."""
