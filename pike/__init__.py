@@ -36,7 +36,9 @@ from pike.errors import (
 from pike.finder import PikeFinder
 from pike.manager import PikeManager
 
-__version__ = "1.0.0"
+# The version is read on first use (below) from pike/_version.txt, which the build writes
+# from git tags (pyproject.toml, [tool.setuptools_scm]).
+__version__: str
 
 if TYPE_CHECKING:  # loaded on first use at run time (below); seen by type checkers now
     from pike.named import (
@@ -63,11 +65,27 @@ _NAMED = (
 )
 
 
+def _read_version() -> str:
+    try:
+        with open(f"{__path__[0]}/_version.txt", encoding="utf-8") as file:
+            return file.read().strip()
+    except OSError:  # a source tree never built nor installed: ask the installed copy
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("pike")
+        except PackageNotFoundError:  # not installed either: the build's fallback
+            return "0+unknown"
+
+
 def __getattr__(name: str) -> object:
     if name in _NAMED:
         import pike.named
 
         return getattr(pike.named, name)
+    if name == "__version__":
+        globals()["__version__"] = found = _read_version()
+        return found
     raise AttributeError(f"module 'pike' has no attribute {name!r}")
 
 
