@@ -581,6 +581,23 @@ def test_a_distribution_shadowed_further_down_sys_path_is_not_seen(
     assert ExtensionManager("shadow.g").names() == ["new"]
 
 
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_one_declaration_in_two_distributions_is_one_plugin(
+    two_paths: tuple[Path, Path], cache: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if cache == "off":
+        monkeypatch.setenv("PIKE_CACHE_DIR", "off")
+    early, late = two_paths
+    # A source tree on sys.path beside its installed copy, under another name.
+    dist_info(early, "acme-dev", "[twice.g]\nsame = acme_mod:f\n", {"acme_mod.py": "f = 1"})
+    dist_info(late, "acme", "[twice.g]\nsame = acme_mod:f\nmore = acme_mod:f\n", {})
+    em = ExtensionManager("twice.g")
+    assert [(e.name, e.distribution) for e in em] == [
+        ("same", "acme-dev 1.0"),
+        ("more", "acme 1.0"),
+    ]
+
+
 def test_a_later_run_of_a_name_replaces_an_earlier_one_as_in_stevedore() -> None:
     # stevedore groups a name's extensions that are next to each other: only those
     # go to the conflict resolver; a later one of the name replaces the earlier.
@@ -704,6 +721,25 @@ def test_each_record_is_stevedores_name_level_and_words(
             "Foo, Bar",
         )
     ]
+
+
+def test_an_exception_whose_text_cannot_be_shown_is_still_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    def fail(ext: Extension[Any]) -> None:
+        raise Unprintable
+
+    ep = metadata.EntryPoint("odd", "odd_mod:X", "g.odd")
+    em = ExtensionManager.make_test_instance([Extension("odd", ep, Foo, None)])
+    with caplog.at_level(logging.ERROR, logger="stevedore"):
+        assert em.map(fail) == []
+    [first, second] = [r.getMessage() for r in caplog.records]
+    assert first.startswith("error calling 'odd': ") and "cannot be shown" in first
+    assert "cannot be shown" in second
 
 
 def test_stevedores_package_logger_gets_a_null_handler_once() -> None:
