@@ -187,6 +187,7 @@ def _check_whole(path: str, folder: str, text: str, st: os.stat_result) -> None:
             name,
             {"path": path, "state": state.to_data(), "error": verdict},
             avoid=roots_of([folder]),
+            folders=(folder,),
         )
     if error is not None:
         raise error
