@@ -1198,3 +1198,26 @@ def test_a_cache_folder_that_cannot_be_looked_through_is_said_so(
         assert message.startswith("pike: error: cannot clear the cache folder:")
     finally:
         shutil.rmtree(locked)
+
+
+def test_clearing_a_cache_that_is_off_or_not_made_yet_clears_nothing(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pike import cli
+
+    assert _cache.clear() == (str(cache), 0)  # not made yet
+    root = make_tree(PLUGINS)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["--clear-cache", str(root), "--static"], out=out, err=err) == 1
+    assert err.getvalue().startswith("removed 0 files from")  # then the listing, as asked
+    assert '"Impl"' not in out.getvalue() and "Impl" in out.getvalue()
+    monkeypatch.setenv("PIKE_CACHE_DIR", "off")
+    assert _cache.clear() == (None, 0)
+    out = io.StringIO()
+    assert cli.main(["--clear-cache"], out=out, err=err) == 0
+    assert "caching is off" in out.getvalue()
+    bad = cache.parent / "not-a-folder"
+    bad.write_text("")
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(bad))
+    with pytest.raises(PermissionError, match="not a folder of yours"):
+        _cache.clear()

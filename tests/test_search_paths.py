@@ -203,3 +203,14 @@ def test_search_path_removed_after_the_manager_was_made(make_tree: MakeTree) -> 
             list(mgr.get_module_names())
     finally:
         mgr.cleanup()
+
+
+def test_each_os_error_makes_its_own_search_path_error() -> None:
+    from pike.errors import SearchPathPermissionError, search_path_error
+
+    denied = search_path_error("/p", "cannot be read", PermissionError(errno.EPERM, "no"))
+    assert isinstance(denied, SearchPathPermissionError) and isinstance(denied, PermissionError)
+    assert denied.errno == errno.EPERM  # the cause's, where it differs from EACCES
+    other = search_path_error("/p", "cannot be read", OSError(errno.EIO, "broken"))
+    assert type(other) is SearchPathError and not isinstance(other, OSError)
+    assert str(other) == "search path '/p' cannot be read"
