@@ -62,6 +62,9 @@ FORMAT = 3
 _MAGIC = b"pike-cache"
 _HEADER = struct.Struct("<10sII")  # magic, format, CRC-32 of the payload
 _OFF = ("", "0", "off", "no", "false")
+# How every file in the folder is opened to be read: never through a link, and never
+# waiting on a FIFO planted under a cache file's name (flags a platform lacks are 0).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def directory() -> str | None:
@@ -107,7 +110,7 @@ def read(name: str) -> dict[str, Any] | None:
         return None
     path = os.path.join(folder, name)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        fd = os.open(path, _READ_FLAGS)
     except OSError:
         return None
     try:
@@ -240,10 +243,7 @@ def _manifest(folder: str) -> tuple[dict[str, list[Any]], set[str]]:
     import json
 
     try:
-        fd = os.open(
-            os.path.join(folder, _MANIFEST),
-            os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0),
-        )
+        fd = os.open(os.path.join(folder, _MANIFEST), _READ_FLAGS)
         with os.fdopen(fd, "rb") as file:
             st = os.fstat(file.fileno())
             if not stat.S_ISREG(st.st_mode) or not _private(st) or st.st_size > _MANIFEST_BYTES:
@@ -272,7 +272,7 @@ def _ours(entry: os.DirEntry[str]) -> bool:
     try:
         if not entry.is_file(follow_symlinks=False):
             return False
-        fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        fd = os.open(entry.path, _READ_FLAGS)
         with os.fdopen(fd, "rb") as file:
             return file.read(len(_MAGIC)) == _MAGIC
     except OSError:
