@@ -427,7 +427,7 @@ class Session:
             self._sys_path_before = list(sys.path)
             self._meta_path_before = list(sys.meta_path)
             # Listings cached by an earlier activation may miss files added since.
-            invalidate_listings(finder, roots)
+            self.forget_listings()
             self._active = True
             rebind_meta_path(lambda meta: [finder, *(f for f in meta if f is not finder)])
             return True
