@@ -12,6 +12,7 @@ quick mode.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tarfile
@@ -128,8 +129,11 @@ def sdist(session: nox.Session) -> None:
             external=True,
         )
         [exported] = wheels.glob("*.whl")
-        if exported.name.split("-")[1] != "0+unknown":
-            session.error(f"a bare export built as {exported.name}, not the fallback version")
+        # pyproject.toml's fallback_version, read as text (nox may run on 3.10: no tomllib)
+        pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+        [fallback] = re.findall(r'^fallback_version = "([^"]+)"$', pyproject, re.MULTILINE)
+        if exported.name.split("-")[1] != fallback:
+            session.error(f"a bare export built as {exported.name}, not the fallback version {fallback}")
     shutil.rmtree(work)  # kept when the session fails, to look at
 
 

@@ -19,8 +19,9 @@ def test_public_names_are_exported() -> None:
     assert issubclass(pike.PluginCollisionError, pike.PikeError)
     assert issubclass(pike.PikeWarning, UserWarning)
     # A release (2.0.0), or between releases a development version of the next one
-    # (2.0.0.dev5+gabc1234; 0.1.dev5+gabc1234 in a clone without the tags), or
-    # 0+unknown for a tree with neither git nor PKG-INFO.
+    # (2.0.0.dev5+gabc1234, counted from pyproject.toml's fallback_version in a clone
+    # without the tags; exactly that in a bare export), or 0+unknown for a source tree
+    # never built nor installed.
     version = r"(\d+(\.\d+)+(\.dev\d+)?(\+[0-9a-z.]+)?|0\+unknown)"
     assert re.fullmatch(version, pike.__version__), pike.__version__
 
