@@ -133,7 +133,9 @@ def sdist(session: nox.Session) -> None:
         pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
         [fallback] = re.findall(r'^fallback_version = "([^"]+)"$', pyproject, re.MULTILINE)
         if exported.name.split("-")[1] != fallback:
-            session.error(f"a bare export built as {exported.name}, not the fallback version {fallback}")
+            session.error(
+                f"a bare export built as {exported.name}, not the fallback version {fallback}"
+            )
     shutil.rmtree(work)  # kept when the session fails, to look at
 
 

@@ -74,7 +74,7 @@ def _read_version() -> str:
 
         try:
             return version("pike")
-        except PackageNotFoundError:  # not installed either: the build's fallback
+        except PackageNotFoundError:  # not installed either: no version known
             return "0+unknown"
 
 
