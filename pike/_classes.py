@@ -64,7 +64,7 @@ def _examine(records: list[Record], plugins: Container[str]) -> None:
     module_of = _TYPE_MODULE.__get__
     inert = _INERT
     for record in records:
-        name = record.entry.name
+        name = record.entry.key  # its name in sys.modules: its classes' __module__
         own = name + "."
         classes: list[type] = []
         uses: set[str] = set()

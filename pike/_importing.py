@@ -43,6 +43,7 @@ __all__ = [
     "ExtensionFileLoader",
     "Importer",
     "SourceFileLoader",
+    "SourceRoot",
     "SourcelessFileLoader",
     "claimed",
     "loader_details",
@@ -68,6 +69,11 @@ class _Recording:
             self._base_exec(module)
             return
         entry = expected.entry
+        if session.isolate:  # the source's builtins, whose __import__ finds its own modules
+            namespace = session.namespace(self.name.partition(".")[0])
+            if namespace is not None:
+                namespace.sync_builtins()
+                module.__dict__["__builtins__"] = namespace.builtins
         if not session.begin(self.name, expected):
             raise PluginImportError(
                 f"plugin module {entry.name!r} ({entry.path}) was not run: the PikeManager "
@@ -79,7 +85,7 @@ class _Recording:
         try:
             self._base_exec(module)
         except BaseException:
-            session.abandon(entry.name)
+            session.abandon(entry.key)
             raise
         finally:
             self._finder_stat = None
@@ -90,7 +96,7 @@ class _Recording:
             return
         # The manager ended while this module ran: the import system takes the
         # module out as this raises; the session takes out what it left.
-        session.sweep(entry.name)
+        session.sweep(entry.key)
         raise PluginImportError(
             f"plugin module {entry.name!r} ({entry.path}) finished importing after its "
             "PikeManager was cleaned up, so it was taken out again; import it inside "
@@ -139,6 +145,20 @@ class ExtensionFileLoader(_Recording, machinery.ExtensionFileLoader):
     def __init__(self, fullname: str, path: str, session: Session | None = None) -> None:
         super().__init__(fullname, path)
         self.session = session
+
+
+class SourceRoot:
+    """The loader of an isolated source's private top-level package: an empty package
+    that searches no folder itself; its session's finder serves what lies in it."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create_module(self, spec: object) -> None:
+        return None  # the default module
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__doc__ = "The private namespace of the plugins of one source (pike)."
 
 
 def loader_details(session: Session) -> tuple[tuple[Any, list[str]], ...]:
@@ -230,10 +250,10 @@ class Importer:
         """Import one entry; raise a PluginError if it collides or fails."""
         name = entry.name
         session = self.session
-        key = session.module_name(name)
+        key = entry.key
         top = "." not in name
         if top:
-            existing = self._check_before(entry, first.setdefault(name, entry), key)
+            existing = self._check_before(entry, first.setdefault(key, entry), key)
             if existing is not _MISSING:
                 return existing  # type: ignore[return-value]
         # Claim the name in this thread, by hand: this runs once per module.
@@ -242,32 +262,32 @@ class Importer:
         try:
             module = import_module(key)
         except KeyboardInterrupt:
-            self._forget(name)
+            self._forget(key)
             session.end()
             raise
         except PluginError:
-            self._forget(name)
+            self._forget(key)
             raise
         except BaseException as exc:  # SystemExit, GeneratorExit... from a plugin
-            self._forget(name)
+            self._forget(key)
             raise import_error(name, entry.path, exc) from exc
         finally:
             _claims.claim = previous
-        if not session.owns(name, module):
+        if not session.owns(key, module):
             if top:
                 # Served by someone else after all (another manager, or a file that
                 # moved away meanwhile): use it only if it is the same file.
                 self._foreign(entry, module)
-            elif session.get(name) is None:
+            elif session.get(key) is None:
                 # A submodule of a borrowed package, or one the standard path
                 # finder loaded (a __path__ leading elsewhere): used, not run by us.
                 session.borrow(Record(entry, module, None, None, borrowed=True))
         return module
 
-    def _forget(self, name: str) -> None:
-        """Take out what a failed import of ``name`` left: it and its submodules."""
-        prefix = name + "."
-        self.session.forget([name, *(n for n in self.session if n.startswith(prefix))])
+    def _forget(self, key: str) -> None:
+        """Take out what a failed import of ``key`` left: it and its submodules."""
+        prefix = key + "."
+        self.session.forget([key, *(n for n in self.session if n.startswith(prefix))])
 
     def _check_before(self, entry: ModuleEntry, held: ModuleEntry, key: str) -> object:
         """Raise the collision that keeps top-level ``entry`` from loading, if any.
@@ -283,7 +303,7 @@ class Importer:
             return _MISSING
         if existing is None:
             raise blocked(name, entry.path)
-        record = self.session.get(name)
+        record = self.session.get(key)
         if record is None or record.module is not existing:
             self._foreign(entry, existing)
         elif record.entry.path != entry.path:

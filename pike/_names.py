@@ -6,6 +6,10 @@
   when it holds an ``__init__`` file, the same order choosing among several.
 * A plugin module's name is one ``import`` can spell: an identifier that is not
   a keyword, and not ``__main__`` (a package's entry point).
+* An isolated source's modules live in ``sys.modules`` under a private
+  top-level name of their source (`private_prefix`), the same in every run for
+  the same real path, so they never take a host's name nor meet another
+  source's; their plugin names stay what the folder says.
 * No plugin takes a top-level name of the standard library or a built-in
   module; nor a name an earlier search path holds, a name the program blocked
   (``sys.modules[name] = None``), or one imported from another file: each is a
@@ -17,6 +21,7 @@ The import of plugins, static listing and the named managers all ask here.
 from __future__ import annotations
 
 import keyword
+import os
 import sys
 from importlib import machinery
 
@@ -25,6 +30,7 @@ from pike.errors import PluginCollisionError
 
 __all__ = [
     "INIT_FILES",
+    "PRIVATE",
     "PROTECTED_NAMES",
     "SUFFIXES",
     "already_imported",
@@ -36,6 +42,7 @@ __all__ = [
     "name_collision",
     "names_class",
     "other_manager",
+    "private_prefix",
     "protected",
     "unusable_name",
 ]
@@ -55,6 +62,27 @@ _MATCH_ORDER = tuple(sorted(SUFFIXES, key=len, reverse=True))
 PROTECTED_NAMES: frozenset[str] = frozenset(sys.stdlib_module_names) | frozenset(
     sys.builtin_module_names
 )
+
+
+#: What the private top-level name of every isolated source starts with.
+PRIVATE = "_pike_"
+
+
+def private_prefix(source: str) -> str:
+    """The top-level name an isolated source's modules live under in ``sys.modules``.
+
+    It depends on the source's real path alone (a folder or an archive): the
+    same in every run and whatever else the manager searches, so a pickle made
+    in one run loads in another. ``_pike_<folder name>_<digest of the path>``.
+    """
+    import hashlib  # only isolated managers need it
+
+    real = os.path.normcase(os.path.realpath(source))
+    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
+    stem = "".join(
+        c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in os.path.basename(real)
+    )[:24]
+    return f"{PRIVATE}{stem}_{digest}"
 
 
 def module_name_of(filename: str) -> tuple[str, int] | None:

@@ -142,7 +142,7 @@ def plan(
     seen: set[str] = set()  # names matched other than by identity
     get = records.get
     for entry in walk.modules:
-        name = entry.name
+        name = entry.key
         record = get(name)
         if record is None:
             new.append(entry)
@@ -159,11 +159,11 @@ def plan(
     # A record that uses a plugin module, or is not examined yet (`pike._classes`).
     users = [record for record in matched if record.uses is not NOTHING]
     kept = {id(record) for record in matched}
-    edited = {record.entry.name for record in stale if id(record) in kept}
-    edited.update(entry.name for entry in moved)
-    changed = [entry for entry in walk.modules if entry.name in edited] if edited else []
+    edited = {record.entry.key for record in stale if id(record) in kept}
+    edited.update(entry.key for entry in moved)
+    changed = [entry for entry in walk.modules if entry.key in edited] if edited else []
     if len(walk.modules) - len(new) < len(records):  # some record matched no entry
-        present = {entry.name for entry in walk.modules}
+        present = {entry.key for entry in walk.modules}
         removed = {name for name in records if name not in present}
     else:
         removed = set()
@@ -174,19 +174,20 @@ def _plan_in_step(records: Mapping[str, Record], walk: _walk.Walk, stale: list[R
     """`plan` when the records and the walk's entries match one to one."""
     # A record that uses a plugin module, or is not examined yet (`pike._classes`).
     users = [record for record in records.values() if record.uses is not NOTHING]
-    changed = [record.entry for record in stale if records.get(record.entry.name) is record]
+    changed = [record.entry for record in stale if records.get(record.entry.key) is record]
     if len(changed) > 1:  # in load order
-        order = {entry.name: i for i, entry in enumerate(walk.modules)}
-        changed.sort(key=lambda e: order.get(e.name, 0))
+        order = {entry.key: i for i, entry in enumerate(walk.modules)}
+        changed.sort(key=lambda e: order.get(e.key, 0))
     return Plan([], changed, set(), users)
 
 
 def _hidden(entry: ModuleEntry, walk: _walk.Walk) -> bool:
-    """True if an earlier entry of ``walk`` has ``entry``'s name (an earlier search path)."""
+    """True if an earlier entry of ``walk`` has ``entry``'s key (an earlier search path;
+    never under isolation, where each search path has keys of its own)."""
     for other in walk.modules:
         if other is entry:
             return False
-        if other.name == entry.name:
+        if other.key == entry.key:
             return True
     return False  # pragma: no cover - entry is in walk
 
@@ -211,7 +212,7 @@ def dependents(
         grew = False
         rest = []
         for record in pending:
-            name = record.entry.name
+            name = record.entry.key
             uses: set[str] | frozenset[str] = record.uses or frozenset()
             if name in found or uses.isdisjoint(found):
                 rest.append(record)
@@ -276,7 +277,7 @@ def run(
 
     ``in_step`` (see `plan`) is taken only if ``previous`` is still current.
     """
-    walk = _walk.walk(search_paths, previous=previous)
+    walk = _walk.walk(search_paths, previous=previous, isolate=session.isolate)
     if walk is not previous:
         session.forget_listings()  # the folders changed: cached listings may miss new files
     records = session.records()
@@ -288,21 +289,21 @@ def run(
     )
     removed = diff.removed
     reload = diff.changed
-    edited = {entry.name for entry in reload}
+    edited = {entry.key for entry in reload}
     # Modules holding objects of those, and a package's submodules, go too.
     more = dependents(edited | removed, diff.users, records) - removed
     more |= _submodules(edited | more | removed, records) - removed - edited
     if more:
         edited |= more
-        reload = [entry for entry in walk.modules if entry.name in edited]
+        reload = [entry for entry in walk.modules if entry.key in edited]
     dropped = edited | removed
     if dropped:
         _drop_bytecode(dropped, records)
         session.set_aside(dropped)
     importer.policy.errors.clear()
     if diff.new and reload:
-        wanted = edited.union(entry.name for entry in diff.new)
-        entries = [entry for entry in walk.modules if entry.name in wanted]
+        wanted = edited.union(entry.key for entry in diff.new)
+        entries = [entry for entry in walk.modules if entry.key in wanted]
     else:
         entries = reload or diff.new
     try:
@@ -311,12 +312,12 @@ def run(
         session.release()
     report = RefreshReport(
         added=list(
-            dict.fromkeys(e.name for e in entries if e.name not in records and e.name in session)
+            dict.fromkeys(e.name for e in entries if e.key not in records and e.key in session)
         )
         if loaded
         else [],
         changed=[entry.name for entry in reload],
-        removed=[entry.name for entry in previous.modules if entry.name in removed]
+        removed=[entry.name for entry in previous.modules if entry.key in removed]
         if removed
         else [],
         errors=list(importer.policy.errors),

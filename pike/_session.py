@@ -15,9 +15,14 @@ owns, and is the only owner of:
   in ``sys.meta_path``, its modules in ``sys.modules``, the ``sys.path`` entries
   plugins added under the search paths, importer-cache entries under them,
   meta-path finders plugins planted;
-* the name each plugin module takes in ``sys.modules`` (`Session.module_name`),
-  and the old version of a module being loaded again, kept aside until the new
+* under isolation, the private namespace of each source (`pike._namespace`):
+  its modules are recorded, served and taken out by the name they take in
+  ``sys.modules`` (`ModuleEntry.key`), which is their plugin name otherwise;
+* the old version of a module being loaded again, kept aside until the new
   one has imported (`Session.set_aside`).
+
+Records are keyed by that name in ``sys.modules``: two sources' ``utils`` are
+two records.
 
 A session never refers to its manager, so a manager can be collected (and
 then cleans up) while plugins still hold the session.
@@ -42,6 +47,8 @@ from pike._interpreter import (
     restore_sys_path,
     settle,
 )
+from pike._names import private_prefix
+from pike._namespace import Namespace
 from pike._objects import type_module
 from pike._walk import ModuleEntry
 
@@ -210,13 +217,16 @@ class Session:
     ``lock`` is the manager's: held by each of its calls, start to end.
     """
 
-    def __init__(self, *, unload: bool = True) -> None:
+    def __init__(self, *, unload: bool = True, isolate: bool = False) -> None:
         # Reentrant, both: a manager collected while its own loader records ends right
         # there. The records have a lock of their own, which no import is made under:
         # loaders in other threads take it while the manager's lock is held.
         self.lock = threading.RLock()
         self._lock = threading.RLock()
         self.unload = unload
+        self.isolate = isolate
+        # Under isolation: each source's namespace, by its private top-level name.
+        self._namespaces: dict[str, Namespace] = {}
         self._active = False
         self._records: dict[str, Record] = {}
         self._running: dict[str, ModuleEntry] = {}
@@ -236,22 +246,29 @@ class Session:
         self.version = 0
 
     @classmethod
-    def detached(cls) -> Session:
+    def detached(cls, *, isolate: bool = False) -> Session:
         """An active session that installs nothing: a finder used on its own (the
         program puts it in ``sys.meta_path``) records into one."""
-        session = cls(unload=False)
+        session = cls(unload=False, isolate=isolate)
         session._active = True
         return session
 
-    # -- names -------------------------------------------------------------------------
+    # -- private namespaces --------------------------------------------------------------
 
-    def module_name(self, name: str) -> str:
-        """The name plugin module ``name`` takes in ``sys.modules``.
+    def add_source(self, source: str) -> Namespace:
+        """The namespace of isolated source ``source`` (a search path or an archive)."""
+        prefix = private_prefix(source)
+        namespace = self._namespaces.get(prefix)
+        if namespace is None:
+            namespace = self._namespaces[prefix] = Namespace(source, prefix)
+        return namespace
 
-        Today the plugin's own name. Everything that puts a plugin module into
-        ``sys.modules``, looks it up there or takes it out asks here.
-        """
-        return name
+    def namespace(self, prefix: str) -> Namespace | None:
+        """The namespace whose private top-level name is ``prefix``, if this session has it."""
+        return self._namespaces.get(prefix)
+
+    def namespaces(self) -> list[Namespace]:
+        return list(self._namespaces.values())
 
     # -- reading (any thread) ------------------------------------------------------------
 
@@ -260,8 +277,20 @@ class Session:
         """True between `start` and `end` (always, for a detached session)."""
         return self._active
 
-    def get(self, name: str) -> Record | None:
-        return self._records.get(name)
+    def get(self, key: str) -> Record | None:
+        """The record of the module named ``key`` in ``sys.modules``."""
+        return self._records.get(key)
+
+    def find(self, name: str) -> Record | None:
+        """The first record of plugin module ``name`` (of any source), in the order
+        they landed."""
+        record = self._records.get(name)
+        if record is not None or not self.isolate:
+            return record
+        for record in list(self._records.values()):
+            if record.entry.name == name:
+                return record
+        return None
 
     def owns(self, name: str, module: object) -> bool:
         """True if ``module`` is what this session's manager loaded as ``name``."""
@@ -316,7 +345,7 @@ class Session:
         self._expected.pop(key, None)
         if not self._active and self.unload:
             return False
-        self._running[expected.entry.name] = expected.entry
+        self._running[expected.entry.key] = expected.entry
         return True
 
     def abandon(self, name: str) -> None:
@@ -333,7 +362,7 @@ class Session:
         imported again and again with no load or refresh to catch up with it
         makes this take the lock, to bring `RecordFiles` up to date.)
         """
-        name = record.entry.name
+        name = record.entry.key
         self._running.pop(name, None)
         self._records[name] = record
         self._changes.append(name)  # after the record: `catch_up` reads it after this
@@ -348,8 +377,8 @@ class Session:
     def borrow(self, record: Record) -> None:
         """Record a module the host imported from the plugin's own file."""
         with self._lock:
-            self._records[record.entry.name] = record
-            self._changes.append(record.entry.name)
+            self._records[record.entry.key] = record
+            self._changes.append(record.entry.key)
             self.version = next(self._versions)
 
     def forget(self, names: Iterable[str]) -> None:
@@ -360,7 +389,7 @@ class Session:
                 self._records.pop(name, None)
             self._changes.extend(names)
             self.version = next(self._versions)
-        forget_modules({self.module_name(name) for name in names})
+        forget_modules(names)
 
     # -- the records' files, for refresh -------------------------------------------------
 
@@ -402,7 +431,10 @@ class Session:
                     packages = packages or record.entry.is_package
             self._changes.extend(names)
             self.version = next(self._versions)
-        forget_modules({self.module_name(name) for name in names}, submodules=packages)
+        forget_modules(names, submodules=packages)
+        if packages:
+            for namespace in self._namespaces.values():
+                namespace.forget()  # what a bare import finds may change with them
 
     def release(self) -> None:
         """The modules set aside have imported again (or failed to): drop their old versions."""
@@ -436,6 +468,8 @@ class Session:
         """Forget every cached listing of a folder under the search paths (the finder's
         and the importer cache's), so files added since are seen."""
         invalidate_listings(self._finder, self._roots)
+        for namespace in self._namespaces.values():
+            namespace.forget()
 
     def end(self) -> None:
         """Take out everything the session installed; safe to call any number of times."""
@@ -477,7 +511,7 @@ class Session:
         if self.unload:
             _guarded(
                 "unload a late plugin module",
-                lambda: forget_modules({self.module_name(name)}),
+                lambda: forget_modules({name}),
             )
         _guarded("restore sys.path", lambda: restore_sys_path(self._sys_path_before, self._roots))
         _guarded("clear the importer cache", lambda: forget_importer_cache(self._roots))
@@ -487,18 +521,23 @@ class Session:
         a plugin put there since, unless another active manager's loader ran that object."""
         modules = sys.modules
         doomed: set[str] = set()
-        for name, record in records.items():
-            if record.borrowed or "." in name:
+        for key, record in records.items():
+            if record.borrowed or "." in record.entry.name:
                 continue
-            key = self.module_name(name)
             current = modules.get(key)
             if current is None or current is record.module or not _held_elsewhere(current, self):
                 doomed.add(key)
+        # A private top-level package goes with everything in it, if it is this session's.
+        for prefix in self._namespaces:
+            current = modules.get(prefix)
+            if current is not None and session_of(current) is self:
+                doomed.add(prefix)
         if not doomed:
             return
         if threading.active_count() > 1:  # only another thread can be mid-import
-            for record in records.values():
-                if self.module_name(record.entry.name).partition(".")[0] in doomed:
+            under = tuple(name + "." for name in doomed)
+            for key, record in records.items():
+                if key in doomed or key.startswith(under):
                     settle(record.spec)
         forget_modules(doomed)
 
@@ -508,7 +547,7 @@ class Session:
         added = [f for f in list(sys.meta_path) if id(f) not in before and f is not self._finder]
         if not added:
             return
-        tops = {name.partition(".")[0] for name, r in records.items() if not r.borrowed}
+        tops = {key.partition(".")[0] for key, r in records.items() if not r.borrowed}
 
         def planted(finder: object) -> bool:
             module = type_module(type(finder))

@@ -30,7 +30,7 @@ from stat import S_ISREG
 
 from pike import _log
 from pike._filestate import FileState, changed
-from pike._names import INIT_FILES, module_name_of, unusable_name
+from pike._names import INIT_FILES, module_name_of, private_prefix, unusable_name
 from pike._value import Frozen
 from pike.errors import SearchPathError, search_path_error
 
@@ -63,24 +63,50 @@ class ModuleEntry(Frozen):
     """A plugin module found on disk.
 
     ``name`` is the full dotted name, ``path`` the file that is imported (a
-    package's ``__init__`` file), ``search_path`` the search path it lies in.
-    Immutable, compared and hashed by value.
+    package's ``__init__`` file), ``search_path`` the search path it lies in,
+    ``source`` what it is loaded from: its search path, or the archive in it
+    that holds it. Immutable, compared and hashed by value.
+
+    ``key`` (not a field) is the name it takes in ``sys.modules``: ``name``
+    itself, or under isolation its source's private name before it
+    (`pike._names.private_prefix`).
     """
 
-    __slots__ = ("is_package", "name", "path", "search_path")
-    __match_args__ = ("name", "path", "search_path", "is_package")
+    __slots__ = ("is_package", "key", "name", "path", "search_path", "source")
+    __match_args__ = ("name", "path", "search_path", "is_package", "source")
 
     name: str
     path: str
     search_path: str
     is_package: bool
+    source: str
+    key: str
 
-    def __init__(self, name: str, path: str, search_path: str, is_package: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        search_path: str,
+        is_package: bool = False,
+        source: str | None = None,
+        *,
+        key: str | None = None,
+    ) -> None:
         _set = object.__setattr__
         _set(self, "name", name)
         _set(self, "path", path)
         _set(self, "search_path", search_path)
         _set(self, "is_package", is_package)
+        _set(self, "source", search_path if source is None else source)
+        _set(self, "key", name if key is None else key)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_entry, (self._fields(self), self.key))
+
+
+def _entry(fields: tuple[str, str, str, bool, str], key: str) -> ModuleEntry:
+    """A pickled `ModuleEntry` again, its ``key`` with it."""
+    return ModuleEntry(*fields, key=key)
 
 
 class SkippedEntry(Frozen):
@@ -433,12 +459,14 @@ def _scan_rest(entries: list[os.DirEntry[str]], listing: Listing, inits: set[str
 class _Walker:
     """One walk in progress: what it found so far, the folders above, and its clock."""
 
-    __slots__ = ("ancestors", "now_ns", "out")
+    __slots__ = ("ancestors", "isolate", "now_ns", "out", "private")
 
-    def __init__(self, now_ns: int) -> None:
+    def __init__(self, now_ns: int, isolate: bool) -> None:
         self.out = Walk([], [])
         self.ancestors = Ancestors()
         self.now_ns = now_ns
+        self.isolate = isolate
+        self.private = ""  # the search path's private name and a dot, under isolation
 
     def search_path(self, search_path: str) -> None:
         try:
@@ -447,6 +475,8 @@ class _Walker:
         except OSError as exc:
             raise vanished(search_path, exc) from None
         self.out.watch(search_path, st, self.now_ns)
+        if self.isolate:
+            self.private = private_prefix(search_path) + "."
         self.ancestors = Ancestors()
         self.ancestors.enter(st)
         self.children(listing, "", search_path)
@@ -458,9 +488,13 @@ class _Walker:
             out.vouched = False
         for path, st in listing.watched:
             out.watch(path, st, self.now_ns)
+        private = self.private
         for name, path, is_package in listing.ordered():
             if is_package:
                 self.package(prefix + name, path, search_path)
+            elif private:
+                dotted = prefix + name
+                out.modules.append(ModuleEntry(dotted, path, search_path, key=private + dotted))
             else:
                 out.modules.append(ModuleEntry(prefix + name, path, search_path))
 
@@ -482,14 +516,18 @@ class _Walker:
             # Importable (its __init__ is there) but not listable: no submodules.
             init = package_init(path)
             if init is not None:
-                out.modules.append(ModuleEntry(name, init, search_path, is_package=True))
+                out.modules.append(self.package_entry(name, init, search_path))
             out.skipped.append(SkippedEntry(path, f"cannot be read: {exc.strerror or exc}"))
         else:
             init = inner.init or package_init(path)
             if init is not None:  # pragma: no branch - it was seen a moment ago
-                out.modules.append(ModuleEntry(name, init, search_path, is_package=True))
+                out.modules.append(self.package_entry(name, init, search_path))
                 self.children(inner, name + ".", search_path)
         self.ancestors.leave(st)
+
+    def package_entry(self, name: str, init: str, search_path: str) -> ModuleEntry:
+        key = self.private + name if self.private else None
+        return ModuleEntry(name, init, search_path, is_package=True, key=key)
 
 
 def vanished(search_path: str, exc: OSError) -> SearchPathError:
@@ -503,17 +541,22 @@ def vanished(search_path: str, exc: OSError) -> SearchPathError:
 
 
 def walk(
-    search_paths: list[str], previous: Walk | None = None, *, now_ns: int | None = None
+    search_paths: list[str],
+    previous: Walk | None = None,
+    *,
+    now_ns: int | None = None,
+    isolate: bool = False,
 ) -> Walk:
     """Walk every search path in order, packages to any depth.
 
-    With ``previous`` (an earlier walk of the same paths), that walk itself is
-    returned if nothing it looked at can have changed. ``now_ns`` is the time
-    the folders' states are judged by (the clock's by default).
+    With ``previous`` (an earlier walk of the same paths, the same way), that
+    walk itself is returned if nothing it looked at can have changed.
+    ``now_ns`` is the time the folders' states are judged by (the clock's by
+    default). ``isolate`` gives each entry its source's private key.
     """
     if previous is not None and previous.is_current():
         return previous
-    walker = _Walker(time.time_ns() if now_ns is None else now_ns)
+    walker = _Walker(time.time_ns() if now_ns is None else now_ns, isolate)
     for search_path in search_paths:
         walker.search_path(search_path)
     return walker.out
@@ -537,12 +580,13 @@ def _named_here(directory: str, name: str) -> tuple[str, bool] | None:
     return None
 
 
-def find_entries(search_paths: list[str], name: str) -> list[ModuleEntry]:
+def find_entries(search_paths: list[str], name: str, *, isolate: bool = False) -> list[ModuleEntry]:
     """The entries for module ``name`` and the packages above it, top first.
 
-    What a walk would give for them, without listing any folder: the first
-    search path holding the top-level name serves it, as in a walk. Empty if
-    there is no such module, or a part of its name is no module name.
+    What a walk would give for them (``isolate`` as there), without listing any
+    folder: the first search path holding the top-level name serves it, as in a
+    walk. Empty if there is no such module, or a part of its name is no module
+    name.
     """
     parts = name.split(".")
     if not all(unusable_name(part) is None for part in parts):
@@ -553,12 +597,14 @@ def find_entries(search_paths: list[str], name: str) -> list[ModuleEntry]:
             break
     else:
         return []
-    entries = [ModuleEntry(parts[0], found[0], search_path, found[1])]
+    private = private_prefix(search_path) + "." if isolate else ""
+    entries = [ModuleEntry(parts[0], found[0], search_path, found[1], key=private + parts[0])]
     for depth in range(1, len(parts)):
         if not entries[-1].is_package:
             return []
         found = _named_here(os.path.dirname(entries[-1].path), parts[depth])
         if found is None:
             return []
-        entries.append(ModuleEntry(".".join(parts[: depth + 1]), found[0], search_path, found[1]))
+        dotted = ".".join(parts[: depth + 1])
+        entries.append(ModuleEntry(dotted, found[0], search_path, found[1], key=private + dotted))
     return entries

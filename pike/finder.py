@@ -28,11 +28,12 @@ from importlib import machinery
 from importlib.machinery import ModuleSpec
 from importlib.util import spec_from_file_location
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pike._filestate import FileState
-from pike._importing import claimed, loader_details
+from pike._importing import SourceRoot, claimed, loader_details
 from pike._names import PROTECTED_NAMES, is_valid_name, protected
+from pike._namespace import Namespace
 from pike._session import Expected, Session
 from pike._trust import Trust, TrustPolicy
 from pike._walk import ModuleEntry
@@ -50,7 +51,9 @@ class PikeFinder:
     checked paths). ``trust`` is ``"owner"`` (check each file and folder,
     `pike._trust`) or ``"any"``. ``session`` is the manager's (what its loaders
     record into); a finder made on its own, to be put into ``sys.meta_path``
-    by the program, records into one of its own.
+    by the program, records into one of its own. ``isolate`` (for a finder of
+    its own; a manager's session says it) serves each path's modules under the
+    path's private name only (`pike._namespace`).
 
     A meta-path finder: ``isinstance(finder, importlib.abc.MetaPathFinder)``
     holds once a program has imported ``importlib.abc``. pike does not import
@@ -64,12 +67,18 @@ class PikeFinder:
         *,
         trust: Trust = "owner",
         session: Session | None = None,
+        isolate: bool = False,
     ) -> None:
         _register_with_abc()
         self.paths: list[str] = [os.fspath(p) for p in (paths or [])]
         self._trust = TrustPolicy(trust)
         self._trust_name = trust
-        self._session = session if session is not None else Session.detached()
+        if session is None:
+            session = Session.detached(isolate=bool(isolate))
+            if session.isolate:
+                for path in self.paths:
+                    session.add_source(path)
+        self._session = session
         self._details = loader_details(self._session)
         self._top: list[tuple[str, machinery.FileFinder]] = [
             (p, machinery.FileFinder(p, *self._details)) for p in self.paths
@@ -106,11 +115,14 @@ class PikeFinder:
             self._aside.on = previous
 
     def _top_level(self, name: str) -> ModuleSpec | None:
+        if self._session.isolate:  # a source's private package; no other top-level name
+            namespace = self._session.namespace(name)
+            return None if namespace is None else self._private_root(namespace)
         if name in PROTECTED_NAMES or "." in name or not is_valid_name(name):
             return None
         claim = claimed()
         mine = None
-        if claim is not None and claim.entry.name == name:
+        if claim is not None and claim.entry.key == name:
             if claim.session is not self._session:
                 return None  # another manager is importing its own module of that name
             # This manager is importing the entry it found: no folder listing needed.
@@ -136,26 +148,32 @@ class PikeFinder:
             if path.endswith(tuple(suffixes)):
                 locations = [os.path.dirname(path)] if entry.is_package else None
                 return spec_from_file_location(
-                    entry.name,
+                    entry.key,
                     path,
-                    loader=loader(entry.name, path),
+                    loader=loader(entry.key, path),
                     submodule_search_locations=locations,
                 )
         return None
 
     def _submodule(self, name: str, path: Sequence[str]) -> ModuleSpec | None:
-        parent = self._session.serves(name.rpartition(".")[0])
-        if parent is None:
-            return None  # not a package of this manager's
+        session = self._session
+        parent_key = name.rpartition(".")[0]
+        namespace = session.namespace(parent_key) if session.isolate else None
+        if namespace is not None:  # a top-level module of an isolated source
+            search_path, folders = namespace.source, [namespace.source]
+        else:
+            parent = session.serves(parent_key)
+            if parent is None:
+                return None  # not a package of this manager's
+            search_path, folders = parent.search_path, list(path)
         claim = claimed()
-        mine = claim.entry if claim is not None and claim.session is self._session else None
-        folders = list(path)
-        if mine is not None and mine.name == name and folders == [_folder_of(mine)]:
+        mine = claim.entry if claim is not None and claim.session is session else None
+        if mine is not None and mine.key == name and folders == [_folder_of(mine)]:
             # The walk's own entry, in the one folder its parent searches: no folder
             # listing needed, as for a top-level entry ("nested 1000" benchmark row).
             spec = self._spec_of(mine)
             if spec is not None and (
-                prepared := self._prepared(spec, parent.search_path, folders[0], mine)
+                prepared := self._prepared(spec, search_path, folders[0], mine)
             ):
                 return prepared
             # Its file is gone since the walk: the folder is looked up as it is now.
@@ -167,9 +185,18 @@ class PikeFinder:
                 finder = self._folders[folder] = machinery.FileFinder(folder, *self._details)
             spec = finder.find_spec(name)
             if spec is not None and spec.loader is not None:
-                return self._prepared(spec, parent.search_path, finder.path, mine)
-        # Nothing, or only namespace portions: the standard path finder takes it.
+                return self._prepared(spec, search_path, finder.path, mine)
+        # Nothing, or only namespace portions: the standard path finder takes it (never
+        # for an isolated source's top level, whose private package searches no folder).
         return None
+
+    def _private_root(self, namespace: Namespace) -> ModuleSpec:
+        """The spec of an isolated source's private top-level package: empty, searching
+        no folder itself (this finder serves what lies in it)."""
+        loader: Any = SourceRoot(self._session)
+        spec = ModuleSpec(namespace.prefix, loader, is_package=True)
+        spec.submodule_search_locations = []
+        return spec
 
     def _prepared(
         self, spec: ModuleSpec, search_path: str, folder: str, mine: ModuleEntry | None
@@ -182,21 +209,23 @@ class PikeFinder:
             st = os.stat(origin)
         except OSError:
             return None  # gone since the folder was listed
-        name = spec.name
+        key = spec.name
+        if mine is not None and mine.key == key and mine.path == origin:
+            entry = mine  # the walk's own entry for it
+        else:
+            # Under isolation the key is the source's private name, a dot, the plugin's.
+            name = key.partition(".")[2] if self._session.isolate else key
+            entry = ModuleEntry(
+                name, origin, search_path, spec.submodule_search_locations is not None, key=key
+            )
         trust = self._trust
         if trust.checks:
             if not trust.trusted(st):
-                trust.require_plugin(name, origin, st)
+                trust.require_plugin(entry.name, origin, st)
             if folder not in self._trusted:  # each folder once
-                trust.require_folder(name, folder)
+                trust.require_folder(entry.name, folder)
                 self._trusted.add(folder)
-        if mine is not None and mine.name == name and mine.path == origin:
-            entry = mine  # the walk's own entry for it
-        else:
-            entry = ModuleEntry(
-                name, origin, search_path, spec.submodule_search_locations is not None
-            )
-        self._session.expect(name, Expected(entry, FileState.of(st, origin, time.time_ns()), st))
+        self._session.expect(key, Expected(entry, FileState.of(st, origin, time.time_ns()), st))
         return spec
 
     def invalidate_caches(self) -> None:

@@ -60,6 +60,12 @@ class PikeManager:
     :param trust: ``"owner"`` (default): load only folders and files owned by
         you or root that other users cannot write; ``"any"``: no check
         ([security](https://pyarmory-pike.readthedocs.io/en/latest/security/)).
+    :param isolate: give each search path a private namespace
+        ([plugins that share module names](https://pyarmory-pike.readthedocs.io/en/latest/isolation/)):
+        the same name in two search paths is two modules, a plugin package's
+        bare imports find its own modules first, and plugin modules live in
+        ``sys.modules`` under a private name of their search path. ``False``
+        (default): pike 0.2.0's names.
     :raises SearchPathError: a path does not exist, is not a folder or cannot be read.
     :raises UntrustedPathError: a path that other users could change.
     :raises PikeTypeError: a path or ``on_error`` of the wrong type (also a ``TypeError``).
@@ -72,14 +78,20 @@ class PikeManager:
         on_error: OnError = "raise",
         unload: bool = True,
         trust: Trust = "owner",
+        isolate: bool = False,
     ) -> None:
         checked = TrustPolicy(trust)
-        self._session = Session(unload=bool(unload))
+        if not isinstance(isolate, bool):
+            raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
+        self._session = Session(unload=bool(unload), isolate=isolate)
         self._policy = ErrorPolicy(on_error)
         self.search_paths: list[str] = normalize_search_paths(
             search_paths, checked if checked.checks else None
         )
         self._roots = roots_of(self.search_paths)
+        if isolate:
+            for search_path in self.search_paths:
+                self._session.add_source(search_path)
         self.module_finder = PikeFinder(self.search_paths, trust=trust, session=self._session)
         # The manager is not handed down: errors keep the frames that hold what is,
         # and must not keep the manager alive through them.
@@ -173,7 +185,7 @@ class PikeManager:
     def _scan(self) -> _walk.Walk:
         walk = self._walk
         if walk is None:
-            walk = self._walk = _walk.walk(self.search_paths)
+            walk = self._walk = _walk.walk(self.search_paths, isolate=self._session.isolate)
         return walk
 
     def get_module_names(self) -> Iterator[str]:
@@ -208,7 +220,7 @@ class PikeManager:
         None if the manager did not load it (or only uses the host's own import
         of that file).
         """
-        record = self._session.get(module_name)
+        record = self._session.find(module_name)
         return record.path if record is not None and not record.borrowed else None
 
     # -- loading -------------------------------------------------------------
@@ -240,7 +252,7 @@ class PikeManager:
             return None
         get = session.get
         for entry in walk.modules:
-            record = get(entry.name)
+            record = get(entry.key)
             if record is None:
                 return None
             if record.entry is not entry:
@@ -260,7 +272,7 @@ class PikeManager:
         """
         with self._session.lock:
             self._check_active()
-            entries = _walk.find_entries(self.search_paths, name)
+            entries = _walk.find_entries(self.search_paths, name, isolate=self._session.isolate)
             if not entries:
                 raise PluginImportError(
                     f"no plugin module {name!r} in {self.search_paths}", name, ""
@@ -316,7 +328,7 @@ class PikeManager:
         get = self._session.get
         found = []
         for entry in walk.modules:
-            record = get(entry.name)
+            record = get(entry.key)
             if record is not None and record.entry.path == entry.path:
                 found.append(record)
         return found
@@ -356,21 +368,28 @@ class PikeManager:
         inherits, asked = subclass_test(base_class)
         from pike.discovery import static
 
-        listing = static.list_classes(self.search_paths, base=base_class)
-        wanted = list(dict.fromkeys(c.module for c in listing.classes))
+        isolate = self._session.isolate
+        listing = static.list_classes(self.search_paths, base=base_class, isolate=isolate)
+        # Under isolation each class's module is looked for in its own source alone.
+        wanted = list(dict.fromkeys((c.module, c.source) for c in listing.classes))
         session = self._session
         with session.lock, collector_paused:
             self._check_active()
             entries: dict[str, ModuleEntry] = {}
-            for name in wanted:
-                for entry in _walk.find_entries(self.search_paths, name):
-                    entries.setdefault(entry.name, entry)
+            keys = []
+            for name, source in wanted:
+                paths = [source] if isolate else self.search_paths
+                found = _walk.find_entries(paths, name, isolate=isolate)
+                for entry in found:
+                    entries.setdefault(entry.key, entry)
+                if found:
+                    keys.append(found[-1].key)
             self._importer.load(list(entries.values()))
             self._classes = None
             records = [
                 record
-                for name in wanted
-                if (record := session.get(name)) is not None and not record.borrowed
+                for key in keys
+                if (record := session.get(key)) is not None and not record.borrowed
             ]
             classes = defined_classes(records, session.names())
         return self._pick(classes, inherits, asked)
@@ -395,9 +414,11 @@ class PikeManager:
         """The ``classes`` ``keep`` accepts; one that makes it raise is reported."""
 
         def where(cls: type) -> tuple[str, str]:
-            name = type_module(cls) or "?"
-            record = self._session.get(name)
-            return name, record.entry.path if record is not None else "?"
+            key = type_module(cls) or "?"
+            record = self._session.get(key)
+            if record is None:
+                return key, "?"
+            return record.entry.name, record.entry.path
 
         return apply_filter(classes, keep, asked, self._policy.report, where)
 

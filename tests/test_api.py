@@ -59,7 +59,7 @@ def test_records_behave_as_the_frozen_dataclasses_they_were() -> None:
     )
     assert entry != ModuleEntry("a", "/p/a.py", "/p", True) and entry != ("a",)
     assert repr(entry) == (
-        "ModuleEntry(name='a', path='/p/a.py', search_path='/p', is_package=False)"
+        "ModuleEntry(name='a', path='/p/a.py', search_path='/p', is_package=False, source='/p')"
     )
     assert pickle.loads(pickle.dumps(entry)) == entry
     skipped = SkippedEntry("/p/.x.py", "hidden")

@@ -461,9 +461,9 @@ class Index:
             if settled is not state:
                 self._changed.add(entry.search_path)
             self._seen.setdefault(entry.search_path, {})[relative] = (settled.to_data(), facts)
-            found[entry.name] = facts
+            found[entry.key] = facts
         for entry in entries:
-            if entry.name not in found:
+            if entry.key not in found:
                 try:
                     st = os.stat(entry.path)
                 except OSError:

@@ -16,15 +16,17 @@ the files that changed.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
-from itertools import compress, count
+from itertools import compress, count, repeat
 from typing import NamedTuple, overload
 
 from pike import _cache, _walk
 from pike._interpreter import collector_paused
-from pike._names import PROTECTED_NAMES, name_collision, names_class
+from pike._names import PROTECTED_NAMES, name_collision, names_class, private_prefix
+from pike._namespace import Namespace
 from pike._objects import a_type_name
 from pike._paths import SearchPaths, normalize_search_paths
 from pike._value import Frozen, Value
@@ -40,8 +42,10 @@ class StaticClass(NamedTuple):
 
     ``bases`` are the base-class expressions as written; ``resolved_bases`` the
     same names followed through the module's imports (``from bases import
-    Driver as D`` makes ``D`` resolve to ``bases.Driver``). Immutable; a named
-    tuple.
+    Driver as D`` makes ``D`` resolve to ``bases.Driver``; under isolation, a
+    bare import found in the plugin's own package resolves to the module it
+    finds, ``NodeA.utils.Base``). ``source`` is the search path the module lies
+    in. Immutable; a named tuple.
     """
 
     module: str
@@ -50,6 +54,7 @@ class StaticClass(NamedTuple):
     lineno: int
     bases: tuple[str, ...]
     resolved_bases: tuple[str, ...]
+    source: str = ""
 
     @property
     def qualname(self) -> str:
@@ -134,11 +139,17 @@ class _KeptClasses(Sequence[StaticClass]):
     classes. Should the columns not check out, the classes are listed afresh.
     """
 
-    __slots__ = ("_afresh", "_kept", "_made")
+    __slots__ = ("_afresh", "_kept", "_made", "_paths")
 
-    def __init__(self, kept: KeptListing, afresh: Callable[[], Sequence[StaticClass]]) -> None:
+    def __init__(
+        self,
+        kept: KeptListing,
+        afresh: Callable[[], Sequence[StaticClass]],
+        paths: list[str],
+    ) -> None:
         self._kept = kept
         self._afresh = afresh
+        self._paths = paths  # the search paths: each class's source
         self._made: list[StaticClass] | None = None
 
     def _all(self) -> list[StaticClass]:
@@ -151,6 +162,11 @@ class _KeptClasses(Sequence[StaticClass]):
                 return made
             names, (owners, lines, bases, resolved, _ancestors) = columns
             tuples = kept.tuples.__getitem__
+            if len(self._paths) == 1:
+                sources: Iterable[str] = repeat(self._paths[0], len(names))
+            else:
+                of_module = [_source_of(path, self._paths) for path in kept.paths]
+                sources = map(of_module.__getitem__, owners)
             rows = zip(
                 map(kept.modules.__getitem__, owners),
                 names,
@@ -158,6 +174,7 @@ class _KeptClasses(Sequence[StaticClass]):
                 lines,
                 map(tuples, bases),
                 map(tuples, resolved),
+                sources,
                 strict=True,
             )
             # StaticClass's own __new__, without its argument parsing, in bulk.
@@ -209,7 +226,7 @@ def _from_facts(entry: ModuleEntry, facts: Facts) -> _Module | StaticError:
     module = _Module(entry)
     module.bindings = dict(bindings)
     module.classes = [
-        StaticClass(entry.name, name, entry.path, line, bases, resolved)
+        StaticClass(entry.name, name, entry.path, line, bases, resolved, entry.source)
         for name, line, bases, resolved in classes
     ]
     return module
@@ -291,7 +308,9 @@ def _imported(dotted: str) -> object:
     return None
 
 
-def list_classes(search_paths: SearchPaths, base: str | type | None = None) -> StaticListing:
+def list_classes(
+    search_paths: SearchPaths, base: str | type | None = None, *, isolate: bool = False
+) -> StaticListing:
     """List the top-level classes of the plugin modules in ``search_paths``.
 
     ``search_paths`` is taken as [`PikeManager`][pike.manager.PikeManager] takes it
@@ -303,8 +322,12 @@ def list_classes(search_paths: SearchPaths, base: str | type | None = None) -> S
     (``.pyc``, extension modules) in ``skipped``; modules that would not load
     because of their name alone (a standard-library name, a name an earlier
     search path has) in ``collisions``, as the errors a manager would report,
-    and their classes are not listed.
+    and their classes are not listed. ``isolate`` lists the search paths as a
+    manager with ``isolate=True`` loads them: one name in two search paths is
+    two modules, and bare imports resolve as the plugins' own would.
     """
+    if not isinstance(isolate, bool):
+        raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
     paths = normalize_search_paths(search_paths)
     keep: Callable[[tuple[str, ...]], bool] | None
     if base is None:
@@ -316,7 +339,17 @@ def list_classes(search_paths: SearchPaths, base: str | type | None = None) -> S
         keep = _derives_from(base)
     else:
         raise PikeTypeError(f"base is {a_type_name(base)}; pass a class name as a str, or a class")
+    if isolate:
+        return _isolated(paths, keep)
     return _listed(paths, keep)
+
+
+def _source_of(path: str, search_paths: list[str]) -> str:
+    """The search path file ``path`` lies in (the first, if they nest)."""
+    for search_path in search_paths:
+        if path.startswith(os.path.join(search_path, "")):
+            return search_path
+    return ""  # pragma: no cover - every listed file lies in a search path
 
 
 def _any_names(wanted: str, ancestors: tuple[str, ...]) -> bool:
@@ -335,17 +368,67 @@ def _listed(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) ->
     return _computed(paths, keep, index)
 
 
+def _isolated(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) -> StaticListing:
+    """The listing of ``paths`` under isolation: each file's facts from the index while
+    they hold, names resolved in each source's namespace (no whole listing is kept)."""
+    index = Index(paths) if _cache.directory() is not None else None
+    listing = _computed(paths, keep, index, isolate=True)
+    # Back from private names to the plugins' own.
+    prefixes = {private_prefix(path) for path in paths}
+
+    def plain(name: str) -> str:
+        head, dot, _rest = name.partition(".")
+        return name[len(head) + 1 :] if dot and head in prefixes else name
+
+    listing.classes = [
+        c._replace(module=plain(c.module), resolved_bases=tuple(map(plain, c.resolved_bases)))
+        for c in listing.classes
+    ]
+    listing.module_names = [plain(name) for name in listing.module_names]
+    return listing
+
+
+def _in_namespaces(modules: dict[str, _Module], paths: list[str]) -> None:
+    """Under isolation: each module's bindings and resolved bases as private names, each
+    first name resolved as the plugin's own import would resolve it (`pike._namespace`)."""
+    spaces = {path: Namespace(path, private_prefix(path)) for path in paths}
+    for module in modules.values():
+        entry = module.entry
+        space = spaces[entry.source]
+        package = entry.key if entry.is_package else entry.key.rpartition(".")[0]
+
+        def private(name: str, package: str = package, space: Namespace = space) -> str:
+            top = name.partition(".")[0]
+            target = space.find(package, top)
+            return name if target is None else target + name[len(top) :]
+
+        module.bindings = {k: private(v) for k, v in module.bindings.items()}
+        module.classes = [
+            c._replace(module=entry.key, resolved_bases=tuple(map(private, c.resolved_bases)))
+            for c in module.classes
+        ]
+
+
 def _computed(
-    paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None, index: Index | None
+    paths: list[str],
+    keep: Callable[[tuple[str, ...]], bool] | None,
+    index: Index | None,
+    *,
+    isolate: bool = False,
 ) -> StaticListing:
     """The listing of ``paths``, each file's facts from ``index`` while they hold."""
     modules: dict[str, _Module] = {}
     with collector_paused:  # ASTs are acyclic: reference counting frees them
-        walk = index.walk() if index is not None else _walk.walk(paths)
+        if isolate:
+            walk = _walk.walk(paths, isolate=True)
+        else:
+            walk = index.walk() if index is not None else _walk.walk(paths)
         listing = StaticListing(skipped=list(walk.skipped))
         _scan_entries(walk.modules, listing, modules, index)
+        if isolate:
+            _in_namespaces(modules, paths)
     classes = [c for m in modules.values() for c in m.classes]
-    keep_whole = index is not None and index.can_keep(listing.collisions)
+    keep_whole = not isolate and index is not None and index.can_keep(listing.collisions)
     ancestry: list[tuple[str, ...]] | None = None  # each class's ancestors, worked out once
     if keep is not None or keep_whole:
         hierarchy = _Hierarchy(modules)
@@ -402,7 +485,7 @@ def _from_kept(
         def afresh() -> Sequence[StaticClass]:
             return _computed(paths, None, Index(paths)).classes
 
-        classes: Sequence[StaticClass] = _KeptClasses(kept, afresh)
+        classes: Sequence[StaticClass] = _KeptClasses(kept, afresh, paths)
     else:
         ancestors = kept.ancestors()
         if ancestors is None:
@@ -412,7 +495,7 @@ def _from_kept(
         rows = [kept.row(i) for i in compress(count(), map(verdicts.__getitem__, ancestors))]
         if None in rows:
             return None
-        classes = [StaticClass(*row) for row in rows]  # type: ignore[misc]
+        classes = [StaticClass(*row, _source_of(row[2], paths)) for row in rows if row]
     return StaticListing(
         classes=classes,
         module_names=list(kept.modules),
@@ -433,7 +516,7 @@ def _scan_entries(
     for entry in entries:
         name = entry.name
         if "." not in name:
-            held = first.setdefault(name, entry)
+            held = first.setdefault(entry.key, entry)
             # The common case first: the first of its name, and no protected name.
             if held is entry and name not in PROTECTED_NAMES:
                 collided = False
@@ -451,7 +534,7 @@ def _scan_entries(
         sources.append(entry)
     known = index.known(sources) if index is not None else {}
     for entry in sources:
-        facts = known.get(entry.name)
+        facts = known.get(entry.key)
         if facts is None:
             from pike.discovery._parse import facts_of  # ast, only for a file to parse
 
@@ -462,4 +545,4 @@ def _scan_entries(
         if isinstance(found, StaticError):
             listing.errors.append(found)
         else:
-            modules[entry.name] = found
+            modules[entry.key] = found

@@ -1,0 +1,222 @@
+"""Private namespaces: how an isolated plugin's bare imports find its own modules.
+
+Under isolation each source (a search path, or an archive in one) keeps its
+modules in ``sys.modules`` under a private top-level name
+(`pike._names.private_prefix`), so two sources may both have a ``utils``. The
+code of those modules runs with a builtins mapping of its source's own: a copy
+of ``builtins``' namespace whose ``__import__`` is the source's. Nothing
+process-wide changes: ``builtins.__import__``, ``sys.meta_path``'s other
+finders and every module that is not a plugin's import as before.
+
+The source's ``__import__`` resolves an absolute import statement in plugin
+code (``import utils``, ``from utils.env import X``) by its first name:
+
+1. a standard-library or built-in name is always the standard library's;
+2. in a top-level plugin package (any of its modules, at any depth), a module or
+   package of that name directly in the package's folder;
+3. a module or package of that name at the top level of the source;
+4. anything else is the host's, imported as usual.
+
+What a name resolves to is worked out once per package and kept until the
+folders may have changed (`Namespace.forget`: each activation and refresh).
+Relative imports need no help: a plugin module's ``__package__`` is its private
+name's.
+
+Names the host adds to ``builtins`` after a source's modules ran reach them when
+the next of its modules runs (the copy is brought up to date whenever the number
+of builtins changed).
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sys
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import Any
+
+from pike._names import PROTECTED_NAMES
+from pike._walk import scan_folder
+
+__all__ = ["Namespace", "import_module"]
+
+_UNSEEN = object()
+_BUILTINS: dict[str, Any] = builtins.__dict__
+
+
+class _Table(dict[str, "str | None"]):
+    """What each first name of an import resolves to, for the code of one package:
+    the private name of the module it finds, or None for the host's."""
+
+    __slots__ = ("home",)
+
+    def __init__(self, home: str | None) -> None:
+        super().__init__()
+        #: The private name of the top-level plugin package whose code this serves,
+        #: or None for the source's top-level modules.
+        self.home = home
+
+
+class Namespace:
+    """One isolated source: its private top-level name, and its plugins' imports.
+
+    ``source`` is a search path (a folder) or an archive; ``prefix`` the private
+    top-level name of its modules. ``lister`` gives the module and package names
+    directly in a folder of the source, by its path relative to the source
+    (``""`` for the top); by default the folder is listed by the walk's rules.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        prefix: str,
+        lister: Callable[[str], frozenset[str]] | None = None,
+    ) -> None:
+        self.source = source
+        self.prefix = prefix
+        self._lister = lister if lister is not None else self._list_folder
+        self._names: dict[str, frozenset[str]] = {}
+        self._tables: dict[object, _Table] = {}
+        self._homes: dict[str | None, _Table] = {}
+        self._import = _import_of(self)
+        #: The builtins the source's modules run with.
+        self.builtins: dict[str, Any] = {}
+        self._synced = -1
+        self.sync_builtins()
+
+    def sync_builtins(self) -> None:
+        """Bring the copy of ``builtins``' namespace up to date, if it grew or shrank."""
+        if len(_BUILTINS) != self._synced:
+            mine = self.builtins
+            mine.update(_BUILTINS)
+            for name in [n for n in mine if n not in _BUILTINS]:
+                del mine[name]
+            mine["__import__"] = self._import
+            self._synced = len(_BUILTINS)
+
+    def forget(self) -> None:
+        """Forget what names resolved to and what the folders hold: they may have changed.
+
+        Cleared in place: the source's ``__import__`` holds these very dicts.
+        """
+        self._tables.clear()
+        self._homes.clear()
+        self._names.clear()
+
+    # -- resolving -------------------------------------------------------------------
+
+    def table(self, package: object) -> _Table:
+        """The table for the code of package ``package`` (a module's ``__package__``)."""
+        prefix = self.prefix
+        home: str | None = None
+        if isinstance(package, str) and package.startswith(prefix + "."):
+            home = prefix + "." + package[len(prefix) + 1 :].partition(".")[0]
+        table = self._homes.get(home)
+        if table is None:
+            table = self._homes[home] = _Table(home)
+        self._tables[package] = table
+        return table
+
+    def resolve(self, table: _Table, top: str) -> str | None:
+        """The private name ``top`` finds for the code ``table`` serves, or None (the host's)."""
+        found: str | None = None
+        if top not in PROTECTED_NAMES and top.isidentifier():
+            home = table.home
+            if home is not None and top in self._listed(home[len(self.prefix) + 1 :]):
+                found = f"{home}.{top}"
+            elif top in self._listed(""):
+                found = f"{self.prefix}.{top}"
+        table[top] = found
+        return found
+
+    def find(self, package: object, top: str) -> str | None:
+        """The private name first name ``top`` finds for the code of package ``package``
+        (a module's ``__package__``), or None for the host's."""
+        table = self._tables.get(package)
+        if table is None:
+            table = self.table(package)
+        target = table.get(top, _UNSEEN)
+        return self.resolve(table, top) if target is _UNSEEN else target  # type: ignore[return-value]
+
+    def _listed(self, folder: str) -> frozenset[str]:
+        names = self._names.get(folder)
+        if names is None:
+            names = self._names[folder] = self._lister(folder)
+        return names
+
+    def _list_folder(self, folder: str) -> frozenset[str]:
+        path = os.path.join(self.source, *folder.split(".")) if folder else self.source
+        try:
+            listing = scan_folder(path)
+        except OSError:
+            return frozenset()
+        return frozenset(listing.names(packages=False)) | frozenset(listing.names(packages=True))
+
+    def import_module(self, name: str, package: str | None, globals_: Mapping[str, Any]) -> Any:
+        """`importlib.import_module` as the import statements of the code whose globals
+        are ``globals_`` resolve names: the module ``name`` itself."""
+        if name.startswith("."):
+            from importlib import import_module as standard
+
+            return standard(name, package or globals_.get("__package__"))
+        top = name.partition(".")[0]
+        target = self.find(globals_.get("__package__"), top)
+        from importlib import import_module as standard
+
+        return standard(name if target is None else target + name[len(top) :])
+
+
+def _import_of(namespace: Namespace) -> Callable[..., ModuleType]:
+    """The ``__import__`` of ``namespace``'s modules (its hot path kept short: an import
+    statement in plugin code costs little more than outside pike)."""
+    tables = namespace._tables
+    table_of = namespace.table
+    resolve = namespace.resolve
+    modules = sys.modules
+    real = _BUILTINS
+    unseen = _UNSEEN
+
+    def __import__(  # the builtin's own name, as tracebacks show it
+        name: str,
+        globals: Mapping[str, Any] | None = None,
+        locals: object = None,
+        fromlist: Any = (),
+        level: int = 0,
+    ) -> ModuleType:
+        if not level and globals is not None:
+            package = globals.get("__package__")
+            table = tables.get(package)
+            if table is None:
+                table = table_of(package)
+            dot = name.find(".")
+            top = name if dot < 0 else name[:dot]
+            target: Any = table.get(top, unseen)
+            if target is unseen:
+                target = resolve(table, top)
+            if target is not None:
+                module = real["__import__"](
+                    target if dot < 0 else target + name[dot:], globals, locals, fromlist, 0
+                )
+                return module if fromlist else modules[target]
+        return real["__import__"](name, globals, locals, fromlist, level)  # type: ignore[no-any-return]
+
+    __import__.namespace = namespace  # type: ignore[attr-defined]
+    return __import__
+
+
+def import_module(name: str, package: str | None = None) -> Any:
+    """Import ``name`` as the calling plugin's own import statement would find it.
+
+    In a module of an isolated plugin, ``import_module("utils")`` gives the
+    plugin's own ``utils`` where ``import utils`` would; anywhere else it is
+    `importlib.import_module`.
+    """
+    frame = sys._getframe(1)
+    found = frame.f_builtins.get("__import__")
+    namespace = getattr(found, "namespace", None)
+    if isinstance(namespace, Namespace):
+        return namespace.import_module(name, package, frame.f_globals)
+    from importlib import import_module as standard
+
+    return standard(name, package)
