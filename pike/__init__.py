@@ -11,6 +11,7 @@ underscore are private and may change.
 
 from typing import TYPE_CHECKING
 
+from pike._namespace import import_module
 from pike._refresh import RefreshReport
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import (
@@ -121,5 +122,6 @@ __all__ = [  # noqa: RUF022 - grouped: the manager, records, errors, named plugi
     "SkippedEntry",
     "UntrustedPathError",
     "UntrustedPluginError",
+    "import_module",
     "__version__",
 ]

@@ -281,14 +281,14 @@ class Session:
         """The record of the module named ``key`` in ``sys.modules``."""
         return self._records.get(key)
 
-    def find(self, name: str) -> Record | None:
-        """The first record of plugin module ``name`` (of any source), in the order
-        they landed."""
-        record = self._records.get(name)
-        if record is not None or not self.isolate:
-            return record
+    def find(self, name: str, source: str | None = None) -> Record | None:
+        """The first record of plugin module ``name`` (of ``source``, or of any), in the
+        order they landed."""
+        if not self.isolate:
+            record = self._records.get(name)
+            return record if record is None or source in (None, record.entry.source) else None
         for record in list(self._records.values()):
-            if record.entry.name == name:
+            if record.entry.name == name and source in (None, record.entry.source):
                 return record
         return None
 

@@ -40,6 +40,7 @@ from pike.errors import (
 from pike.manager import PikeManager
 
 if TYPE_CHECKING:
+    from pike._walk import ModuleEntry
     from pike.discovery.static import StaticListing
 
 __all__ = ["main"]
@@ -65,6 +66,7 @@ class Row:
     bases: list[str]
     file: str
     line: int | None
+    source: str = ""
 
 
 @dataclass
@@ -72,6 +74,7 @@ class Report:
     mode: str
     search_paths: list[str]
     base: str | None
+    isolate: bool = False
     rows: list[Row] = field(default_factory=list)
     module_count: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -138,6 +141,15 @@ def _parser() -> argparse.ArgumentParser:
         help=(
             "load folders and files that other users could change (by default they "
             "are refused: they must be yours or root's and not world-writable)"
+        ),
+    )
+    parser.add_argument(
+        "--isolate",
+        action="store_true",
+        help=(
+            "give each PATH a private namespace: one module name in two paths is two "
+            "modules, and a plugin package's bare imports find its own modules first "
+            "(the table gets a SOURCE column)"
         ),
     )
     parser.add_argument(
@@ -244,10 +256,14 @@ def _plugin_frames_only(shown: traceback.TracebackException) -> None:
         pending += getattr(one, "exceptions", None) or []  # an exception group's
 
 
-def _base_name(base: type, module: str) -> str:
+def _base_name(base: type, module: str, entry: ModuleEntry | None) -> str:
+    """A base class as the table shows it: bare in its own module or builtins, else by
+    its module's name (a plugin's by its plugin name, ``entry``'s, under isolation)."""
     where = type_module(base)
     name = type_name(base)
-    return name if where in (module, "builtins", None) else f"{where}.{name}"
+    if where in (module, "builtins", None):
+        return name
+    return f"{entry.name if entry is not None else where}.{name}"
 
 
 def _first_lines(module: object) -> dict[str, int]:
@@ -286,25 +302,31 @@ def _select(mgr: PikeManager, base: str | None) -> list[type]:
     return mgr.get_all_inherited_classes(_import_base(base))
 
 
-def _imported(paths: list[str], base: str | None, trust_any: bool, tracebacks: bool) -> Report:
-    mgr = PikeManager(paths, on_error="collect", trust="any" if trust_any else "owner")
-    report = Report("import", mgr.search_paths, base)
+def _imported(
+    paths: list[str], base: str | None, trust_any: bool, tracebacks: bool, isolate: bool
+) -> Report:
+    mgr = PikeManager(
+        paths, on_error="collect", trust="any" if trust_any else "owner", isolate=isolate
+    )
+    report = Report("import", mgr.search_paths, base, isolate)
     with mgr:
         classes = _select(mgr, base)
         modules = {module.__name__: module for module in mgr.get_modules()}
         lines: dict[str, dict[str, int]] = {}
         for cls in classes:
-            module = type_module(cls) or "?"
+            module = type_module(cls) or "?"  # its name in sys.modules
             if module not in lines:
                 lines[module] = _first_lines(modules.get(module))
+            entry = mgr.entry_of(cls)
             bases = _BASES.__get__(cls)
             report.rows.append(
                 Row(
-                    module,
+                    entry.name if entry is not None else module,
                     type_name(cls),
-                    [_base_name(b, module) for b in bases],
-                    mgr.get_path(module) or "",
+                    [_base_name(b, module, mgr.entry_of(b)) for b in bases],
+                    entry.path if entry is not None else "",
                     _line_of(cls, lines[module]),
+                    entry.source if entry is not None else "",
                 )
             )
         report.module_count = len(modules)
@@ -316,16 +338,18 @@ def _imported(paths: list[str], base: str | None, trust_any: bool, tracebacks: b
 # -- static mode -------------------------------------------------------------------
 
 
-def _static(paths: list[str], base: str | None) -> Report:
+def _static(paths: list[str], base: str | None, isolate: bool) -> Report:
     from pike.discovery import static
 
     if base is not None and ":" not in base and "." not in base and not base.isidentifier():
         raise UsageError(f"--base {base!r}: expected MODULE:CLASS or a class name")
-    listing = static.list_classes(paths, base=base)
+    listing = static.list_classes(paths, base=base, isolate=isolate)
     if base is not None and (":" in base or "." in base):
         _check_static_base(base, listing)
-    report = Report("static", [os.path.abspath(p) for p in paths], base)
-    report.rows = [Row(c.module, c.name, list(c.bases), c.path, c.lineno) for c in listing.classes]
+    report = Report("static", [os.path.abspath(p) for p in paths], base, isolate)
+    report.rows = [
+        Row(c.module, c.name, list(c.bases), c.path, c.lineno, c.source) for c in listing.classes
+    ]
     report.module_count = len(listing.module_names)
     report.errors = [_error_dict(e, with_traceback=False) for e in listing.collisions] + [
         {"module": e.module, "file": e.path, "line": e.lineno, "kind": "parse", "message": str(e)}
@@ -369,16 +393,18 @@ def _display(path: str) -> str:
 
 def _print_table(report: Report, out: TextIO) -> None:
     if report.rows:
-        table = [("MODULE", "CLASS", "BASES", "FILE")]
+        source = ("SOURCE",) if report.isolate else ()
+        table = [("MODULE", "CLASS", "BASES", *source, "FILE")]
         for row in report.rows:
             where = _display(row.file) if row.file else "?"
             if row.line:
                 where += f":{row.line}"
-            table.append((row.module, row.name, ", ".join(row.bases) or "-", where))
-        widths = [max(len(r[i]) for r in table) for i in range(3)]
+            shown = (_display(row.source) if row.source else "?",) if report.isolate else ()
+            table.append((row.module, row.name, ", ".join(row.bases) or "-", *shown, where))
+        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
         for cells in table:
             print(
-                "  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=False)), cells[3]]),
+                "  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=False)), cells[-1]]),
                 file=out,
             )
         print(file=out)
@@ -430,6 +456,7 @@ def _print_json(report: Report, out: TextIO) -> None:
                 "bases": r.bases,
                 "file": r.file or None,
                 "line": r.line,
+                "source": r.source or None,
             }
             for r in report.rows
         ],
@@ -519,11 +546,13 @@ def main(
             return EXIT_OK if cleared else EXIT_PLUGIN_ERRORS
     try:
         if args.static:
-            report = _static(args.paths, args.base)
+            report = _static(args.paths, args.base, args.isolate)
         else:
             sink = err if err is not None else io.StringIO()
             with _plugin_output_to(sink, descriptors=real_out):
-                report = _imported(args.paths, args.base, args.trust_any, args.traceback)
+                report = _imported(
+                    args.paths, args.base, args.trust_any, args.traceback, args.isolate
+                )
     except (PikeError, UsageError) as exc:
         _say(err, f"pike: error: {_in_cli_words(str(exc))}")
         return EXIT_USAGE

@@ -36,7 +36,13 @@ from pike._refresh import RefreshReport
 from pike._session import Record, Session
 from pike._trust import Trust, TrustPolicy
 from pike._walk import ModuleEntry, SkippedEntry
-from pike.errors import InactiveManagerError, PikeTypeError, PluginError, PluginImportError
+from pike.errors import (
+    InactiveManagerError,
+    PikeTypeError,
+    PikeValueError,
+    PluginError,
+    PluginImportError,
+)
 from pike.finder import PikeFinder
 
 # The types of PikeManager's arguments, named for programs that pass them on.
@@ -214,14 +220,37 @@ class PikeManager:
             names.extend(found)
         return names
 
-    def get_path(self, module_name: str) -> str | None:
+    def get_path(self, module_name: str, *, source: str | None = None) -> str | None:
         """The file plugin module ``module_name`` was loaded from by this manager.
 
         None if the manager did not load it (or only uses the host's own import
-        of that file).
+        of that file). Under isolation, where two search paths may each have a
+        module of that name, ``source`` (a search path) says whose; without it,
+        the first loaded.
         """
-        record = self._session.find(module_name)
+        record = self._session.find(module_name, source)
         return record.path if record is not None and not record.borrowed else None
+
+    def entry_of(self, obj: object) -> ModuleEntry | None:
+        """The entry of the plugin module this manager loaded that ``obj`` comes from: a
+        class or function (by its ``__module__``), or a module; None for anything else.
+
+        Its ``name`` is the plugin's name and ``source`` where it was loaded from,
+        also under isolation, where ``__module__`` is the private name.
+        """
+        kind = type(obj)  # never obj's own attributes first: a plugin's may raise
+        key: object
+        if issubclass(kind, type):
+            key = type_module(obj)  # type: ignore[arg-type]
+        elif issubclass(kind, ModuleType):
+            key = object.__getattribute__(obj, "__dict__").get("__name__")
+        else:
+            try:
+                key = getattr(obj, "__module__", None)
+            except Exception:  # an object whose attributes raise
+                return None
+        record = self._session.get(key) if type(key) is str else None
+        return record.entry if record is not None and not record.borrowed else None
 
     # -- loading -------------------------------------------------------------
 
@@ -261,22 +290,30 @@ class PikeManager:
                 record.entry = entry  # a sibling imported it first: the same entry, made anew
         return session.version
 
-    def load_plugin(self, name: str) -> ModuleType:
+    def load_plugin(self, name: str, *, source: str | None = None) -> ModuleType:
         """Import plugin module ``name`` by the manager's rules, and the packages above it.
 
         ``name`` may be dotted (a package's submodule). It is found by name,
-        with no folder listed, so one plugin of a large folder costs one. Raises
-        the [`PluginError`][pike.errors.PluginError] that kept it from loading,
+        with no folder listed, so one plugin of a large folder costs one; in the
+        first search path that has it, or in ``source`` (one of the search
+        paths: under isolation, each may have its own). Raises the
+        [`PluginError`][pike.errors.PluginError] that kept it from loading,
         whatever ``on_error`` says, or a
         [`PluginImportError`][pike.errors.PluginImportError] if no search path has it.
         """
         with self._session.lock:
             self._check_active()
-            entries = _walk.find_entries(self.search_paths, name, isolate=self._session.isolate)
+            paths = self.search_paths
+            if source is not None:
+                paths = [path for path in paths if path == source]
+                if not paths:
+                    raise PikeValueError(
+                        f"source {source!r} is not one of this manager's search paths "
+                        f"{self.search_paths}; pass one of them, or None"
+                    )
+            entries = _walk.find_entries(paths, name, isolate=self._session.isolate)
             if not entries:
-                raise PluginImportError(
-                    f"no plugin module {name!r} in {self.search_paths}", name, ""
-                )
+                raise PluginImportError(f"no plugin module {name!r} in {paths}", name, "")
             loaded = Importer(self._session, ErrorPolicy("raise")).load(entries)
             self._classes = None
             return loaded[-1]

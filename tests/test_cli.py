@@ -302,6 +302,7 @@ def test_json_shape(make_tree: MakeTree) -> None:
         "bases": ["bases.Driver"],
         "file": str(root / "drivers.py"),
         "line": 2,
+        "source": str(root),
     }
     [error] = doc["errors"]
     assert (error["module"], error["kind"], error["line"]) == ("bad", "import", 1)

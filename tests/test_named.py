@@ -182,7 +182,12 @@ def test_stevedore_module_layout() -> None:
     assert issubclass(HookManager, NamedExtensionManager)
 
 
-PIKE_KEYWORDS = [("search_paths", None), ("on_error", None), ("trust", "owner")]
+PIKE_KEYWORDS = [
+    ("search_paths", None),
+    ("on_error", None),
+    ("trust", "owner"),
+    ("isolate", False),
+]
 SIGNATURES: dict[type, list[tuple[str, object]]] = {
     ExtensionManager: [
         ("namespace", inspect.Parameter.empty),

@@ -260,26 +260,26 @@ class _Shared:
 
     __slots__ = ("__weakref__", "key", "manager", "users")
 
-    def __init__(self, key: tuple[tuple[str, ...], str], manager: PikeManager) -> None:
+    def __init__(self, key: tuple[tuple[str, ...], str, bool], manager: PikeManager) -> None:
         self.key = key
         self.manager = manager
         # The Sources using it; one that is garbage without closing leaves by itself.
         self.users: weakref.WeakSet[Sources] = weakref.WeakSet()
 
 
-_shared: weakref.WeakValueDictionary[tuple[tuple[str, ...], str], _Shared] = (
+_shared: weakref.WeakValueDictionary[tuple[tuple[str, ...], str, bool], _Shared] = (
     weakref.WeakValueDictionary()
 )
 _shared_lock = threading.Lock()
 
 
-def _shared_manager(user: Sources, paths: list[str], trust: Trust) -> _Shared:
+def _shared_manager(user: Sources, paths: list[str], trust: Trust, isolate: bool) -> _Shared:
     """The shared manager of these folders (made on first use), with ``user`` among its users."""
-    key = (tuple(paths), trust)
+    key = (tuple(paths), trust, isolate)
     with _shared_lock:
         shared = _shared.get(key)
         if shared is None:
-            manager = PikeManager(paths, on_error="raise", trust=trust)
+            manager = PikeManager(paths, on_error="raise", trust=trust, isolate=isolate)
             shared = _shared[key] = _Shared(key, manager)
         shared.users.add(user)
         return shared
@@ -295,7 +295,9 @@ class Sources:
 
     __slots__ = ("__weakref__", "_folder_of", "_policy", "_shared", "manager", "roots")
 
-    def __init__(self, search_paths: SearchPaths = None, *, trust: Trust = "owner") -> None:
+    def __init__(
+        self, search_paths: SearchPaths = None, *, trust: Trust = "owner", isolate: bool = False
+    ) -> None:
         self._policy = TrustPolicy(trust)
         self._folder_of: dict[metadata.EntryPoint, str] = {}
         self._shared: _Shared | None = None
@@ -304,7 +306,7 @@ class Sources:
         #: The folders as `pike._paths.roots_of` gives them: no cache is written inside.
         self.roots = roots_of(paths)
         if paths:
-            self._shared = _shared_manager(self, paths, trust)
+            self._shared = _shared_manager(self, paths, trust, isolate)
             self.manager = self._shared.manager
 
     def entry_points(
@@ -352,7 +354,7 @@ class Sources:
                 raise installed_meets_plugin(ep.name, ep.module, held)
             with manager.standing_aside():
                 return ep.load()
-        plugin: Any = manager.load_plugin(ep.module)
+        plugin: Any = manager.load_plugin(ep.module, source=self.folder_of(ep))
         for part in ep.attr.split(".") if ep.attr else ():
             plugin = getattr(plugin, part)
         return plugin
@@ -361,7 +363,7 @@ class Sources:
         """The file of a drop-in entry point's module (None for an installed one)."""
         if self.manager is None or self.folder_of(ep) is None:
             return None
-        return self.manager.get_path(ep.module)
+        return self.manager.get_path(ep.module, source=self.folder_of(ep))
 
     def close(self) -> None:
         """Done with the folders: the last user cleans up their manager.

@@ -60,6 +60,7 @@ class DriverManager(NamedExtensionManager[T]):
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",
+        isolate: bool = False,
     ) -> None:
         if on_load_failure_callback is None and on_error is None:
             on_load_failure_callback = self._default_on_load_failure
@@ -77,6 +78,7 @@ class DriverManager(NamedExtensionManager[T]):
             search_paths=search_paths,
             on_error=on_error,
             trust=trust,
+            isolate=isolate,
         )
 
     @staticmethod

@@ -54,6 +54,7 @@ class EnabledExtensionManager(ExtensionManager[T]):
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",
+        isolate: bool = False,
     ) -> None:
         self.check_func = check_func
         super().__init__(
@@ -68,6 +69,7 @@ class EnabledExtensionManager(ExtensionManager[T]):
             search_paths=search_paths,
             on_error=on_error,
             trust=trust,
+            isolate=isolate,
         )
 
     def _load_one_plugin(

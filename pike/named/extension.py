@@ -298,6 +298,9 @@ class ExtensionManager(Generic[T]):
         to load; given, it replaces the logging.
     :param trust: pike's addition: as for [`PikeManager`][pike.manager.PikeManager],
         for the drop-in folders.
+    :param isolate: pike's addition: as for [`PikeManager`][pike.manager.PikeManager],
+        for the drop-in folders: each folder's modules in a private namespace, so
+        two folders may both ship a ``utils``.
     """
 
     #: Installed entry points per namespace, read once per process (as stevedore
@@ -320,6 +323,7 @@ class ExtensionManager(Generic[T]):
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",
+        isolate: bool = False,
     ) -> None:
         _deprecated("verify_requirements", verify_requirements)
         self._setup(
@@ -330,7 +334,7 @@ class ExtensionManager(Generic[T]):
             on_error,
         )
         args, kwds = _invocation(invoke_args, invoke_kwds)
-        self._sources = _sources.Sources(search_paths, trust=trust)
+        self._sources = _sources.Sources(search_paths, trust=trust, isolate=isolate)
         try:
             extensions = self._load_plugins(invoke_on_load, args, kwds)
             self._init_plugins(extensions)

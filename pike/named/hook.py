@@ -45,6 +45,7 @@ class HookManager(NamedExtensionManager[T]):
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",
+        isolate: bool = False,
     ) -> None:
         super().__init__(
             namespace,
@@ -60,6 +61,7 @@ class HookManager(NamedExtensionManager[T]):
             search_paths=search_paths,
             on_error=on_error,
             trust=trust,
+            isolate=isolate,
         )
 
     @property

@@ -82,6 +82,7 @@ class NamedExtensionManager(ExtensionManager[T]):
         search_paths: SearchPaths = None,
         on_error: OnError | None = None,
         trust: Trust = "owner",
+        isolate: bool = False,
     ) -> None:
         if warn_on_missing_entrypoint is not None:
             warnings.warn(
@@ -117,6 +118,7 @@ class NamedExtensionManager(ExtensionManager[T]):
             search_paths=search_paths,
             on_error=on_error,
             trust=trust,
+            isolate=isolate,
         )
 
     def _test_defaults(self, extensions: list[Extension[Any]]) -> None:
