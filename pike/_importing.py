@@ -30,6 +30,7 @@ from importlib import import_module, machinery
 from types import ModuleType
 from typing import Any
 
+from pike._archive import Archive
 from pike._interpreter import MANY_MODULES, collector_paused
 from pike._names import already_imported, blocked, hidden, name_collision, other_manager
 from pike._objects import location_of
@@ -39,6 +40,7 @@ from pike._walk import ModuleEntry
 from pike.errors import PluginError, PluginImportError
 
 __all__ = [
+    "ArchiveLoader",
     "Claim",
     "ExtensionFileLoader",
     "Importer",
@@ -147,6 +149,66 @@ class ExtensionFileLoader(_Recording, machinery.ExtensionFileLoader):
         self.session = session
 
 
+class ArchiveLoader(_Recording):
+    """Loads a module from a plugin archive in place (`pike._archive`): its code compiled
+    once and kept in pike's cache folder; source, resources and data read from the
+    archive. Records into its session as the other loaders do."""
+
+    def __init__(
+        self, fullname: str, path: str, archive: Archive, member: str, session: Session
+    ) -> None:
+        self.name = fullname
+        self.path = path
+        self.archive = archive
+        self.member = member
+        self.session = session
+
+    def create_module(self, spec: object) -> None:
+        return None  # the default module
+
+    def _base_exec(self, module: ModuleType) -> None:
+        exec(self.archive.code(self.member), module.__dict__)
+
+    def get_code(self, fullname: str) -> object:
+        return self.archive.code(self.member)
+
+    def get_source(self, fullname: str) -> str:
+        from importlib.util import decode_source
+
+        return decode_source(self.archive.read(self.member))
+
+    def get_filename(self, fullname: str) -> str:
+        return self.path
+
+    def is_package(self, fullname: str) -> bool:
+        return self.member.endswith("/__init__.py")
+
+    def get_data(self, path: str) -> bytes:
+        """A file of the archive, by its ``archive/member`` path (``pkgutil.get_data``)."""
+        return self.archive.read(self.archive.member_of(path))
+
+    def get_resource_reader(self, fullname: str) -> _ArchiveFiles | None:
+        if not self.is_package(fullname):
+            return None
+        return _ArchiveFiles(self.archive.path, self.member.rpartition("/")[0])
+
+    def __repr__(self) -> str:
+        return f"<ArchiveLoader {self.name!r} from {self.path!r}>"
+
+
+class _ArchiveFiles:
+    """A package's resources in an archive, for ``importlib.resources.files``."""
+
+    def __init__(self, archive: str, folder: str) -> None:
+        self._archive = archive
+        self._folder = folder
+
+    def files(self) -> object:
+        import zipfile
+
+        return zipfile.Path(self._archive, at=self._folder + "/")
+
+
 class SourceRoot:
     """The loader of an isolated source's private top-level package: an empty package
     that searches no folder itself; its session's finder serves what lies in it."""
@@ -217,6 +279,8 @@ class Importer:
         Errors go to the policy; a package that failed takes its submodules
         with it. A ``KeyboardInterrupt`` ends the session, then propagates.
         """
+        if self.session.isolate:
+            self.session.sync_builtins()
         try:
             with collector_paused:
                 if len(entries) > MANY_MODULES:
@@ -224,6 +288,22 @@ class Importer:
                 return self._load_each(entries)
         finally:
             self.session.catch_up()
+            if self.session.isolate:
+                self.session.save_code()
+
+    def report_broken(self, broken: list[tuple[str, str]]) -> None:
+        """Report the plugin archives a walk could not read (``(path, reason)``) as
+        `PluginImportError`s, under the error policy; the other plugins load."""
+        for path, reason in broken:
+            name = os.path.basename(path).rpartition(".")[0]
+            self.policy.report(
+                PluginImportError(
+                    f"plugin archive {path} {reason}; replace it with a good copy, or "
+                    "move it out of the plugin folder",
+                    name,
+                    path,
+                )
+            )
 
     def _load_each(self, entries: list[ModuleEntry]) -> list[ModuleType]:
         loaded: list[ModuleType] = []

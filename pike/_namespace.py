@@ -22,9 +22,11 @@ folders may have changed (`Namespace.forget`: each activation and refresh).
 Relative imports need no help: a plugin module's ``__package__`` is its private
 name's.
 
-Names the host adds to ``builtins`` after a source's modules ran reach them when
-the next of its modules runs (the copy is brought up to date whenever the number
-of builtins changed).
+The copy is brought up to date whole as each load or refresh begins, and
+before each module runs if the number of builtins changed: a name the host (or
+a plugin, ``gettext.install``) adds to ``builtins`` reaches the modules that run
+after it; one the host rebinds, from the next load or refresh. Code that has run
+keeps its source's copy as it was last brought up to date.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
+from pike._archive import Archive
 from pike._names import PROTECTED_NAMES
 from pike._walk import scan_folder
 
@@ -61,21 +64,14 @@ class _Table(dict[str, "str | None"]):
 class Namespace:
     """One isolated source: its private top-level name, and its plugins' imports.
 
-    ``source`` is a search path (a folder) or an archive; ``prefix`` the private
-    top-level name of its modules. ``lister`` gives the module and package names
-    directly in a folder of the source, by its path relative to the source
-    (``""`` for the top); by default the folder is listed by the walk's rules.
+    ``source`` is a search path (a folder) or an archive (``archive``, read
+    already); ``prefix`` the private top-level name of its modules.
     """
 
-    def __init__(
-        self,
-        source: str,
-        prefix: str,
-        lister: Callable[[str], frozenset[str]] | None = None,
-    ) -> None:
+    def __init__(self, source: str, prefix: str, archive: Archive | None = None) -> None:
         self.source = source
         self.prefix = prefix
-        self._lister = lister if lister is not None else self._list_folder
+        self.archive = archive
         self._names: dict[str, frozenset[str]] = {}
         self._tables: dict[object, _Table] = {}
         self._homes: dict[str | None, _Table] = {}
@@ -85,9 +81,10 @@ class Namespace:
         self._synced = -1
         self.sync_builtins()
 
-    def sync_builtins(self) -> None:
-        """Bring the copy of ``builtins``' namespace up to date, if it grew or shrank."""
-        if len(_BUILTINS) != self._synced:
+    def sync_builtins(self, *, whole: bool = False) -> None:
+        """Bring the copy of ``builtins``' namespace up to date: ``whole`` (as each load
+        begins), or if it grew or shrank (as each module runs: one comparison)."""
+        if whole or len(_BUILTINS) != self._synced:
             mine = self.builtins
             mine.update(_BUILTINS)
             for name in [n for n in mine if n not in _BUILTINS]:
@@ -142,10 +139,14 @@ class Namespace:
     def _listed(self, folder: str) -> frozenset[str]:
         names = self._names.get(folder)
         if names is None:
-            names = self._names[folder] = self._lister(folder)
+            names = self._names[folder] = self._list(folder)
         return names
 
-    def _list_folder(self, folder: str) -> frozenset[str]:
+    def _list(self, folder: str) -> frozenset[str]:
+        """The module and package names directly in ``folder`` (dotted, relative to the
+        source; ``""`` for its top)."""
+        if self.archive is not None:
+            return self.archive.names_in(folder)
         path = os.path.join(self.source, *folder.split(".")) if folder else self.source
         try:
             listing = scan_folder(path)

@@ -280,6 +280,7 @@ def run(
     walk = _walk.walk(search_paths, previous=previous, isolate=session.isolate)
     if walk is not previous:
         session.forget_listings()  # the folders changed: cached listings may miss new files
+        session.add_archives(walk.archives)
     records = session.records()
     diff = plan(
         records,
@@ -308,6 +309,7 @@ def run(
         entries = reload or diff.new
     try:
         loaded = importer.load(entries) if entries else []
+        importer.report_broken(walk.broken)
     finally:
         session.release()
     report = RefreshReport(

@@ -38,6 +38,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from importlib.machinery import ModuleSpec
 
 from pike import _log
+from pike._archive import Archive
 from pike._filestate import FileState, changed_in
 from pike._interpreter import (
     forget_importer_cache,
@@ -67,7 +68,17 @@ class Record:
     needed (`pike._classes`).
     """
 
-    __slots__ = ("borrowed", "classes", "entry", "module", "path", "spec", "state", "uses")
+    __slots__ = (
+        "borrowed",
+        "classes",
+        "entry",
+        "file",
+        "module",
+        "path",
+        "spec",
+        "state",
+        "uses",
+    )
 
     def __init__(
         self,
@@ -79,7 +90,10 @@ class Record:
         borrowed: bool = False,
     ) -> None:
         self.entry = entry
-        self.path = entry.path  # flat: refresh reads it for every record
+        self.path = entry.path
+        # The file whose state is kept (an archive member's: its archive). Flat: refresh
+        # reads it for every record.
+        self.file = entry.path if entry.source == entry.search_path else entry.source
         self.module = module
         self.spec = spec
         self.state = state
@@ -134,7 +148,7 @@ class RecordFiles:
                 continue
             if place is not None and self.records[place] is record:
                 continue
-            folder, sep, file = record.path.rpartition(os.sep)
+            folder, sep, file = record.file.rpartition(os.sep)
             folder = self._folders.setdefault(folder + sep, folder + sep)
             if place is None:
                 at[name] = len(self.records)
@@ -171,7 +185,7 @@ class RecordFiles:
                 state = record.state if record is not None else None
                 if place in gone or record is None or state is None:
                     continue  # changed anyway; or (never) no longer one to check
-                if state.content_differs(record.path):
+                if state.content_differs(record.file):
                     positions.append(place)
                     continue
                 record.state = state.settled(now_ns)
@@ -255,13 +269,35 @@ class Session:
 
     # -- private namespaces --------------------------------------------------------------
 
-    def add_source(self, source: str) -> Namespace:
-        """The namespace of isolated source ``source`` (a search path or an archive)."""
+    def add_source(self, source: str, archive: Archive | None = None) -> Namespace:
+        """The namespace of isolated source ``source``: a search path, or an archive
+        (``archive``, as read now: a namespace that had an older reading takes it)."""
         prefix = private_prefix(source)
         namespace = self._namespaces.get(prefix)
         if namespace is None:
-            namespace = self._namespaces[prefix] = Namespace(source, prefix)
+            namespace = self._namespaces[prefix] = Namespace(source, prefix, archive)
+        elif archive is not None and namespace.archive is not archive:
+            if namespace.archive is not None:
+                namespace.archive.close()
+            namespace.archive = archive
+            namespace.forget()
         return namespace
+
+    def add_archives(self, archives: Mapping[str, Archive]) -> None:
+        """The namespaces of the plugin archives a walk read (by path)."""
+        for path, archive in archives.items():
+            self.add_source(path, archive)
+
+    def sync_builtins(self) -> None:
+        """Bring each namespace's builtins up to date whole (as a load begins)."""
+        for namespace in list(self._namespaces.values()):
+            namespace.sync_builtins(whole=True)
+
+    def save_code(self) -> None:
+        """Keep the code compiled from archives in pike's cache folder (`pike._archive`)."""
+        for namespace in list(self._namespaces.values()):
+            if namespace.archive is not None:
+                namespace.archive.save(self._roots)
 
     def namespace(self, prefix: str) -> Namespace | None:
         """The namespace whose private top-level name is ``prefix``, if this session has it."""
@@ -499,6 +535,12 @@ class Session:
                 "restore sys.path", lambda: restore_sys_path(self._sys_path_before, self._roots)
             )
             _guarded("clear the importer cache", lambda: forget_importer_cache(self._roots))
+            _guarded("close the archives", self._close_archives)
+
+    def _close_archives(self) -> None:
+        for namespace in list(self._namespaces.values()):
+            if namespace.archive is not None:
+                namespace.archive.close()
 
     def sweep(self, name: str) -> None:
         """Take out what a module left that finished after the session ended.

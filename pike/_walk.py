@@ -29,6 +29,7 @@ from bisect import bisect_left
 from stat import S_ISREG
 
 from pike import _log
+from pike._archive import Archive, ArchiveError, is_archive
 from pike._filestate import FileState, changed
 from pike._names import INIT_FILES, module_name_of, private_prefix, unusable_name
 from pike._value import Frozen
@@ -159,12 +160,14 @@ class Walk:
     """What one walk found: modules in load order, and skipped entries.
 
     ``folders`` holds the state of everything the walk looked at besides the
-    files it lists: each folder, and each target of a symbolic link.
+    files it lists: each folder, each target of a symbolic link, each archive.
     ``vouched`` is false when an entry could not be looked at at all (a loop,
     a broken link: no state would show it change): such a walk is never reused.
+    Under isolation, ``archives`` are the plugin archives read (by path) and
+    ``broken`` those that could not be, each ``(path, reason)``.
     """
 
-    __slots__ = ("folders", "modules", "skipped", "vouched")
+    __slots__ = ("archives", "broken", "folders", "modules", "skipped", "vouched")
 
     def __init__(
         self,
@@ -177,6 +180,8 @@ class Walk:
         self.skipped = skipped
         self.folders: list[tuple[str, FileState]] = [] if folders is None else folders
         self.vouched = vouched
+        self.archives: dict[str, Archive] = {}
+        self.broken: list[tuple[str, str]] = []
 
     def watch(self, path: str, st: os.stat_result, now_ns: int) -> None:
         """Remember the state of something this walk depends on."""
@@ -227,10 +232,20 @@ class Listing:
     no recorded state would show it changing.
     """
 
-    __slots__ = ("directory", "init", "others", "skipped", "sources", "volatile", "watched")
+    __slots__ = (
+        "archives",
+        "directory",
+        "init",
+        "others",
+        "skipped",
+        "sources",
+        "volatile",
+        "watched",
+    )
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
+        self.archives: list[str] = []  # plugin archives (`pike._archive`), by name
         self.sources: list[str] = []
         self.others: dict[str, tuple[str, bool]] = {}
         self.init: str | None = None
@@ -424,6 +439,8 @@ def _scan_rest(entries: list[os.DirEntry[str]], listing: Listing, inits: set[str
         module = module_name_of(filename)
         kind = _looked_at(entry, module, listing)
         if kind is None:
+            if module is None and is_archive(filename) and entry.is_file():
+                listing.archives.append(entry.path)
             continue
         if isinstance(kind, str):
             skipped.append(SkippedEntry(entry.path, kind))
@@ -480,6 +497,49 @@ class _Walker:
         self.ancestors = Ancestors()
         self.ancestors.enter(st)
         self.children(listing, "", search_path)
+        for path in listing.archives:
+            self.archive(path, search_path)
+
+    def archive(self, path: str, search_path: str) -> None:
+        """A plugin archive in a search path: a source of its own, under isolation."""
+        out = self.out
+        if not self.isolate:
+            reason = "a plugin archive: loaded only by a manager made with isolate=True"
+            out.skipped.append(SkippedEntry(path, reason))
+            return
+        try:
+            st = os.stat(path)
+        except OSError as exc:  # pragma: no cover - raced with a deletion
+            out.skipped.append(SkippedEntry(path, f"cannot be read: {exc.strerror or exc}"))
+            out.vouched = False
+            return
+        out.watch(path, st, self.now_ns)
+        try:
+            archive = Archive(path, st, self.now_ns)
+        except ArchiveError as exc:
+            out.broken.append((path, str(exc)))
+            return
+        out.archives[path] = archive
+        self.members(archive, "", "", search_path, private_prefix(path) + ".")
+
+    def members(
+        self, archive: Archive, folder: str, prefix: str, search_path: str, private: str
+    ) -> None:
+        for name, member, is_package in archive.modules(folder):
+            dotted = prefix + name
+            self.out.modules.append(
+                ModuleEntry(
+                    dotted,
+                    archive.path_of(member),
+                    search_path,
+                    is_package,
+                    archive.path,
+                    key=private + dotted,
+                )
+            )
+            if is_package:
+                inner = member.rpartition("/")[0]
+                self.members(archive, inner, dotted + ".", search_path, private)
 
     def children(self, listing: Listing, prefix: str, search_path: str) -> None:
         out = self.out

@@ -30,8 +30,9 @@ from importlib.util import spec_from_file_location
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from pike._archive import Archive, ArchiveError
 from pike._filestate import FileState
-from pike._importing import SourceRoot, claimed, loader_details
+from pike._importing import ArchiveLoader, SourceRoot, claimed, loader_details
 from pike._names import PROTECTED_NAMES, is_valid_name, protected
 from pike._namespace import Namespace
 from pike._session import Expected, Session
@@ -160,11 +161,19 @@ class PikeFinder:
         parent_key = name.rpartition(".")[0]
         namespace = session.namespace(parent_key) if session.isolate else None
         if namespace is not None:  # a top-level module of an isolated source
+            if namespace.archive is not None:
+                return self._member(name, namespace, "")
             search_path, folders = namespace.source, [namespace.source]
         else:
             parent = session.serves(parent_key)
             if parent is None:
                 return None  # not a package of this manager's
+            if parent.source != parent.search_path:  # a package in an archive
+                namespace = session.namespace(name.partition(".")[0])
+                if namespace is None or namespace.archive is None:
+                    return None  # pragma: no cover - an archive's entries have its namespace
+                folder = namespace.archive.member_of(parent.path).rpartition("/")[0]
+                return self._member(name, namespace, folder)
             search_path, folders = parent.search_path, list(path)
         claim = claimed()
         mine = claim.entry if claim is not None and claim.session is session else None
@@ -189,6 +198,55 @@ class PikeFinder:
         # Nothing, or only namespace portions: the standard path finder takes it (never
         # for an isolated source's top level, whose private package searches no folder).
         return None
+
+    def _member(self, key: str, namespace: Namespace, folder: str) -> ModuleSpec | None:
+        """The spec of module ``key`` of an archive (`pike._archive`), from ``folder`` in it."""
+        archive = namespace.archive
+        assert archive is not None
+        try:
+            st = os.stat(archive.path)
+        except OSError:
+            return None  # gone since it was read
+        if FileState.of(st, archive.path, time.time_ns()).key != archive.state.key:
+            try:  # replaced since it was read: read as it is now
+                archive = Archive(archive.path, st)
+            except ArchiveError:
+                return None
+            self._session.add_source(archive.path, archive)
+        found = archive.find(folder, key.rpartition(".")[2])
+        if found is None:
+            return None
+        member, is_package = found
+        path = archive.path_of(member)
+        claim = claimed()
+        mine = claim.entry if claim is not None and claim.session is self._session else None
+        if mine is not None and mine.key == key and mine.path == path:
+            entry = mine
+        else:
+            entry = ModuleEntry(
+                key.partition(".")[2],
+                path,
+                os.path.dirname(archive.path),
+                is_package,
+                archive.path,
+                key=key,
+            )
+        trust = self._trust
+        if trust.checks:
+            if not trust.trusted(st):
+                trust.require_plugin(entry.name, archive.path, st)
+            container = os.path.dirname(archive.path)
+            if container not in self._trusted:
+                trust.require_folder(entry.name, container)
+                self._trusted.add(container)
+        loader: Any = ArchiveLoader(key, path, archive, member, self._session)
+        spec = ModuleSpec(key, loader, origin=path, is_package=is_package)
+        spec.has_location = True
+        if is_package:
+            spec.submodule_search_locations = [os.path.dirname(path)]
+        state = FileState.of(st, archive.path, time.time_ns())
+        self._session.expect(key, Expected(entry, state, st))
+        return spec
 
     def _private_root(self, namespace: Namespace) -> ModuleSpec:
         """The spec of an isolated source's private top-level package: empty, searching

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
-from pike import _refresh, _walk
+from pike import _archive, _refresh, _walk
 from pike._classes import apply_filter, defined_classes, subclass_test
 from pike._importing import Importer
 from pike._interpreter import collector_paused
@@ -96,6 +96,7 @@ class PikeManager:
         )
         self._roots = roots_of(self.search_paths)
         if isolate:
+            _archive.prepare()  # what reading archives imports, before any plugin runs
             for search_path in self.search_paths:
                 self._session.add_source(search_path)
         self.module_finder = PikeFinder(self.search_paths, trust=trust, session=self._session)
@@ -192,6 +193,8 @@ class PikeManager:
         walk = self._walk
         if walk is None:
             walk = self._walk = _walk.walk(self.search_paths, isolate=self._session.isolate)
+            if walk.archives:
+                self._session.add_archives(walk.archives)
         return walk
 
     def get_module_names(self) -> Iterator[str]:
@@ -269,6 +272,7 @@ class PikeManager:
                 self._check_active()
                 self._policy.errors.clear()
                 self._importer.load(walk.modules)
+                self._importer.report_broken(walk.broken)
                 self._loaded = True
                 self._in_step = self._step_of(walk)
             return walk

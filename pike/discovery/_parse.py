@@ -11,8 +11,10 @@ no ``ast``.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import cast
 
+from pike._archive import ArchiveError
 from pike._walk import ModuleEntry
 from pike.discovery._index import Facts
 
@@ -124,19 +126,23 @@ def _scan_body(body: list[ast.stmt], module: _Module) -> None:
                 _scan_body(nested, module)
 
 
-def facts_of(entry: ModuleEntry) -> Facts:
+def facts_of(entry: ModuleEntry, read: Callable[[], bytes] | None = None) -> Facts:
     """What ``entry``'s file declares, or why it cannot be read or analysed.
 
-    A class's binding of its own name is left out: a reader of the facts finds
-    ``module.Class`` among the classes before it looks at any binding.
+    ``read`` gives the source where it is no file of its own (an archive's
+    member). A class's binding of its own name is left out: a reader of the
+    facts finds ``module.Class`` among the classes before it looks at any binding.
     """
     try:
-        with open(entry.path, "rb") as f:
-            source = f.read()
+        if read is not None:
+            source = read()
+        else:
+            with open(entry.path, "rb") as f:
+                source = f.read()
         tree = ast.parse(source, filename=entry.path)
     except SyntaxError as exc:
         return ((), (), (exc.lineno, f"SyntaxError: {exc.msg}"))
-    except (OSError, ValueError, RecursionError, MemoryError) as exc:
+    except (OSError, ValueError, RecursionError, MemoryError, ArchiveError) as exc:
         return ((), (), (None, f"{type(exc).__name__}: {exc}"))
     module = _Module(entry)
     try:

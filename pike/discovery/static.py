@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from itertools import compress, count, repeat
 from typing import NamedTuple, overload
 
 from pike import _cache, _walk
+from pike._archive import Archive
 from pike._interpreter import collector_paused
 from pike._names import PROTECTED_NAMES, name_collision, names_class, private_prefix
 from pike._namespace import Namespace
@@ -372,26 +373,19 @@ def _isolated(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) 
     """The listing of ``paths`` under isolation: each file's facts from the index while
     they hold, names resolved in each source's namespace (no whole listing is kept)."""
     index = Index(paths) if _cache.directory() is not None else None
-    listing = _computed(paths, keep, index, isolate=True)
-    # Back from private names to the plugins' own.
-    prefixes = {private_prefix(path) for path in paths}
-
-    def plain(name: str) -> str:
-        head, dot, _rest = name.partition(".")
-        return name[len(head) + 1 :] if dot and head in prefixes else name
-
-    listing.classes = [
-        c._replace(module=plain(c.module), resolved_bases=tuple(map(plain, c.resolved_bases)))
-        for c in listing.classes
-    ]
-    listing.module_names = [plain(name) for name in listing.module_names]
-    return listing
+    return _computed(paths, keep, index, isolate=True)
 
 
-def _in_namespaces(modules: dict[str, _Module], paths: list[str]) -> None:
+def _in_namespaces(
+    modules: dict[str, _Module], paths: list[str], archives: Mapping[str, Archive]
+) -> Callable[[str], str]:
     """Under isolation: each module's bindings and resolved bases as private names, each
-    first name resolved as the plugin's own import would resolve it (`pike._namespace`)."""
+    first name resolved as the plugin's own import would resolve it (`pike._namespace`).
+    Returns the way back from a private name to the plugin's own."""
     spaces = {path: Namespace(path, private_prefix(path)) for path in paths}
+    for path, archive in archives.items():
+        spaces[path] = Namespace(path, private_prefix(path), archive)
+    prefixes = {space.prefix for space in spaces.values()}
     for module in modules.values():
         entry = module.entry
         space = spaces[entry.source]
@@ -407,6 +401,12 @@ def _in_namespaces(modules: dict[str, _Module], paths: list[str]) -> None:
             c._replace(module=entry.key, resolved_bases=tuple(map(private, c.resolved_bases)))
             for c in module.classes
         ]
+
+    def plain(name: str) -> str:
+        head, dot, _rest = name.partition(".")
+        return name[len(head) + 1 :] if dot and head in prefixes else name
+
+    return plain
 
 
 def _computed(
@@ -424,9 +424,11 @@ def _computed(
         else:
             walk = index.walk() if index is not None else _walk.walk(paths)
         listing = StaticListing(skipped=list(walk.skipped))
-        _scan_entries(walk.modules, listing, modules, index)
-        if isolate:
-            _in_namespaces(modules, paths)
+        _scan_entries(walk.modules, listing, modules, index, walk.archives)
+        for path, reason in walk.broken:
+            name = os.path.basename(path).rpartition(".")[0]
+            listing.errors.append(StaticError(name, path, None, f"plugin archive {reason}"))
+        plain = _in_namespaces(modules, paths, walk.archives) if isolate else None
     classes = [c for m in modules.values() for c in m.classes]
     keep_whole = not isolate and index is not None and index.can_keep(listing.collisions)
     ancestry: list[tuple[str, ...]] | None = None  # each class's ancestors, worked out once
@@ -441,9 +443,16 @@ def _computed(
             index.keep(_columns_of(listing, modules, classes, ancestry), files)
         index.save()
     if keep is not None and ancestry is not None:
+        if plain is not None:  # a base named as the plugins name it, or a class loaded
+            ancestry = [(*a, *map(plain, a)) for a in ancestry]
         classes = [c for c, ancestors in zip(classes, ancestry, strict=True) if keep(ancestors)]
+    if plain is not None:  # back from private names to the plugins' own
+        classes = [
+            c._replace(module=plain(c.module), resolved_bases=tuple(map(plain, c.resolved_bases)))
+            for c in classes
+        ]
     listing.classes = classes
-    listing.module_names = list(modules)
+    listing.module_names = [plain(name) for name in modules] if plain is not None else list(modules)
     return listing
 
 
@@ -509,6 +518,7 @@ def _scan_entries(
     listing: StaticListing,
     modules: dict[str, _Module],
     index: Index | None,
+    archives: Mapping[str, Archive],
 ) -> None:
     first: dict[str, ModuleEntry] = {}  # top-level name -> the first entry that has it
     collided = False  # the current top-level entry would not load, by its name alone
@@ -532,15 +542,20 @@ def _scan_entries(
             listing.skipped.append(SkippedEntry(entry.path, reason))
             continue
         sources.append(entry)
-    known = index.known(sources) if index is not None else {}
+    files = [entry for entry in sources if entry.source not in archives] if archives else sources
+    known = index.known(files) if index is not None else {}
     for entry in sources:
         facts = known.get(entry.key)
         if facts is None:
             from pike.discovery._parse import facts_of  # ast, only for a file to parse
 
-            facts = facts_of(entry)
-            if index is not None:
-                index.store(entry, facts)
+            archive = archives.get(entry.source) if archives else None
+            if archive is None:
+                facts = facts_of(entry)
+                if index is not None:
+                    index.store(entry, facts)
+            else:  # read in place; the index keeps the facts of files only
+                facts = facts_of(entry, partial(archive.read, archive.member_of(entry.path)))
         found = _from_facts(entry, facts)
         if isinstance(found, StaticError):
             listing.errors.append(found)

@@ -1,0 +1,199 @@
+"""Plugin archives: a ``.zip``, ``.pyz`` or ``.whl`` file in a search path, read in place.
+
+Under isolation an archive is a source of its own (`pike._namespace`): its
+top-level modules and packages are plugins, loaded from the archive without
+extracting anything. The rules are the walk's, on the archive's members:
+
+* a member ``NAME.py`` is a module, a folder holding ``__init__.py`` a package
+  (the package wins over a module of the same name, as FileFinder's order
+  says); names that cannot be imported, hidden members and ``__pycache__`` are
+  passed over; only source is loaded (bytecode in an archive is nothing pike can
+  check against its source);
+* an archive that cannot be read as one (corrupt, truncated, not a zip file) is
+  broken: the walk reports it, as a `PluginImportError` naming it, and goes on.
+
+Archives carry no bytecode cache pike can trust, so pike keeps the compiled
+code of their members in its cache folder (`pike._cache`): one file per
+archive, valid for the state of the archive it was made from
+(`pike._filestate`), each member's code kept with the CRC-32 of the source it
+was compiled from, which is checked against the archive's directory before the
+code is used.
+
+``zipfile`` (and the codec of member names) is imported by `prepare`, which an
+isolated manager calls when it is made: never inside the block, where a plugin
+might be the one to provide it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from types import CodeType
+from typing import Any
+
+from pike import _cache, _log
+from pike._filestate import FileState
+from pike._names import unusable_name
+
+__all__ = ["SUFFIXES", "Archive", "ArchiveError", "is_archive", "prepare"]
+
+logger = _log.get(__name__)
+
+#: The files in a search path that are plugin archives.
+SUFFIXES = (".zip", ".pyz", ".whl")
+_CODE_FORMAT = 1
+
+
+class ArchiveError(Exception):
+    """An archive that cannot be read as one; the message says why."""
+
+
+def is_archive(filename: str) -> bool:
+    """True if ``filename`` names a plugin archive (by its suffix)."""
+    return filename.lower().endswith(SUFFIXES)
+
+
+def prepare() -> None:
+    """Import what reading archives needs, now (an isolated manager calls it when made)."""
+    import encodings.cp437  # noqa: F401 - member names without the UTF-8 flag
+    import zipfile  # noqa: F401
+    import zlib  # noqa: F401
+
+
+class Archive:
+    """One archive, as it was when opened: its members, its modules, their code.
+
+    ``path`` is the archive file, ``state`` its state then. Raises
+    `ArchiveError` if the file is no readable archive.
+    """
+
+    def __init__(self, path: str, st: os.stat_result, now_ns: int | None = None) -> None:
+        import zipfile
+
+        self.path = path
+        self.state = FileState.of(st, path, time.time_ns() if now_ns is None else now_ns)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                infos = archive.infolist()
+        except (OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError) as exc:
+            raise ArchiveError(f"cannot be read as an archive ({exc})") from None
+        self._crc: dict[str, int] = {}
+        # Each folder of the archive ("" for its top, "pkg/sub" below): the modules and
+        # packages directly in it, by name, as (member, is_package).
+        self._folders: dict[str, dict[str, tuple[str, bool]]] = {}
+        for info in infos:
+            name = info.filename
+            if name.endswith("/") or not name.endswith(".py"):
+                continue
+            self._crc[name] = info.CRC
+        for member in sorted(self._crc):
+            parts = member.split("/")
+            if any(p.startswith(".") or p == "__pycache__" for p in parts):
+                continue
+            stem, folder = parts[-1][:-3], parts[:-1]
+            if stem == "__init__":
+                if not folder or unusable_name(folder[-1]) is not None:
+                    continue
+                # A package: a name in the folder above it, winning over a module.
+                self._folder("/".join(folder[:-1]))[folder[-1]] = (member, True)
+            elif unusable_name(stem) is None:
+                self._folder("/".join(folder)).setdefault(stem, (member, False))
+        self._zip: Any = None
+        self._code: dict[str, tuple[int, CodeType]] | None = None
+        self._dirty = False
+
+    def _folder(self, folder: str) -> dict[str, tuple[str, bool]]:
+        found = self._folders.get(folder)
+        if found is None:
+            found = self._folders[folder] = {}
+        return found
+
+    # -- what it holds ------------------------------------------------------------------
+
+    def modules(self, folder: str = "") -> list[tuple[str, str, bool]]:
+        """``(name, member, is_package)`` of the modules and packages in ``folder``, by
+        name; only packages whose folders above are packages are reachable."""
+        return [(name, *found) for name, found in sorted(self._folders.get(folder, {}).items())]
+
+    def names_in(self, folder: str) -> frozenset[str]:
+        """The module and package names directly in ``folder`` (dotted, ``""`` for the
+        top), as a private namespace asks."""
+        return frozenset(self._folders.get(folder.replace(".", "/"), {}))
+
+    def find(self, folder: str, name: str) -> tuple[str, bool] | None:
+        """``(member, is_package)`` of module ``name`` in ``folder``, or None."""
+        return self._folders.get(folder, {}).get(name)
+
+    def member_of(self, path: str) -> str:
+        """The member a path of the ``archive/member`` form names."""
+        return path[len(self.path) + 1 :].replace(os.sep, "/")
+
+    def path_of(self, member: str) -> str:
+        """The ``archive/member`` form of a member's path, as ``__file__`` has it."""
+        return os.path.join(self.path, *member.split("/"))
+
+    # -- reading --------------------------------------------------------------------------
+
+    def read(self, member: str) -> bytes:
+        """The bytes of ``member`` (raises OSError or `ArchiveError` if it cannot)."""
+        import zipfile
+
+        try:
+            if self._zip is None:
+                self._zip = zipfile.ZipFile(self.path)
+            data: bytes = self._zip.read(member)
+        except (zipfile.BadZipFile, ValueError, EOFError, RuntimeError, KeyError) as exc:
+            raise ArchiveError(f"{self.path}: cannot read {member} ({exc})") from None
+        return data
+
+    def code(self, member: str) -> CodeType:
+        """The compiled code of ``member``: from pike's cache folder when it was compiled
+        from this very source, else compiled now (and kept for `save`)."""
+        if self._code is None:
+            self._code = self._cached()
+        crc = self._crc[member]
+        kept = self._code.get(member)
+        if kept is not None and kept[0] == crc:
+            return kept[1]
+        code = compile(self.read(member), self.path_of(member), "exec", dont_inherit=True)
+        self._code[member] = (crc, code)
+        self._dirty = True
+        return code
+
+    def _name(self) -> str:
+        return "archive-" + _cache.key_of("archive", _CODE_FORMAT, os.path.realpath(self.path))
+
+    def _cached(self) -> dict[str, tuple[int, CodeType]]:
+        """The code kept for this archive in its present state; every value checked."""
+        document = _cache.read(self._name())
+        if document is None or FileState.from_data(document.get("state")) != self.state:
+            return {}
+        code = document.get("code")
+        if type(code) is not dict:
+            return {}
+        kept: dict[str, tuple[int, CodeType]] = {}
+        for member, value in code.items():
+            if (
+                type(member) is str
+                and type(value) is tuple
+                and len(value) == 2
+                and type(value[0]) is int
+                and type(value[1]) is CodeType
+            ):
+                kept[member] = value
+        return kept
+
+    def save(self, avoid: tuple[str, ...]) -> None:
+        """Keep the code compiled since the archive was opened in pike's cache folder
+        (never inside ``avoid``, the plugin folders)."""
+        if not self._dirty or self._code is None or self.state.digest is not None:
+            return  # nothing new; or the archive's times are too recent to vouch for it
+        self._dirty = False
+        document = {"state": self.state.to_data(), "code": dict(self._code)}
+        _cache.write(self._name(), document, avoid=avoid, folders=(os.path.dirname(self.path),))
+
+    def close(self) -> None:
+        """Close the archive file, if a member was read."""
+        archive, self._zip = self._zip, None
+        if archive is not None:
+            archive.close()
