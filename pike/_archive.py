@@ -78,11 +78,18 @@ class Archive:
         except (OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError) as exc:
             raise ArchiveError(f"cannot be read as an archive ({exc})") from None
         self._crc: dict[str, int] = {}
+        #: The member declaring entry points, as a drop-in distribution's: a wheel's
+        #: ``*.dist-info/entry_points.txt``, or one at the top; None if there is none.
+        self.entry_points: str | None = None
         # Each folder of the archive ("" for its top, "pkg/sub" below): the modules and
         # packages directly in it, by name, as (member, is_package).
         self._folders: dict[str, dict[str, tuple[str, bool]]] = {}
         for info in infos:
             name = info.filename
+            if name == "entry_points.txt" or (
+                name.endswith(".dist-info/entry_points.txt") and name.count("/") == 1
+            ):
+                self.entry_points = min(name, self.entry_points or name)
             if name.endswith("/") or not name.endswith(".py"):
                 continue
             self._crc[name] = info.CRC

@@ -41,7 +41,9 @@ __all__ = [
     "ModuleEntry",
     "SkippedEntry",
     "Walk",
+    "archives_in",
     "find_entries",
+    "find_in_archive",
     "package_init",
     "scan_folder",
     "vanished",
@@ -638,6 +640,46 @@ def _named_here(directory: str, name: str) -> tuple[str, bool] | None:
         if os.path.isfile(candidate):
             return candidate, False
     return None
+
+
+def archives_in(folder: str) -> list[str]:
+    """The plugin archives directly in ``folder``, by name (none if it cannot be listed)."""
+    try:
+        return scan_folder(folder).archives
+    except OSError:
+        return []
+
+
+def find_in_archive(archive: Archive, name: str) -> list[ModuleEntry]:
+    """`find_entries` in a plugin archive, read already (under isolation: its own private
+    names)."""
+    parts = name.split(".")
+    if not all(unusable_name(part) is None for part in parts):
+        return []
+    private = private_prefix(archive.path) + "."
+    search_path = os.path.dirname(archive.path)
+    entries: list[ModuleEntry] = []
+    folder = ""
+    for depth, part in enumerate(parts):
+        if entries and not entries[-1].is_package:
+            return []
+        found = archive.find(folder, part)
+        if found is None:
+            return []
+        member, is_package = found
+        dotted = ".".join(parts[: depth + 1])
+        entries.append(
+            ModuleEntry(
+                dotted,
+                archive.path_of(member),
+                search_path,
+                is_package,
+                archive.path,
+                key=private + dotted,
+            )
+        )
+        folder = member.rpartition("/")[0]
+    return entries
 
 
 def find_entries(search_paths: list[str], name: str, *, isolate: bool = False) -> list[ModuleEntry]:

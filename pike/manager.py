@@ -21,6 +21,7 @@ record what ran in the session; classes are picked from the session's records
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
@@ -90,6 +91,8 @@ class PikeManager:
         if not isinstance(isolate, bool):
             raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
         self._session = Session(unload=bool(unload), isolate=isolate)
+        #: Whether each search path (and plugin archive) has a private namespace.
+        self.isolate = isolate
         self._policy = ErrorPolicy(on_error)
         self.search_paths: list[str] = normalize_search_paths(
             search_paths, checked if checked.checks else None
@@ -310,17 +313,31 @@ class PikeManager:
             paths = self.search_paths
             if source is not None:
                 paths = [path for path in paths if path == source]
-                if not paths:
+            if source is not None and not paths:
+                if not (self.isolate and os.path.dirname(source) in self.search_paths):
                     raise PikeValueError(
                         f"source {source!r} is not one of this manager's search paths "
-                        f"{self.search_paths}; pass one of them, or None"
+                        f"{self.search_paths} (nor, under isolation, an archive in one); "
+                        "pass one of them, or None"
                     )
-            entries = _walk.find_entries(paths, name, isolate=self._session.isolate)
+                entries = self._in_archive(source, name)  # a plugin archive in a search path
+            else:
+                entries = _walk.find_entries(paths, name, isolate=self._session.isolate)
             if not entries:
                 raise PluginImportError(f"no plugin module {name!r} in {paths}", name, "")
             loaded = Importer(self._session, ErrorPolicy("raise")).load(entries)
             self._classes = None
             return loaded[-1]
+
+    def _in_archive(self, path: str, name: str) -> list[ModuleEntry]:
+        """The entries of ``name`` and the packages above it in plugin archive ``path``,
+        whose namespace the session then has."""
+        try:
+            archive = _archive.Archive(path, os.stat(path))
+        except (OSError, _archive.ArchiveError) as exc:
+            raise PluginImportError(f"plugin archive {path}: {exc}", name, path) from None
+        self._session.add_source(path, archive)
+        return _walk.find_in_archive(archive, name)
 
     @contextlib.contextmanager
     def standing_aside(self) -> Iterator[None]:

@@ -35,10 +35,12 @@ from importlib import metadata
 from typing import Any
 
 from pike import _cache
+from pike._archive import Archive, ArchiveError
 from pike._filestate import FileState
 from pike._names import installed_meets_plugin
 from pike._paths import SearchPaths, normalize_search_paths, roots_of
 from pike._trust import Trust, TrustPolicy
+from pike._walk import archives_in
 from pike.errors import PikeValueError, SearchPathError
 from pike.manager import PikeManager
 from pike.named._installed import first_of_each
@@ -213,6 +215,49 @@ def declared(
     found = _read(folder, policy or TrustPolicy("owner"))
     if found is None:
         return []
+    return _declarations(found, folder, group, names)
+
+
+def declared_in_archive(
+    archive: str,
+    group: str,
+    *,
+    policy: TrustPolicy | None = None,
+    names: Iterable[str] | None = None,
+) -> list[metadata.EntryPoint]:
+    """The entry points a plugin archive in a drop-in folder declares in ``group`` (a
+    wheel's ``*.dist-info/entry_points.txt``, or an ``entry_points.txt`` at its top): a
+    drop-in distribution. The archive must pass ``policy``'s trust rule; one that cannot
+    be read declares nothing (its manager reports it)."""
+    try:
+        st = os.stat(archive)
+    except OSError as exc:
+        raise SearchPathError(archive, f"cannot be read: {exc.strerror}") from None
+    (policy or TrustPolicy("owner")).require_path(
+        archive, st, f"it names the plugins pike runs from {archive}"
+    )
+    try:
+        read = Archive(archive, st)
+    except ArchiveError:
+        return []
+    try:
+        member = read.entry_points
+        if member is None:
+            return []
+        data = read.read(member)
+    except (OSError, ArchiveError):
+        return []
+    finally:
+        read.close()
+    return _declarations((read.path_of(member), data, st), archive, group, names)
+
+
+def _declarations(
+    found: tuple[str, bytes, os.stat_result],
+    folder: str,
+    group: str,
+    names: Iterable[str] | None,
+) -> list[metadata.EntryPoint]:
     path, data, st = found
     wanted = None if names is None else tuple(sorted({n for n in names if isinstance(n, str)}))
     key = (path, group, wanted)
@@ -324,11 +369,18 @@ class Sources:
         found: list[metadata.EntryPoint] = []
         seen: set[tuple[str, str]] = set()
         for folder in self.manager.search_paths:
-            for ep in declared(folder, group, policy=self._policy, names=names):
-                if (ep.name, ep.value) not in seen:
-                    seen.add((ep.name, ep.value))
-                    self._folder_of[ep] = folder
-                    found.append(ep)
+            sources = [(folder, declared(folder, group, policy=self._policy, names=names))]
+            if self.manager.isolate:  # each archive in the folder: a drop-in distribution
+                sources += [
+                    (path, declared_in_archive(path, group, policy=self._policy, names=names))
+                    for path in archives_in(folder)
+                ]
+            for source, declarations in sources:
+                for ep in declarations:
+                    if (ep.name, ep.value) not in seen:
+                        seen.add((ep.name, ep.value))
+                        self._folder_of[ep] = source
+                        found.append(ep)
         found.extend(ep for ep in installed if (ep.name, ep.value) not in seen)
         return found
 
@@ -349,7 +401,8 @@ class Sources:
                 raise
         _check_value(ep)  # before ep.module, which asserts on it (Python 3.13)
         if self.folder_of(ep) is None:
-            held = manager.get_path(ep.module.partition(".")[0])
+            # (Under isolation no drop-in module takes a plain name: none can meet it.)
+            held = None if manager.isolate else manager.get_path(ep.module.partition(".")[0])
             if held is not None:
                 raise installed_meets_plugin(ep.name, ep.module, held)
             with manager.standing_aside():
