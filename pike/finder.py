@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any
 from pike._archive import Archive, ArchiveError
 from pike._filestate import FileState
 from pike._importing import ArchiveLoader, SourceRoot, claimed, loader_details
-from pike._names import PROTECTED_NAMES, is_valid_name, protected
+from pike._names import PRIVATE, PROTECTED_NAMES, is_valid_name, private_prefix, protected
 from pike._namespace import Namespace
 from pike._session import Expected, Session
 from pike._trust import Trust, TrustPolicy
-from pike._walk import ModuleEntry
+from pike._walk import ModuleEntry, archives_in
 
 if TYPE_CHECKING:
     from pike.loader import PikeLoader
@@ -118,6 +118,8 @@ class PikeFinder:
     def _top_level(self, name: str) -> ModuleSpec | None:
         if self._session.isolate:  # a source's private package; no other top-level name
             namespace = self._session.namespace(name)
+            if namespace is None and name.startswith(PRIVATE):
+                namespace = self._archive_named(name)
             return None if namespace is None else self._private_root(namespace)
         if name in PROTECTED_NAMES or "." in name or not is_valid_name(name):
             return None
@@ -247,6 +249,19 @@ class PikeFinder:
         state = FileState.of(st, archive.path, time.time_ns())
         self._session.expect(key, Expected(entry, state, st))
         return spec
+
+    def _archive_named(self, prefix: str) -> Namespace | None:
+        """The namespace of the plugin archive in a search path whose private name is
+        ``prefix``, if there is one (a pickle may name it before the walk read it)."""
+        for search_path in self.paths:
+            for path in archives_in(search_path):
+                if private_prefix(path) == prefix:
+                    try:
+                        archive = Archive(path, os.stat(path))
+                    except (OSError, ArchiveError):
+                        return None
+                    return self._session.add_source(path, archive)
+        return None
 
     def _private_root(self, namespace: Namespace) -> ModuleSpec:
         """The spec of an isolated source's private top-level package: empty, searching
