@@ -48,10 +48,12 @@ def module_names(root):
 
 
 def load_pike(root, extra):
+    """EXTRA ``isolate``: ``PikeManager([root], isolate=True)``; else pike's default."""
     from pike.manager import PikeManager
 
+    isolate = extra == "isolate"
     start = time.perf_counter()
-    with PikeManager([root]) as mgr:
+    with PikeManager([root], isolate=isolate) as mgr:
         classes = mgr.get_classes()
         discovered = time.perf_counter()
     end = time.perf_counter()
@@ -154,6 +156,56 @@ def list_pair(root, extra):
             times[side].append(time.perf_counter() - start)
     mgr.cleanup()
     return {side: statistics.median(values) for side, values in times.items()}
+
+
+# -- import statements in plugin code --------------------------------------------
+
+STATEMENTS = ("import_os", "from_os", "import_sibling")
+STATEMENT_REPEAT = 7
+
+
+def imports_pair(root, extra):
+    """What an import statement costs in an isolated plugin module and in a plain one.
+
+    ``root`` holds two copies of the same modules (`trees.statements`):
+    ``plugins``, loaded by ``PikeManager(isolate=True)``, and ``plain``, imported
+    from sys.path. Each function of ``bench_statements`` runs an import statement
+    EXTRA times in a loop, the modules it names already loaded; both sides run in
+    this one process, alternating which goes first, so how fast the process
+    happens to run cancels out. Gives nanoseconds per statement, the loop's own
+    time (``empty``) taken off: ``pike_<kind>`` and ``floor_<kind>``.
+    """
+    import builtins
+
+    from pike.manager import PikeManager
+
+    n = int(extra)
+    sys.path.insert(0, os.path.join(root, "plain"))
+    import bench_statements as plain
+
+    mgr = PikeManager([os.path.join(root, "plugins")], isolate=True)
+    mgr.get_classes()
+    [plugin] = [m for m in mgr.get_modules() if m.__name__.endswith(".bench_statements")]
+    isolated = plugin.empty.__builtins__ is not builtins.__dict__
+    if not isolated or plugin.sibling is plain.sibling or plain.sibling.__name__ != "sibling":
+        raise SystemExit("the plugin module is not isolated, or its sibling is not its own")
+    sides = (("pike", plugin), ("floor", plain))
+    per_run = {}
+    for kind in ("empty", *STATEMENTS):
+        for _side, module in sides:  # warm up
+            getattr(module, kind)(min(n, 1000))
+        times = {"pike": [], "floor": []}
+        for i in range(STATEMENT_REPEAT):
+            for side, module in sides[:: 1 if i % 2 else -1]:
+                times[side].append(getattr(module, kind)(n))
+        for side, values in times.items():
+            per_run[side, kind] = statistics.median(values) / n
+    mgr.cleanup()
+    return {
+        f"{side}_{kind}": per_run[side, kind] - per_run[side, "empty"]
+        for side, _module in sides
+        for kind in STATEMENTS
+    }
 
 
 # -- static listing vs parsing --------------------------------------------------------

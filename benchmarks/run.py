@@ -9,7 +9,8 @@ in; ``-B`` where a scenario must not write bytecode), timing only the operation
 itself. Sides of a scenario run interleaved, round after round; a time is the
 median of its rounds, a ratio the median of each round's ratio. The floor is
 ``sys.path.insert(0, folder)`` and ``importlib.import_module`` for each module,
-keeping the classes each defines.
+keeping the classes each defines. The rows of import statements in plugin code
+are nanoseconds per statement, their ratio column pike's extra (budget in ns).
 pike 0.2.0 and pluginbase are measured too when pip can install them into a
 scratch folder (``--no-compare`` skips them).
 """
@@ -46,14 +47,29 @@ class Sizes:
     cycle_modules: int
     rounds: int
     big_rounds: int
+    statements: int  # how many times each import statement runs in a timed loop
 
 
-FULL = Sizes(modules=1000, big=10_000, listing=10_000, cycle_modules=50, rounds=21, big_rounds=21)
-QUICK = Sizes(modules=40, big=200, listing=300, cycle_modules=5, rounds=1, big_rounds=1)
+FULL = Sizes(
+    modules=1000,
+    big=10_000,
+    listing=10_000,
+    cycle_modules=50,
+    rounds=21,
+    big_rounds=21,
+    statements=100_000,
+)
+QUICK = Sizes(
+    modules=40, big=200, listing=300, cycle_modules=5, rounds=1, big_rounds=1, statements=2_000
+)
 
 
 @dataclass
 class Row:
+    """One scenario. For ``unit`` ``"ns"`` (import statements) ``pike`` and ``floor`` are
+    nanoseconds per statement and ``ratio`` is not a ratio but pike's extra, in
+    nanoseconds, its budget too."""
+
     scenario: str
     what: str
     pike: float | None
@@ -294,6 +310,82 @@ def index_rows(
     return rows
 
 
+def isolate_row(sizes: Sizes, flat: Path, base: Path, budget: float | None) -> Row:
+    """The flat tree loaded with ``isolate=True`` against pike's default, warm.
+
+    Both sides are pike; ``isolate=False`` plays the floor.
+    """
+    for extra in ("isolate", "-"):  # bytecode written (the cold row removed it)
+        run_child("pike", "load", flat, base, extra=extra)
+    sides = {"pike": "isolate", "floor": "-"}
+    samples = measure(sides, "load", flat, base, rounds=sizes.rounds, floor_side="pike")
+    found = {s["classes"] for runs in samples.values() for s in runs}
+    if len(found) != 1:
+        raise SystemExit(f"isolate=True and isolate=False found different classes: {found}")
+    what = "PikeManager([folder], isolate=True) + get_classes(), warm, vs isolate=False"
+    return versus_floor(f"isolate {sizes.modules}", what, samples, budget)
+
+
+def archive_row(sizes: Sizes, scratch: Path, flat: Path, base: Path, budget: float | None) -> Row:
+    """The flat tree's modules loaded from one archive (``isolate=True``), warm: pike's
+    cache holds their compiled code; against the flat folder with its ``__pycache__``
+    (pike's default)."""
+    root = trees.archive(scratch, sizes.modules)
+    for side_root, extra in ((root, "isolate"), (flat, "-")):  # code cached, bytecode written
+        run_child("pike", "load", side_root, base, extra=extra)
+    samples: dict[str, list[dict[str, float]]] = {"pike": [], "floor": []}
+    for r in range(sizes.rounds):
+        order = [("pike", root, "isolate"), ("floor", flat, "-")]
+        for name, side_root, extra in order[r % 2 :] + order[: r % 2]:
+            samples[name].append(run_child("pike", "load", side_root, base, extra=extra))
+    found = {s["classes"] for runs in samples.values() for s in runs}
+    if len(found) != 1:
+        raise SystemExit(f"the archive and the folder gave different classes: {found}")
+    what = "PikeManager([folder with plugins.zip], isolate=True), warm, vs the folder itself"
+    return versus_floor(f"archive {sizes.modules}, warm", what, samples, budget)
+
+
+STATEMENT_KINDS = {
+    "import_os": "import os",
+    "from_os": "from os import path",
+    "import_sibling": "import sibling",
+}
+
+
+def statement_rows(sizes: Sizes, scratch: Path, base: Path, budget: float | None) -> list[Row]:
+    """An import statement in an isolated plugin module against the same statement in a
+    plain module (sys.path), of modules already loaded: nanoseconds per statement.
+
+    ``sibling`` is the other module of the plugin's folder (the plain module's, of
+    its own). Each round is one process timing both sides (`child.imports_pair`);
+    the extra is the median over rounds of each round's difference.
+    """
+    root = trees.statements(scratch)
+    extra = str(sizes.statements)
+    run_child("pair", "imports", root, base, extra=extra)  # bytecode written
+    runs = [
+        run_child("pair", "imports", root, base, extra=extra)
+        for _ in range(max(1, sizes.rounds // 3))
+    ]
+    rows = []
+    for kind, statement in STATEMENT_KINDS.items():
+        pike = [run[f"pike_{kind}"] for run in runs]
+        floor = [run[f"floor_{kind}"] for run in runs]
+        what = "ns per statement, isolated plugin vs plain module; ratio column: the extra"
+        rows.append(
+            Row(
+                f"{statement} in plugin code",
+                what,
+                statistics.median(pike),
+                statistics.median(floor),
+                statistics.median(p - f for p, f in zip(pike, floor, strict=True)),
+                budget,
+                unit="ns",
+            )
+        )
+    return rows
+
+
 def import_cost(module: str, path: str) -> float:
     """Seconds ``import module`` takes in a bare interpreter (-S -E), bytecode cached."""
     code = (
@@ -441,7 +533,24 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
             unit="KiB",
         )
     )
+
+    rows.extend(isolation_rows(sizes, scratch, flat, base, budget))
     return rows
+
+
+def isolation_rows(
+    sizes: Sizes,
+    scratch: Path,
+    flat: Path,
+    base: Path,
+    budget: Callable[[float], float | None],
+) -> list[Row]:
+    """Loading under private names, from an archive, and import statements in plugin code."""
+    return [
+        isolate_row(sizes, flat, base, budget(1.05)),
+        archive_row(sizes, scratch, flat, base, budget(1.3)),
+        *statement_rows(sizes, scratch, base, budget(300)),
+    ]
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -451,6 +560,8 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:.2f}x"
     if unit == "KiB":
         return f"{value:.0f} KiB"
+    if unit == "ns":
+        return f"{value:.0f} ns"
     return f"{value * 1000:.2f} ms"
 
 
@@ -460,9 +571,13 @@ def render(rows: list[Row]) -> str:
     lines = []
     for row in rows:
         budget = "-" if row.budget is None else f"<= {row.budget:g}"
+        if row.unit == "ns":  # the extra, not a ratio
+            budget = "-" if row.budget is None else f"<= +{row.budget:g} ns"
         if row.within is False:
             budget += " OVER"
         ratio = "-" if row.unit == "KiB" else f"{row.ratio:.3f}"
+        if row.unit == "ns":
+            ratio = f"{row.ratio:+.0f} ns"
         cells = [row.scenario, _fmt(row.pike, row.unit), _fmt(row.floor, row.unit), ratio, budget]
         cells += [f"{row.peers[p]:.2f}x" if p in row.peers else "-" for p in peers]
         lines.append(cells)

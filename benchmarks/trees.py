@@ -118,6 +118,23 @@ def flat(scratch: Path, count: int) -> Path:
     return _finish(root, marker)
 
 
+def archive(scratch: Path, count: int) -> Path:
+    """A folder holding one plugin archive, ``plugins.zip``, of the ``count`` modules of
+    `flat` (loaded only with ``isolate=True``)."""
+    import zipfile
+
+    root = scratch / f"archive{count}"
+    marker = f"archive {count} v1"
+    if _ready(root, marker):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    with zipfile.ZipFile(root / "plugins.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(count):
+            zf.writestr(f"plugin_{i:05d}.py", _MODULE.format(i=i))
+    return _finish(root, marker)
+
+
 def nested(scratch: Path, count: int) -> Path:
     """``count`` plugin modules in leaf packages three levels deep."""
     root = scratch / f"nested{count}"
@@ -149,6 +166,60 @@ def listing(scratch: Path, count: int) -> Path:
     root.mkdir(parents=True)
     for i in range(count):
         (root / f"plugin_{i:05d}.py").write_text(f"VALUE = {i}\n")
+    return _finish(root, marker)
+
+
+_STATEMENTS = '''"""Import statements in a loop, each of a module already loaded; run as an
+isolated plugin module and as a plain one (sys.path), the same source."""
+
+from time import perf_counter_ns
+
+import sibling  # loaded before anything is timed
+
+
+def empty(n):
+    """The loop alone: taken off the others, so their times are the statement's."""
+    start = perf_counter_ns()
+    for _ in range(n):
+        pass
+    return perf_counter_ns() - start
+
+
+def import_os(n):
+    start = perf_counter_ns()
+    for _ in range(n):
+        import os
+    return perf_counter_ns() - start
+
+
+def from_os(n):
+    start = perf_counter_ns()
+    for _ in range(n):
+        from os import path
+    return perf_counter_ns() - start
+
+
+def import_sibling(n):
+    start = perf_counter_ns()
+    for _ in range(n):
+        import sibling
+    return perf_counter_ns() - start
+'''
+
+
+def statements(scratch: Path) -> Path:
+    """Two folders of the same two modules, ``plugins`` (a search path) and ``plain``
+    (put on sys.path): ``bench_statements`` times import statements in loops
+    (``import os``, ``from os import path``, ``import sibling``), ``sibling`` is
+    the other module of its folder."""
+    root = scratch / "statements"
+    marker = "statements v1"
+    if _ready(root, marker):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    for folder in ("plugins", "plain"):
+        _write(root / folder / "bench_statements.py", _STATEMENTS)
+        _write(root / folder / "sibling.py", '"""The other module of the folder."""\n\nVALUE = 1\n')
     return _finish(root, marker)
 
 

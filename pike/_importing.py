@@ -167,6 +167,11 @@ class ArchiveLoader(_Recording):
         return None  # the default module
 
     def _base_exec(self, module: ModuleType) -> None:
+        # Lines read through a loader carry no file time that linecache could check: an
+        # older copy of this archive's member must not show in tracebacks of this one.
+        lines = sys.modules.get("linecache")
+        if lines is not None:
+            lines.cache.pop(self.path, None)
         exec(self.archive.code(self.member), module.__dict__)
 
     def get_code(self, fullname: str) -> object:

@@ -280,7 +280,8 @@ def run(
     walk = _walk.walk(search_paths, previous=previous, isolate=session.isolate)
     if walk is not previous:
         session.forget_listings()  # the folders changed: cached listings may miss new files
-        session.add_archives(walk.archives)
+        if session.isolate:
+            session.learn(walk)
     records = session.records()
     diff = plan(
         records,

@@ -51,7 +51,7 @@ from pike._interpreter import (
 from pike._names import private_prefix
 from pike._namespace import Namespace
 from pike._objects import type_module
-from pike._walk import ModuleEntry
+from pike._walk import ModuleEntry, Walk
 
 __all__ = ["Expected", "Record", "RecordFiles", "Session"]
 
@@ -239,8 +239,10 @@ class Session:
         self._lock = threading.RLock()
         self.unload = unload
         self.isolate = isolate
-        # Under isolation: each source's namespace, by its private top-level name.
+        # Under isolation: each source's namespace, by its private top-level name, and
+        # every reading of an archive handed out (loaders keep theirs).
         self._namespaces: dict[str, Namespace] = {}
+        self._archives: list[Archive] = []
         self._active = False
         self._records: dict[str, Record] = {}
         self._running: dict[str, ModuleEntry] = {}
@@ -277,16 +279,34 @@ class Session:
         if namespace is None:
             namespace = self._namespaces[prefix] = Namespace(source, prefix, archive)
         elif archive is not None and namespace.archive is not archive:
-            if namespace.archive is not None:
-                namespace.archive.close()
+            held = namespace.archive
+            if held is not None and held.state == archive.state:
+                archive.close()  # the same archive read again: the reading in use stays
+                return namespace
             namespace.archive = archive
             namespace.forget()
+        else:
+            return namespace
+        if archive is not None:
+            self._archives.append(archive)  # closed when the session ends
         return namespace
 
-    def add_archives(self, archives: Mapping[str, Archive]) -> None:
-        """The namespaces of the plugin archives a walk read (by path)."""
-        for path, archive in archives.items():
+    def learn(self, walk: Walk) -> None:
+        """What an isolated manager's walk found: the namespaces of the archives it read,
+        and what each source's folders hold (so no folder is listed again to resolve a
+        bare import)."""
+        for path, archive in walk.archives.items():
             self.add_source(path, archive)
+        by_source: dict[str, list[ModuleEntry]] = {}
+        for entry in walk.modules:
+            entries = by_source.get(entry.source)
+            if entries is None:
+                entries = by_source[entry.source] = []
+            entries.append(entry)
+        for source, entries in by_source.items():
+            namespace = self._namespaces.get(private_prefix(source))
+            if namespace is not None:
+                namespace.learn(entries)
 
     def sync_builtins(self) -> None:
         """Bring each namespace's builtins up to date whole (as a load begins)."""
@@ -538,9 +558,9 @@ class Session:
             _guarded("close the archives", self._close_archives)
 
     def _close_archives(self) -> None:
-        for namespace in list(self._namespaces.values()):
-            if namespace.archive is not None:
-                namespace.archive.close()
+        archives, self._archives = self._archives, []
+        for archive in archives:
+            archive.close()
 
     def sweep(self, name: str) -> None:
         """Take out what a module left that finished after the session ended.

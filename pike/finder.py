@@ -179,7 +179,12 @@ class PikeFinder:
             search_path, folders = parent.search_path, list(path)
         claim = claimed()
         mine = claim.entry if claim is not None and claim.session is session else None
-        if mine is not None and mine.key == name and folders == [_folder_of(mine)]:
+        if (
+            mine is not None
+            and mine.key == name
+            # A top-level entry of an isolated source lies in it, as the walk found it.
+            and (folders == [_folder_of(mine)] if namespace is None else "." not in mine.name)
+        ):
             # The walk's own entry, in the one folder its parent searches: no folder
             # listing needed, as for a top-level entry ("nested 1000" benchmark row).
             spec = self._spec_of(mine)

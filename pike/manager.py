@@ -99,7 +99,8 @@ class PikeManager:
         )
         self._roots = roots_of(self.search_paths)
         if isolate:
-            _archive.prepare()  # what reading archives imports, before any plugin runs
+            if _archive.any_in(self.search_paths):
+                _archive.prepare()  # what reading archives imports, before any plugin runs
             for search_path in self.search_paths:
                 self._session.add_source(search_path)
         self.module_finder = PikeFinder(self.search_paths, trust=trust, session=self._session)
@@ -196,8 +197,8 @@ class PikeManager:
         walk = self._walk
         if walk is None:
             walk = self._walk = _walk.walk(self.search_paths, isolate=self._session.isolate)
-            if walk.archives:
-                self._session.add_archives(walk.archives)
+            if self.isolate:
+                self._session.learn(walk)
         return walk
 
     def get_module_names(self) -> Iterator[str]:

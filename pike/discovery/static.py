@@ -424,11 +424,15 @@ def _computed(
         else:
             walk = index.walk() if index is not None else _walk.walk(paths)
         listing = StaticListing(skipped=list(walk.skipped))
-        _scan_entries(walk.modules, listing, modules, index, walk.archives)
+        try:
+            _scan_entries(walk.modules, listing, modules, index, walk.archives)
+            plain = _in_namespaces(modules, paths, walk.archives) if isolate else None
+        finally:
+            for archive in walk.archives.values():
+                archive.close()  # read: nothing else will
         for path, reason in walk.broken:
             name = os.path.basename(path).rpartition(".")[0]
             listing.errors.append(StaticError(name, path, None, f"plugin archive {reason}"))
-        plain = _in_namespaces(modules, paths, walk.archives) if isolate else None
     classes = [c for m in modules.values() for c in m.classes]
     keep_whole = not isolate and index is not None and index.can_keep(listing.collisions)
     ancestry: list[tuple[str, ...]] | None = None  # each class's ancestors, worked out once
