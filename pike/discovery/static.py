@@ -376,6 +376,12 @@ def _isolated(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) 
     return _computed(paths, keep, index, isolate=True)
 
 
+def _renamed(cls: StaticClass, module: str, name: Callable[[str], str]) -> StaticClass:
+    """``cls`` in module ``module``, each resolved base renamed by ``name``."""
+    resolved = tuple(map(name, cls.resolved_bases))
+    return StaticClass(module, cls.name, cls.path, cls.lineno, cls.bases, resolved, cls.source)
+
+
 def _in_namespaces(
     modules: dict[str, _Module], paths: list[str], archives: Mapping[str, Archive]
 ) -> Callable[[str], str]:
@@ -397,10 +403,7 @@ def _in_namespaces(
             return name if target is None else target + name[len(top) :]
 
         module.bindings = {k: private(v) for k, v in module.bindings.items()}
-        module.classes = [
-            c._replace(module=entry.key, resolved_bases=tuple(map(private, c.resolved_bases)))
-            for c in module.classes
-        ]
+        module.classes = [_renamed(c, entry.key, private) for c in module.classes]
 
     def plain(name: str) -> str:
         head, dot, _rest = name.partition(".")
@@ -451,10 +454,7 @@ def _computed(
             ancestry = [(*a, *map(plain, a)) for a in ancestry]
         classes = [c for c, ancestors in zip(classes, ancestry, strict=True) if keep(ancestors)]
     if plain is not None:  # back from private names to the plugins' own
-        classes = [
-            c._replace(module=plain(c.module), resolved_bases=tuple(map(plain, c.resolved_bases)))
-            for c in classes
-        ]
+        classes = [_renamed(c, plain(c.module), plain) for c in classes]
     listing.classes = classes
     listing.module_names = [plain(name) for name in modules] if plain is not None else list(modules)
     return listing
