@@ -301,14 +301,14 @@ class Importer:
         `PluginImportError`s, under the error policy; the other plugins load."""
         for path, reason in broken:
             name = os.path.basename(path).rpartition(".")[0]
-            self.policy.report(
-                PluginImportError(
-                    f"plugin archive {path} {reason}; replace it with a good copy, or "
-                    "move it out of the plugin folder",
-                    name,
-                    path,
-                )
+            error = PluginImportError(
+                f"plugin archive {path} {reason}; replace it with a good copy, or "
+                "move it out of the plugin folder",
+                name,
+                path,
             )
+            error.source = path
+            self.policy.report(error)
 
     def _load_each(self, entries: list[ModuleEntry]) -> list[ModuleType]:
         loaded: list[ModuleType] = []
@@ -326,6 +326,8 @@ class Importer:
                 if error.module_name != name:
                     # Raised by another plugin this one imports: this one failed.
                     error = import_error(name, entry.path, error)
+                if error.source is None:
+                    error.source = entry.source
                 self.policy.report(error)
                 continue
             loaded.append(module)

@@ -212,6 +212,7 @@ def _error_dict(error: PluginError, with_traceback: bool) -> dict[str, Any]:
         "line": error.lineno,
         "kind": kind,
         "message": _in_cli_words(str(error)),
+        "source": error.source,
     }
     if with_traceback:
         found["traceback"] = _traceback_of(error)
@@ -352,7 +353,14 @@ def _static(paths: list[str], base: str | None, isolate: bool) -> Report:
     ]
     report.module_count = len(listing.module_names)
     report.errors = [_error_dict(e, with_traceback=False) for e in listing.collisions] + [
-        {"module": e.module, "file": e.path, "line": e.lineno, "kind": "parse", "message": str(e)}
+        {
+            "module": e.module,
+            "file": e.path,
+            "line": e.lineno,
+            "kind": "parse",
+            "message": str(e),
+            "source": None,
+        }
         for e in listing.errors
     ]
     report.skipped = [{"path": s.path, "reason": s.reason} for s in listing.skipped]

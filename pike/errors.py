@@ -125,8 +125,13 @@ class PluginError(PikeError):
     """A plugin module that could not be used; see the subclasses.
 
     ``module_name`` is the plugin's full module name, ``path`` its file and
-    ``lineno`` the line where the problem lies, when known.
+    ``lineno`` the line where the problem lies, when known. ``source`` is the
+    search path (or, under isolation, the plugin archive) it came from, when
+    known: with ``isolate=True`` two search paths may each have a module of
+    that name.
     """
+
+    source: str | None = None
 
     def __init__(
         self, message: str, module_name: str, path: str, lineno: int | None = None

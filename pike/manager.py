@@ -315,7 +315,8 @@ class PikeManager:
             if source is not None:
                 paths = [path for path in paths if path == source]
             if source is not None and not paths:
-                if not (self.isolate and os.path.dirname(source) in self.search_paths):
+                in_one = os.path.dirname(source) in self.search_paths
+                if not (self.isolate and in_one and _archive.is_archive(source)):
                     raise PikeValueError(
                         f"source {source!r} is not one of this manager's search paths "
                         f"{self.search_paths} (nor, under isolation, an archive in one); "
