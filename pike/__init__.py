@@ -11,7 +11,6 @@ underscore are private and may change.
 
 from typing import TYPE_CHECKING
 
-from pike._namespace import import_module
 from pike._refresh import RefreshReport
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import (
@@ -42,6 +41,7 @@ from pike.manager import PikeManager
 __version__: str
 
 if TYPE_CHECKING:  # loaded on first use at run time (below); seen by type checkers now
+    from pike._namespace import import_module
     from pike.named import (
         DispatchExtensionManager,
         DriverManager,
@@ -84,6 +84,11 @@ def __getattr__(name: str) -> object:
         import pike.named
 
         return getattr(pike.named, name)
+    if name == "import_module":  # isolated plugins' own import, loaded on first use
+        from pike._namespace import import_module
+
+        globals()["import_module"] = import_module
+        return import_module
     if name == "__version__":
         globals()["__version__"] = found = _read_version()
         return found

@@ -37,24 +37,17 @@ from typing import Any
 
 from pike import _cache, _log
 from pike._filestate import FileState
-from pike._names import unusable_name
+from pike._names import ARCHIVE_SUFFIXES, unusable_name
 
-__all__ = ["SUFFIXES", "Archive", "ArchiveError", "any_in", "is_archive", "prepare"]
+__all__ = ["Archive", "ArchiveError", "any_in", "prepare"]
 
 logger = _log.get(__name__)
 
-#: The files in a search path that are plugin archives.
-SUFFIXES = (".zip", ".pyz", ".whl")
 _CODE_FORMAT = 1
 
 
 class ArchiveError(Exception):
     """An archive that cannot be read as one; the message says why."""
-
-
-def is_archive(filename: str) -> bool:
-    """True if ``filename`` names a plugin archive (by its suffix)."""
-    return filename.lower().endswith(SUFFIXES)
 
 
 def any_in(folders: list[str]) -> bool:
@@ -66,7 +59,7 @@ def any_in(folders: list[str]) -> bool:
             continue
         # Every name at once, each ending with a NUL ("isolate 1000" benchmark row).
         joined = ("\0".join(names) + "\0").lower()
-        if any(suffix + "\0" in joined for suffix in SUFFIXES):
+        if any(suffix + "\0" in joined for suffix in ARCHIVE_SUFFIXES):
             return True
     return False
 

@@ -28,9 +28,8 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from importlib import import_module, machinery
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pike._archive import Archive
 from pike._interpreter import MANY_MODULES, collector_paused
 from pike._names import already_imported, blocked, hidden, name_collision, other_manager
 from pike._objects import location_of
@@ -38,6 +37,9 @@ from pike._policy import ErrorPolicy, import_error
 from pike._session import Record, Session, session_of
 from pike._walk import ModuleEntry
 from pike.errors import PluginError, PluginImportError
+
+if TYPE_CHECKING:
+    from pike._archive import Archive
 
 __all__ = [
     "ArchiveLoader",

@@ -30,6 +30,7 @@ from pike._objects import location_of
 from pike.errors import PluginCollisionError
 
 __all__ = [
+    "ARCHIVE_SUFFIXES",
     "INIT_FILES",
     "PRIVATE",
     "PROTECTED_NAMES",
@@ -38,6 +39,7 @@ __all__ = [
     "blocked",
     "hidden",
     "installed_meets_plugin",
+    "is_archive",
     "is_valid_name",
     "module_name_of",
     "name_collision",
@@ -63,6 +65,15 @@ _MATCH_ORDER = tuple(sorted(SUFFIXES, key=len, reverse=True))
 PROTECTED_NAMES: frozenset[str] = frozenset(sys.stdlib_module_names) | frozenset(
     sys.builtin_module_names
 )
+
+
+#: The files in a search path that are plugin archives (`pike._archive`), by suffix.
+ARCHIVE_SUFFIXES = (".zip", ".pyz", ".whl")
+
+
+def is_archive(filename: str) -> bool:
+    """True if ``filename`` names a plugin archive (by its suffix, in any case)."""
+    return filename.lower().endswith(ARCHIVE_SUFFIXES)
 
 
 #: What the private top-level name of every isolated source starts with.

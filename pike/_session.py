@@ -36,9 +36,9 @@ import sys
 import threading
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from importlib.machinery import ModuleSpec
+from typing import TYPE_CHECKING
 
 from pike import _log
-from pike._archive import Archive
 from pike._filestate import FileState, changed_in
 from pike._interpreter import (
     forget_importer_cache,
@@ -49,9 +49,12 @@ from pike._interpreter import (
     settle,
 )
 from pike._names import private_prefix
-from pike._namespace import Namespace
 from pike._objects import type_module
 from pike._walk import ModuleEntry, Walk
+
+if TYPE_CHECKING:
+    from pike._archive import Archive
+    from pike._namespace import Namespace
 
 __all__ = ["Expected", "Record", "RecordFiles", "Session"]
 
@@ -277,6 +280,8 @@ class Session:
         prefix = private_prefix(source)
         namespace = self._namespaces.get(prefix)
         if namespace is None:
+            from pike._namespace import Namespace  # only isolated managers have them
+
             namespace = self._namespaces[prefix] = Namespace(source, prefix, archive)
         elif archive is not None and namespace.archive is not archive:
             held = namespace.archive

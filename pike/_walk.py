@@ -27,13 +27,16 @@ import string
 import time
 from bisect import bisect_left
 from stat import S_ISREG
+from typing import TYPE_CHECKING
 
 from pike import _log
-from pike._archive import Archive, ArchiveError, is_archive
 from pike._filestate import FileState, changed
-from pike._names import INIT_FILES, module_name_of, private_prefix, unusable_name
+from pike._names import INIT_FILES, is_archive, module_name_of, private_prefix, unusable_name
 from pike._value import Frozen
 from pike.errors import SearchPathError, search_path_error
+
+if TYPE_CHECKING:
+    from pike._archive import Archive
 
 __all__ = [
     "Ancestors",
@@ -516,6 +519,8 @@ class _Walker:
             out.vouched = False
             return
         out.watch(path, st, self.now_ns)
+        from pike._archive import Archive, ArchiveError  # only isolated walks read archives
+
         try:
             archive = Archive(path, st, self.now_ns)
         except ArchiveError as exc:

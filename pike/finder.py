@@ -30,16 +30,15 @@ from importlib.util import spec_from_file_location
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from pike._archive import Archive, ArchiveError
 from pike._filestate import FileState
 from pike._importing import ArchiveLoader, SourceRoot, claimed, loader_details
 from pike._names import PRIVATE, PROTECTED_NAMES, is_valid_name, private_prefix, protected
-from pike._namespace import Namespace
 from pike._session import Expected, Session
 from pike._trust import Trust, TrustPolicy
 from pike._walk import ModuleEntry, archives_in
 
 if TYPE_CHECKING:
+    from pike._namespace import Namespace
     from pike.loader import PikeLoader
 
 __all__ = ["PikeFinder"]
@@ -208,6 +207,8 @@ class PikeFinder:
 
     def _member(self, key: str, namespace: Namespace, folder: str) -> ModuleSpec | None:
         """The spec of module ``key`` of an archive (`pike._archive`), from ``folder`` in it."""
+        from pike._archive import Archive, ArchiveError
+
         archive = namespace.archive
         assert archive is not None
         try:
@@ -258,6 +259,8 @@ class PikeFinder:
     def _archive_named(self, prefix: str) -> Namespace | None:
         """The namespace of the plugin archive in a search path whose private name is
         ``prefix``, if there is one (a pickle may name it before the walk read it)."""
+        from pike._archive import Archive, ArchiveError
+
         for search_path in self.paths:
             for path in archives_in(search_path):
                 if private_prefix(path) == prefix:

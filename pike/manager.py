@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterator
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
-from pike import _archive, _refresh, _walk
+from pike import _refresh, _walk
 from pike._classes import apply_filter, defined_classes, subclass_test
 from pike._importing import Importer
 from pike._interpreter import collector_paused
+from pike._names import is_archive
 from pike._objects import a_type_name, type_module
 from pike._paths import SearchPaths, normalize_search_paths, roots_of
 from pike._policy import ErrorPolicy, OnError
@@ -99,6 +100,8 @@ class PikeManager:
         )
         self._roots = roots_of(self.search_paths)
         if isolate:
+            from pike import _archive  # only isolated managers read archives
+
             if _archive.any_in(self.search_paths):
                 _archive.prepare()  # what reading archives imports, before any plugin runs
             for search_path in self.search_paths:
@@ -316,7 +319,7 @@ class PikeManager:
                 paths = [path for path in paths if path == source]
             if source is not None and not paths:
                 in_one = os.path.dirname(source) in self.search_paths
-                if not (self.isolate and in_one and _archive.is_archive(source)):
+                if not (self.isolate and in_one and is_archive(source)):
                     raise PikeValueError(
                         f"source {source!r} is not one of this manager's search paths "
                         f"{self.search_paths} (nor, under isolation, an archive in one); "
@@ -334,9 +337,11 @@ class PikeManager:
     def _in_archive(self, path: str, name: str) -> list[ModuleEntry]:
         """The entries of ``name`` and the packages above it in plugin archive ``path``,
         whose namespace the session then has."""
+        from pike._archive import Archive, ArchiveError
+
         try:
-            archive = _archive.Archive(path, os.stat(path))
-        except (OSError, _archive.ArchiveError) as exc:
+            archive = Archive(path, os.stat(path))
+        except (OSError, ArchiveError) as exc:
             raise PluginImportError(f"plugin archive {path}: {exc}", name, path) from None
         self._session.add_source(path, archive)
         return _walk.find_in_archive(archive, name)

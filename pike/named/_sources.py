@@ -35,7 +35,6 @@ from importlib import metadata
 from typing import Any
 
 from pike import _cache
-from pike._archive import Archive, ArchiveError
 from pike._filestate import FileState
 from pike._names import installed_meets_plugin
 from pike._paths import SearchPaths, normalize_search_paths, roots_of
@@ -236,6 +235,8 @@ def declared_in_archive(
     (policy or TrustPolicy("owner")).require_path(
         archive, st, f"it names the plugins pike runs from {archive}"
     )
+    from pike._archive import Archive, ArchiveError
+
     try:
         read = Archive(archive, st)
     except ArchiveError:
