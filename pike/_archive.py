@@ -29,6 +29,7 @@ is still the standard library's.) Folders without archives pay nothing for it
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -46,8 +47,13 @@ logger = _log.get(__name__)
 _CODE_FORMAT = 1
 
 
-class ArchiveError(Exception):
-    """An archive that cannot be read as one; the message says why."""
+class ArchiveError(OSError):
+    """An archive, or a member of it, that cannot be read; the message says why. An
+    ``OSError``, as a file that cannot be read is."""
+
+
+#: The largest member pike reads (a source file or a data file; past it, an error).
+MAX_MEMBER = 64 * 2**20
 
 
 def any_in(folders: list[str]) -> bool:
@@ -96,8 +102,10 @@ class Archive:
         # Each folder of the archive ("" for its top, "pkg/sub" below): the modules and
         # packages directly in it, by name, as (member, is_package).
         self._folders: dict[str, dict[str, tuple[str, bool]]] = {}
+        self._sizes: dict[str, int] = {}
         for info in infos:
             name = info.filename
+            self._sizes[name] = info.file_size
             if name == "entry_points.txt" or (
                 name.endswith(".dist-info/entry_points.txt") and name.count("/") == 1
             ):
@@ -107,7 +115,9 @@ class Archive:
             self._crc[name] = info.CRC
         for member in sorted(self._crc):
             parts = member.split("/")
-            if any(p.startswith(".") or p == "__pycache__" for p in parts):
+            # Hidden, Python's own, or a name no folder could hold ("/abs.py", "a//b.py",
+            # "C:x.py"): never a module.
+            if any(not p or p.startswith(".") or p == "__pycache__" or ":" in p for p in parts):
                 continue
             stem, folder = parts[-1][:-3], parts[:-1]
             if stem == "__init__":
@@ -144,8 +154,12 @@ class Archive:
         return self._folders.get(folder, {}).get(name)
 
     def member_of(self, path: str) -> str:
-        """The member a path of the ``archive/member`` form names."""
-        return path[len(self.path) + 1 :].replace(os.sep, "/")
+        """The member a path of the ``archive/member`` form names (raises
+        ``FileNotFoundError`` for a path outside the archive)."""
+        inside = os.path.join(self.path, "")
+        if not path.startswith(inside):
+            raise FileNotFoundError(errno.ENOENT, "not a file of the archive", path)
+        return path[len(inside) :].replace(os.sep, "/")
 
     def path_of(self, member: str) -> str:
         """The ``archive/member`` form of a member's path, as ``__file__`` has it."""
@@ -154,9 +168,20 @@ class Archive:
     # -- reading --------------------------------------------------------------------------
 
     def read(self, member: str) -> bytes:
-        """The bytes of ``member`` (raises OSError or `ArchiveError` if it cannot)."""
+        """The bytes of ``member``; ``FileNotFoundError`` if the archive has no such
+        member, `ArchiveError` (an ``OSError``) if it cannot be read or is larger than
+        `MAX_MEMBER`."""
         import zipfile
 
+        size = self._sizes.get(member)
+        if size is None:
+            where = self.path_of(member)
+            raise FileNotFoundError(errno.ENOENT, "no such member in the archive", where)
+        if size > MAX_MEMBER:
+            raise ArchiveError(
+                f"{self.path}: {member} holds {size} bytes, more than pike reads from an "
+                f"archive ({MAX_MEMBER})"
+            )
         try:
             if self._zip is None:
                 self._zip = zipfile.ZipFile(self.path)
@@ -214,8 +239,8 @@ class Archive:
     def save(self, avoid: tuple[str, ...]) -> None:
         """Keep the code compiled since the archive was opened in pike's cache folder
         (never inside ``avoid``, the plugin folders)."""
-        if not self._dirty or self._code is None:
-            return  # nothing new
+        if not self._dirty or self._code is None or sys.dont_write_bytecode:
+            return  # nothing new; or the program asked for no bytecode to be written
         self._dirty = False
         document = {
             "state": self.state.to_data(),

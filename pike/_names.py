@@ -45,6 +45,7 @@ __all__ = [
     "name_collision",
     "names_class",
     "other_manager",
+    "plugin_name",
     "private_prefix",
     "protected",
     "unusable_name",
@@ -96,6 +97,13 @@ def private_prefix(source: str) -> str:
         c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in os.path.basename(real)
     )[:24]
     return f"{PRIVATE}{stem}_{digest}"
+
+
+def plugin_name(key: str) -> str:
+    """A plugin module's own name, from the name it takes in ``sys.modules`` (its source's
+    private name and a dot before it under isolation)."""
+    head, dot, rest = key.partition(".")
+    return rest if dot and head.startswith(PRIVATE) else key
 
 
 def module_name_of(filename: str) -> tuple[str, int] | None:

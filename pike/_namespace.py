@@ -92,10 +92,13 @@ class Namespace:
         begins), or if it grew or shrank (as each module runs: one comparison)."""
         if whole or len(_BUILTINS) != self._synced:
             mine = self.builtins
-            mine.update(_BUILTINS)
-            for name in [n for n in mine if n not in _BUILTINS]:
+            fresh = dict(_BUILTINS)
+            fresh["__import__"] = self._import
+            # One update in C: plugin code running in another thread never sees the
+            # host's __import__ in the copy, not even for a moment.
+            mine.update(fresh)
+            for name in [n for n in mine if n not in fresh]:
                 del mine[name]
-            mine["__import__"] = self._import
             self._synced = len(_BUILTINS)
 
     def forget(self) -> None:
@@ -103,12 +106,35 @@ class Namespace:
 
         Cleared in place: the source's ``__import__`` holds these very dicts.
         """
+        self._names.clear()  # first: nothing resolved from here on uses an old listing
         self._tables.clear()
-        for table in self._homes.values():  # an import running now may hold one
+        for table in list(self._homes.values()):  # an import running now may hold one
             table.clear()
             table.tops.clear()
         self._homes.clear()
-        self._names.clear()
+
+    def resolutions(self) -> dict[tuple[str | None, str], str | None]:
+        """What each first name the plugins imported resolved to, by the package whose
+        code imported it (None: the source's top-level modules)."""
+        return {
+            (home, top): found
+            for home, table in list(self._homes.items())
+            for top, found in list(table.tops.items())
+        }
+
+    def changed_since(self, before: dict[tuple[str | None, str], str | None]) -> set[str | None]:
+        """The packages (None: the source's top level) some first name of whose imports,
+        resolved as ``before`` says, resolves otherwise now (a file came or went)."""
+        changed: set[str | None] = set()
+        for (home, top), found in before.items():
+            if home in changed:
+                continue
+            table = self._homes.get(home)
+            if table is None:
+                table = self._homes[home] = _Table(home)
+            if self.resolve(table, top) != found:
+                changed.add(home)
+        return changed
 
     # -- resolving -------------------------------------------------------------------
 
@@ -226,7 +252,9 @@ def _import_of(namespace: Namespace) -> Callable[..., ModuleType]:
         fromlist: Any = (),
         level: int = 0,
     ) -> ModuleType:
-        if not level and globals is not None:
+        if not level:
+            if type(globals) is not dict:  # called by hand: the caller's own globals
+                globals = sys._getframe(1).f_globals
             package = globals.get("__package__")
             table = tables.get(package)
             if table is None:
@@ -238,17 +266,33 @@ def _import_of(namespace: Namespace) -> Callable[..., ModuleType]:
                 full, top = found
                 if not fromlist:
                     module = modules.get(full)
-                    outer = modules.get(top)
-                    if module is not None and outer is not None:
-                        spec = getattr(module, "__spec__", None)
-                        if spec is not None and not getattr(spec, "_initializing", False):
-                            return outer
+                    outer = modules.get(top) if full != top else module
+                    spec = getattr(module, "__spec__", None)
+                    if (
+                        spec is not None
+                        and outer is not None
+                        and not getattr(spec, "_initializing", False)
+                        and (outer is module or _initialised(outer))
+                    ):
+                        return outer
                 module = real["__import__"](full, globals, locals, fromlist, 0)
-                return module if fromlist else modules[top]
+                if fromlist:
+                    return module  # type: ignore[no-any-return]
+                if full == top:
+                    return modules[top]
+                # As the import system does for the front of a dotted name: wait until
+                # the package is initialised (another thread may be running it).
+                return real["__import__"](top, globals, locals, ("__name__",), 0)  # type: ignore[no-any-return]
         return real["__import__"](name, globals, locals, fromlist, level)  # type: ignore[no-any-return]
 
     __import__.namespace = namespace  # type: ignore[attr-defined]
     return __import__
+
+
+def _initialised(module: object) -> bool:
+    """True if ``module`` has finished running (no thread is still initialising it)."""
+    spec = getattr(module, "__spec__", None)
+    return spec is not None and not getattr(spec, "_initializing", False)
 
 
 def import_module(name: str, package: str | None = None) -> Any:

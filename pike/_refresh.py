@@ -278,10 +278,16 @@ def run(
     ``in_step`` (see `plan`) is taken only if ``previous`` is still current.
     """
     walk = _walk.walk(search_paths, previous=previous, isolate=session.isolate)
+    resolved_otherwise: set[str] = set()
+    if session.isolate:
+        session.sync_builtins()
     if walk is not previous:
+        before = session.resolutions() if session.isolate else None
         session.forget_listings()  # the folders changed: cached listings may miss new files
-        if session.isolate:
+        if before is not None:
             session.learn(walk)
+            # Modules whose bare imports now find another module run again too.
+            resolved_otherwise = session.resolved_otherwise(before)
     records = session.records()
     diff = plan(
         records,
@@ -292,6 +298,9 @@ def run(
     removed = diff.removed
     reload = diff.changed
     edited = {entry.key for entry in reload}
+    if resolved_otherwise:
+        edited |= resolved_otherwise & {entry.key for entry in walk.modules}
+        reload = [entry for entry in walk.modules if entry.key in edited]
     # Modules holding objects of those, and a package's submodules, go too.
     more = dependents(edited | removed, diff.users, records) - removed
     more |= _submodules(edited | more | removed, records) - removed - edited

@@ -242,10 +242,8 @@ class Session:
         self._lock = threading.RLock()
         self.unload = unload
         self.isolate = isolate
-        # Under isolation: each source's namespace, by its private top-level name, and
-        # every reading of an archive handed out (loaders keep theirs).
+        # Under isolation: each source's namespace, by its private top-level name.
         self._namespaces: dict[str, Namespace] = {}
-        self._archives: list[Archive] = []
         self._active = False
         self._records: dict[str, Record] = {}
         self._running: dict[str, ModuleEntry] = {}
@@ -288,12 +286,10 @@ class Session:
             if held is not None and held.state == archive.state:
                 archive.close()  # the same archive read again: the reading in use stays
                 return namespace
+            if held is not None:
+                held.close()  # replaced: its modules load again from the new reading
             namespace.archive = archive
             namespace.forget()
-        else:
-            return namespace
-        if archive is not None:
-            self._archives.append(archive)  # closed when the session ends
         return namespace
 
     def learn(self, walk: Walk) -> None:
@@ -312,6 +308,32 @@ class Session:
             namespace = self._namespaces.get(private_prefix(source))
             if namespace is not None:
                 namespace.learn(entries)
+
+    def resolutions(self) -> dict[str, dict[tuple[str | None, str], str | None]]:
+        """What the plugins' bare imports resolved to, by namespace (`Namespace.resolutions`)."""
+        return {prefix: ns.resolutions() for prefix, ns in list(self._namespaces.items())}
+
+    def resolved_otherwise(
+        self, before: dict[str, dict[tuple[str | None, str], str | None]]
+    ) -> set[str]:
+        """The keys of the loaded modules one of whose bare imports, resolved as
+        ``before`` says, would find another module now."""
+        homes: set[str] = set()  # a package's key, or a namespace's prefix for its top
+        for prefix, resolved in before.items():
+            namespace = self._namespaces.get(prefix)
+            if namespace is not None and resolved:
+                for home in namespace.changed_since(resolved):
+                    homes.add(prefix if home is None else home)
+        if not homes:
+            return set()
+        found = set()
+        for key, record in list(self._records.items()):
+            prefix, _dot, name = key.partition(".")
+            top = name.partition(".")[0]
+            home = f"{prefix}.{top}" if "." in name or record.entry.is_package else prefix
+            if home in homes:
+                found.add(key)
+        return found
 
     def sync_builtins(self) -> None:
         """Bring each namespace's builtins up to date whole (as a load begins)."""
@@ -563,9 +585,9 @@ class Session:
             _guarded("close the archives", self._close_archives)
 
     def _close_archives(self) -> None:
-        archives, self._archives = self._archives, []
-        for archive in archives:
-            archive.close()
+        for namespace in list(self._namespaces.values()):
+            if namespace.archive is not None:
+                namespace.archive.close()
 
     def sweep(self, name: str) -> None:
         """Take out what a module left that finished after the session ended.
@@ -594,10 +616,20 @@ class Session:
             current = modules.get(key)
             if current is None or current is record.module or not _held_elsewhere(current, self):
                 doomed.add(key)
-        # A private top-level package goes with everything in it, if it is this session's.
+        # A private top-level package goes with everything in it: if it is this session's
+        # or a session's that ended, and nothing in it is another active manager's.
         for prefix in self._namespaces:
             current = modules.get(prefix)
-            if current is not None and session_of(current) is self:
+            if current is None:
+                continue
+            owner = session_of(current)
+            if owner is not self and owner is not None and owner.active:
+                continue
+            inside = prefix + "."
+            if not any(
+                key.startswith(inside) and _held_elsewhere(module, self)
+                for key, module in list(modules.items())
+            ):
                 doomed.add(prefix)
         if not doomed:
             return

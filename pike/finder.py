@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from pike._filestate import FileState
 from pike._importing import ArchiveLoader, SourceRoot, claimed, loader_details
-from pike._names import PRIVATE, PROTECTED_NAMES, is_valid_name, private_prefix, protected
+from pike._names import (
+    PRIVATE,
+    PROTECTED_NAMES,
+    is_valid_name,
+    plugin_name,
+    private_prefix,
+    protected,
+)
 from pike._session import Expected, Session
 from pike._trust import Trust, TrustPolicy
 from pike._walk import ModuleEntry, archives_in
@@ -232,7 +239,7 @@ class PikeFinder:
             entry = mine
         else:
             entry = ModuleEntry(
-                key.partition(".")[2],
+                plugin_name(key),
                 path,
                 os.path.dirname(archive.path),
                 is_package,
@@ -295,7 +302,7 @@ class PikeFinder:
             entry = mine  # the walk's own entry for it
         else:
             # Under isolation the key is the source's private name, a dot, the plugin's.
-            name = key.partition(".")[2] if self._session.isolate else key
+            name = plugin_name(key)
             entry = ModuleEntry(
                 name, origin, search_path, spec.submodule_search_locations is not None, key=key
             )

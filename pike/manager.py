@@ -230,7 +230,9 @@ class PikeManager:
             names.extend(found)
         return names
 
-    def get_path(self, module_name: str, *, source: str | None = None) -> str | None:
+    def get_path(
+        self, module_name: str, *, source: str | os.PathLike[str] | None = None
+    ) -> str | None:
         """The file plugin module ``module_name`` was loaded from by this manager.
 
         None if the manager did not load it (or only uses the host's own import
@@ -238,7 +240,7 @@ class PikeManager:
         module of that name, ``source`` (a search path) says whose; without it,
         the first loaded.
         """
-        record = self._session.find(module_name, source)
+        record = self._session.find(module_name, _source(source))
         return record.path if record is not None and not record.borrowed else None
 
     def entry_of(self, obj: object) -> ModuleEntry | None:
@@ -301,7 +303,7 @@ class PikeManager:
                 record.entry = entry  # a sibling imported it first: the same entry, made anew
         return session.version
 
-    def load_plugin(self, name: str, *, source: str | None = None) -> ModuleType:
+    def load_plugin(self, name: str, *, source: str | os.PathLike[str] | None = None) -> ModuleType:
         """Import plugin module ``name`` by the manager's rules, and the packages above it.
 
         ``name`` may be dotted (a package's submodule). It is found by name,
@@ -312,27 +314,47 @@ class PikeManager:
         whatever ``on_error`` says, or a
         [`PluginImportError`][pike.errors.PluginImportError] if no search path has it.
         """
+        chosen = _source(source)
         with self._session.lock:
             self._check_active()
             paths = self.search_paths
-            if source is not None:
-                paths = [path for path in paths if path == source]
-            if source is not None and not paths:
-                in_one = os.path.dirname(source) in self.search_paths
-                if not (self.isolate and in_one and is_archive(source)):
+            if chosen is not None:
+                paths = [path for path in paths if path == chosen]
+            if chosen is not None and not paths:
+                in_one = os.path.dirname(chosen) in self.search_paths
+                if not (self.isolate and in_one and is_archive(chosen)):
                     raise PikeValueError(
-                        f"source {source!r} is not one of this manager's search paths "
+                        f"source {chosen!r} is not one of this manager's search paths "
                         f"{self.search_paths} (nor, under isolation, an archive in one); "
                         "pass one of them, or None"
                     )
-                entries = self._in_archive(source, name)  # a plugin archive in a search path
+                entries = self._in_archive(chosen, name)  # a plugin archive in a search path
             else:
-                entries = _walk.find_entries(paths, name, isolate=self._session.isolate)
+                entries = self._find(paths, name)
             if not entries:
                 raise PluginImportError(f"no plugin module {name!r} in {paths}", name, "")
             loaded = Importer(self._session, ErrorPolicy("raise")).load(entries)
             self._classes = None
             return loaded[-1]
+
+    def _find(self, paths: list[str], name: str) -> list[ModuleEntry]:
+        """The entries of ``name`` and the packages above it: in the first of ``paths``
+        that has it, as the walk orders sources (under isolation each search path's
+        own modules, then its archives)."""
+        if not self.isolate:
+            return _walk.find_entries(paths, name)
+        for path in paths:
+            entries = _walk.find_entries([path], name, isolate=True)
+            for archive in () if entries else _walk.archives_in(path):
+                try:
+                    entries = self._in_archive(archive, name)
+                except PluginError:
+                    continue  # unreadable: the walk reports it
+                if entries:
+                    break
+            if entries:
+                return entries
+        return []
 
     def _in_archive(self, path: str, name: str) -> list[ModuleEntry]:
         """The entries of ``name`` and the packages above it in plugin archive ``path``,
@@ -443,8 +465,15 @@ class PikeManager:
             entries: dict[str, ModuleEntry] = {}
             keys = []
             for name, source in wanted:
-                paths = [source] if isolate else self.search_paths
-                found = _walk.find_entries(paths, name, isolate=isolate)
+                if isolate and source not in self.search_paths:  # a plugin archive
+                    try:
+                        found = self._in_archive(source, name)
+                    except PluginError as error:
+                        self._policy.report(error)
+                        continue
+                else:
+                    paths = [source] if isolate else self.search_paths
+                    found = _walk.find_entries(paths, name, isolate=isolate)
                 for entry in found:
                     entries.setdefault(entry.key, entry)
                 if found:
@@ -490,3 +519,15 @@ class PikeManager:
     def __repr__(self) -> str:
         state = "active" if self.active else "inactive"
         return f"<PikeManager {state} search_paths={self.search_paths!r}>"
+
+
+def _source(source: object) -> str | None:
+    """A ``source=`` argument as the search paths are kept: absolute, as a ``str``."""
+    if source is None:
+        return None
+    if not isinstance(source, (str, os.PathLike)):
+        raise PikeTypeError(
+            f"source is {a_type_name(source)}; pass a search path or a plugin archive in "
+            "one (str or os.PathLike), or None"
+        )
+    return os.path.abspath(os.fspath(source))

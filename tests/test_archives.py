@@ -177,10 +177,24 @@ def nothing_private() -> Iterator[None]:
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A cache folder of the test's own (``private_cache`` shares one per session),
-    for this process and the interpreters it starts."""
+    for this process and the interpreters it starts; bytecode may be written (pike keeps
+    none of an archive's under ``-B`` or ``PYTHONDONTWRITEBYTECODE``, as Python)."""
     folder = tmp_path / "cache"
     monkeypatch.setenv("PIKE_CACHE_DIR", str(folder))
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
     return folder
+
+
+def test_no_code_is_kept_when_no_bytecode_may_be_written(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    folder = tmp_path / "plugins"
+    make_archive(folder / "node.zip", {"plug.py": "class Plug:\n    value = 1\n"})
+    with PikeManager([folder], isolate=True) as mgr:
+        assert [c.__name__ for c in mgr.get_classes()] == ["Plug"]
+    assert cache_files(cache) == set()
 
 
 def cache_files(cache: Path) -> set[Path]:

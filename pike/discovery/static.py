@@ -26,7 +26,7 @@ from typing import NamedTuple, overload
 from pike import _cache, _walk
 from pike._archive import Archive
 from pike._interpreter import collector_paused
-from pike._names import PROTECTED_NAMES, name_collision, names_class, private_prefix
+from pike._names import PROTECTED_NAMES, name_collision, names_class, plugin_name, private_prefix
 from pike._namespace import Namespace
 from pike._objects import a_type_name
 from pike._paths import SearchPaths, normalize_search_paths
@@ -391,7 +391,6 @@ def _in_namespaces(
     spaces = {path: Namespace(path, private_prefix(path)) for path in paths}
     for path, archive in archives.items():
         spaces[path] = Namespace(path, private_prefix(path), archive)
-    prefixes = {space.prefix for space in spaces.values()}
     for module in modules.values():
         entry = module.entry
         space = spaces[entry.source]
@@ -405,11 +404,7 @@ def _in_namespaces(
         module.bindings = {k: private(v) for k, v in module.bindings.items()}
         module.classes = [_renamed(c, entry.key, private) for c in module.classes]
 
-    def plain(name: str) -> str:
-        head, dot, _rest = name.partition(".")
-        return name[len(head) + 1 :] if dot and head in prefixes else name
-
-    return plain
+    return plugin_name
 
 
 def _computed(

@@ -1,0 +1,187 @@
+"""Edges of isolation and archives (docs/isolation.md), each once a bug:
+
+* ``find_inherited_classes`` finds classes in archives, as ``get_all_inherited_classes``;
+* one isolated manager's cleanup leaves another active manager's modules in a
+  private namespace they share, and the last one out takes the namespace;
+* ``__import__`` called by hand in plugin code is the plugin's view, whatever it is
+  given as ``globals``;
+* refresh runs again a module whose bare import would find another module now (a
+  helper added to its package, then removed);
+* an archive replaced again and again leaves no file open behind;
+* an archive's data files missing, or a path outside it, are ``FileNotFoundError``;
+  member names no folder could hold are no modules; a member past the size pike
+  reads is an error, not a memory blow-up;
+* ``source=`` takes a path as the search paths do.
+
+Real folders and zip files in ``tmp_path``, the real import system.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import zipfile
+from collections import UserDict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pike import _archive
+from pike.errors import PikeTypeError, PluginImportError
+from pike.manager import PikeManager
+from tests.conftest import MakeTree
+
+
+def private_names() -> list[str]:
+    return sorted(n for n in list(sys.modules) if n.startswith("_pike_"))
+
+
+def make_zip(path: Path, files: dict[str, str | bytes]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(scratch, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+    os.replace(scratch, path)
+    return path
+
+
+def test_find_inherited_classes_finds_classes_in_archives(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    host = "from collections import UserDict\n"  # a base class of the host's
+    make_zip(folder / "node.zip", {"c.py": host + "class C(UserDict): pass\n"})
+    (folder / "a.py").write_text(host + "class A(UserDict): pass\n")
+    with PikeManager([folder], isolate=True, on_error="collect") as mgr:
+        found = sorted(cls.__name__ for cls in mgr.find_inherited_classes(UserDict))
+        assert found == ["A", "C"] and mgr.errors == []
+        everything = sorted(c.__name__ for c in mgr.get_all_inherited_classes(UserDict))
+        assert everything == found
+    assert private_names() == []
+
+
+def test_cleanup_leaves_what_another_active_manager_loaded(make_tree: MakeTree) -> None:
+    shared = make_tree({"a.py": "X = 'a'\n"}, name="shared")
+    other = make_tree({"other.py": ""}, name="other")
+    first = PikeManager([shared], isolate=True)
+    first.load_plugin("a")
+    (shared / "b.py").write_text("X = 'b'\n")
+    second = PikeManager([other, shared], isolate=True)
+    b = second.load_plugin("b")
+    first.cleanup()
+    assert sys.modules.get(b.__name__) is b  # the second manager's, still active
+    assert second.get_path("b") == str(shared / "b.py")
+    second.cleanup()
+    assert private_names() == []
+
+
+def test_import_by_hand_in_plugin_code_is_the_plugins_view(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "node/__init__.py": (
+                "def by_hand():\n"
+                "    return __import__('utils'), __import__('utils', None), "
+                "__import__('utils', 5)\n"
+            ),
+            "node/utils.py": "WHO = 'node'\n",
+        }
+    )
+    with PikeManager([root], isolate=True) as mgr:
+        node = mgr.load_plugin("node")
+        assert {m.WHO for m in node.by_hand()} == {"node"}
+
+
+def test_refresh_runs_again_a_module_whose_bare_import_finds_another(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree(
+        {
+            "node/__init__.py": "import helpers\n\nclass Node:\n    who = helpers.WHO\n",
+            "helpers.py": "WHO = 'top'\n",
+        }
+    )
+
+    def who(mgr: PikeManager) -> list[object]:
+        return [getattr(c, "who", None) for c in mgr.get_classes() if c.__name__ == "Node"]
+
+    with PikeManager([root], isolate=True) as mgr:
+        assert who(mgr) == ["top"]
+        (root / "node" / "helpers.py").write_text("WHO = 'package'\n")
+        report = mgr.refresh()
+        assert "node" in report.changed and "node.helpers" in report.added
+        assert who(mgr) == ["package"]
+        (root / "node" / "helpers.py").unlink()
+        report = mgr.refresh()
+        assert "node" in report.changed and report.removed == ["node.helpers"]
+        assert who(mgr) == ["top"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_an_archive_replaced_again_and_again_leaves_no_file_open(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    archive = make_zip(folder / "node.zip", {"plug.py": "V = 0\nclass Plug: pass\n"})
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    with PikeManager([folder], isolate=True) as mgr:
+        mgr.get_classes()
+        before = open_files()
+        for version in range(1, 21):
+            make_zip(archive, {"plug.py": f"V = {version}\nclass Plug: pass\n"})
+            mgr.refresh()
+            [plug] = mgr.get_classes()
+        assert sys.modules[plug.__module__].V == 20
+        assert open_files() <= before + 1  # the reading in use, at most
+    assert private_names() == []
+
+
+def test_what_an_archive_lacks_is_file_not_found(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    make_zip(folder / "node.zip", {"node/__init__.py": "", "node/data.txt": "hello"})
+    with PikeManager([folder], isolate=True) as mgr:
+        node = mgr.load_plugin("node")
+        loader: Any = node.__loader__
+        here = os.path.dirname(str(node.__file__))
+        assert loader.get_data(os.path.join(here, "data.txt")) == b"hello"
+        with pytest.raises(FileNotFoundError):
+            loader.get_data(os.path.join(here, "missing.txt"))
+        with pytest.raises(FileNotFoundError):
+            loader.get_data("/etc/hostname")
+
+
+def test_member_names_no_folder_could_hold_are_no_modules(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    make_zip(
+        folder / "odd.zip",
+        {"/rooted.py": "X = 'rooted'\n", "a//b.py": "X = 'b'\n", "plain.py": "X = 'plain'\n"},
+    )
+    with PikeManager([folder], isolate=True) as mgr:
+        assert [entry.name for entry in mgr.entries] == ["plain"]
+        assert mgr.load_plugin("plain").X == "plain"
+
+
+def test_a_member_past_the_size_pike_reads_is_an_error(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    huge = b"#" * (_archive.MAX_MEMBER + 1)  # compresses to almost nothing
+    make_zip(folder / "big.zip", {"big.py": huge, "small.py": "X = 1\n"})
+    with PikeManager([folder], isolate=True, on_error="collect") as mgr:
+        mgr.get_modules()
+        [error] = mgr.errors
+        assert isinstance(error, PluginImportError) and error.module_name == "big"
+        assert "more than pike reads" in str(error.__cause__)
+        assert mgr.load_plugin("small").X == 1
+
+
+def test_source_takes_a_path_as_search_paths_do(tmp_path: Path, make_tree: MakeTree) -> None:
+    root = make_tree({"one.py": "X = 1\n"})
+    make_zip(root / "packed.zip", {"two.py": "X = 2\n"})
+    with PikeManager([root], isolate=True) as mgr:
+        assert mgr.load_plugin("one", source=Path(root)).X == 1
+        assert mgr.load_plugin("one", source=str(root) + os.sep).X == 1
+        assert mgr.load_plugin("two", source=root / "packed.zip").X == 2
+        assert mgr.get_path("two", source=root / "." / "packed.zip") == str(
+            root / "packed.zip" / "two.py"
+        )
+        with pytest.raises(PikeTypeError, match="source is"):
+            mgr.load_plugin("one", source=3)  # type: ignore[arg-type]
