@@ -185,7 +185,7 @@ def imports_pair(root, extra):
 
     mgr = PikeManager([os.path.join(root, "plugins")], isolate=True)
     mgr.get_classes()
-    [plugin] = [m for m in mgr.get_modules() if m.__name__.endswith(".bench_statements")]
+    [plugin] = [m for m in mgr.get_modules() if mgr.entry_of(m).name == "bench_statements"]
     isolated = plugin.empty.__builtins__ is not builtins.__dict__
     if not isolated or plugin.sibling is plain.sibling or plain.sibling.__name__ != "sibling":
         raise SystemExit("the plugin module is not isolated, or its sibling is not its own")

@@ -47,7 +47,6 @@ __all__ = [
     "ExtensionFileLoader",
     "Importer",
     "SourceFileLoader",
-    "SourceRoot",
     "SourcelessFileLoader",
     "claimed",
     "loader_details",
@@ -73,11 +72,9 @@ class _Recording:
             self._base_exec(module)
             return
         entry = expected.entry
-        if session.isolate:  # the source's builtins, whose __import__ finds its own modules
-            namespace = session.namespace(self.name.partition(".")[0])
-            if namespace is not None:
-                namespace.sync_builtins()
-                module.__dict__["__builtins__"] = namespace.builtins
+        namespace = expected.namespace
+        if namespace is not None:  # the source's builtins: its __import__ finds its modules
+            module.__dict__["__builtins__"] = namespace.current_builtins()
         if not session.begin(self.name, expected):
             raise PluginImportError(
                 f"plugin module {entry.name!r} ({entry.path}) was not run: the PikeManager "
@@ -214,20 +211,6 @@ class _ArchiveFiles:
         import zipfile
 
         return zipfile.Path(self._archive, at=self._folder + "/")
-
-
-class SourceRoot:
-    """The loader of an isolated source's private top-level package: an empty package
-    that searches no folder itself; its session's finder serves what lies in it."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def create_module(self, spec: object) -> None:
-        return None  # the default module
-
-    def exec_module(self, module: ModuleType) -> None:
-        module.__doc__ = "The private namespace of the plugins of one source (pike)."
 
 
 def loader_details(session: Session) -> tuple[tuple[Any, list[str]], ...]:

@@ -6,10 +6,12 @@
   when it holds an ``__init__`` file, the same order choosing among several.
 * A plugin module's name is one ``import`` can spell: an identifier that is not
   a keyword, and not ``__main__`` (a package's entry point).
-* An isolated source's modules live in ``sys.modules`` under a private
-  top-level name of their source (`private_prefix`), the same in every run for
-  the same real path, so they never take a host's name nor meet another
-  source's; their plugin names stay what the folder says.
+* An isolated source's modules live in ``sys.modules`` under names that begin
+  with a private prefix of their source (`private_prefix`), the same in every
+  run for the same real path, so they never take a host's name nor meet another
+  source's: ``utils`` is ``<prefix>__utils``, ``NodeA.nodes`` is
+  ``<prefix>__NodeA.nodes`` (`private_key`); their plugin names stay what the
+  folder says (`plugin_name`).
 * No plugin takes a top-level name of the standard library or a built-in
   module; nor a name an earlier search path holds, a name the program blocked
   (``sys.modules[name] = None``), or one imported from another file: each is a
@@ -34,6 +36,7 @@ __all__ = [
     "INIT_FILES",
     "PRIVATE",
     "PROTECTED_NAMES",
+    "SEPARATOR",
     "SUFFIXES",
     "already_imported",
     "blocked",
@@ -46,8 +49,10 @@ __all__ = [
     "names_class",
     "other_manager",
     "plugin_name",
+    "private_key",
     "private_prefix",
     "protected",
+    "split_key",
     "unusable_name",
 ]
 
@@ -77,33 +82,54 @@ def is_archive(filename: str) -> bool:
     return filename.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-#: What the private top-level name of every isolated source starts with.
+#: What the private prefix of every isolated source starts with.
 PRIVATE = "_pike_"
+#: Between a private prefix and a plugin's name (a prefix itself never holds it).
+SEPARATOR = "__"
 
 
 def private_prefix(source: str) -> str:
-    """The top-level name an isolated source's modules live under in ``sys.modules``.
+    """The prefix of the names an isolated source's modules take in ``sys.modules``.
 
     It depends on the source's real path alone (a folder or an archive): the
     same in every run and whatever else the manager searches, so a pickle made
     in one run loads in another. ``_pike_<folder name>_<checksum of the path>``: two
     CRC-32s, of the path and of it backwards (no ``hashlib``: it costs more to import
-    than an isolated manager's whole start, "isolate 1000" benchmark row).
+    than an isolated manager's whole start, "isolate 1000" benchmark row). The folder
+    name is kept to ASCII letters, digits and single underscores inside it, so the
+    first `SEPARATOR` in a key ends its prefix.
     """
     real = os.path.normcase(os.path.realpath(source))
     data = os.fsencode(real)
     digest = f"{binascii.crc32(data):08x}{binascii.crc32(data[::-1]):08x}"
-    stem = "".join(
-        c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in os.path.basename(real)
-    )[:24]
+    stem = "".join(c if c.isascii() and c.isalnum() else "_" for c in os.path.basename(real)).strip(
+        "_"
+    )
+    while SEPARATOR in stem:
+        stem = stem.replace(SEPARATOR, "_")
+    stem = stem[:24].strip("_") or "source"
     return f"{PRIVATE}{stem}_{digest}"
 
 
+def private_key(prefix: str, name: str) -> str:
+    """The name plugin module ``name`` takes in ``sys.modules`` under private prefix
+    ``prefix``: a top-level name of its own (``<prefix>__utils``), so a top-level
+    plugin imports as one does without isolation."""
+    return prefix + SEPARATOR + name
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    """``(prefix, plugin name)`` of a private key (see `private_key`), or None."""
+    prefix, separator, name = key.partition(SEPARATOR)  # a prefix never holds one
+    if not separator or not prefix.startswith(PRIVATE) or "." in prefix:
+        return None
+    return prefix, name
+
+
 def plugin_name(key: str) -> str:
-    """A plugin module's own name, from the name it takes in ``sys.modules`` (its source's
-    private name and a dot before it under isolation)."""
-    head, dot, rest = key.partition(".")
-    return rest if dot and head.startswith(PRIVATE) else key
+    """A plugin module's own name, from the name it takes in ``sys.modules``."""
+    found = split_key(key)
+    return key if found is None else found[1]
 
 
 def module_name_of(filename: str) -> tuple[str, int] | None:

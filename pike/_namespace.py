@@ -1,8 +1,9 @@
 """Private namespaces: how an isolated plugin's bare imports find its own modules.
 
 Under isolation each source (a search path, or an archive in one) keeps its
-modules in ``sys.modules`` under a private top-level name
-(`pike._names.private_prefix`), so two sources may both have a ``utils``. The
+modules in ``sys.modules`` under names that begin with its private prefix
+(`pike._names.private_key`: ``<prefix>__utils``), so two sources may both have a
+``utils``. The
 code of those modules runs with a builtins mapping of its source's own: a copy
 of ``builtins``' namespace whose ``__import__`` is the source's. Nothing
 process-wide changes: ``builtins.__import__``, ``sys.meta_path``'s other
@@ -22,11 +23,11 @@ folders may have changed (`Namespace.forget`: each activation and refresh).
 Relative imports need no help: a plugin module's ``__package__`` is its private
 name's.
 
-The copy is brought up to date whole as each load or refresh begins, and
-before each module runs if the number of builtins changed: a name the host (or
-a plugin, ``gettext.install``) adds to ``builtins`` reaches the modules that run
-after it; one the host rebinds, from the next load or refresh. Code that has run
-keeps its source's copy as it was last brought up to date.
+The copy, one for all of a source's modules, is brought up to date whole as each
+load or refresh begins, and before each module runs if the number of builtins
+changed: a name the host (or a plugin, ``gettext.install``) adds to ``builtins``
+reaches the modules that run after it; one the host rebinds reaches all of the
+source's code from the next load or refresh.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from types import ModuleType
 from typing import Any
 
 from pike._archive import Archive
-from pike._names import PROTECTED_NAMES
+from pike._names import PROTECTED_NAMES, private_key
 from pike._walk import ModuleEntry, scan_folder
 
 __all__ = ["Namespace", "import_module"]
@@ -51,7 +52,7 @@ _BUILTINS: dict[str, Any] = builtins.__dict__
 class _Table(dict[str, "tuple[str, str] | tuple[()]"]):
     """What each name imported by the code of one package resolves to: the private name
     of the module it finds and of that module's top-level one (``utils.env`` ->
-    ``(_pike_x.NodeA.utils.env, _pike_x.NodeA.utils)``), or ``()`` for the host's.
+    ``(_pike_x__NodeA.utils.env, _pike_x__NodeA.utils)``), or ``()`` for the host's.
 
     Keyed by the whole name, so an import statement costs two lookups ("import
     statement in plugin code" benchmark row); ``tops`` holds what each first name
@@ -68,16 +69,17 @@ class _Table(dict[str, "tuple[str, str] | tuple[()]"]):
 
 
 class Namespace:
-    """One isolated source: its private top-level name, and its plugins' imports.
+    """One isolated source: its private prefix, and its plugins' imports.
 
     ``source`` is a search path (a folder) or an archive (``archive``, read
-    already); ``prefix`` the private top-level name of its modules.
+    already); ``prefix`` the private prefix of its modules' keys.
     """
 
     def __init__(self, source: str, prefix: str, archive: Archive | None = None) -> None:
         self.source = source
         self.prefix = prefix
         self.archive = archive
+        self._keys = private_key(prefix, "")  # what the keys of its modules start with
         self._names: dict[str, frozenset[str]] = {}
         self._tables: dict[object, _Table] = {}
         self._homes: dict[str | None, _Table] = {}
@@ -100,6 +102,13 @@ class Namespace:
             for name in [n for n in mine if n not in fresh]:
                 del mine[name]
             self._synced = len(_BUILTINS)
+
+    def current_builtins(self) -> dict[str, Any]:
+        """The builtins a module of the source runs with, brought up to date if the number
+        of builtins changed (as each module runs)."""
+        if len(_BUILTINS) != self._synced:
+            self.sync_builtins()
+        return self.builtins
 
     def forget(self) -> None:
         """Forget what names resolved to and what the folders hold: they may have changed.
@@ -140,10 +149,9 @@ class Namespace:
 
     def table(self, package: object) -> _Table:
         """The table for the code of package ``package`` (a module's ``__package__``)."""
-        prefix = self.prefix
         home: str | None = None
-        if isinstance(package, str) and package.startswith(prefix + "."):
-            home = prefix + "." + package[len(prefix) + 1 :].partition(".")[0]
+        if isinstance(package, str) and package.startswith(self._keys):
+            home = package.partition(".")[0]  # the key of its top-level plugin package
         table = self._homes.get(home)
         if table is None:
             table = self._homes[home] = _Table(home)
@@ -159,10 +167,10 @@ class Namespace:
         found = None
         if top not in PROTECTED_NAMES and top.isidentifier():
             home = table.home
-            if home is not None and top in self._listed(home[len(self.prefix) + 1 :]):
+            if home is not None and top in self._listed(home[len(self._keys) :]):
                 found = f"{home}.{top}"
             elif top in self._listed(""):
-                found = f"{self.prefix}.{top}"
+                found = self._keys + top
         table.tops[top] = found
         return found
 
@@ -190,13 +198,17 @@ class Namespace:
     def learn(self, entries: Iterable[ModuleEntry]) -> None:
         """Take what each folder of the source holds from a walk's ``entries`` (those of
         this source), rather than list the folders again ("isolate 1000" benchmark row)."""
+        entries = list(entries)
+        # The top first, in bulk: a flat folder has nothing else ("isolate 1000" row).
+        self._names[""] = frozenset(e.name for e in entries if "." not in e.name)
         found: dict[str, set[str]] = {}
         for entry in entries:
-            folder, _dot, name = entry.name.rpartition(".")
-            names = found.get(folder)
-            if names is None:
-                names = found[folder] = set()
-            names.add(name)
+            if "." in entry.name:
+                folder, _dot, name = entry.name.rpartition(".")
+                names = found.get(folder)
+                if names is None:
+                    names = found[folder] = set()
+                names.add(name)
         for folder, names in found.items():
             self._names[folder] = frozenset(names)
 
@@ -253,9 +265,11 @@ def _import_of(namespace: Namespace) -> Callable[..., ModuleType]:
         level: int = 0,
     ) -> ModuleType:
         if not level:
-            if type(globals) is not dict:  # called by hand: the caller's own globals
+            try:
+                package = globals.get("__package__")  # type: ignore[union-attr]
+            except AttributeError:  # called by hand without globals: the caller's own
                 globals = sys._getframe(1).f_globals
-            package = globals.get("__package__")
+                package = globals.get("__package__")
             table = tables.get(package)
             if table is None:
                 table = table_of(package)

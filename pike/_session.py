@@ -31,6 +31,7 @@ then cleans up) while plugins still hold the session.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import sys
 import threading
@@ -48,7 +49,7 @@ from pike._interpreter import (
     restore_sys_path,
     settle,
 )
-from pike._names import private_prefix
+from pike._names import private_prefix, split_key
 from pike._objects import type_module
 from pike._walk import ModuleEntry, Walk
 
@@ -217,14 +218,22 @@ class RecordFiles:
 
 class Expected:
     """What the finder learned of a module it handed out, for the loader that runs it:
-    its entry, the state of its file, and the stat that state was taken from."""
+    its entry, the state of its file, the stat that state was taken from, and under
+    isolation its source's namespace."""
 
-    __slots__ = ("entry", "st", "state")
+    __slots__ = ("entry", "namespace", "st", "state")
 
-    def __init__(self, entry: ModuleEntry, state: FileState, st: os.stat_result) -> None:
+    def __init__(
+        self,
+        entry: ModuleEntry,
+        state: FileState,
+        st: os.stat_result,
+        namespace: Namespace | None = None,
+    ) -> None:
         self.entry = entry
         self.state = state
         self.st = st
+        self.namespace = namespace
 
 
 class Session:
@@ -242,7 +251,7 @@ class Session:
         self._lock = threading.RLock()
         self.unload = unload
         self.isolate = isolate
-        # Under isolation: each source's namespace, by its private top-level name.
+        # Under isolation: each source's namespace, by its private prefix.
         self._namespaces: dict[str, Namespace] = {}
         self._active = False
         self._records: dict[str, Record] = {}
@@ -298,13 +307,8 @@ class Session:
         bare import)."""
         for path, archive in walk.archives.items():
             self.add_source(path, archive)
-        by_source: dict[str, list[ModuleEntry]] = {}
-        for entry in walk.modules:
-            entries = by_source.get(entry.source)
-            if entries is None:
-                entries = by_source[entry.source] = []
-            entries.append(entry)
-        for source, entries in by_source.items():
+        # A walk gives each source's entries in one run.
+        for source, entries in itertools.groupby(walk.modules, key=_source_of):
             namespace = self._namespaces.get(private_prefix(source))
             if namespace is not None:
                 namespace.learn(entries)
@@ -328,10 +332,12 @@ class Session:
             return set()
         found = set()
         for key, record in list(self._records.items()):
-            prefix, _dot, name = key.partition(".")
-            top = name.partition(".")[0]
-            home = f"{prefix}.{top}" if "." in name or record.entry.is_package else prefix
-            if home in homes:
+            split = split_key(key)
+            if split is None:
+                continue
+            # A package's code is its top-level package's; a top-level module's, its source's.
+            in_package = "." in split[1] or record.entry.is_package
+            if (key.partition(".")[0] if in_package else split[0]) in homes:
                 found.add(key)
         return found
 
@@ -347,7 +353,7 @@ class Session:
                 namespace.archive.save(self._roots)
 
     def namespace(self, prefix: str) -> Namespace | None:
-        """The namespace whose private top-level name is ``prefix``, if this session has it."""
+        """The namespace whose private prefix is ``prefix``, if this session has it."""
         return self._namespaces.get(prefix)
 
     def namespaces(self) -> list[Namespace]:
@@ -616,21 +622,6 @@ class Session:
             current = modules.get(key)
             if current is None or current is record.module or not _held_elsewhere(current, self):
                 doomed.add(key)
-        # A private top-level package goes with everything in it: if it is this session's
-        # or a session's that ended, and nothing in it is another active manager's.
-        for prefix in self._namespaces:
-            current = modules.get(prefix)
-            if current is None:
-                continue
-            owner = session_of(current)
-            if owner is not self and owner is not None and owner.active:
-                continue
-            inside = prefix + "."
-            if not any(
-                key.startswith(inside) and _held_elsewhere(module, self)
-                for key, module in list(modules.items())
-            ):
-                doomed.add(prefix)
         if not doomed:
             return
         if threading.active_count() > 1:  # only another thread can be mid-import
@@ -655,6 +646,9 @@ class Session:
         doomed = {id(f) for f in added if planted(f)}
         if doomed:
             rebind_meta_path(lambda meta: [f for f in meta if id(f) not in doomed])
+
+
+_source_of = operator.attrgetter("source")
 
 
 def session_of(module: object) -> Session | None:

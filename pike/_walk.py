@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING
 
 from pike import _log
 from pike._filestate import FileState, changed
-from pike._names import INIT_FILES, is_archive, module_name_of, private_prefix, unusable_name
+from pike._names import (
+    INIT_FILES,
+    is_archive,
+    module_name_of,
+    private_key,
+    private_prefix,
+    unusable_name,
+)
 from pike._value import Frozen
 from pike.errors import SearchPathError, search_path_error
 
@@ -74,8 +81,8 @@ class ModuleEntry(Frozen):
     that holds it. Immutable, compared and hashed by value.
 
     ``key`` (not a field) is the name it takes in ``sys.modules``: ``name``
-    itself, or under isolation its source's private name before it
-    (`pike._names.private_prefix`).
+    itself, or under isolation its source's private prefix before it
+    (`pike._names.private_key`).
     """
 
     __slots__ = ("is_package", "key", "name", "path", "search_path", "source")
@@ -488,7 +495,7 @@ class _Walker:
         self.ancestors = Ancestors()
         self.now_ns = now_ns
         self.isolate = isolate
-        self.private = ""  # the search path's private name and a dot, under isolation
+        self.private = ""  # under isolation, what the search path's keys start with
 
     def search_path(self, search_path: str) -> None:
         try:
@@ -498,7 +505,7 @@ class _Walker:
             raise vanished(search_path, exc) from None
         self.out.watch(search_path, st, self.now_ns)
         if self.isolate:
-            self.private = private_prefix(search_path) + "."
+            self.private = private_key(private_prefix(search_path), "")
         self.ancestors = Ancestors()
         self.ancestors.enter(st)
         self.children(listing, "", search_path)
@@ -527,7 +534,7 @@ class _Walker:
             out.broken.append((path, str(exc)))
             return
         out.archives[path] = archive
-        self.members(archive, "", "", search_path, private_prefix(path) + ".")
+        self.members(archive, "", "", search_path, private_key(private_prefix(path), ""))
 
     def members(
         self, archive: Archive, folder: str, prefix: str, search_path: str, private: str
@@ -661,7 +668,7 @@ def find_in_archive(archive: Archive, name: str) -> list[ModuleEntry]:
     parts = name.split(".")
     if not all(unusable_name(part) is None for part in parts):
         return []
-    private = private_prefix(archive.path) + "."
+    private = private_key(private_prefix(archive.path), "")
     search_path = os.path.dirname(archive.path)
     entries: list[ModuleEntry] = []
     folder = ""
@@ -704,7 +711,7 @@ def find_entries(search_paths: list[str], name: str, *, isolate: bool = False) -
             break
     else:
         return []
-    private = private_prefix(search_path) + "." if isolate else ""
+    private = private_key(private_prefix(search_path), "") if isolate else ""
     entries = [ModuleEntry(parts[0], found[0], search_path, found[1], key=private + parts[0])]
     for depth in range(1, len(parts)):
         if not entries[-1].is_package:

@@ -31,14 +31,14 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from pike._filestate import FileState
-from pike._importing import ArchiveLoader, SourceRoot, claimed, loader_details
+from pike._importing import ArchiveLoader, claimed, loader_details
 from pike._names import (
-    PRIVATE,
     PROTECTED_NAMES,
     is_valid_name,
     plugin_name,
     private_prefix,
     protected,
+    split_key,
 )
 from pike._session import Expected, Session
 from pike._trust import Trust, TrustPolicy
@@ -60,7 +60,7 @@ class PikeFinder:
     record into); a finder made on its own, to be put into ``sys.meta_path``
     by the program, records into one of its own. ``isolate`` (for a finder of
     its own; a manager's session says it) serves each path's modules under the
-    path's private name only (`pike._namespace`).
+    path's private keys only (`pike._namespace`).
 
     A meta-path finder: ``isinstance(finder, importlib.abc.MetaPathFinder)``
     holds once a program has imported ``importlib.abc``. pike does not import
@@ -122,11 +122,8 @@ class PikeFinder:
             self._aside.on = previous
 
     def _top_level(self, name: str) -> ModuleSpec | None:
-        if self._session.isolate:  # a source's private package; no other top-level name
-            namespace = self._session.namespace(name)
-            if namespace is None and name.startswith(PRIVATE):
-                namespace = self._archive_named(name)
-            return None if namespace is None else self._private_root(namespace)
+        if self._session.isolate:  # a private key of a source's; no other top-level name
+            return self._private_top(name)
         if name in PROTECTED_NAMES or "." in name or not is_valid_name(name):
             return None
         claim = claimed()
@@ -150,6 +147,42 @@ class PikeFinder:
                 return self._prepared(spec, search_path, finder.path, mine)
         return None
 
+    def _private_top(self, key: str) -> ModuleSpec | None:
+        """The spec of a top-level module of an isolated source, by its private key
+        (`pike._names.private_key`): served as a top-level plugin is without isolation."""
+        found = split_key(key)
+        if found is None or "." in found[1] or not is_valid_name(found[1]):
+            return None
+        prefix, name = found
+        session = self._session
+        namespace = session.namespace(prefix) or self._archive_named(prefix)
+        if namespace is None:
+            return None
+        if namespace.archive is not None:
+            return self._member(key, namespace, "")
+        source = namespace.source
+        claim = claimed()
+        if claim is not None and claim.entry.key == key:
+            if claim.session is not session:
+                return None  # another manager is importing its own module of that key
+            mine = claim.entry  # the walk's entry: no folder listing needed
+            spec = self._spec_of(mine)
+            if spec is not None and (
+                prepared := self._prepared(spec, source, source, mine, namespace)
+            ):
+                return prepared
+        finder = self._folders.get(source)
+        if finder is None:
+            finder = self._folders[source] = machinery.FileFinder(source, *self._details)
+        spec = finder.find_spec(name)
+        if spec is None or spec.loader is None or not isinstance(spec.origin, str):
+            return None  # nothing, or a namespace package: no plugin
+        entry = ModuleEntry(
+            name, spec.origin, source, spec.submodule_search_locations is not None, key=key
+        )
+        spec = self._spec_of(entry)  # made again under its key
+        return None if spec is None else self._prepared(spec, source, source, entry, namespace)
+
     def _spec_of(self, entry: ModuleEntry) -> ModuleSpec | None:
         """The spec of an entry, from its path alone, as FileFinder makes it."""
         path = entry.path
@@ -166,31 +199,20 @@ class PikeFinder:
 
     def _submodule(self, name: str, path: Sequence[str]) -> ModuleSpec | None:
         session = self._session
-        parent_key = name.rpartition(".")[0]
-        namespace = session.namespace(parent_key) if session.isolate else None
-        if namespace is not None:  # a top-level module of an isolated source
-            if namespace.archive is not None:
-                return self._member(name, namespace, "")
-            search_path, folders = namespace.source, [namespace.source]
-        else:
-            parent = session.serves(parent_key)
-            if parent is None:
-                return None  # not a package of this manager's
-            if parent.source != parent.search_path:  # a package in an archive
-                namespace = session.namespace(name.partition(".")[0])
-                if namespace is None or namespace.archive is None:
-                    return None  # pragma: no cover - an archive's entries have its namespace
-                folder = namespace.archive.member_of(parent.path).rpartition("/")[0]
-                return self._member(name, namespace, folder)
-            search_path, folders = parent.search_path, list(path)
+        parent = session.serves(name.rpartition(".")[0])
+        if parent is None:
+            return None  # not a package of this manager's
+        if parent.source != parent.search_path:  # a package in an archive
+            found = split_key(name)
+            namespace = session.namespace(found[0]) if found is not None else None
+            if namespace is None or namespace.archive is None:
+                return None  # pragma: no cover - an archive's entries have its namespace
+            folder = namespace.archive.member_of(parent.path).rpartition("/")[0]
+            return self._member(name, namespace, folder)
+        search_path, folders = parent.search_path, list(path)
         claim = claimed()
         mine = claim.entry if claim is not None and claim.session is session else None
-        if (
-            mine is not None
-            and mine.key == name
-            # A top-level entry of an isolated source lies in it, as the walk found it.
-            and (folders == [_folder_of(mine)] if namespace is None else "." not in mine.name)
-        ):
+        if mine is not None and mine.key == name and folders == [_folder_of(mine)]:
             # The walk's own entry, in the one folder its parent searches: no folder
             # listing needed, as for a top-level entry ("nested 1000" benchmark row).
             spec = self._spec_of(mine)
@@ -208,8 +230,7 @@ class PikeFinder:
             spec = finder.find_spec(name)
             if spec is not None and spec.loader is not None:
                 return self._prepared(spec, search_path, finder.path, mine)
-        # Nothing, or only namespace portions: the standard path finder takes it (never
-        # for an isolated source's top level, whose private package searches no folder).
+        # Nothing, or only namespace portions: the standard path finder takes it.
         return None
 
     def _member(self, key: str, namespace: Namespace, folder: str) -> ModuleSpec | None:
@@ -228,7 +249,7 @@ class PikeFinder:
             except ArchiveError:
                 return None
             self._session.add_source(archive.path, archive)
-        found = archive.find(folder, key.rpartition(".")[2])
+        found = archive.find(folder, plugin_name(key).rpartition(".")[2])
         if found is None:
             return None
         member, is_package = found
@@ -260,11 +281,11 @@ class PikeFinder:
         if is_package:
             spec.submodule_search_locations = [os.path.dirname(path)]
         state = FileState.of(st, archive.path, time.time_ns())
-        self._session.expect(key, Expected(entry, state, st))
+        self._session.expect(key, Expected(entry, state, st, namespace))
         return spec
 
     def _archive_named(self, prefix: str) -> Namespace | None:
-        """The namespace of the plugin archive in a search path whose private name is
+        """The namespace of the plugin archive in a search path whose private prefix is
         ``prefix``, if there is one (a pickle may name it before the walk read it)."""
         from pike._archive import Archive, ArchiveError
 
@@ -278,16 +299,13 @@ class PikeFinder:
                     return self._session.add_source(path, archive)
         return None
 
-    def _private_root(self, namespace: Namespace) -> ModuleSpec:
-        """The spec of an isolated source's private top-level package: empty, searching
-        no folder itself (this finder serves what lies in it)."""
-        loader: Any = SourceRoot(self._session)
-        spec = ModuleSpec(namespace.prefix, loader, is_package=True)
-        spec.submodule_search_locations = []
-        return spec
-
     def _prepared(
-        self, spec: ModuleSpec, search_path: str, folder: str, mine: ModuleEntry | None
+        self,
+        spec: ModuleSpec,
+        search_path: str,
+        folder: str,
+        mine: ModuleEntry | None,
+        namespace: Namespace | None = None,
     ) -> ModuleSpec | None:
         """Check and stat the file ``spec`` found; tell the session what its loader runs."""
         origin = spec.origin
@@ -301,7 +319,7 @@ class PikeFinder:
         if mine is not None and mine.key == key and mine.path == origin:
             entry = mine  # the walk's own entry for it
         else:
-            # Under isolation the key is the source's private name, a dot, the plugin's.
+            # Under isolation the key is the source's private prefix, then the plugin's name.
             name = plugin_name(key)
             entry = ModuleEntry(
                 name, origin, search_path, spec.submodule_search_locations is not None, key=key
@@ -313,7 +331,11 @@ class PikeFinder:
             if folder not in self._trusted:  # each folder once
                 trust.require_folder(entry.name, folder)
                 self._trusted.add(folder)
-        self._session.expect(key, Expected(entry, FileState.of(st, origin, time.time_ns()), st))
+        if namespace is None and self._session.isolate:
+            found = split_key(key)
+            namespace = self._session.namespace(found[0]) if found is not None else None
+        state = FileState.of(st, origin, time.time_ns())
+        self._session.expect(key, Expected(entry, state, st, namespace))
         return spec
 
     def invalidate_caches(self) -> None:

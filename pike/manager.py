@@ -72,7 +72,7 @@ class PikeManager:
         ([plugins that share module names](https://pyarmory-pike.readthedocs.io/en/latest/isolation/)):
         the same name in two search paths is two modules, a plugin package's
         bare imports find its own modules first, and plugin modules live in
-        ``sys.modules`` under a private name of their search path. ``False``
+        ``sys.modules`` under a private prefix of their search path. ``False``
         (default): pike 0.2.0's names.
     :raises SearchPathError: a path does not exist, is not a folder or cannot be read.
     :raises UntrustedPathError: a path that other users could change.

@@ -234,16 +234,16 @@ def test_two_archives_each_give_their_package_their_own_utils(tmp_path: Path) ->
             assert entry is not None
             archive = first if who_of(cls) == "first" else second
             assert entry.source == str(archive)
-            assert cls.__module__ == f"{private_prefix(str(archive))}.{entry.name}"
+            assert cls.__module__ == f"{private_prefix(str(archive))}__{entry.name}"
         for entry in entries:
             module = sys.modules[entry.key]
-            assert entry.key == f"{private_prefix(entry.source)}.{entry.name}"
+            assert entry.key == f"{private_prefix(entry.source)}__{entry.name}"
             assert module.__file__ == entry.path
         # Each package's bare ``import utils`` found its own archive's module.
         for archive, package, who in [(first, "NodeA", "first"), (second, "NodeB", "second")]:
             prefix = private_prefix(str(archive))
-            nodes = sys.modules[f"{prefix}.{package}.nodes"]
-            assert nodes.utils is sys.modules[f"{prefix}.utils"]
+            nodes = sys.modules[f"{prefix}__{package}.nodes"]
+            assert nodes.utils is sys.modules[f"{prefix}__utils"]
             assert (nodes.utils.WHO, nodes.utils.__file__) == (who, str(archive / "utils.py"))
         assert "utils" not in sys.modules
     assert private_leftovers() == []
@@ -340,7 +340,7 @@ def test_an_archive_others_can_write_is_an_untrusted_plugin_error(tmp_path: Path
             assert f"chmod o-w {loose}" in str(error)
         # Nothing of it ran (its namespace's own empty package aside).
         assert not [
-            n for n in private_leftovers() if n.startswith(private_prefix(str(loose)) + ".")
+            n for n in private_leftovers() if n.startswith(private_prefix(str(loose)) + "__")
         ]
     with pytest.raises(UntrustedPluginError), PikeManager([folder], isolate=True) as mgr:
         mgr.get_classes()
@@ -402,7 +402,7 @@ def test_an_archive_replaced_by_a_new_copy_is_seen_by_refresh(tmp_path: Path) ->
     with PikeManager([folder], isolate=True) as mgr:
         [old] = mgr.get_classes()
         assert who_of(old) == "first"
-        old_module = sys.modules[f"{private_prefix(str(archive))}.NodeA.nodes"]
+        old_module = sys.modules[f"{private_prefix(str(archive))}__NodeA.nodes"]
         make_archive(archive, node("NodeA", "second"))  # a new copy, renamed over it
         report = mgr.refresh()
         assert sorted(report.changed) == ["NodeA", "NodeA.nodes", "utils"]
@@ -412,7 +412,7 @@ def test_an_archive_replaced_by_a_new_copy_is_seen_by_refresh(tmp_path: Path) ->
         assert who_of(new) == "second"
         entry = mgr.entry_of(new)
         assert entry is not None and entry.source == str(archive)
-        module = sys.modules[f"{private_prefix(str(archive))}.NodeA.nodes"]
+        module = sys.modules[f"{private_prefix(str(archive))}__NodeA.nodes"]
         assert module is not old_module and module.utils.WHO == "second"
         assert mgr.refresh().changed == []  # nothing changed since
     assert private_leftovers() == []
@@ -437,7 +437,7 @@ def test_an_archive_added_or_removed_is_seen_by_refresh(tmp_path: Path) -> None:
         assert sorted(report.removed) == ["NodeA", "NodeA.nodes", "utils"]
         assert [c.__name__ for c in mgr.get_classes()] == ["Plain"]
         prefix = private_prefix(str(archive))
-        assert not [n for n in private_leftovers() if n.startswith(prefix + ".")]
+        assert not [n for n in private_leftovers() if n.startswith(prefix + "__")]
     assert private_leftovers() == []
 
 
@@ -472,7 +472,7 @@ def test_a_zipapp_and_a_wheel_load_their_packages_only(tmp_path: Path) -> None:
         assert sorted(c.__name__ for c in mgr.get_classes()) == ["Wheeled", "Zipped"]
         assert mgr.errors == []
         names = private_leftovers()
-        assert f"{private_prefix(str(zipapp))}.__main__" not in names
+        assert f"{private_prefix(str(zipapp))}____main__" not in names
         assert not [n for n in names if "dist" in n or "__main__" in n]
 
 
@@ -497,11 +497,11 @@ def test_data_files_source_and_tracebacks_come_from_the_archive(tmp_path: Path) 
     with PikeManager([folder], isolate=True) as mgr:
         [cls] = mgr.get_classes()
         prefix = private_prefix(str(archive))
-        package = sys.modules[f"{prefix}.NodeA"]
-        assert package.__name__ == f"{prefix}.NodeA"
+        package = sys.modules[f"{prefix}__NodeA"]
+        assert package.__name__ == f"{prefix}__NodeA"
         files = importlib.resources.files(package.__name__)
         assert files.joinpath("data.txt").read_text() == "data of NodeA\n"
-        assets = importlib.resources.files(f"{prefix}.NodeA.assets")
+        assets = importlib.resources.files(f"{prefix}__NodeA.assets")
         assert assets.joinpath("icon.txt").read_text() == "an icon\n"
         # What pkgutil.get_data does (pkgutil itself stays unimported: test_trust.py
         # takes any module whose name begins with "pkg" for a plugin left behind).
@@ -654,7 +654,7 @@ def test_cleanup_leaves_no_private_name_and_no_archive_open(tmp_path: Path) -> N
     with collector_off():
         with PikeManager([folder], isolate=True) as mgr:
             classes = mgr.get_classes()  # kept after the block, as a host keeps them
-            package = f"{private_prefix(str(archive))}.NodeA"
+            package = f"{private_prefix(str(archive))}__NodeA"
             assert importlib.resources.files(package).joinpath("data.txt").read_text()
             assert inspect.getsource(classes[0])
             assert private_leftovers()

@@ -104,7 +104,7 @@ def test_entry_of_names_a_class_by_its_plugin(make_tree: MakeTree) -> None:
             ("node", str(a)),
             ("node", str(b)),
         ]
-        assert classes[0].__module__ == f"{private_prefix(str(a))}.node"
+        assert classes[0].__module__ == f"{private_prefix(str(a))}__node"
         assert mgr.entry_of(json) is None and mgr.entry_of(object()) is None
         assert mgr.entry_of(sys.modules[classes[1].__module__]) == entries[1]
 
@@ -208,7 +208,7 @@ def test_a_finder_of_its_own_serves_private_names(make_tree: MakeTree) -> None:
     try:
         import importlib
 
-        node = importlib.import_module(f"{prefix}.node")
+        node = importlib.import_module(f"{prefix}__node")
         assert node.Node.who == "a"
         assert "node" not in sys.modules and "utils" not in sys.modules
     finally:

@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 
 import pike
-from pike._names import private_prefix
+from pike._names import plugin_name, private_prefix
 from pike.discovery import static
 from pike.errors import PluginCollisionError, PluginImportError
 from pike.manager import PikeManager
@@ -56,7 +56,7 @@ from tests.conftest import MakeTree, run_python
 
 def under(prefix: str) -> list[str]:
     """The names in ``sys.modules`` that are ``prefix`` or lie under it."""
-    return sorted(n for n in list(sys.modules) if n == prefix or n.startswith(prefix + "."))
+    return sorted(n for n in list(sys.modules) if n.startswith(prefix + "__"))
 
 
 def private_leftovers() -> list[str]:
@@ -73,14 +73,14 @@ def by_name(classes: list[type]) -> dict[str, type]:
 def by_plain_name(classes: list[type]) -> dict[str, type]:
     """Classes by their plain dotted name (``NodeA.utils.Base``): the module's name
     without its source's private name, and the class's."""
-    named = {f"{c.__module__.partition('.')[2]}.{c.__qualname__}": c for c in classes}
+    named = {f"{plugin_name(c.__module__)}.{c.__qualname__}": c for c in classes}
     assert len(named) == len(classes), f"two classes of one name: {classes}"
     return named
 
 
 def module(prefix: str, name: str) -> ModuleType:
     """The isolated plugin module ``name`` of the source whose private name is ``prefix``."""
-    return sys.modules[f"{prefix}.{name}"]
+    return sys.modules[f"{prefix}__{name}"]
 
 
 @pytest.fixture(autouse=True)
@@ -138,11 +138,11 @@ def test_one_name_in_two_search_paths_is_two_modules(make_tree: MakeTree, order:
         assert utils_a.__file__ == str(a / "utils.py")
         assert utils_b.__file__ == str(b / "utils.py")
         assert module(pa, "plug").utils is utils_a
-        assert classes["PlugA"].__module__ == f"{pa}.plug"
-        assert classes["PlugB"].__module__ == f"{pb}.plug"
+        assert classes["PlugA"].__module__ == f"{pa}__plug"
+        assert classes["PlugB"].__module__ == f"{pb}__plug"
         # A name only the other search path holds is not found: the paths never meet.
         assert module(pa, "lonely").FOUND is False
-        assert f"{pa}.only_in_b" not in sys.modules
+        assert f"{pa}__only_in_b" not in sys.modules
         # The plain names are nobody's.
         assert not {"utils", "plug", "only_in_b", "lonely"} & set(sys.modules)
     assert under(pa) == under(pb) == []
@@ -230,13 +230,13 @@ def test_a_bare_import_at_call_time_finds_the_package_own_module(make_tree: Make
     prefix = private_prefix(str(root))
     with PikeManager([root], isolate=True) as mgr:
         nodes = mgr.load_plugin("NodeA.nodes")
-        assert f"{prefix}.NodeA.extra" not in sys.modules  # not loaded yet
+        assert f"{prefix}__NodeA.extra" not in sys.modules  # not loaded yet
         extra, who = nodes.later()
         assert who == "NodeA"
         assert extra is module(prefix, "NodeA.extra")
         assert extra.__file__ == str(root / "NodeA" / "extra.py")
         assert mgr.get_path("NodeA.extra") == extra.__file__  # the manager's own
-        assert f"{prefix}.extra" not in sys.modules and "extra" not in sys.modules
+        assert f"{prefix}__extra" not in sys.modules and "extra" not in sys.modules
     assert under(prefix) == []
 
 
@@ -257,13 +257,13 @@ def test_a_host_module_of_the_same_name_is_neither_taken_nor_touched(make_tree: 
         sys.path.insert(0, {str(host)!r})
         import utils
         from pike.manager import PikeManager
-        from pike._names import private_prefix
+        from pike._names import plugin_name, private_prefix
         prefix = private_prefix({str(root)!r})
         with PikeManager([{str(root)!r}], isolate=True) as mgr:
             mgr.get_modules()
             print(mgr.errors)
-            print(sys.modules[prefix + ".NodeA"].WHO, sys.modules[prefix + ".NodeB"].WHO)
-            print(sys.modules[prefix + ".NodeB"].utils is utils, sys.modules["utils"] is utils)
+            print(sys.modules[prefix + "__NodeA"].WHO, sys.modules[prefix + "__NodeB"].WHO)
+            print(sys.modules[prefix + "__NodeB"].utils is utils, sys.modules["utils"] is utils)
         print(sys.modules["utils"] is utils, utils.WHO)
         print([n for n in sys.modules if n.startswith("_pike_")])
     """
@@ -321,7 +321,7 @@ def test_comfyui_nodes_each_see_their_own_utils(
         assert classes[f"{first}Node"].tag == "one"  # type: ignore[attr-defined]
         assert classes[f"{second}Node"].tag == "two"  # type: ignore[attr-defined]
         for node in (first, second):
-            assert classes[f"{node}Node"].helper == f"{prefix}.{node}.utils"  # type: ignore[attr-defined]
+            assert classes[f"{node}Node"].helper == f"{prefix}__{node}.utils"  # type: ignore[attr-defined]
             mapping = module(prefix, node).NODE_CLASS_MAPPINGS
             assert mapping == {f"{node}Node": classes[f"{node}Node"]}
         suffix = "utils.py" if layout == "module" else "utils/__init__.py"
@@ -378,7 +378,7 @@ def test_the_private_prefix_is_the_same_in_every_run(make_tree: MakeTree, tmp_pa
         {"NodeA/__init__.py": "", "NodeA/nodes.py": "class Node:\n    pass\n"}, name="stable"
     )
     code = f"""
-        from pike._names import private_prefix
+        from pike._names import plugin_name, private_prefix
         from pike.manager import PikeManager
         print(private_prefix({str(root)!r}))
         with PikeManager([{str(root)!r}], isolate=True) as mgr:
@@ -390,7 +390,7 @@ def test_the_private_prefix_is_the_same_in_every_run(make_tree: MakeTree, tmp_pa
         assert result.returncode == 0, result.stderr
     assert runs[0].stdout == runs[1].stdout
     prefix = private_prefix(str(root))
-    assert runs[0].stdout.splitlines() == [prefix, f"{prefix}.NodeA.nodes"]
+    assert runs[0].stdout.splitlines() == [prefix, f"{prefix}__NodeA.nodes"]
     assert prefix.startswith("_pike_") and prefix.isidentifier()
     # The real path alone: a symbolic link to the folder gives the same name; another
     # folder of the same name, another name.
@@ -432,15 +432,14 @@ def test_plugin_modules_live_under_the_private_prefix_and_cleanup_takes_them(
         classes = by_name(mgr.get_classes())
         assert [e.module_name for e in mgr.errors] == ["NodeA.broken"]
         assert under(prefix) == [
-            prefix,
-            *(f"{prefix}.{n}" for n in ("NodeA", "NodeA.nodes", "top")),
+            *(f"{prefix}__{n}" for n in ("NodeA", "NodeA.nodes", "top")),
         ]
         nodes = module(prefix, "NodeA.nodes")
-        assert nodes.__name__ == f"{prefix}.NodeA.nodes"
+        assert nodes.__name__ == f"{prefix}__NodeA.nodes"
         assert nodes.__file__ == str(root / "NodeA" / "nodes.py")
         assert nodes.__spec__ is not None and nodes.__spec__.origin == nodes.__file__
         assert module(prefix, "NodeA").__path__ == [str(root / "NodeA")]
-        assert classes["Node"].__module__ == f"{prefix}.NodeA.nodes"
+        assert classes["Node"].__module__ == f"{prefix}__NodeA.nodes"
         assert not {"top", "NodeA", "NodeA.nodes"} & set(sys.modules)
         assert mgr.get_path("NodeA.nodes") == str(root / "NodeA" / "nodes.py")
     assert under(prefix) == []
@@ -448,7 +447,7 @@ def test_plugin_modules_live_under_the_private_prefix_and_cleanup_takes_them(
     # Entered again, then cleaned up again: the same.
     with mgr:
         assert sorted(by_name(mgr.get_classes())) == ["Node", "Top"]
-        assert f"{prefix}.NodeA.nodes" in sys.modules
+        assert f"{prefix}__NodeA.nodes" in sys.modules
     assert private_leftovers() == []
 
 
@@ -553,7 +552,7 @@ def test_a_top_level_plugin_named_like_a_stdlib_module_still_collides(
         assert error.path == str(root / "json.py")
         assert "standard library module 'json'" in str(error)
         assert classes["Ok"].dumps is json.dumps  # type: ignore[attr-defined]
-        assert f"{prefix}.json" not in sys.modules
+        assert f"{prefix}__json" not in sys.modules
         assert sys.modules["json"] is json and not hasattr(json, "HIJACKED")
     with pytest.raises(PluginCollisionError), PikeManager([root], isolate=True) as mgr:
         mgr.get_classes()
@@ -573,7 +572,7 @@ def test_two_isolated_managers_over_one_folder(make_tree: MakeTree) -> None:
     try:
         [node] = first.get_classes()
         held = {name: sys.modules[name] for name in under(prefix)}
-        assert len(held) == 4  # the private package, NodeA, NodeA.nodes, helpers
+        assert len(held) == 3  # NodeA, NodeA.nodes, helpers
         second = PikeManager([root], isolate=True)
         try:
             with pytest.raises(PluginCollisionError) as info:
@@ -621,7 +620,7 @@ def test_entries_and_errors_name_plain_plugin_names(make_tree: MakeTree) -> None
         ]
         assert {e.source for e in entries} == {str(root)}
         assert {e.search_path for e in entries} == {str(root)}
-        assert [e.key for e in entries] == [f"{prefix}.{e.name}" for e in entries]
+        assert [e.key for e in entries] == [f"{prefix}__{e.name}" for e in entries]
         mgr.get_classes()
         errors = mgr.errors
         assert all(isinstance(e, PluginImportError) for e in errors)
@@ -676,12 +675,12 @@ def test_modules_that_are_not_plugins_keep_the_normal_builtins(make_tree: MakeTr
         import builtins, sys
         sys.path.insert(0, {str(host)!r})
         from pike.manager import PikeManager
-        from pike._names import private_prefix
+        from pike._names import plugin_name, private_prefix
         print([n for n in ("json", "colorsys", "hostmod") if n in sys.modules])
         with PikeManager([{str(root)!r}], isolate=True) as mgr:
             mgr.get_modules()
             print(mgr.errors)
-            plugin = sys.modules[private_prefix({str(root)!r}) + ".NodeA"]
+            plugin = sys.modules[private_prefix({str(root)!r}) + "__NodeA"]
             import json, colorsys, hostmod
             print(plugin.json is json, plugin.colorsys is colorsys, plugin.hostmod is hostmod)
             print([m.__builtins__ is builtins.__dict__ for m in (json, colorsys, hostmod)])
@@ -901,7 +900,7 @@ def test_refresh_finds_a_module_added_to_the_package(make_tree: MakeTree) -> Non
         assert report.removed == ["NodeA.helpers"]
         assert "NodeA.nodes" in report.changed
         assert module(prefix, "NodeA.nodes").WHO == "top"
-        assert f"{prefix}.NodeA.helpers" not in sys.modules
+        assert f"{prefix}__NodeA.helpers" not in sys.modules
     assert under(prefix) == []
 
 
