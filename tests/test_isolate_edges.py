@@ -11,7 +11,8 @@
 * an archive's data files missing, or a path outside it, are ``FileNotFoundError``;
   member names no folder could hold are no modules; a member past the size pike
   reads is an error, not a memory blow-up;
-* ``source=`` takes a path as the search paths do.
+* ``source=`` takes a path as the search paths do;
+* a relative import never climbs above a top-level plugin package, as in plain Python.
 
 Real folders and zip files in ``tmp_path``, the real import system.
 """
@@ -185,3 +186,12 @@ def test_source_takes_a_path_as_search_paths_do(tmp_path: Path, make_tree: MakeT
         )
         with pytest.raises(PikeTypeError, match="source is"):
             mgr.load_plugin("one", source=3)  # type: ignore[arg-type]
+
+
+def test_a_relative_import_never_climbs_above_a_plugin_package(make_tree: MakeTree) -> None:
+    root = make_tree({"node/__init__.py": "from .. import other\n", "other.py": ""})
+    with PikeManager([root], isolate=True, on_error="collect") as mgr:
+        mgr.get_modules()
+        [error] = mgr.errors
+        assert error.module_name == "node"
+        assert "beyond top-level package" in str(error.__cause__)
