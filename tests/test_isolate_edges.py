@@ -195,3 +195,151 @@ def test_a_relative_import_never_climbs_above_a_plugin_package(make_tree: MakeTr
         [error] = mgr.errors
         assert error.module_name == "node"
         assert "beyond top-level package" in str(error.__cause__)
+
+
+def test_a_pickle_names_an_archive_before_any_walk_read_it(tmp_path: Path) -> None:
+    import pickle
+
+    folder = tmp_path / "plugins"
+    make_zip(folder / "node.zip", {"plug.py": "class Plug:\n    value = 7\n"})
+    with PikeManager([folder], isolate=True) as first:
+        [plug] = first.get_classes()
+        data = pickle.dumps(plug())
+    assert private_names() == []
+    with PikeManager([folder], isolate=True) as second:
+        again = pickle.loads(data)  # nothing walked or loaded yet
+        assert type(again).value == 7
+        assert second.entry_of(type(again)) is not None
+    assert private_names() == []
+
+
+def test_names_no_source_of_the_manager_has_are_no_modules(make_tree: MakeTree) -> None:
+    import importlib
+
+    from pike._names import private_key, private_prefix
+
+    root = make_tree({"one.py": "X = 1\n", "pkg/__init__.py": ""})
+    prefix = private_prefix(str(root))
+    with PikeManager([root], isolate=True):
+        for name in (
+            "_pike_nowhere_0000000000000000__one",  # no source of this manager's
+            prefix,  # a prefix alone
+            private_key(prefix, "missing"),  # no such module
+            private_key(prefix, "not-a-name"),
+            "one",  # plugins never take a plain name
+        ):
+            with pytest.raises(ModuleNotFoundError):
+                importlib.import_module(name)
+        assert importlib.import_module(private_key(prefix, "one")).X == 1
+    assert private_names() == []
+
+
+def test_an_archive_replaced_after_the_walk_loads_as_it_is_now(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    archive = make_zip(folder / "node.zip", {"plug.py": "V = 'old'\n"})
+    with PikeManager([folder], isolate=True) as mgr:
+        assert [entry.name for entry in mgr.entries] == ["plug"]  # walked, not loaded
+        make_zip(archive, {"plug.py": "V = 'new'\n", "more.py": ""})
+        [module] = mgr.get_modules()
+        assert module.V == "new"
+
+
+def test_load_plugin_reaches_into_archives(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    make_zip(
+        folder / "node.zip",
+        {"pkg/__init__.py": "", "pkg/sub.py": "X = 'sub'\n", "mod.py": "X = 'mod'\n"},
+    )
+    (folder / "broken.zip").write_bytes(b"no zip")
+    with PikeManager([folder], isolate=True) as mgr:
+        assert mgr.load_plugin("pkg.sub").X == "sub"
+        assert mgr.load_plugin("mod").X == "mod"
+        for missing in ("pkg.nothing", "mod.sub", "nothing", "bad-name"):
+            with pytest.raises(PluginImportError, match="no plugin module"):
+                mgr.load_plugin(missing)
+        with pytest.raises(PluginImportError, match="plugin archive"):
+            mgr.load_plugin("x", source=folder / "broken.zip")
+
+
+def test_a_broken_wheel_in_a_drop_in_folder_declares_nothing(tmp_path: Path) -> None:
+    from pike.named import ExtensionManager
+
+    folder = tmp_path / "plugins"
+    make_zip(
+        folder / "good-1.0-py3-none-any.whl",
+        {
+            "good/__init__.py": "class P: pass\n",
+            "good-1.0.dist-info/entry_points.txt": "[demo.plugins]\ngood = good:P\n",
+        },
+    )
+    make_zip(folder / "plain.zip", {"plain.py": ""})  # no declarations
+    (folder / "broken-1.0-py3-none-any.whl").write_bytes(b"no zip")
+    with ExtensionManager("demo.plugins", search_paths=[folder], isolate=True) as mgr:
+        assert mgr.names() == ["good"]
+    assert private_names() == []
+
+
+def test_a_builtin_one_plugin_adds_reaches_the_next(make_tree: MakeTree) -> None:
+    import builtins
+
+    root = make_tree(
+        {
+            "a_first.py": "import builtins\nbuiltins.ADDED_BY_A_PLUGIN = 'a'\n",
+            "b_second.py": "SEEN = ADDED_BY_A_PLUGIN\n",  # a name of builtins by then
+        }
+    )
+    try:
+        with PikeManager([root], isolate=True) as mgr:
+            modules = {m.__name__.rpartition("__")[2]: m for m in mgr.get_modules()}
+            assert modules["b_second"].SEEN == "a"
+    finally:
+        vars(builtins).pop("ADDED_BY_A_PLUGIN", None)
+
+
+def test_odd_imports_in_plugin_code_fail_as_they_do_outside_pike(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {
+            "node/__init__.py": (
+                "import pike\n\n"
+                "def bytes_name():\n    return __import__(b'utils')\n\n"
+                "def relative():\n    return pike.import_module('.utils', __package__)\n"
+            ),
+            "node/utils.py": "WHO = 'node'\n",
+        }
+    )
+    with PikeManager([root], isolate=True) as mgr:
+        node = mgr.load_plugin("node")
+        with pytest.raises(TypeError):
+            node.bytes_name()
+        assert node.relative().WHO == "node"
+
+
+def test_kept_code_of_the_wrong_shape_is_never_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pike import _cache
+
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    folder = tmp_path / "plugins"
+    make_zip(folder / "node.zip", {"plug.py": "V = 'archive'\n"})
+    with PikeManager([folder], isolate=True) as mgr:
+        mgr.get_modules()
+    [kept] = (tmp_path / "cache").glob("archive-*")
+    document = _cache.read(kept.name)
+    assert document is not None
+    evil = compile("V = 'evil'\n", "evil", "exec")
+    crc = next(iter(document["code"].values()))[0]
+    for code in (
+        {"plug.py": (crc, "not code"), 5: (crc, evil)},  # wrong types
+        {"plug.py": (crc + 1, evil)},  # compiled from another source
+        "not a dict",
+    ):
+        _cache.write(kept.name, {**document, "code": code})
+        with PikeManager([folder], isolate=True) as mgr:
+            [module] = mgr.get_modules()
+            assert module.V == "archive", code
+    _cache.write(kept.name, {**document, "optimize": sys.flags.optimize + 1})
+    with PikeManager([folder], isolate=True) as mgr:
+        [module] = mgr.get_modules()
+        assert module.V == "archive"
