@@ -542,14 +542,7 @@ class _Walker:
         for name, member, is_package in archive.modules(folder):
             dotted = prefix + name
             self.out.modules.append(
-                ModuleEntry(
-                    dotted,
-                    archive.path_of(member),
-                    search_path,
-                    is_package,
-                    archive.path,
-                    key=private + dotted,
-                )
+                _member_entry(archive, dotted, member, is_package, search_path, private)
             )
             if is_package:
                 inner = member.rpartition("/")[0]
@@ -662,6 +655,14 @@ def archives_in(folder: str) -> list[str]:
         return []
 
 
+def _member_entry(  # noqa: PLR0917 - the fields of the entry, in its order
+    archive: Archive, name: str, member: str, is_package: bool, search_path: str, private: str
+) -> ModuleEntry:
+    """The entry of archive member ``member``, module ``name`` (keys begin ``private``)."""
+    path = archive.path_of(member)
+    return ModuleEntry(name, path, search_path, is_package, archive.path, key=private + name)
+
+
 def find_in_archive(archive: Archive, name: str) -> list[ModuleEntry]:
     """`find_entries` in a plugin archive, read already (under isolation: its own private
     names)."""
@@ -680,16 +681,7 @@ def find_in_archive(archive: Archive, name: str) -> list[ModuleEntry]:
             return []
         member, is_package = found
         dotted = ".".join(parts[: depth + 1])
-        entries.append(
-            ModuleEntry(
-                dotted,
-                archive.path_of(member),
-                search_path,
-                is_package,
-                archive.path,
-                key=private + dotted,
-            )
-        )
+        entries.append(_member_entry(archive, dotted, member, is_package, search_path, private))
         folder = member.rpartition("/")[0]
     return entries
 
