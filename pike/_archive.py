@@ -153,6 +153,22 @@ class Archive:
         """``(member, is_package)`` of module ``name`` in ``folder``, or None."""
         return self._folders.get(folder, {}).get(name)
 
+    def crc_of(self, member: str) -> int:
+        """The CRC-32 the archive gives for module ``member``'s content."""
+        return self._crc[member]
+
+    def holds(self, data: object) -> bool:
+        """Whether what was kept of this archive in the state ``data`` (`FileState` data)
+        still holds: the same file and, if its times were too recent to vouch for it
+        then, the same content (a digest of what it held is kept with its state). The
+        one rule for everything kept per archive: its code, and the index's facts."""
+        stored = FileState.from_data(data)
+        return (
+            stored is not None
+            and stored.key == self.state.key
+            and not stored.content_differs(self.path)
+        )
+
     def member_of(self, path: str) -> str:
         """The member a path of the ``archive/member`` form names (raises
         ``FileNotFoundError`` for a path outside the archive)."""
@@ -195,7 +211,7 @@ class Archive:
         from this very source, else compiled now (and kept for `save`)."""
         if self._code is None:
             self._code = self._cached()
-        crc = self._crc[member]
+        crc = self.crc_of(member)
         kept = self._code.get(member)
         if kept is not None and kept[0] == crc:
             return kept[1]
@@ -212,12 +228,7 @@ class Archive:
     def _cached(self) -> dict[str, tuple[int, CodeType]]:
         """The code kept for this archive in its present state; every value checked."""
         document = _cache.read(self._name())
-        stored = FileState.from_data(document.get("state")) if document is not None else None
-        # The same file, and (if its times were too recent to vouch for it when the code
-        # was kept) the same content: a digest of what it held is kept with its state.
-        if document is None or stored is None or stored.key != self.state.key:
-            return {}
-        if stored.content_differs(self.path):
+        if document is None or not self.holds(document.get("state")):
             return {}
         if document.get("optimize") != sys.flags.optimize:
             return {}

@@ -27,7 +27,9 @@ in a search path is a source of its own. These tests hold that:
   a refresh;
 * static listing lists an archive's classes, with the archive as their source,
   without writing anything near the plugins, reports a corrupt archive in its
-  errors, and leaves no archive open;
+  errors, and leaves no archive open; the discovery index keeps each member's facts
+  while the archive has its state and the member its CRC-32, and believes nothing of
+  its archives that does not check out;
 * an instance of a class from an archive pickles within a run, and in another run.
 
 Archives are real zip files made with ``zipfile`` in ``tmp_path`` (or, for the tests
@@ -727,6 +729,96 @@ def test_static_listing_leaves_no_archive_open(tmp_path: Path) -> None:
         listing = static.list_classes([folder], isolate=True)
         assert [c.name for c in listing.classes] == ["Node"]
         assert open_files(archive) == []
+
+
+def index_of(cache: Path) -> tuple[str, dict[str, Any]]:
+    """The name and document of the one search path index in ``cache``."""
+    from pike import _cache
+
+    [index] = cache.glob("index-*")
+    document = _cache.read(index.name)
+    assert document is not None
+    return index.name, document
+
+
+def with_member(document: dict[str, Any], value: object) -> dict[str, Any]:
+    """``document`` with what it keeps of ``plug.zip``'s ``plug.py`` replaced by ``value``."""
+    state, members = document["archives"]["plug.zip"]
+    archives = {**document["archives"], "plug.zip": (state, {**members, "plug.py": value})}
+    return {**document, "archives": archives}
+
+
+def listed_names(folder: Path) -> list[str]:
+    return sorted(c.name for c in static.list_classes([folder], isolate=True).classes)
+
+
+def test_the_index_keeps_archive_members_facts_while_the_archive_holds(
+    tmp_path: Path, cache: Path
+) -> None:
+    from pike import _cache
+
+    folder = tmp_path / "plugins"
+    make_archive(folder / "plug.zip", valued("one"))
+    assert listed_names(folder) == ["Plug"]
+    name, document = index_of(cache)
+    crc, facts = document["archives"]["plug.zip"][1]["plug.py"]
+    assert crc == zipfile.ZipFile(folder / "plug.zip").getinfo("plug.py").CRC
+    # Facts planted under the member's CRC are what a listing uses: it parsed nothing.
+    planted = ((("Planted", 1, (), ()),), (), None)
+    _cache.write(name, with_member(document, (crc, planted)))
+    assert listed_names(folder) == ["Planted"]
+    # Another archive state: the member is parsed again, however its kept facts look.
+    make_archive(
+        folder / "plug.zip", {"plug.py": "class Plug:\n    pass\n\nclass More:\n    pass\n"}
+    )
+    assert listed_names(folder) == ["More", "Plug"]
+    _name, document = index_of(cache)
+    assert document["archives"]["plug.zip"][1]["plug.py"][1] != planted
+
+
+BAD_MEMBERS = [
+    "facts",
+    (1,),  # a part missing
+    ("crc", ((), (), None)),  # a CRC that is no number
+    (0, ((), (), None)),  # another content's CRC
+    (None, ((), (), None)),
+]
+
+
+@pytest.mark.parametrize("value", BAD_MEMBERS, ids=range(len(BAD_MEMBERS)))
+def test_an_archive_members_kept_facts_of_the_wrong_shape_are_drawn_afresh(
+    tmp_path: Path, cache: Path, value: object
+) -> None:
+    from pike import _cache
+
+    folder = tmp_path / "plugins"
+    make_archive(folder / "plug.zip", valued("one"))
+    assert listed_names(folder) == ["Plug"]
+    name, document = index_of(cache)
+    _cache.write(name, with_member(document, value))
+    assert listed_names(folder) == ["Plug"]
+    crc, facts = index_of(cache)[1]["archives"]["plug.zip"][1]["plug.py"]
+    assert (type(crc), facts) == (int, (((("Plug", 1, (), ())),), (), None))
+
+
+@pytest.mark.parametrize(
+    "archives",
+    ["archives", {"plug.zip": "state"}, {"plug.zip": ((1, 2), {})}, {"plug.zip": (None, [])}],
+    ids=range(4),
+)
+def test_an_index_whose_archives_do_not_check_out_is_not_believed(
+    tmp_path: Path, cache: Path, archives: object
+) -> None:
+    from pike import _cache
+
+    folder = tmp_path / "plugins"
+    make_archive(folder / "plug.zip", valued("one"))
+    (folder / "plain.py").write_text("class Plain:\n    pass\n")
+    assert listed_names(folder) == ["Plain", "Plug"]
+    name, document = index_of(cache)
+    _cache.write(name, {**document, "archives": archives})
+    assert listed_names(folder) == ["Plain", "Plug"]
+    assert "plug.py" in index_of(cache)[1]["archives"]["plug.zip"][1]
 
 
 # -- pickling ------------------------------------------------------------------------------

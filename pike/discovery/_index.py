@@ -28,12 +28,17 @@ import itertools
 import os
 import struct
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pike import _cache, _walk
 from pike._filestate import FileState, changed, changed_in
 from pike._paths import roots_of
 from pike._walk import ModuleEntry, SkippedEntry
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
+    from pike._archive import Archive
 
 __all__ = ["Facts", "Index", "KeptListing"]
 
@@ -45,6 +50,10 @@ Facts = tuple[
     tuple[tuple[str, str], ...],
     "tuple[int | None, str] | None",
 ]
+
+#: What an index keeps of one archive: its state (as data), what was stored of its
+#: members (unchecked), and what this listing keeps: ``member -> (CRC-32, facts)``.
+_ArchiveFacts = tuple[object, dict[object, object], dict[str, tuple[int, Facts]]]
 
 _MAX_LINE = 2**31
 _UINT32 = struct.calcsize("I")
@@ -78,6 +87,19 @@ def _valid_facts(value: object) -> bool:
         return False
     line, message = error
     return type(message) is str and (line is None or (type(line) is int and 0 < line < _MAX_LINE))
+
+
+def _is_archive_facts(value: object) -> TypeIs[tuple[object, dict[object, object]]]:
+    """True if ``value`` is an archive's ``(state data, members)`` as the index stores it
+    (the state is checked by `Archive.holds`, each member when it is looked up)."""
+    return type(value) is tuple and len(value) == 2 and type(value[1]) is dict
+
+
+def _is_member_facts(value: object) -> TypeIs[tuple[int, Facts]]:
+    """True if ``value`` is a member's ``(CRC-32, facts)``, every part checked."""
+    if type(value) is not tuple or len(value) != 2:
+        return False
+    return type(value[0]) is int and _valid_facts(value[1])
 
 
 def _start(search_path: str) -> int:
@@ -395,6 +417,8 @@ class Index:
         self._changed: set[str] = set()
         # The state of each file about to be parsed (None: it could not be looked at).
         self._pending: dict[str, FileState | None] = {}
+        # The archives this listing read, by search path and relative path.
+        self._archives: dict[str, dict[str, _ArchiveFacts]] = {}
         self._unvouched = False
         self._folders: list[tuple[str, FileState]] = []
         self._now = time.time_ns()
@@ -482,6 +506,49 @@ class Index:
         relative = entry.path[_start(entry.search_path) :]
         self._seen.setdefault(entry.search_path, {})[relative] = (state.to_data(), facts)
 
+    # -- archive members --------------------------------------------------------------
+
+    def _members(
+        self, archive: Archive, search_path: str
+    ) -> tuple[dict[object, object], dict[str, tuple[int, Facts]]]:
+        """What the index holds of ``archive``'s members while `Archive.holds` says it
+        does (else nothing), and what this listing keeps of them, by member."""
+        relative = archive.path[_start(search_path) :]
+        seen = self._archives.setdefault(search_path, {})
+        held = seen.get(relative)
+        if held is None:
+            state = archive.state.settled(self._now).to_data()
+            stored = self._document(search_path).get("archives")
+            kept = stored.get(relative) if type(stored) is dict else None
+            members: dict[object, object] = {}
+            if _is_archive_facts(kept) and archive.holds(kept[0]):
+                members = kept[1]
+                if kept[0] != state:
+                    self._changed.add(search_path)
+            held = seen[relative] = (state, members, {})
+        return held[1], held[2]
+
+    def known_members(self, archive: Archive, entries: list[ModuleEntry]) -> dict[str, Facts]:
+        """The stored facts of ``entries``, members of ``archive`` read in place, whose
+        archive is as it was and member has the same CRC-32, by key. Nothing is read
+        but the archive's state, taken when it was opened."""
+        found: dict[str, Facts] = {}
+        for entry in entries:
+            stored, kept = self._members(archive, entry.search_path)
+            member = archive.member_of(entry.path)
+            facts = stored.get(member)
+            crc = archive.crc_of(member)
+            if _is_member_facts(facts) and facts[0] == crc:
+                kept[member] = (crc, facts[1])
+                found[entry.key] = facts[1]
+        return found
+
+    def store_member(self, archive: Archive, entry: ModuleEntry, facts: Facts) -> None:
+        """Keep the ``facts`` of ``entry``, a member of ``archive`` parsed in place."""
+        self._changed.add(entry.search_path)
+        member = archive.member_of(entry.path)
+        self._members(archive, entry.search_path)[1][member] = (archive.crc_of(member), facts)
+
     # -- the whole listing ------------------------------------------------------------
 
     def kept_listing(self) -> KeptListing | None:
@@ -550,13 +617,21 @@ class Index:
     def save(self) -> None:
         """Write the index of each search path whose walk or files changed."""
         for search_path in self._roots:
+            document = self._document(search_path)
             seen = self._seen.get(search_path, {})
-            stored = self._document(search_path)["files"]
-            if search_path not in self._changed and len(seen) == len(stored):
+            archives = self._archives.get(search_path, {})
+            stored = document.get("archives")
+            unchanged = search_path not in self._changed and len(seen) == len(document["files"])
+            if unchanged and len(archives) == (len(stored) if type(stored) is dict else 0):
                 continue
             _cache.write(
                 self._name(search_path),
-                {"root": search_path, "walk": self._walks.get(search_path), "files": seen},
+                {
+                    "root": search_path,
+                    "walk": self._walks.get(search_path),
+                    "files": seen,
+                    "archives": {path: (held[0], held[2]) for path, held in archives.items()},
+                },
                 avoid=self._avoid,
                 folders=(search_path,),
             )

@@ -541,8 +541,17 @@ def _scan_entries(
             listing.skipped.append(SkippedEntry(entry.path, reason))
             continue
         sources.append(entry)
-    files = [entry for entry in sources if entry.source not in archives] if archives else sources
-    known = index.known(files) if index is not None else {}
+    known: dict[str, Facts] = {}
+    if index is not None:
+        files = sources
+        if archives:  # each archive's members apart, looked up by the archive's state
+            members: dict[str, list[ModuleEntry]] = {path: [] for path in archives}
+            files = []
+            for entry in sources:
+                members.get(entry.source, files).append(entry)
+            for path, inside in members.items():
+                known.update(index.known_members(archives[path], inside))
+        known.update(index.known(files))
     for entry in sources:
         facts = known.get(entry.key)
         if facts is None:
@@ -553,8 +562,10 @@ def _scan_entries(
                 facts = facts_of(entry)
                 if index is not None:
                     index.store(entry, facts)
-            else:  # read in place; the index keeps the facts of files only
+            else:  # read in place, never extracted
                 facts = facts_of(entry, partial(archive.read, archive.member_of(entry.path)))
+                if index is not None:
+                    index.store_member(archive, entry, facts)
         found = _from_facts(entry, facts)
         if isinstance(found, StaticError):
             listing.errors.append(found)
