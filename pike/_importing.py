@@ -30,6 +30,7 @@ from importlib import import_module, machinery
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from pike._hooks import LOAD
 from pike._interpreter import MANY_MODULES, collector_paused
 from pike._names import already_imported, blocked, hidden, name_collision, other_manager
 from pike._objects import location_of
@@ -263,11 +264,13 @@ class Importer:
         self.session = session
         self.policy = policy
 
-    def load(self, entries: list[ModuleEntry]) -> list[ModuleType]:
+    def load(self, entries: list[ModuleEntry], *, hooks: bool = True) -> list[ModuleType]:
         """Import ``entries`` in order; return the modules of those that loaded.
 
         Errors go to the policy; a package that failed takes its submodules
         with it. A ``KeyboardInterrupt`` ends the session, then propagates.
+        Then the load hooks due run (`run_load_hooks`), unless ``hooks`` is false
+        (refresh runs them once it has swapped what it loaded).
         """
         if self.session.isolate:
             self.session.sync_builtins()
@@ -275,11 +278,21 @@ class Importer:
             with collector_paused:
                 if len(entries) > MANY_MODULES:
                     collector_paused.many_modules()
-                return self._load_each(entries)
+                loaded = self._load_each(entries)
         finally:
             self.session.catch_up()
             if self.session.isolate:
                 self.session.save_code()
+        if hooks:
+            self.run_load_hooks()
+        return loaded
+
+    def run_load_hooks(self) -> None:
+        """Run the load hook of each module landed since they last ran (`pike._hooks`);
+        their errors are noted under the policy, never raised."""
+        session = self.session
+        for error in session.call_hooks(LOAD, session.due()):
+            self.policy.note(error)
 
     def report_broken(self, broken: list[tuple[str, str]]) -> None:
         """Report the plugin archives a walk could not read (``(path, reason)``) as

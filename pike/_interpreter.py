@@ -17,11 +17,12 @@ and restored exactly.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from pike._paths import is_within
 
@@ -31,6 +32,7 @@ __all__ = [
     "forget_importer_cache",
     "forget_modules",
     "invalidate_listings",
+    "put_modules",
     "rebind_meta_path",
     "restore_sys_path",
     "settle",
@@ -81,6 +83,19 @@ def forget_modules(names: Iterable[str], *, submodules: bool = True) -> None:
                     delattr(parent, child)
             except Exception:  # a parent with hostile attribute access
                 pass
+
+
+def put_modules(modules: Mapping[str, object]) -> None:
+    """Put ``modules`` in ``sys.modules`` by name, each submodule also as its parent
+    package's attribute (if the parent is there), as an import would have left it."""
+    for key, module in modules.items():
+        sys.modules[key] = module  # type: ignore[assignment]
+    for key, module in modules.items():
+        parent_name, _, child = key.rpartition(".")
+        parent = sys.modules.get(parent_name) if parent_name else None
+        if parent is not None:
+            with contextlib.suppress(Exception):  # a parent with hostile attribute access
+                setattr(parent, child, module)
 
 
 def _path_key(item: object) -> tuple[str, object]:

@@ -22,7 +22,7 @@ from pike import _log
 from pike._objects import a_type_name, describe
 from pike.errors import PikeTypeError, PikeValueError, PikeWarning, PluginError, PluginImportError
 
-__all__ = ["ErrorPolicy", "OnError", "import_error"]
+__all__ = ["ErrorPolicy", "OnError", "import_error", "line_in"]
 
 OnError = Literal["raise", "warn", "collect"] | Callable[[PluginError], object]
 """What ``on_error`` accepts: ``"raise"`` the first plugin error, ``"warn"`` (a
@@ -59,6 +59,12 @@ class ErrorPolicy:
         self.action = on_error
         self.errors: list[PluginError] = []
 
+    def note(self, error: PluginError) -> None:
+        """Record and log ``error``, never acting on it: for what a plugin's hook did
+        once the plugin was in place (`pike._hooks`), which never reaches the host."""
+        self.errors.append(error)
+        logger.info("%s", str(error))
+
     def report(self, error: PluginError) -> None:
         """Record ``error``, log it, then act on it; may raise."""
         self.errors.append(error)
@@ -91,7 +97,7 @@ def _same_file(a: object, b: str) -> bool:
         return False
 
 
-def _line_in(exc: BaseException, path: str) -> int | None:
+def line_in(exc: BaseException, path: str) -> int | None:
     """The line of ``path`` where ``exc`` arose, if it can be told."""
     if issubclass(type(exc), SyntaxError):
         # A plugin may raise a SyntaxError of its own, with any file name or none.
@@ -111,7 +117,7 @@ def _line_in(exc: BaseException, path: str) -> int | None:
 def import_error(name: str, path: str, exc: BaseException) -> PluginImportError:
     """What plugin ``name`` (its file ``path``) raised at import, as a PluginImportError."""
     try:
-        lineno = _line_in(exc, path)
+        lineno = line_in(exc, path)
     except Exception:  # a hostile exception's attributes
         lineno = None
     where = f"{path}, line {lineno}" if lineno else path

@@ -22,17 +22,18 @@ import contextlib
 import importlib.util
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from pike import _walk
 from pike._classes import NOTHING, examine
+from pike._hooks import UNLOAD
 from pike._importing import Importer
 from pike._session import Record, RecordFiles, Session
 from pike._value import Frozen
 from pike._walk import ModuleEntry
 from pike.errors import PluginError
 
-__all__ = ["Plan", "RefreshReport", "dependents", "plan", "run"]
+__all__ = ["Plan", "RefreshReport", "Scope", "dependents", "plan", "run", "swap_groups"]
 
 
 class RefreshReport(Frozen):
@@ -42,16 +43,20 @@ class RefreshReport(Frozen):
     ``added``: loaded now, not before. ``changed``: loaded before and executed
     afresh (their file changed, or a module they use did). ``removed``: loaded
     before, gone from the search paths. ``errors``: the plugin errors met.
+    ``kept``: loaded before, changed on disk, and kept as they were because
+    their new version (or a module that runs again with it) failed to import:
+    the old module objects stay, its error is in ``errors``.
     Immutable; reports compare by value.
     """
 
-    __slots__ = ("added", "changed", "errors", "removed")
-    __match_args__ = ("added", "changed", "removed", "errors")
+    __slots__ = ("added", "changed", "errors", "kept", "removed")
+    __match_args__ = ("added", "changed", "removed", "errors", "kept")
 
     added: list[str]
     changed: list[str]
     removed: list[str]
     errors: list[PluginError]
+    kept: list[str]
 
     def __init__(
         self,
@@ -59,19 +64,21 @@ class RefreshReport(Frozen):
         changed: list[str] | None = None,
         removed: list[str] | None = None,
         errors: list[PluginError] | None = None,
+        kept: list[str] | None = None,
     ) -> None:
         for name, value in (
             ("added", added),
             ("changed", changed),
             ("removed", removed),
             ("errors", errors),
+            ("kept", kept),
         ):
             object.__setattr__(self, name, [] if value is None else value)
 
     __hash__ = None  # type: ignore[assignment]  # its lists are mutable, as a dataclass's
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.changed or self.removed or self.errors)
+        return bool(self.added or self.changed or self.removed or self.errors or self.kept)
 
     def __str__(self) -> str:
         if not self:
@@ -81,6 +88,7 @@ class RefreshReport(Frozen):
             ("added", self.added),
             ("changed", self.changed),
             ("removed", self.removed),
+            ("kept", self.kept),
         ):
             if names:
                 parts.append(f"{label}: {', '.join(names)}")
@@ -113,6 +121,33 @@ class Plan:
         self.changed = changed
         self.removed = removed
         self.users = users
+
+
+class Scope:
+    """Where a refresh looks: the files ``paths`` name and everything under the folders
+    they name (absolute paths)."""
+
+    __slots__ = ("files", "prefixes")
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.files = frozenset(paths)
+        self.prefixes = tuple(path.rstrip(os.sep) + os.sep for path in self.files)
+
+    def covers(self, path: str) -> bool:
+        """True if ``path`` is one of the paths, or lies under one."""
+        return path in self.files or path.startswith(self.prefixes)
+
+    def covers_entry(self, entry: ModuleEntry) -> bool:
+        """True if the file of ``entry`` (or, for an archive member, its archive) is covered."""
+        return self.covers(entry.path) or self.covers(entry.source)
+
+    def narrow(self, diff: Plan, records: Mapping[str, Record]) -> Plan:
+        """``diff`` without what lies outside the paths."""
+        covered = self.covers_entry
+        removed = {name for name in diff.removed if covered(records[name].entry)}
+        new = [entry for entry in diff.new if covered(entry)]
+        changed = [entry for entry in diff.changed if covered(entry)]
+        return Plan(new, changed, removed, diff.users)
 
 
 def plan(
@@ -232,6 +267,34 @@ def _submodules(names: set[str], records: Mapping[str, Record]) -> set[str]:
     return {name for name in records if name.startswith(prefixes)}
 
 
+def swap_groups(names: set[str], records: Mapping[str, Record]) -> list[set[str]]:
+    """``names``, modules about to run again, in the groups that are swapped all or
+    nothing: a module is with the modules among ``names`` it uses (`dependents`), a
+    submodule with its package. Independent modules are groups of their own."""
+    parent = {name: name for name in names}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = name = parent[parent[name]]
+        return name
+
+    for name in names:
+        record = records.get(name)
+        uses = record.uses if record is not None else None
+        linked = [used for used in uses if used in parent] if uses else []
+        package = name.rpartition(".")[0]
+        while package and package not in parent:
+            package = package.rpartition(".")[0]
+        if package:
+            linked.append(package)
+        for other in linked:
+            parent[root(other)] = root(name)
+    groups: dict[str, set[str]] = {}
+    for name in names:
+        groups.setdefault(root(name), set()).add(name)
+    return list(groups.values())
+
+
 def _drop_bytecode(names: set[str], records: Mapping[str, Record]) -> None:
     """Remove the bytecode caches of ``names``' files that Python would still trust.
 
@@ -265,6 +328,25 @@ def _trusted(cached: str, source: str) -> bool:
     return header[8:16] == b"".join(n.to_bytes(4, "little") for n in stamp)
 
 
+def _swap(
+    session: Session, importer: Importer, edited: set[str], records: Mapping[str, Record]
+) -> set[str]:
+    """Once what was set aside imported again (or failed to): swap each group whose every
+    module imported, put the old versions of any other back, as if nothing had been tried
+    (docs/refresh.md, "Atomic reload"), and run the unload hooks of what is replaced or
+    removed. Returns the names kept as they were."""
+    kept: set[str] = set()
+    for group in swap_groups(edited, records) if edited else ():
+        if not all(name in session for name in group):
+            kept.update(session.set_back(group))
+    old = session.old_versions()
+    going = [old[key] for key in records if key in old and key not in kept]
+    for error in session.call_hooks(UNLOAD, going):
+        importer.policy.note(error)
+    session.release()
+    return kept
+
+
 def run(
     session: Session,
     importer: Importer,
@@ -272,10 +354,13 @@ def run(
     search_paths: list[str],
     *,
     in_step: bool = False,
+    scope: Scope | None = None,
 ) -> tuple[RefreshReport, _walk.Walk]:
     """Refresh: plan against a new walk, set aside what changed, import what is new or changed.
 
-    ``in_step`` (see `plan`) is taken only if ``previous`` is still current.
+    ``in_step`` (see `plan`) is taken only if ``previous`` is still current. With a
+    ``scope``, only the files it covers are looked at (one stat each), and only what
+    changed among them is loaded again, with the modules that use it.
     """
     walk = _walk.walk(search_paths, previous=previous, isolate=session.isolate)
     resolved_otherwise: set[str] = set()
@@ -289,12 +374,10 @@ def run(
             # Modules whose bare imports now find another module run again too.
             resolved_otherwise = session.resolved_otherwise(before)
     records = session.records()
-    diff = plan(
-        records,
-        walk,
-        in_step=in_step and walk is previous,
-        stale=session.stale(time.time_ns()),
-    )
+    stale = session.stale(time.time_ns()) if scope is None else session.stale_within(scope.covers)
+    diff = plan(records, walk, in_step=in_step and walk is previous, stale=stale)
+    if scope is not None:
+        diff = scope.narrow(diff, records)
     removed = diff.removed
     reload = diff.changed
     edited = {entry.key for entry in reload}
@@ -317,21 +400,22 @@ def run(
         entries = [entry for entry in walk.modules if entry.key in wanted]
     else:
         entries = reload or diff.new
+    kept: set[str] = set()
     try:
-        loaded = importer.load(entries) if entries else []
+        loaded = importer.load(entries, hooks=False) if entries else []
         importer.report_broken(walk.broken)
     finally:
-        session.release()
+        kept = _swap(session, importer, edited, records) if dropped else set()
+    importer.run_load_hooks()
     report = RefreshReport(
         added=list(
             dict.fromkeys(e.name for e in entries if e.key not in records and e.key in session)
         )
         if loaded
         else [],
-        changed=[entry.name for entry in reload],
-        removed=[entry.name for entry in previous.modules if entry.key in removed]
-        if removed
-        else [],
+        changed=[entry.name for entry in reload if entry.key not in kept],
+        removed=[records[key].entry.name for key in records if key in removed] if removed else [],
         errors=list(importer.policy.errors),
+        kept=[entry.name for entry in reload if entry.key in kept] if kept else [],
     )
     return report, walk

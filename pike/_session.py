@@ -41,10 +41,12 @@ from typing import TYPE_CHECKING
 
 from pike import _log
 from pike._filestate import FileState, changed_in
+from pike._hooks import LOAD, UNLOAD, call, defines
 from pike._interpreter import (
     forget_importer_cache,
     forget_modules,
     invalidate_listings,
+    put_modules,
     rebind_meta_path,
     restore_sys_path,
     settle,
@@ -52,6 +54,7 @@ from pike._interpreter import (
 from pike._names import private_prefix, split_key
 from pike._objects import type_module
 from pike._walk import ModuleEntry, Walk
+from pike.errors import PluginError
 
 if TYPE_CHECKING:
     from pike._archive import Archive
@@ -258,6 +261,10 @@ class Session:
         self._running: dict[str, ModuleEntry] = {}
         self._expected: dict[str, Expected] = {}
         self._aside: dict[str, Record] = {}
+        # Records landed whose module has a load hook still to run (`due`).
+        self._hooks_due: list[Record] = []
+        #: The hook errors the last `end` met (`pike._hooks`), for the manager to report.
+        self.end_errors: list[PluginError] = []
         # The records' files for refresh, and the names whose records changed since
         # they were brought up to date (`catch_up`): appended to without the lock.
         self._files = RecordFiles()
@@ -454,6 +461,8 @@ class Session:
         name = record.entry.key
         self._running.pop(name, None)
         self._records[name] = record
+        if defines(record.module, LOAD):
+            self._hooks_due.append(record)
         self._changes.append(name)  # after the record: `catch_up` reads it after this
         if len(self._changes) > 2 * len(self._records) + 64:
             self.catch_up()  # modules imported again and again, with no load or refresh
@@ -505,6 +514,25 @@ class Session:
             self._catch_up()
             return self._files.stale(now_ns)
 
+    def stale_within(self, covers: Callable[[str], bool]) -> list[Record]:
+        """`stale`, of the records whose file ``covers`` accepts only: one stat each of
+        those, none of the others."""
+        with self._lock:
+            records = list(self._records.values())
+        found = []
+        for record in records:
+            state = record.state
+            if state is None or not (covers(record.path) or covers(record.file)):
+                continue
+            try:
+                st = os.stat(record.file)
+            except OSError:
+                found.append(record)  # gone (the walk says so) or unreadable
+                continue
+            if not state.holds(record.file, st):
+                found.append(record)
+        return found
+
     # -- loading a module again ----------------------------------------------------------
 
     def set_aside(self, names: Iterable[str]) -> None:
@@ -525,8 +553,55 @@ class Session:
             for namespace in self._namespaces.values():
                 namespace.forget()  # what a bare import finds may change with them
 
+    def set_back(self, names: Iterable[str]) -> list[str]:
+        """Put the old versions of ``names`` (set aside) back, as they were: in the
+        records, in ``sys.modules`` and in their packages, in place of whatever their
+        new versions left. Returns the names put back."""
+        with self._lock:
+            back = {name: self._aside.pop(name) for name in names if name in self._aside}
+            for name in back:
+                self._records.pop(name, None)
+            self._changes.extend(back)
+            self.version = next(self._versions)
+        if back:
+            forget_modules(back, submodules=False)
+            put_modules({name: record.module for name, record in back.items()})
+            with self._lock:
+                self._records.update(back)
+            if any(record.entry.is_package for record in back.values()):
+                for namespace in self._namespaces.values():
+                    namespace.forget()
+        return list(back)
+
+    # -- the plugins' own hooks (`pike._hooks`) -------------------------------------------
+
+    def due(self) -> list[Record]:
+        """The records landed since last asked whose module has a load hook to run, in
+        the order they landed (those taken out meanwhile left out)."""
+        with self._lock:
+            due, self._hooks_due = self._hooks_due, []
+            return [record for record in due if self._records.get(record.entry.key) is record]
+
+    @staticmethod
+    def call_hooks(hook: str, records: Iterable[Record]) -> list[PluginError]:
+        """Run ``hook`` of each of ``records``' modules that has one, in order; the errors."""
+        errors: list[PluginError] = []
+        for record in records:
+            if not record.borrowed:
+                error = call(hook, record.module, record.entry.name, record.entry.path)
+                if error is not None:
+                    error.source = record.entry.source
+                    errors.append(error)
+        return errors
+
+    def old_versions(self) -> dict[str, Record]:
+        """The records set aside whose new versions are importing (a copy)."""
+        with self._lock:
+            return dict(self._aside)
+
     def release(self) -> None:
-        """The modules set aside have imported again (or failed to): drop their old versions."""
+        """The modules set aside have imported again (or were set back): drop their old
+        versions."""
         with self._lock:
             self._aside.clear()
 
@@ -565,6 +640,15 @@ class Session:
         if sys.is_finalizing():
             return  # the interpreter is going away with everything in it
         with self.lock:
+            self.end_errors = []
+            if self.unload and self._active:
+                # While the plugins are still in place (a hook may import a sibling),
+                # the last loaded first.
+                with self._lock:
+                    landed = list(self._records.values())
+                self.end_errors = self.call_hooks(UNLOAD, reversed(landed))
+                for error in self.end_errors:
+                    logger.warning("pike: %s", error)
             with self._lock:
                 was_active, self._active = self._active, False
                 records = dict(self._records)

@@ -22,6 +22,7 @@ __all__ = [
     "PikeWarning",
     "PluginCollisionError",
     "PluginError",
+    "PluginHookError",
     "PluginImportError",
     "PluginNotFoundError",
     "PluginObjectError",
@@ -235,6 +236,26 @@ class PluginObjectError(PluginError):
     ) -> None:
         super().__init__(message, module_name, path, lineno)
         self.qualname = qualname
+
+
+class PluginHookError(PluginError):
+    """A plugin module's ``__pike_load__`` or ``__pike_unload__`` hook raised, or took
+    longer than a second (docs/refresh.md, "Load and unload hooks").
+
+    ``hook`` names the hook; what it raised, if it raised, is the ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        *,
+        hook: str = "",
+    ) -> None:
+        super().__init__(message, module_name, path, lineno)
+        self.hook = hook
 
 
 class EntryPointError(PluginImportError):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
@@ -51,6 +51,8 @@ from pike.finder import PikeFinder
 __all__ = ["OnError", "PikeManager", "SearchPaths", "Trust"]
 
 T = TypeVar("T")
+StrPath = str | os.PathLike[str]
+"""A path as ``refresh`` and ``watch`` take it: a ``str`` or an ``os.PathLike``."""
 _Manager = TypeVar("_Manager", bound="PikeManager")
 
 
@@ -144,6 +146,7 @@ class PikeManager:
         with self._session.lock:
             self._forget_discovery()
             self._session.end()
+            self._policy.errors.extend(self._session.end_errors)  # the unload hooks'
 
     def __del__(self) -> None:
         """Clean up (pike 0.2.0 calls it by hand too); never raises."""
@@ -378,15 +381,21 @@ class PikeManager:
         with self.module_finder.standing_aside():
             yield
 
-    def refresh(self) -> RefreshReport:
+    def refresh(self, paths: StrPath | Iterable[StrPath] | None = None) -> RefreshReport:
         """Rescan the search paths and bring the loaded plugins up to date.
 
         New modules are imported, modules whose file changed (and modules that
         use them) are executed afresh as new module objects, modules whose file
-        is gone are dropped; however each module came to be loaded. The next
-        [`get_classes`][pike.manager.PikeManager.get_classes] reflects the
-        folders as they are now. Errors follow ``on_error``.
+        is gone are dropped; however each module came to be loaded. A module
+        whose new version fails to import keeps its old one (``kept`` in the
+        report). The next [`get_classes`][pike.manager.PikeManager.get_classes]
+        reflects the folders as they are now. Errors follow ``on_error``.
+
+        ``paths`` (a path, or an iterable of them: files or folders, relative to
+        the current folder) limits the refresh to the modules under them and
+        those that use them; paths outside the search paths are ignored.
         """
+        scope = None if paths is None else _refresh.Scope(_paths_given(paths))
         session = self._session
         with session.lock:
             self._check_active()
@@ -396,12 +405,19 @@ class PikeManager:
             # again) rather than serve what is left.
             self._forget_discovery()
             report, walk = _refresh.run(
-                session, self._importer, previous, self.search_paths, in_step=in_step
+                session,
+                self._importer,
+                previous,
+                self.search_paths,
+                in_step=in_step,
+                scope=scope,
             )
             self._walk = walk
             self._loaded = True
-            if in_step and not report.errors:
-                self._in_step = session.version  # what ran again took the walk's entries
+            # What ran again took the walk's entries; a refresh of some paths only
+            # leaves the walk's other changes for later.
+            if in_step and not report.errors and (scope is None or walk is previous):
+                self._in_step = session.version
             else:
                 self._in_step = self._step_of(walk)
             return report
@@ -531,3 +547,24 @@ def _source(source: object) -> str | None:
             "one (str or os.PathLike), or None"
         )
     return os.path.abspath(os.fspath(source))
+
+
+def _paths_given(paths: object) -> list[str]:
+    """A ``paths=`` argument (a path, or an iterable of them) as absolute ``str`` paths."""
+    wanted = "pass a path (str or os.PathLike), an iterable of them, or None"
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+    if isinstance(paths, (bytes, bytearray)):
+        items = None
+    try:
+        given = list(items)  # type: ignore[call-overload]
+    except TypeError:
+        raise PikeTypeError(f"paths is {a_type_name(paths)}; {wanted}") from None
+    result = []
+    for item in given:
+        if not isinstance(item, (str, os.PathLike)):
+            raise PikeTypeError(f"paths holds {a_type_name(item)}; {wanted}")
+        path = os.fspath(item)
+        if not isinstance(path, str) or "\0" in path:
+            raise PikeTypeError(f"paths holds {item!r}; {wanted} (a str path without NUL)")
+        result.append(os.path.abspath(path))
+    return result

@@ -68,7 +68,9 @@ def test_records_behave_as_the_frozen_dataclasses_they_were() -> None:
     assert skipped != SkippedEntry("/p/.x.py", "other") and hash(skipped)
     report = RefreshReport(added=["a"])
     assert report == RefreshReport(["a"], [], [], []) and report != RefreshReport()
-    assert repr(report) == "RefreshReport(added=['a'], changed=[], removed=[], errors=[])"
+    assert repr(report) == (
+        "RefreshReport(added=['a'], changed=[], removed=[], errors=[], kept=[])"
+    )
     assert pickle.loads(pickle.dumps(report)) == report
     match entry:
         case ModuleEntry(name, path, _, is_package):

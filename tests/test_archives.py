@@ -761,7 +761,7 @@ def test_the_index_keeps_archive_members_facts_while_the_archive_holds(
     make_archive(folder / "plug.zip", valued("one"))
     assert listed_names(folder) == ["Plug"]
     name, document = index_of(cache)
-    crc, facts = document["archives"]["plug.zip"][1]["plug.py"]
+    crc, _facts = document["archives"]["plug.zip"][1]["plug.py"]
     assert crc == zipfile.ZipFile(folder / "plug.zip").getinfo("plug.py").CRC
     # Facts planted under the member's CRC are what a listing uses: it parsed nothing.
     planted = ((("Planted", 1, (), ()),), (), None)

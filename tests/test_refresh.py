@@ -167,30 +167,36 @@ def test_deleted_submodule_leaves_no_attribute_behind(make_tree: MakeTree) -> No
         assert names(mgr) == []
 
 
-def test_module_that_now_fails_does_not_linger(make_tree: MakeTree) -> None:
+def test_a_module_whose_new_version_fails_keeps_its_working_version(make_tree: MakeTree) -> None:
     root = make_tree({"fragile.py": "class Works: pass\n", "other.py": "class Other: pass\n"})
     with PikeManager([root], on_error="collect") as mgr:
-        assert names(mgr) == ["Works", "Other"]
+        before = mgr.get_classes()
+        module = sys.modules["fragile"]
         (root / "fragile.py").write_text("class Works: pass\nraise RuntimeError('broken now')\n")
         report = mgr.refresh()
-        assert report.changed == ["fragile"]
+        assert (report.changed, report.kept) == ([], ["fragile"])
         assert [e.module_name for e in report.errors] == ["fragile"]
         assert mgr.errors == report.errors
-        assert "fragile" not in sys.modules
-        assert names(mgr) == ["Other"]
-        assert "1 error" in str(report)
+        assert sys.modules["fragile"] is module
+        after = mgr.get_classes()
+        assert len(after) == 2 and all(a is b for a, b in zip(after, before, strict=True))
+        assert str(report) == "kept: fragile; 1 error"
+        (root / "fragile.py").write_text("class Works: pass\nclass Mended: pass\n")
+        report = mgr.refresh()  # the next good version replaces it
+        assert (report.changed, report.kept, report.errors) == (["fragile"], [], [])
+        assert names(mgr) == ["Works", "Mended", "Other"]
 
 
-def test_raise_policy_raises_from_refresh(make_tree: MakeTree) -> None:
+def test_raise_policy_raises_from_refresh_and_keeps_the_old_version(make_tree: MakeTree) -> None:
     root = make_tree({"fragile.py": "class Works: pass\n"})
     with PikeManager([root]) as mgr:
-        mgr.get_classes()
+        [works] = mgr.get_classes()
         (root / "fragile.py").write_text("this is not python\n")
         with pytest.raises(PluginImportError):
             mgr.refresh()
-        assert "fragile" not in sys.modules
-        with pytest.raises(PluginImportError):  # the old version is not served
-            mgr.get_classes()
+        assert sys.modules["fragile"].Works is works
+        assert mgr.get_classes() == [works]
+    assert "fragile" not in sys.modules
 
 
 def test_modules_using_a_changed_module_run_afresh(make_tree: MakeTree) -> None:
