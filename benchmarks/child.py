@@ -334,6 +334,42 @@ def refresh_floor(root, extra):
     return {"total": end - start, "classes": len(classes)}
 
 
+def refresh_one_pike(root, extra):
+    """``refresh(paths=[file])`` of the one file edited, with everything loaded."""
+    from pike.manager import PikeManager
+
+    edit = _Edit(root)
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        edit.apply()
+        gc.collect()
+        try:
+            start = time.perf_counter()
+            report = mgr.refresh(paths=[edit.path])
+            end = time.perf_counter()
+        finally:
+            edit.undo()
+    if report.changed != [edit.name]:
+        raise SystemExit(f"refresh found {report}, not the one edit")
+    return {"total": end - start}
+
+
+def refresh_one_floor(root, extra):
+    """By hand: ``importlib.reload`` of the one module edited, everything imported."""
+    edit = _Edit(root)
+    import_all(root)
+    module = sys.modules[edit.name]
+    edit.apply()
+    gc.collect()
+    try:
+        start = time.perf_counter()
+        importlib.reload(module)
+        end = time.perf_counter()
+    finally:
+        edit.undo()
+    return {"total": end - start}
+
+
 # -- repeated enter/exit cycles -------------------------------------------------
 
 CYCLES = 200

@@ -430,6 +430,22 @@ def import_row(scratch: Path, compare: bool, budget: Callable[[float], float | N
     )
 
 
+def refresh_rows(
+    sizes: Sizes, big: Path, base: Path, budget: Callable[[float], float | None]
+) -> list[Row]:
+    """Refresh of a big folder after one edit: the floor stats every file and reloads
+    the one that changed; and of that one file only, against ``importlib.reload``."""
+    two = {"pike": "-", "floor": "-"}
+    rounds = max(3, sizes.big_rounds // 2)
+    fresh = measure(two, "refresh", big, base, rounds=rounds)
+    what = f"refresh() of {sizes.big} loaded modules, one edited; vs a stat each + reload"
+    rows = [versus_floor(f"refresh {sizes.big}, one edit", what, fresh, budget(1.15))]
+    one = measure(two, "refresh_one", big, base, rounds=rounds)
+    what = f"refresh(paths=[file]) with {sizes.big} loaded, that file edited; vs importlib.reload"
+    rows.append(versus_floor(f"refresh {sizes.big}, paths=[one]", what, one, budget(2.0)))
+    return rows
+
+
 def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
     # pike's cache (the index, the entry points) is made afresh by the untimed runs:
     # one left by another version of the code would be measured instead of this one's.
@@ -509,11 +525,7 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
 
     rows.extend(growth_rows(sizes, flat, big, base, budget(1.05)))
 
-    # Refresh of a big folder after one edit: the floor stats every file and
-    # reloads the one that changed.
-    fresh = measure(two, "refresh", big, base, rounds=max(3, sizes.big_rounds // 2))
-    what = f"refresh() of {sizes.big} loaded modules, one edited; vs a stat each + reload"
-    rows.append(versus_floor(f"refresh {sizes.big}, one edit", what, fresh, budget(1.15)))
+    rows.extend(refresh_rows(sizes, big, base, budget))
 
     rows.extend(named_rows(sizes, scratch, base, compare, budget))
     rows.extend(index_rows(sizes, scratch, base, budget))

@@ -131,7 +131,10 @@ class Scope:
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.files = frozenset(paths)
-        self.prefixes = tuple(path.rstrip(os.sep) + os.sep for path in self.files)
+        # Anything not a file now (a folder, or gone) is looked under too.
+        self.prefixes = tuple(
+            path.rstrip(os.sep) + os.sep for path in self.files if not os.path.isfile(path)
+        )
 
     def covers(self, path: str) -> bool:
         """True if ``path`` is one of the paths, or lies under one."""
@@ -157,6 +160,7 @@ def plan(
     *,
     in_step: bool = False,
     stale: list[Record] | None = None,
+    users: list[Record] | None = None,
 ) -> Plan:
     """Compare ``records`` with ``walk``: one stat per loaded file, nothing imported.
 
@@ -170,7 +174,7 @@ def plan(
     if stale is None:
         stale = RecordFiles.of(records).stale(now)
     if in_step:
-        return _plan_in_step(records, walk, stale)
+        return _plan_in_step(records, walk, stale, users)
     new: list[ModuleEntry] = []
     moved: list[ModuleEntry] = []
     matched: list[Record] = []  # records whose entry the walk still has
@@ -205,10 +209,17 @@ def plan(
     return Plan(new, changed, removed, users)
 
 
-def _plan_in_step(records: Mapping[str, Record], walk: _walk.Walk, stale: list[Record]) -> Plan:
-    """`plan` when the records and the walk's entries match one to one."""
-    # A record that uses a plugin module, or is not examined yet (`pike._classes`).
-    users = [record for record in records.values() if record.uses is not NOTHING]
+def _plan_in_step(
+    records: Mapping[str, Record],
+    walk: _walk.Walk,
+    stale: list[Record],
+    users: list[Record] | None,
+) -> Plan:
+    """`plan` when the records and the walk's entries match one to one; ``users`` as
+    `Session.users` gives them, if the caller has them."""
+    if users is None:
+        # A record that uses a plugin module, or is not examined yet (`pike._classes`).
+        users = [record for record in records.values() if record.uses is not NOTHING]
     changed = [record.entry for record in stale if records.get(record.entry.key) is record]
     if len(changed) > 1:  # in load order
         order = {entry.key: i for i, entry in enumerate(walk.modules)}
@@ -328,6 +339,25 @@ def _trusted(cached: str, source: str) -> bool:
     return header[8:16] == b"".join(n.to_bytes(4, "little") for n in stamp)
 
 
+def _diff(
+    session: Session,
+    records: Mapping[str, Record],
+    walk: _walk.Walk,
+    *,
+    in_step: bool,
+    scope: Scope | None,
+) -> Plan:
+    """`plan`, with what the session knows: the records whose files changed (those
+    ``scope`` covers only, if given) and the records that may use plugin modules."""
+    if scope is None:
+        stale = session.stale(time.time_ns())
+    else:
+        stale = session.stale_within(scope.files, scope.prefixes)
+    users = session.users() if in_step else None
+    diff = plan(records, walk, in_step=in_step, stale=stale, users=users)
+    return diff if scope is None else scope.narrow(diff, records)
+
+
 def _swap(
     session: Session, importer: Importer, edited: set[str], records: Mapping[str, Record]
 ) -> set[str]:
@@ -339,9 +369,8 @@ def _swap(
     for group in swap_groups(edited, records) if edited else ():
         if not all(name in session for name in group):
             kept.update(session.set_back(group))
-    old = session.old_versions()
-    going = [old[key] for key in records if key in old and key not in kept]
-    for error in session.call_hooks(UNLOAD, going):
+    going = [record for key, record in session.old_versions().items() if key not in kept]
+    for error in session.call_hooks(UNLOAD, reversed(going)):
         importer.policy.note(error)
     session.release()
     return kept
@@ -374,10 +403,7 @@ def run(
             # Modules whose bare imports now find another module run again too.
             resolved_otherwise = session.resolved_otherwise(before)
     records = session.records()
-    stale = session.stale(time.time_ns()) if scope is None else session.stale_within(scope.covers)
-    diff = plan(records, walk, in_step=in_step and walk is previous, stale=stale)
-    if scope is not None:
-        diff = scope.narrow(diff, records)
+    diff = _diff(session, records, walk, in_step=in_step and walk is previous, scope=scope)
     removed = diff.removed
     reload = diff.changed
     edited = {entry.key for entry in reload}
@@ -393,7 +419,11 @@ def run(
     dropped = edited | removed
     if dropped:
         _drop_bytecode(dropped, records)
-        session.set_aside(dropped)
+        # In load order: unload hooks run in the reverse of it.
+        order = [entry.key for entry in reload]
+        if removed:
+            order += [key for key in records if key in removed]
+        session.set_aside(order)
     importer.policy.errors.clear()
     if diff.new and reload:
         wanted = edited.union(entry.key for entry in diff.new)

@@ -124,7 +124,17 @@ class RecordFiles:
     loading one module again changes one position.
     """
 
-    __slots__ = ("_at", "_folders", "_holes", "digested", "folders", "marks", "names", "records")
+    __slots__ = (
+        "_at",
+        "_by_file",
+        "_folders",
+        "_holes",
+        "digested",
+        "folders",
+        "marks",
+        "names",
+        "records",
+    )
 
     def __init__(self) -> None:
         self.records: list[Record | None] = []
@@ -133,6 +143,7 @@ class RecordFiles:
         self.marks: list[int] = []
         self.digested: set[int] = set()
         self._at: dict[str, int] = {}  # a module's name -> its position
+        self._by_file: dict[str, list[int]] = {}  # a file -> the positions holding it
         self._folders: dict[str, str] = {}  # so each folder is one object
         self._holes = 0
 
@@ -165,10 +176,12 @@ class RecordFiles:
                 self.marks.append(record.state.mark)
                 place = at[name]
             else:
+                self._unfile(place)
                 self.records[place] = record
                 self.folders[place] = folder
                 self.names[place] = file
                 self.marks[place] = record.state.mark
+            self._by_file.setdefault(record.file, []).append(place)
             if record.state.digest is not None:
                 self.digested.add(place)
             else:
@@ -201,7 +214,26 @@ class RecordFiles:
             positions.sort()
         return [record for place in positions if (record := self.records[place]) is not None]
 
+    def within(self, files: Iterable[str], folders: tuple[str, ...]) -> list[Record]:
+        """The records whose file is one of ``files`` or lies in one of ``folders`` (each
+        ending in a separator), in column order."""
+        places = {place for file in files for place in self._by_file.get(file, ())}
+        if folders:
+            column = self.folders
+            places.update(i for i in range(len(column)) if column[i].startswith(folders))
+        return [record for i in sorted(places) if (record := self.records[i]) is not None]
+
+    def _unfile(self, place: int) -> None:
+        """Take ``place`` out of the by-file index."""
+        record = self.records[place]
+        held = self._by_file.get(record.file) if record is not None else None
+        if held is not None:
+            held.remove(place)
+            if not held:
+                del self._by_file[record.file]  # type: ignore[union-attr]
+
     def _clear(self, place: int) -> None:
+        self._unfile(place)
         self.records[place] = None
         self.names[place] = ""  # no file: its stat fails, and the record is None
         self.digested.discard(place)
@@ -216,6 +248,7 @@ class RecordFiles:
         where = {old: new for new, old in enumerate(kept)}
         self.digested = {where[i] for i in self.digested}
         self._at = {name: where[i] for name, i in self._at.items()}
+        self._by_file = {file: [where[i] for i in held] for file, held in self._by_file.items()}
         self._holes = 0
 
 
@@ -261,6 +294,9 @@ class Session:
         self._running: dict[str, ModuleEntry] = {}
         self._expected: dict[str, Expected] = {}
         self._aside: dict[str, Record] = {}
+        # The records that may hold plugin modules' objects (not examined yet, or found
+        # to: `users`), so refresh need not go through every record to find them.
+        self._users: dict[str, Record] = {}
         # Records landed whose module has a load hook still to run (`due`).
         self._hooks_due: list[Record] = []
         #: The hook errors the last `end` met (`pike._hooks`), for the manager to report.
@@ -405,6 +441,31 @@ class Session:
         what is loaded now)."""
         return self._records.keys()
 
+    def users(self) -> list[Record]:
+        """The records whose module holds objects of a plugin module, or is not examined
+        yet (`pike._classes`): those that may have to run again with what changed, in
+        the order they landed. Goes through the records that may be users only
+        (`settle_users` drops the others)."""
+        with self._lock:
+            current = self._records.get
+            return [
+                record
+                for key, record in self._users.items()
+                if current(key) is record and (record.uses is None or record.uses)
+            ]
+
+    def settle_users(self) -> None:
+        """Forget, as possible users, the records examined and found to use nothing, and
+        those no longer loaded: once, after classes are picked ("refresh 10000,
+        paths=[one]" benchmark row)."""
+        with self._lock:
+            current = self._records.get
+            self._users = {
+                key: record
+                for key, record in self._users.items()
+                if current(key) is record and (record.uses is None or record.uses)
+            }
+
     def records(self) -> dict[str, Record]:
         """A copy of the records, safe to go through while other threads import."""
         with self._lock:
@@ -461,6 +522,7 @@ class Session:
         name = record.entry.key
         self._running.pop(name, None)
         self._records[name] = record
+        self._users[name] = record
         if defines(record.module, LOAD):
             self._hooks_due.append(record)
         self._changes.append(name)  # after the record: `catch_up` reads it after this
@@ -476,6 +538,7 @@ class Session:
         """Record a module the host imported from the plugin's own file."""
         with self._lock:
             self._records[record.entry.key] = record
+            self._users[record.entry.key] = record
             self._changes.append(record.entry.key)
             self.version = next(self._versions)
 
@@ -514,15 +577,17 @@ class Session:
             self._catch_up()
             return self._files.stale(now_ns)
 
-    def stale_within(self, covers: Callable[[str], bool]) -> list[Record]:
-        """`stale`, of the records whose file ``covers`` accepts only: one stat each of
-        those, none of the others."""
+    def stale_within(self, files: Iterable[str], folders: tuple[str, ...]) -> list[Record]:
+        """`stale`, of the records whose file is one of ``files`` or lies in one of
+        ``folders`` (each ending in a separator) only: one stat each of those, none of
+        the others."""
         with self._lock:
-            records = list(self._records.values())
+            self._catch_up()
+            records = self._files.within(files, folders)
         found = []
         for record in records:
             state = record.state
-            if state is None or not (covers(record.path) or covers(record.file)):
+            if state is None:
                 continue
             try:
                 st = os.stat(record.file)
@@ -538,7 +603,7 @@ class Session:
     def set_aside(self, names: Iterable[str]) -> None:
         """Take ``names`` out so they import afresh; their old versions are kept aside
         (out of ``sys.modules``) until `release` says the new ones have imported."""
-        names = set(names)
+        names = dict.fromkeys(names)  # in the order given: the order hooks run in
         packages = False
         with self._lock:
             for name in names:
@@ -568,6 +633,7 @@ class Session:
             put_modules({name: record.module for name, record in back.items()})
             with self._lock:
                 self._records.update(back)
+                self._users.update(back)
             if any(record.entry.is_package for record in back.values()):
                 for namespace in self._namespaces.values():
                     namespace.forget()
@@ -654,6 +720,7 @@ class Session:
                 records = dict(self._records)
                 if self.unload:
                     self._records.clear()
+                    self._users.clear()
                     self._aside.clear()
                     self._files = RecordFiles()
                     self._changes.clear()

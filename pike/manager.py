@@ -515,6 +515,7 @@ class PikeManager:
                 classes = cached[1]
             else:
                 classes = defined_classes(records, session.names())
+                session.settle_users()  # each record examined now: refresh asks fewer
                 self._classes = (session.version, classes)
         return self._pick(classes, keep, asked)
 
