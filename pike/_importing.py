@@ -87,7 +87,7 @@ class _Recording:
         try:
             self._base_exec(module)
         except BaseException:
-            session.abandon(entry.key)
+            session.abandon(entry.key, expected.state)
             raise
         finally:
             self._finder_stat = None

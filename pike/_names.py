@@ -53,6 +53,7 @@ __all__ = [
     "private_prefix",
     "protected",
     "split_key",
+    "tracked",
     "unusable_name",
 ]
 
@@ -80,6 +81,20 @@ ARCHIVE_SUFFIXES = (".zip", ".pyz", ".whl")
 def is_archive(filename: str) -> bool:
     """True if ``filename`` names a plugin archive (by its suffix, in any case)."""
     return filename.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def tracked(relative: str) -> bool:
+    """Whether a change to ``relative`` (a path inside a search path, relative to it) can
+    matter to the plugins: a module file, a plugin archive, or a folder that is, or may
+    become, a package. Never a bytecode cache, a hidden file, an editor's backup or swap
+    file (``mod.py~``, ``.mod.py.swp``, ``.#mod.py``) or another file."""
+    parts = relative.split(os.sep)
+    name = parts[-1]
+    if not name or any(part.startswith(".") or part == "__pycache__" for part in parts):
+        return False
+    if is_archive(name) or name.endswith(_MATCH_ORDER):
+        return True
+    return "." not in name  # a folder (a package, or one that may become one)
 
 
 #: What the private prefix of every isolated source starts with.

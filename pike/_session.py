@@ -164,7 +164,13 @@ class RecordFiles:
                     del at[name]
                     self._clear(place)
                 continue
-            if place is not None and self.records[place] is record:
+            # The same record with the same state: nothing to do. (Its state may have
+            # changed: put back with the state of what failed, `Session.set_back`.)
+            if (
+                place is not None
+                and self.records[place] is record
+                and self.marks[place] == record.state.mark
+            ):
                 continue
             folder, sep, file = record.file.rpartition(os.sep)
             folder = self._folders.setdefault(folder + sep, folder + sep)
@@ -294,6 +300,8 @@ class Session:
         self._running: dict[str, ModuleEntry] = {}
         self._expected: dict[str, Expected] = {}
         self._aside: dict[str, Record] = {}
+        # The file state of each new version that failed, while its old one is aside.
+        self._tried: dict[str, FileState] = {}
         # The records that may hold plugin modules' objects (not examined yet, or found
         # to: `users`), so refresh need not go through every record to find them.
         self._users: dict[str, Record] = {}
@@ -505,9 +513,12 @@ class Session:
         self._running[expected.entry.key] = expected.entry
         return True
 
-    def abandon(self, name: str) -> None:
-        """A module that began did not finish (it raised)."""
+    def abandon(self, name: str, state: FileState | None = None) -> None:
+        """A module that began did not finish (it raised); ``state``, that of the file it
+        ran from, is kept for `set_back` if its old version is set aside."""
         self._running.pop(name, None)
+        if state is not None and name in self._aside:
+            self._tried[name] = state
 
     def land(self, record: Record) -> bool:
         """A module finished; record it. False if the session ended meanwhile.
@@ -624,8 +635,11 @@ class Session:
         new versions left. Returns the names put back."""
         with self._lock:
             back = {name: self._aside.pop(name) for name in names if name in self._aside}
-            for name in back:
+            for name, record in back.items():
                 self._records.pop(name, None)
+                tried = self._tried.pop(name, None)
+                if tried is not None:  # what failed is not tried again until it changes
+                    record.state = tried
             self._changes.extend(back)
             self.version = next(self._versions)
         if back:
@@ -670,6 +684,7 @@ class Session:
         versions."""
         with self._lock:
             self._aside.clear()
+            self._tried.clear()
 
     # -- starting and ending ---------------------------------------------------------------
 

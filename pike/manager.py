@@ -24,7 +24,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType, TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pike import _refresh, _walk
 from pike._classes import apply_filter, defined_classes, subclass_test
@@ -54,6 +54,9 @@ T = TypeVar("T")
 StrPath = str | os.PathLike[str]
 """A path as ``refresh`` and ``watch`` take it: a ``str`` or an ``os.PathLike``."""
 _Manager = TypeVar("_Manager", bound="PikeManager")
+
+if TYPE_CHECKING:
+    from pike._watch import Watch
 
 
 class PikeManager:
@@ -119,6 +122,8 @@ class PikeManager:
         # through the records alone.
         self._in_step: int | None = None
         self._classes: tuple[int, list[type]] | None = None
+        # The watches made by `watch`, stopped at cleanup (by identity).
+        self._watches: dict[int, Watch] = {}
         self._session.start(self.module_finder, self._roots)
 
     # -- lifecycle -----------------------------------------------------------
@@ -143,6 +148,8 @@ class PikeManager:
         plugins added under the search paths and their importer-cache entries.
         Classes already obtained keep working. Safe to call any number of times.
         """
+        for watch in list(self._watches.values()):
+            watch.stop()  # before the lock: a watch's refresh may be waiting for it
         with self._session.lock:
             self._forget_discovery()
             self._session.end()
@@ -396,6 +403,9 @@ class PikeManager:
         those that use them; paths outside the search paths are ignored.
         """
         scope = None if paths is None else _refresh.Scope(_paths_given(paths))
+        return self._refresh(self._importer, scope)
+
+    def _refresh(self, importer: Importer, scope: _refresh.Scope | None) -> RefreshReport:
         session = self._session
         with session.lock:
             self._check_active()
@@ -405,12 +415,7 @@ class PikeManager:
             # again) rather than serve what is left.
             self._forget_discovery()
             report, walk = _refresh.run(
-                session,
-                self._importer,
-                previous,
-                self.search_paths,
-                in_step=in_step,
-                scope=scope,
+                session, importer, previous, self.search_paths, in_step=in_step, scope=scope
             )
             self._walk = walk
             self._loaded = True
@@ -421,6 +426,47 @@ class PikeManager:
             else:
                 self._in_step = self._step_of(walk)
             return report
+
+    def watch(
+        self,
+        on_change: Callable[[RefreshReport], object] | None = None,
+        *,
+        debounce: float = 0.005,
+        backend: str = "auto",
+        poll_interval: float = 0.5,
+    ) -> Watch:
+        """Watch the search paths and refresh what changes, as it changes: a context
+        manager, watching once ``with`` has entered it, until its block ends or the
+        manager is cleaned up.
+
+        Each batch of changes (it ends once nothing more changed for ``debounce``
+        seconds, at the latest after 20 times that) refreshes the modules it touched
+        and those that use them, as ``refresh(paths)`` does; a report that says
+        anything goes to ``on_change(report)``, in the watcher's thread, or, without
+        a callback, to the iterator ``with`` gives. Plugin errors are in the report,
+        never raised, whatever ``on_error`` says; a callback that raises is logged.
+
+        ``backend``: ``"watchfiles"`` (the operating system's notifications, through
+        the ``watchfiles`` package: ``pip install 'pike[watch]'``), ``"poll"`` (a
+        refresh every ``poll_interval`` seconds), or ``"auto"`` (watchfiles if
+        installed, else polling, with a [`PikeWarning`][pike.errors.PikeWarning]).
+        """
+        from pike import _watch  # threads and watchfiles, only for a manager that watches
+
+        checked = _watch.check(on_change, debounce, backend, poll_interval)
+        self._check_active()
+        importer = Importer(self._session, ErrorPolicy("collect"))
+
+        def refresh(paths: list[str] | None) -> RefreshReport:
+            return self._refresh(importer, None if paths is None else _refresh.Scope(paths))
+
+        def active() -> bool:
+            return self._session.active
+
+        watch = _watch.Watch(refresh, active, self.search_paths, on_change, *checked)
+        self._watches[id(watch)] = watch
+        watch.on_stop = lambda done: self._watches.pop(id(done), None)
+        return watch
 
     def get_modules(self) -> list[ModuleType]:
         """Import every plugin module (in load order) and return those that loaded."""
