@@ -3,7 +3,8 @@
 Lists the plugin classes in the folders (module, class, bases, file:line) and a
 count on stdout; the errors and skipped entries on stderr (or everything in
 one JSON document on stdout with ``--json``). ``--base`` filters by base
-class, ``--static`` reads source without running it. Whatever plugins print
+class, ``--static`` reads source without running it, ``--watch`` follows the
+folders after the listing. Whatever plugins print
 while they import goes to stderr. Exit status: 0 all went well, 1 some plugins
 failed (the others are still listed) or the report could not be written, 2
 bad usage. Never a traceback, whatever the plugins do (``--traceback`` shows
@@ -34,12 +35,14 @@ from pike.errors import (
     PikeError,
     PluginCollisionError,
     PluginError,
+    PluginHookError,
     PluginObjectError,
     UntrustedPluginError,
 )
 from pike.manager import PikeManager
 
 if TYPE_CHECKING:
+    from pike._refresh import RefreshReport
     from pike._walk import ModuleEntry
     from pike.discovery.static import StaticListing
 
@@ -153,6 +156,15 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--watch",
+        action="store_true",
+        help=(
+            "after the listing, keep the plugins loaded and print a line per change "
+            "as it is applied (with --json, one JSON object per line: the listing, "
+            "then each change), until interrupted (Ctrl-C: exit status 130)"
+        ),
+    )
+    parser.add_argument(
         "--clear-cache",
         action="store_true",
         help=(
@@ -204,6 +216,8 @@ def _error_dict(error: PluginError, with_traceback: bool) -> dict[str, Any]:
         kind = "untrusted"
     elif isinstance(error, PluginObjectError):
         kind = "object"
+    elif isinstance(error, PluginHookError):
+        kind = "hook"
     else:
         kind = "import"
     found: dict[str, Any] = {
@@ -303,36 +317,45 @@ def _select(mgr: PikeManager, base: str | None) -> list[type]:
     return mgr.get_all_inherited_classes(_import_base(base))
 
 
+def _manager(paths: list[str], trust_any: bool, isolate: bool) -> PikeManager:
+    return PikeManager(
+        paths, on_error="collect", trust="any" if trust_any else "owner", isolate=isolate
+    )
+
+
 def _imported(
     paths: list[str], base: str | None, trust_any: bool, tracebacks: bool, isolate: bool
 ) -> Report:
-    mgr = PikeManager(
-        paths, on_error="collect", trust="any" if trust_any else "owner", isolate=isolate
-    )
-    report = Report("import", mgr.search_paths, base, isolate)
+    mgr = _manager(paths, trust_any, isolate)
     with mgr:
-        classes = _select(mgr, base)
-        modules = {module.__name__: module for module in mgr.get_modules()}
-        lines: dict[str, dict[str, int]] = {}
-        for cls in classes:
-            module = type_module(cls) or "?"  # its name in sys.modules
-            if module not in lines:
-                lines[module] = _first_lines(modules.get(module))
-            entry = mgr.entry_of(cls)
-            bases = _BASES.__get__(cls)
-            report.rows.append(
-                Row(
-                    entry.name if entry is not None else module,
-                    type_name(cls),
-                    [_base_name(b, module, mgr.entry_of(b)) for b in bases],
-                    entry.path if entry is not None else "",
-                    _line_of(cls, lines[module]),
-                    entry.source if entry is not None else "",
-                )
+        return _listed(mgr, base, tracebacks)
+
+
+def _listed(mgr: PikeManager, base: str | None, tracebacks: bool) -> Report:
+    """The report of what an active manager loads."""
+    report = Report("import", mgr.search_paths, base, mgr.isolate)
+    classes = _select(mgr, base)
+    modules = {module.__name__: module for module in mgr.get_modules()}
+    lines: dict[str, dict[str, int]] = {}
+    for cls in classes:
+        module = type_module(cls) or "?"  # its name in sys.modules
+        if module not in lines:
+            lines[module] = _first_lines(modules.get(module))
+        entry = mgr.entry_of(cls)
+        bases = _BASES.__get__(cls)
+        report.rows.append(
+            Row(
+                entry.name if entry is not None else module,
+                type_name(cls),
+                [_base_name(b, module, mgr.entry_of(b)) for b in bases],
+                entry.path if entry is not None else "",
+                _line_of(cls, lines[module]),
+                entry.source if entry is not None else "",
             )
-        report.module_count = len(modules)
-        report.errors = [_error_dict(e, tracebacks) for e in mgr.errors]
-        report.skipped = [{"path": s.path, "reason": s.reason} for s in mgr.skipped]
+        )
+    report.module_count = len(modules)
+    report.errors = [_error_dict(e, tracebacks) for e in mgr.errors]
+    report.skipped = [{"path": s.path, "reason": s.reason} for s in mgr.skipped]
     return report
 
 
@@ -450,7 +473,7 @@ def _print_problems(report: Report, err: TextIO) -> None:
             print(f"  {_display(entry['path'])}: {entry['reason']}", file=err)
 
 
-def _print_json(report: Report, out: TextIO) -> None:
+def _print_json(report: Report, out: TextIO, *, one_line: bool = False) -> None:
     document = {
         "format": JSON_FORMAT,
         "pike": __version__,
@@ -477,8 +500,81 @@ def _print_json(report: Report, out: TextIO) -> None:
             "skipped": len(report.skipped),
         },
     }
-    json.dump(document, out, indent=2)  # ASCII only: any file name survives
+    json.dump(document, out, indent=None if one_line else 2)  # ASCII: any file name survives
     out.write("\n")
+
+
+# -- watch mode --------------------------------------------------------------------
+
+
+def _watch(args: argparse.Namespace, out: TextIO, err: TextIO | None, real_out: bool) -> int:
+    """``--watch``: the listing, then a line (a JSON object with ``--json``) per change as
+    it is applied, until interrupted."""
+    if args.static:
+        raise UsageError("--watch loads the plugins and follows them; leave out --static")
+    # While plugins run, what they print to file descriptor 1 goes to stderr: the report
+    # is written to a descriptor of its own.
+    stream = _own_stream(out) if real_out else out
+    sink = err if err is not None else io.StringIO()
+    try:
+        with _plugin_output_to(sink, descriptors=real_out):
+            mgr = _manager(args.paths, args.trust_any, args.isolate)
+            with mgr:
+                report = _listed(mgr, args.base, args.traceback)
+                # Armed before the listing is out: a change made once it is seen is seen.
+                with mgr.watch() as changes:
+                    if args.json:
+                        _print_json(report, stream, one_line=True)
+                    else:
+                        _print_table(report, stream)
+                        if err is not None:
+                            _print_problems(report, err)
+                    stream.flush()
+                    for change in changes:
+                        _print_change(change, report.search_paths, stream, err, args)
+    finally:
+        if stream is not out:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+    return EXIT_OK  # the manager was cleaned up: nothing more to follow
+
+
+def _own_stream(out: TextIO) -> TextIO:
+    """A stream of its own onto ``out``'s file descriptor (``out`` itself if it has none)."""
+    try:
+        fd = os.dup(out.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return out
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    return open(fd, "w", encoding=encoding, errors="backslashreplace")
+
+
+def _print_change(
+    change: RefreshReport,
+    search_paths: list[str],
+    out: TextIO,
+    err: TextIO | None,
+    args: argparse.Namespace,
+) -> None:
+    """One applied change: its report, as a line of the table's words or of JSON."""
+    errors = [_error_dict(e, args.traceback) for e in change.errors]
+    if args.json:
+        document = {
+            "added": change.added,
+            "changed": change.changed,
+            "removed": change.removed,
+            "kept": change.kept,
+            "errors": errors,
+        }
+        json.dump(document, out)
+        out.write("\n")
+    else:
+        print(str(change), file=out)
+        if err is not None:
+            for error in errors:
+                print(f"  {_relative(error['message'], search_paths)}", file=err)
+            err.flush()
+    out.flush()
 
 
 @contextlib.contextmanager
@@ -553,6 +649,8 @@ def main(
         if not args.paths:
             return EXIT_OK if cleared else EXIT_PLUGIN_ERRORS
     try:
+        if args.watch:
+            return _watch(args, out, err, real_out)
         if args.static:
             report = _static(args.paths, args.base, args.isolate)
         else:
@@ -567,6 +665,9 @@ def main(
     except KeyboardInterrupt:
         _say(err, "pike: interrupted")
         return 130
+    except BrokenPipeError:  # --watch's reader went away
+        _silence_stdout()
+        return EXIT_OK
     status = EXIT_PLUGIN_ERRORS if report.errors else EXIT_OK
     try:
         if args.json:

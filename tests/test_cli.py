@@ -602,3 +602,88 @@ def test_cli_import_mode_takes_lines_from_the_code_it_ran(make_tree: MakeTree) -
     assert result.returncode == 0, result.stderr
     # Where the definition starts, as Python reports it: a decorated class at its decorator.
     assert result.stdout.strip() == "0 0 ['4', '5']"
+
+
+# -- --watch -----------------------------------------------------------------------------
+
+
+class Watching:
+    """``pike PATH --watch ...`` in a subprocess, its stdout read line by line with a
+    timeout (a thread reads it), ended by Ctrl-C (SIGINT)."""
+
+    def __init__(self, *args: str) -> None:
+        import queue
+        import threading
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pike", *args, "--watch"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def line(self) -> str:
+        return self.lines.get(timeout=30)
+
+    def until(self, wanted: str) -> str:
+        while (line := self.line()) != wanted and wanted not in line:
+            pass
+        return line
+
+    def interrupt(self) -> tuple[int, str]:
+        import signal
+
+        self.proc.send_signal(signal.SIGINT)
+        status = self.proc.wait(timeout=30)
+        self.reader.join(30)  # it ends at the end of stdout
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self.proc.stdout.close()
+        with self.proc.stderr:
+            return status, self.proc.stderr.read()
+
+
+def test_watch_prints_the_listing_then_each_change_until_interrupted(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    run = Watching(str(root))
+    run.until("1 plugin class in 1 module")
+    (root / "b.py").write_text("print('b says hello')\nclass B: pass\n")
+    assert run.until("added") == "added: b"
+    (root / "b.py").write_text("class B(:\n")
+    assert run.until("kept") == "kept: b; 1 error"
+    status, err = run.interrupt()
+    assert status == 130
+    assert "b says hello" in err and "SyntaxError" in err and "pike: interrupted" in err
+    assert "Traceback" not in err
+
+
+def test_watch_with_json_prints_one_object_per_line(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    run = Watching(str(root), "--json")
+    listing = json.loads(run.line())
+    assert [c["class"] for c in listing["classes"]] == ["A"]
+    (root / "a.py").unlink()
+    assert json.loads(run.line()) == {
+        "added": [],
+        "changed": [],
+        "removed": ["a"],
+        "kept": [],
+        "errors": [],
+    }
+    assert run.interrupt()[0] == 130
+
+
+def test_watch_with_static_is_a_usage_error(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    status, out, err = run_streams(str(root), "--watch", "--static")
+    assert status == 2 and out == "" and "--static" in err
