@@ -167,7 +167,7 @@ def cli(session: nox.Session) -> None:
 @nox.session(python=MAIN)
 def benchmark(session: nox.Session) -> None:
     """The benchmark in quick mode (keeps it working; asserts nothing about time)."""
-    session.install("-e", ".")
+    session.install("-e", ".[watch]")
     scratch = tempfile.mkdtemp(prefix="pike-bench-")
     session.run("python", "benchmarks/run.py", "--quick", "--scratch", scratch)
     shutil.rmtree(scratch)

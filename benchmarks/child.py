@@ -370,6 +370,70 @@ def refresh_one_floor(root, extra):
     return {"total": end - start}
 
 
+# -- watching: one file edited again and again, 10,000 loaded ------------------------
+
+WATCH_EDITS = 200
+
+
+def watch_pike(root, extra):
+    """Seconds from each write of one file to the callback that reports it (watchfiles,
+    default debounce): every latency, in order."""
+    import threading
+
+    from pike.manager import PikeManager
+
+    edit = _Edit(root)
+    edits = int(extra) if extra else WATCH_EDITS
+    seen = threading.Event()
+    arrived = []
+
+    def on_change(report):
+        if edit.name in report.changed:
+            arrived.append(time.perf_counter())
+            seen.set()
+
+    latencies = []
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        try:
+            with mgr.watch(on_change, backend="watchfiles"):
+                for i in range(edits):
+                    seen.clear()
+                    start = time.perf_counter()
+                    with open(edit.path, "ab") as f:
+                        f.write(b"\nEDITED = %d\n" % i)
+                    if not seen.wait(10):
+                        raise SystemExit(f"edit {i} was not reported within 10 s")
+                    latencies.append(arrived[-1] - start)
+        finally:
+            edit.undo()
+    return {"latencies": latencies}
+
+
+def poll_pike(root, extra):
+    """CPU seconds per poll of the polling watcher when nothing changes, against one
+    ``refresh()`` that finds nothing, in the same process."""
+    from pike.manager import PikeManager
+
+    rounds = int(extra) if extra else 20
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        mgr.refresh()
+        start = time.process_time()
+        for _ in range(rounds):
+            mgr.refresh()
+        by_hand = (time.process_time() - start) / rounds
+        with mgr.watch(backend="poll", poll_interval=0.05) as watch:
+            while watch.rounds < 2:  # the first polls
+                time.sleep(0.01)
+            begun, cpu = watch.rounds, time.process_time()
+            while watch.rounds < begun + rounds:
+                time.sleep(0.01)
+            polls = watch.rounds - begun
+            per_poll = (time.process_time() - cpu) / polls
+    return {"total": per_poll, "refresh": by_hand}
+
+
 # -- repeated enter/exit cycles -------------------------------------------------
 
 CYCLES = 200

@@ -443,6 +443,32 @@ def refresh_rows(
     one = measure(two, "refresh_one", big, base, rounds=rounds)
     what = f"refresh(paths=[file]) with {sizes.big} loaded, that file edited; vs importlib.reload"
     rows.append(versus_floor(f"refresh {sizes.big}, paths=[one]", what, one, budget(2.0)))
+    rows.extend(watch_rows(sizes, big, base, budget))
+    return rows
+
+
+def watch_rows(
+    sizes: Sizes, big: Path, base: Path, budget: Callable[[float], float | None]
+) -> list[Row]:
+    """The watcher over ``big`` loaded: from a write to its report (watchfiles, default
+    debounce, one process of `child.WATCH_EDITS` edits: median and 99th percentile, in
+    ms); and the polling watcher's CPU per poll when nothing changed against
+    ``refresh()``'s, in the same processes."""
+    edits = 200 if sizes == FULL else 10
+    latencies = run_child("pike", "watch", big, base, extra=str(edits))["latencies"]
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
+    median_ms = statistics.median(latencies) * 1000
+    what = f"mgr.watch(), {sizes.big} loaded, a write to the callback; {edits} edits"
+    rows = [
+        Row(f"watch {sizes.big}, median", what, None, None, median_ms, budget(20.0), unit="ms"),
+        Row(f"watch {sizes.big}, p99", what, None, None, p99 * 1000, budget(100.0), unit="ms"),
+    ]
+    polls = [run_child("pike", "poll", big, base, extra="10") for _ in range(3)]
+    pike = statistics.median(p["total"] for p in polls)
+    floor = statistics.median(p["refresh"] for p in polls)
+    what = "CPU per poll of watch(backend='poll'), nothing changed; vs refresh()"
+    rows.append(Row(f"poll {sizes.big}", what, pike, floor, pike / floor, budget(1.1)))
     return rows
 
 
@@ -590,6 +616,11 @@ def render(rows: list[Row]) -> str:
         ratio = "-" if row.unit == "KiB" else f"{row.ratio:.3f}"
         if row.unit == "ns":
             ratio = f"{row.ratio:+.0f} ns"
+        if row.unit == "ms":  # a latency: the ratio column holds it, its budget too
+            ratio = f"{row.ratio:.1f} ms"
+            budget = "-" if row.budget is None else f"<= {row.budget:g} ms"
+            if row.within is False:
+                budget += " OVER"
         cells = [row.scenario, _fmt(row.pike, row.unit), _fmt(row.floor, row.unit), ratio, budget]
         cells += [f"{row.peers[p]:.2f}x" if p in row.peers else "-" for p in peers]
         lines.append(cells)

@@ -123,6 +123,9 @@ class Watch:
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
         self._reports: queue.SimpleQueue[RefreshReport | None] | None = None
+        #: How many times the watcher looked: polls, or batches of changes (and idle
+        #: wake-ups) from watchfiles.
+        self.rounds = 0
         #: Called by `stop` (the manager forgets this watch there).
         self.on_stop: Callable[[Watch], object] | None = None
 
@@ -200,6 +203,7 @@ class Watch:
                 self._armed.set()
                 while not self._stopping.wait(self._poll_interval):
                     self._apply(None)
+                    self.rounds += 1
             else:
                 self._run_watchfiles()
         except BaseException as exc:  # the backend failed: said on entering, else logged
@@ -233,6 +237,7 @@ class Watch:
                 paths = [path for _change, path in changes if self._tracked(path)]
                 if paths:
                     self._apply(sorted(set(paths)))
+                self.rounds += 1
         finally:
             batches.close()  # its notifier and descriptors go now, not when collected
 
