@@ -311,3 +311,33 @@ def test_hooks_and_kept_modules_leave_nothing_behind(make_tree: MakeTree, tmp_pa
         for n in sys.modules
         if os.path.dirname(getattr(sys.modules[n], "__file__", "") or "") == str(root)
     ]
+
+
+def test_a_module_the_host_imports_runs_its_load_hook_at_the_managers_next_call(
+    make_tree: MakeTree, tmp_path: Path
+) -> None:
+    log = tmp_path / "log"
+    root = make_tree(
+        {"a.py": hooked(log, "a"), "pkg/__init__.py": "", "pkg/sub.py": hooked(log, "sub")}
+    )
+    with PikeManager([root]) as mgr:
+        import a  # type: ignore[import-not-found]  # noqa: F401 - served by the manager
+
+        assert lines(log) == ["import a"]
+        mgr.get_classes()
+        assert lines(log) == ["import a", "import sub", "load a", "load sub"]
+    assert lines(log)[-2:] == ["unload sub", "unload a"]
+
+
+def test_a_hook_error_pickles_with_its_hook() -> None:
+    import pickle
+
+    error = PluginHookError("its hook raised", "a", "/p/a.py", 3, hook="__pike_load__")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.hook, copy.module_name, copy.path, copy.lineno) == (
+        "__pike_load__",
+        "a",
+        "/p/a.py",
+        3,
+    )
+    assert str(copy) == "its hook raised"
