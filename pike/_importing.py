@@ -291,8 +291,11 @@ class Importer:
         """Run the load hook of each module landed since they last ran (`pike._hooks`);
         their errors are noted under the policy, never raised."""
         session = self.session
-        for error in session.call_hooks(LOAD, session.due()):
-            self.policy.note(error)
+        for record in session.due():
+            # A hook before it may have ended the session, or reloaded this module.
+            if session.active and session.get(record.entry.key) is record:
+                for error in session.call_hooks(LOAD, (record,)):
+                    self.policy.note(error)
 
     def report_broken(self, broken: list[tuple[str, str]]) -> None:
         """Report the plugin archives a walk could not read (``(path, reason)``) as

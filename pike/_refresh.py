@@ -125,12 +125,27 @@ class Plan:
 
 class Scope:
     """Where a refresh looks: the files ``paths`` name and everything under the folders
-    they name (absolute paths)."""
+    they name (absolute paths), however they are spelled: each is also taken as its
+    real path and, inside a search path reached through a link, as that search path
+    spells it (the records' spelling)."""
 
     __slots__ = ("files", "prefixes")
 
-    def __init__(self, paths: Iterable[str]) -> None:
-        self.files = frozenset(paths)
+    def __init__(self, paths: Iterable[str], search_paths: Iterable[str] = ()) -> None:
+        reals = [(path, os.path.realpath(path)) for path in search_paths]
+        spelled: set[str] = set()
+        for path in paths:
+            # Resolved whole, and up to its last part (a module file that is a link).
+            parent, name = os.path.split(path)
+            forms = {path, os.path.realpath(path), os.path.join(os.path.realpath(parent), name)}
+            spelled.update(forms)
+            for real in forms:
+                for search_path, real_search_path in reals:
+                    if real == real_search_path:
+                        spelled.add(search_path)
+                    elif real.startswith(os.path.join(real_search_path, "")):
+                        spelled.add(os.path.join(search_path, real[len(real_search_path) + 1 :]))
+        self.files = frozenset(spelled)
         # Anything not a file now (a folder, or gone) is looked under too.
         self.prefixes = tuple(
             path.rstrip(os.sep) + os.sep for path in self.files if not os.path.isfile(path)
@@ -358,6 +373,19 @@ def _diff(
     return diff if scope is None else scope.narrow(diff, records)
 
 
+def _rebind(session: Session, importer: Importer, added: list[ModuleEntry], kept: set[str]) -> None:
+    """Import again the modules just added that hold objects of a new version that was
+    not swapped (``kept``), so that they hold the version that stays."""
+    fresh = [record for entry in added if (record := session.get(entry.key)) is not None]
+    examine(fresh, session.names())
+    again = {
+        record.entry.key for record in fresh if record.uses and not kept.isdisjoint(record.uses)
+    }
+    if again:
+        session.forget(again)
+        importer.load([entry for entry in added if entry.key in again], hooks=False)
+
+
 def _swap(
     session: Session, importer: Importer, edited: set[str], records: Mapping[str, Record]
 ) -> set[str]:
@@ -366,13 +394,15 @@ def _swap(
     (docs/refresh.md, "Atomic reload"), and run the unload hooks of what is replaced or
     removed. Returns the names kept as they were."""
     kept: set[str] = set()
-    for group in swap_groups(edited, records) if edited else ():
-        if not all(name in session for name in group):
-            kept.update(session.set_back(group))
-    going = [record for key, record in session.old_versions().items() if key not in kept]
-    for error in session.call_hooks(UNLOAD, reversed(going)):
-        importer.policy.note(error)
-    session.release()
+    try:
+        for group in swap_groups(edited, records) if edited else ():
+            if not all(name in session for name in group):
+                kept.update(session.set_back(group))
+        going = [record for key, record in session.old_versions().items() if key not in kept]
+        for error in session.call_hooks(UNLOAD, reversed(going)):
+            importer.policy.note(error)
+    finally:
+        session.release()  # even if a hook raised KeyboardInterrupt
     return kept
 
 
@@ -407,6 +437,8 @@ def run(
     removed = diff.removed
     reload = diff.changed
     edited = {entry.key for entry in reload}
+    if diff.new:  # a module added may be what a module kept after a failed reload lacked
+        resolved_otherwise |= session.kept()
     if resolved_otherwise:
         edited |= resolved_otherwise & {entry.key for entry in walk.modules}
         reload = [entry for entry in walk.modules if entry.key in edited]
@@ -436,6 +468,8 @@ def run(
         importer.report_broken(walk.broken)
     finally:
         kept = _swap(session, importer, edited, records) if dropped else set()
+    if kept and diff.new:
+        _rebind(session, importer, [entry for entry in diff.new if entry.key in session], kept)
     importer.run_load_hooks()
     report = RefreshReport(
         added=list(

@@ -302,6 +302,10 @@ class Session:
         self._aside: dict[str, Record] = {}
         # The file state of each new version that failed, while its old one is aside.
         self._tried: dict[str, FileState] = {}
+        # The modules put back after a failed reload (`kept`).
+        self._kept: set[str] = set()
+        # True while `end` runs the unload hooks: an `end` they cause waits for it.
+        self._ending = False
         # The records that may hold plugin modules' objects (not examined yet, or found
         # to: `users`), so refresh need not go through every record to find them.
         self._users: dict[str, Record] = {}
@@ -534,6 +538,7 @@ class Session:
         self._running.pop(name, None)
         self._records[name] = record
         self._users[name] = record
+        self._kept.discard(name)
         if defines(record.module, LOAD):
             self._hooks_due.append(record)
         self._changes.append(name)  # after the record: `catch_up` reads it after this
@@ -636,10 +641,16 @@ class Session:
         with self._lock:
             back = {name: self._aside.pop(name) for name in names if name in self._aside}
             for name, record in back.items():
-                self._records.pop(name, None)
+                new = self._records.pop(name, None)
+                # What was tried is not tried again until its file changes again (or a
+                # module is added: `kept`): the state of the version that failed, or
+                # that imported but was not swapped.
                 tried = self._tried.pop(name, None)
-                if tried is not None:  # what failed is not tried again until it changes
+                if tried is None and new is not None:
+                    tried = new.state
+                if tried is not None:
                     record.state = tried
+                self._kept.add(name)
             self._changes.extend(back)
             self.version = next(self._versions)
         if back:
@@ -652,6 +663,13 @@ class Session:
                 for namespace in self._namespaces.values():
                     namespace.forget()
         return list(back)
+
+    def kept(self) -> set[str]:
+        """The modules put back by `set_back` and still loaded: tried again when a module
+        is added (it may be what their new version lacked)."""
+        with self._lock:
+            self._kept &= self._records.keys()
+            return set(self._kept)
 
     # -- the plugins' own hooks (`pike._hooks`) -------------------------------------------
 
@@ -721,40 +739,56 @@ class Session:
         if sys.is_finalizing():
             return  # the interpreter is going away with everything in it
         with self.lock:
+            if self._ending:
+                return  # called by an unload hook: the end under way finishes the job
             self.end_errors = []
+            interrupted: BaseException | None = None
             if self.unload and self._active:
                 # While the plugins are still in place (a hook may import a sibling),
                 # the last loaded first.
                 with self._lock:
                     landed = list(self._records.values())
-                self.end_errors = self.call_hooks(UNLOAD, reversed(landed))
+                self._ending = True
+                try:
+                    self.end_errors = self.call_hooks(UNLOAD, reversed(landed))
+                except BaseException as exc:  # KeyboardInterrupt: end, then propagate
+                    interrupted = exc
+                finally:
+                    self._ending = False
                 for error in self.end_errors:
                     logger.warning("pike: %s", error)
-            with self._lock:
-                was_active, self._active = self._active, False
-                records = dict(self._records)
-                if self.unload:
-                    self._records.clear()
-                    self._users.clear()
-                    self._aside.clear()
-                    self._files = RecordFiles()
-                    self._changes.clear()
-                    self.version = next(self._versions)
-            finder = self._finder
-            _guarded(
-                "remove the finder",
-                lambda: rebind_meta_path(lambda meta: [f for f in meta if f is not finder]),
-            )
-            if not was_active:
-                return
+            try:
+                self._take_out()
+            finally:
+                if interrupted is not None:
+                    raise interrupted
+
+    def _take_out(self) -> None:
+        """`end`, after the unload hooks."""
+        with self._lock:
+            was_active, self._active = self._active, False
+            records = dict(self._records)
             if self.unload:
-                _guarded("unload the plugin modules", lambda: self._unload(records))
-                _guarded("remove the plugins' finders", lambda: self._drop_finders(records))
-            _guarded(
-                "restore sys.path", lambda: restore_sys_path(self._sys_path_before, self._roots)
-            )
-            _guarded("clear the importer cache", lambda: forget_importer_cache(self._roots))
-            _guarded("close the archives", self._close_archives)
+                self._records.clear()
+                self._users.clear()
+                self._aside.clear()
+                self._kept.clear()
+                self._files = RecordFiles()
+                self._changes.clear()
+                self.version = next(self._versions)
+        finder = self._finder
+        _guarded(
+            "remove the finder",
+            lambda: rebind_meta_path(lambda meta: [f for f in meta if f is not finder]),
+        )
+        if not was_active:
+            return
+        if self.unload:
+            _guarded("unload the plugin modules", lambda: self._unload(records))
+            _guarded("remove the plugins' finders", lambda: self._drop_finders(records))
+        _guarded("restore sys.path", lambda: restore_sys_path(self._sys_path_before, self._roots))
+        _guarded("clear the importer cache", lambda: forget_importer_cache(self._roots))
+        _guarded("close the archives", self._close_archives)
 
     def _close_archives(self) -> None:
         for namespace in list(self._namespaces.values()):

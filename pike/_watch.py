@@ -253,18 +253,20 @@ class Watch:
         if not self._active():
             self._stopping.set()
             return
+        if self._stopping.is_set():
+            return  # the block ended: nothing more is applied or delivered
         try:
             report = self._refresh(paths)
-        except Exception:  # the manager was cleaned up meanwhile, or pike's own failure
+        except BaseException:  # cleaned up meanwhile; a plugin's KeyboardInterrupt
             if self._active():
                 logger.error("pike: a refresh while watching failed", exc_info=True)
             return
-        if not report:
+        if not report or self._stopping.is_set():
             return
         if self._reports is not None:
             self._reports.put(report)
             return
         try:
             self._on_change(report)  # type: ignore[misc]
-        except Exception:
+        except BaseException:
             logger.error("pike: on_change raised; watching goes on", exc_info=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -122,8 +123,9 @@ class PikeManager:
         # through the records alone.
         self._in_step: int | None = None
         self._classes: tuple[int, list[type]] | None = None
-        # The watches made by `watch`, stopped at cleanup (by identity).
-        self._watches: dict[int, Watch] = {}
+        # The watches made by `watch`, stopped at cleanup (by identity; one never
+        # entered goes when it is collected).
+        self._watches: weakref.WeakValueDictionary[int, Watch] = weakref.WeakValueDictionary()
         self._session.start(self.module_finder, self._roots)
 
     # -- lifecycle -----------------------------------------------------------
@@ -294,6 +296,8 @@ class PikeManager:
                 self._importer.report_broken(walk.broken)
                 self._loaded = True
                 self._in_step = self._step_of(walk)
+            else:
+                self._importer.run_load_hooks()  # of modules the host imported since
             return walk
 
     def _step_of(self, walk: _walk.Walk) -> int | None:
@@ -402,7 +406,7 @@ class PikeManager:
         the current folder) limits the refresh to the modules under them and
         those that use them; paths outside the search paths are ignored.
         """
-        scope = None if paths is None else _refresh.Scope(_paths_given(paths))
+        scope = None if paths is None else _refresh.Scope(_paths_given(paths), self.search_paths)
         return self._refresh(self._importer, scope)
 
     def _refresh(self, importer: Importer, scope: _refresh.Scope | None) -> RefreshReport:
@@ -455,10 +459,16 @@ class PikeManager:
 
         checked = _watch.check(on_change, debounce, backend, poll_interval)
         self._check_active()
+        if any(watch.watching for watch in self._watches.values()):
+            raise PikeValueError(
+                "this PikeManager is watched already (each change would reach only one "
+                "of the watches); share its reports, or end that watch first"
+            )
         importer = Importer(self._session, ErrorPolicy("collect"))
 
         def refresh(paths: list[str] | None) -> RefreshReport:
-            return self._refresh(importer, None if paths is None else _refresh.Scope(paths))
+            scope = None if paths is None else _refresh.Scope(paths, self.search_paths)
+            return self._refresh(importer, scope)
 
         def active() -> bool:
             return self._session.active

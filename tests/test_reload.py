@@ -341,3 +341,124 @@ def test_a_hook_error_pickles_with_its_hook() -> None:
         3,
     )
     assert str(copy) == "its hook raised"
+
+
+# -- what a review found ------------------------------------------------------------------
+
+
+def test_a_group_kept_for_a_dependents_failure_is_not_tried_again_until_it_changes(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree({"base.py": "class Base: pass\n", "impl.py": IMPL})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        (root / "base.py").write_text("class Renamed: pass\n")  # good itself; impl fails
+        assert sorted(mgr.refresh().kept) == ["base", "impl"]
+        assert not mgr.refresh() and not mgr.refresh(paths=root)
+
+
+def test_a_module_kept_for_a_missing_import_loads_once_the_module_is_added(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree({"a.py": "class A:\n    V = 1\n"})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        (root / "a.py").write_text("from helper import H\n\n\nclass A:\n    V = 2\n")
+        assert mgr.refresh().kept == ["a"]
+        (root / "helper.py").write_text("class H: pass\n")
+        report = mgr.refresh()
+        assert (report.added, report.changed, report.kept) == (["helper"], ["a"], [])
+        assert sys.modules["a"].A.V == 2
+
+
+def test_a_dependent_kept_while_its_base_was_gone_follows_the_base_back(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree({"base.py": "class Base: pass\n", "impl.py": IMPL})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        (root / "base.py").rename(root / "base.bak")
+        report = mgr.refresh()
+        assert (report.removed, report.kept) == (["base"], ["impl"])
+        (root / "base.bak").rename(root / "base.py")
+        report = mgr.refresh()
+        assert (report.added, report.changed) == (["base"], ["impl"])
+        base = sys.modules["base"].Base
+        assert [c.__name__ for c in mgr.get_all_inherited_classes(base)] == ["Impl"]
+
+
+def test_a_module_added_beside_a_version_not_swapped_holds_the_version_that_stays(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree({"base.py": "class Base: pass\n", "impl.py": IMPL})
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()
+        (root / "base.py").write_text("class Base: pass\nclass Extra: pass\n")
+        (root / "impl.py").write_text("from base import Base\nraise RuntimeError('no')\n")
+        (root / "newer.py").write_text("from base import Base\n\n\nclass Newer(Base):\n    pass\n")
+        report = mgr.refresh()
+        assert report.added == ["newer"] and sorted(report.kept) == ["base", "impl"]
+        base = sys.modules["base"].Base
+        assert sorted(c.__name__ for c in mgr.get_all_inherited_classes(base)) == ["Impl", "Newer"]
+
+
+def test_hooks_that_clean_up_or_interrupt_leave_a_whole_state(
+    make_tree: MakeTree, tmp_path: Path
+) -> None:
+    log = tmp_path / "log"
+    cleanup = "def __pike_unload__():\n    MGR.cleanup()\n"
+    root = make_tree({"a.py": cleanup, "b.py": hooked(log, "b")})
+    mgr = PikeManager([root])
+    with mgr:
+        mgr.get_classes()
+        sys.modules["a"].MGR = mgr  # the plugin's unload hook cleans its manager up
+    assert lines(log).count("unload b") == 1 and not mgr.active
+    assert "a" not in sys.modules and "b" not in sys.modules
+    interrupt = "def __pike_unload__():\n    raise KeyboardInterrupt\n"
+    root = make_tree({"a.py": interrupt, "b.py": hooked(log, "b")})
+    mgr = PikeManager([root])
+    with pytest.raises(KeyboardInterrupt), mgr:
+        mgr.get_classes()
+    assert not mgr.active and "a" not in sys.modules and "b" not in sys.modules
+    assert lines(log).count("unload b") == 2
+    mgr.cleanup()
+    assert lines(log).count("unload b") == 2  # not again
+
+
+def test_a_load_hook_that_cleans_up_stops_the_hooks_after_it(
+    make_tree: MakeTree, tmp_path: Path
+) -> None:
+    log = tmp_path / "log"
+    first = "import builtins\n\n\ndef __pike_load__():\n    builtins.PIKE_TEST_MGR.cleanup()\n"
+    root = make_tree({"a.py": first, "b.py": hooked(log, "b")})
+    import builtins
+
+    mgr = PikeManager([root])
+    builtins.PIKE_TEST_MGR = mgr  # type: ignore[attr-defined]
+    try:
+        with mgr:
+            mgr.get_classes()
+    finally:
+        del builtins.PIKE_TEST_MGR  # type: ignore[attr-defined]
+    assert lines(log) == ["import b", "unload b"]  # taken out, never started after
+
+
+def test_refresh_paths_are_matched_however_they_are_spelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "release"
+    (real / "pkg").mkdir(parents=True)
+    (real / "a.py").write_text("V = 1\n")
+    (real / "pkg" / "__init__.py").write_text("")
+    link = tmp_path / "current"
+    link.symlink_to(real)
+    with PikeManager([link]) as mgr:
+        mgr.get_classes()
+        (real / "a.py").write_text("V = 2\n")
+        assert mgr.refresh(paths=real / "a.py").changed == ["a"]  # the real path
+        (real / "a.py").write_text("V = 3\n")
+        monkeypatch.chdir(link)  # the current folder is the real one
+        assert mgr.refresh(paths="a.py").changed == ["a"]
+        (real / "a.py").write_text("V = 4\n")
+        assert mgr.refresh(paths=link).changed == ["a"]
+        assert sys.modules["a"].V == 4

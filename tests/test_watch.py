@@ -280,8 +280,14 @@ def test_watch_arguments_are_checked(make_tree: MakeTree) -> None:
             iter(mgr.watch(print, backend="poll"))  # type: ignore[call-overload]
         with watch, pytest.raises(PikeValueError, match="entered already"):
             watch.__enter__()
+        with watch_again(mgr), pytest.raises(PikeValueError, match="watched already"):
+            mgr.watch(backend="poll")  # a second watch would take half of the changes
     with pytest.raises(InactiveManagerError):
         mgr.watch(backend="poll")
+
+
+def watch_again(mgr: PikeManager) -> object:
+    return mgr.watch(backend="poll")
 
 
 def test_without_watchfiles_auto_polls_with_a_warning_and_watchfiles_is_refused(
