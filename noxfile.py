@@ -59,7 +59,7 @@ def coverage(session: nox.Session) -> None:
 @nox.session(python=MAIN)
 def lint(session: nox.Session) -> None:
     """ruff's checks and format, mypy --strict."""
-    session.install(*_extra("dev", "ruff"), *_extra("test", "mypy"))
+    session.install(*_extra("dev", "ruff"), *_extra("test", "mypy"), *_extra("watch", "watchfiles"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "--strict", "pike")

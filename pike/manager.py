@@ -124,8 +124,8 @@ class PikeManager:
         self._in_step: int | None = None
         self._classes: tuple[int, list[type]] | None = None
         # The watches made by `watch`, stopped at cleanup (by identity; one never
-        # entered goes when it is collected).
-        self._watches: weakref.WeakValueDictionary[int, Watch] = weakref.WeakValueDictionary()
+        # entered goes when it is collected). Made by the first `watch`.
+        self._watches: weakref.WeakValueDictionary[int, Watch] | None = None
         self._session.start(self.module_finder, self._roots)
 
     # -- lifecycle -----------------------------------------------------------
@@ -150,7 +150,7 @@ class PikeManager:
         plugins added under the search paths and their importer-cache entries.
         Classes already obtained keep working. Safe to call any number of times.
         """
-        for watch in list(self._watches.values()):
+        for watch in list(self._watches.values()) if self._watches is not None else ():
             watch.stop()  # before the lock: a watch's refresh may be waiting for it
         with self._session.lock:
             self._forget_discovery()
@@ -459,7 +459,10 @@ class PikeManager:
 
         checked = _watch.check(on_change, debounce, backend, poll_interval)
         self._check_active()
-        if any(watch.watching for watch in self._watches.values()):
+        if self._watches is None:
+            self._watches = weakref.WeakValueDictionary()
+        watches = self._watches
+        if any(watch.watching for watch in watches.values()):
             raise PikeValueError(
                 "this PikeManager is watched already (each change would reach only one "
                 "of the watches); share its reports, or end that watch first"
@@ -474,8 +477,8 @@ class PikeManager:
             return self._session.active
 
         watch = _watch.Watch(refresh, active, self.search_paths, on_change, *checked)
-        self._watches[id(watch)] = watch
-        watch.on_stop = lambda done: self._watches.pop(id(done), None)
+        watches[id(watch)] = watch
+        watch.on_stop = lambda done: watches.pop(id(done), None)
         return watch
 
     def get_modules(self) -> list[ModuleType]:

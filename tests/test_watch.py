@@ -339,3 +339,97 @@ def test_an_isolated_manager_is_watched_in_its_namespaces(make_tree: MakeTree) -
             assert "NodeA.nodes" in report.changed
             [node] = mgr.get_classes()
             assert node.who == "b"
+
+
+def test_a_folder_the_backend_cannot_watch_is_said_when_entering(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        shutil.rmtree(root)  # gone before watching starts
+        with pytest.raises(PikeValueError, match="could not watch"):
+            mgr.watch(backend="watchfiles").__enter__()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_hook_interrupting_a_refresh_is_logged_and_watching_goes_on(
+    make_tree: MakeTree, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    hook = "V = 1\n\n\ndef __pike_load__():\n    if V == 2:\n        raise KeyboardInterrupt\n"
+    root = make_tree({"a.py": hook, "b.py": "V = 1\n"})
+    reports = Reports()
+    caplog.set_level(logging.ERROR, logger="pike._watch")
+    with PikeManager([root]) as mgr:
+        mgr.get_classes()
+        with watching(mgr, backend, reports) as watch:
+            (root / "a.py").write_text(hook.replace("V = 1", "V = 2"))
+            deadline = time.monotonic() + WAIT  # the interrupted refresh is logged
+            while "a refresh while watching failed" not in caplog.text:
+                assert time.monotonic() < deadline, "the interrupted refresh was not logged"
+                time.sleep(0.005)
+            (root / "b.py").write_text("V = 2\n")
+            reports.until(lambda r: "b" in r.changed)
+            assert watch.watching  # type: ignore[attr-defined]
+            assert sys.modules["a"].V == 2  # what the refresh swapped stays swapped
+
+
+def test_the_command_line_watch_in_process_ends_with_130_on_ctrl_c(make_tree: MakeTree) -> None:
+    import io
+    import signal
+
+    from pike.cli import main
+
+    root = make_tree({"a.py": "class A: pass\n"})
+    out, err = io.StringIO(), io.StringIO()
+
+    def user() -> None:
+        # Once the listing is out (watching is armed then), a change; once it is
+        # printed, Ctrl-C (a real SIGINT, which the main thread receives).
+        deadline = time.monotonic() + WAIT
+        while "1 plugin class" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        (root / "b.py").write_text("class B(:\n")
+        while "kept" not in out.getvalue() and "added" not in out.getvalue():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    helper = threading.Thread(target=user)
+    helper.start()
+    try:
+        status = main([str(root), "--watch", "--traceback"], out=out, err=err)
+    finally:
+        helper.join(WAIT)
+    assert status == 130
+    assert "1 plugin class in 1 module" in out.getvalue()
+    assert "1 error" in out.getvalue() and "SyntaxError" in err.getvalue()
+
+
+def test_the_command_line_watch_in_process_prints_json_lines(make_tree: MakeTree) -> None:
+    import io
+    import json
+    import signal
+
+    from pike.cli import main
+
+    root = make_tree({"a.py": "class A: pass\n"})
+    out = io.StringIO()
+
+    def user() -> None:
+        deadline = time.monotonic() + WAIT
+        while not out.getvalue().endswith("\n") and time.monotonic() < deadline:
+            time.sleep(0.005)
+        (root / "a.py").unlink()
+        while out.getvalue().count("\n") < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    helper = threading.Thread(target=user)
+    helper.start()
+    try:
+        status = main([str(root), "--watch", "--json"], out=out, err=io.StringIO())
+    finally:
+        helper.join(WAIT)
+    listing, change = map(json.loads, out.getvalue().splitlines()[:2])
+    assert status == 130 and listing["counts"]["classes"] == 1
+    assert change["removed"] == ["a"]
