@@ -169,15 +169,15 @@ def test_module_search_path_from_an_installed_package(make_tree: MakeTree) -> No
     site = make_tree(
         {
             "hostlib/__init__.py": "",
-            "hostlib/contract.py": "class AbstractHandler:\n    extras_name = None\n",
+            "hostlib/interfaces.py": "class AbstractHandler:\n    extras_name = None\n",
             "hostlib/formats/__init__.py": "",
             "hostlib/formats/yml.py": """
-                from hostlib.contract import AbstractHandler
+                from hostlib.interfaces import AbstractHandler
                 class YamlHandler(AbstractHandler):
                     extras_name = "yaml"
             """,
             "hostlib/formats/js.py": """
-                from hostlib.contract import AbstractHandler
+                from hostlib.interfaces import AbstractHandler
                 class JsonHandler(AbstractHandler):
                     extras_name = "json"
             """,
@@ -185,7 +185,7 @@ def test_module_search_path_from_an_installed_package(make_tree: MakeTree) -> No
     )
     sys.path.insert(0, str(site))
     try:
-        from hostlib.contract import AbstractHandler  # type: ignore[import-not-found]
+        from hostlib.interfaces import AbstractHandler  # type: ignore[import-not-found]
 
         search_paths = py.get_module_by_name("hostlib.formats").__path__
         with PikeManager(search_paths) as mgr:

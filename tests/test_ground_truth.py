@@ -49,10 +49,10 @@ def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
 class Folder:
     """A plugin folder, and the random edits made to it."""
 
-    def __init__(self, root: Path, outside: Path, seed: int) -> None:
+    def __init__(self, root: Path, outside: Path, start: int) -> None:
         self.root = root
         self.outside = outside
-        self.rng = random.Random(seed)
+        self.rng = random.Random(start)
         self.counter = 0
         root.mkdir(parents=True)
         outside.mkdir(parents=True)
@@ -177,9 +177,9 @@ def _uncached(paths: list[Path]) -> tuple[object, ...]:
         os.environ["PIKE_CACHE_DIR"] = before
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_index_always_says_what_the_folder_holds(place: Path, seed: int) -> None:
-    folder = Folder(place / "plugins", place / "outside", seed)
+@pytest.mark.parametrize("start", [1, 2, 3])
+def test_the_index_always_says_what_the_folder_holds(place: Path, start: int) -> None:
+    folder = Folder(place / "plugins", place / "outside", start)
     for step in range(70):
         kind = folder.edit()
         if folder.rng.random() < 0.5:
@@ -188,9 +188,9 @@ def test_the_index_always_says_what_the_folder_holds(place: Path, seed: int) -> 
         assert _listing([folder.root]) == _uncached([folder.root]), (step, kind)
 
 
-@pytest.mark.parametrize("seed", [4, 5, 6])
-def test_refresh_always_holds_what_the_files_hold(place: Path, seed: int) -> None:
-    folder = Folder(place / "plugins", place / "outside", seed)
+@pytest.mark.parametrize("start", [4, 5, 6])
+def test_refresh_always_holds_what_the_files_hold(place: Path, start: int) -> None:
+    folder = Folder(place / "plugins", place / "outside", start)
     (folder.root / "m00.py").write_text(folder.source())
     with PikeManager([folder.root], on_error="collect") as mgr:
         mgr.get_classes()

@@ -103,7 +103,7 @@ def test_external_bases_match_by_name(make_tree: MakeTree) -> None:
     root = make_tree(
         {
             "handlers.py": """
-                from hostapp.contract import AbstractHandler
+                from hostapp.interfaces import AbstractHandler
                 import typing
                 class Yaml(AbstractHandler): pass
                 class Typed(typing.Generic[typing.T]): pass
@@ -111,9 +111,9 @@ def test_external_bases_match_by_name(make_tree: MakeTree) -> None:
         }
     )
     assert names(static.list_classes(root, base="AbstractHandler")) == ["handlers.Yaml"]
-    listing = static.list_classes(root, base="hostapp.contract.AbstractHandler")
+    listing = static.list_classes(root, base="hostapp.interfaces.AbstractHandler")
     assert names(listing) == ["handlers.Yaml"]
-    assert listing.classes[0].resolved_bases == ("hostapp.contract.AbstractHandler",)
+    assert listing.classes[0].resolved_bases == ("hostapp.interfaces.AbstractHandler",)
     typed = static.list_classes(root).classes[1]
     assert typed.resolved_bases == ("typing.Generic",)
 
