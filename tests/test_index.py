@@ -1221,3 +1221,27 @@ def test_clearing_a_cache_that_is_off_or_not_made_yet_clears_nothing(
     monkeypatch.setenv("PIKE_CACHE_DIR", str(bad))
     with pytest.raises(PermissionError, match="not a folder of yours"):
         _cache.clear()
+
+
+def test_every_value_of_a_kept_listing_swapped_for_another_type_is_never_believed(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from pike.discovery import _index
+
+    root = make_tree({**PLUGINS, "bases.py": "class Base:\n    pass\n"})
+    age(root)
+    later = time.time_ns() + 10 * 10**9
+    monkeypatch.setattr(_index.time, "time_ns", lambda: later)
+    expected = truth([root]), truth([root], base="Base")
+    assert (warm([root]), warm([root], base="Base")) == expected
+    [kept] = cache.glob("listing-*")
+    document = _cache.read(kept.name)
+    assert document is not None
+    swaps: list[object] = [[1], [1, 2], ["a", "b"], "x", "", 5, -1, 2**70, None, (1,), {}, b"x"]
+    for key in sorted(document):
+        for value in swaps:
+            _cache.write(kept.name, {**document, key: value})
+            assert warm([root]) == expected[0], (key, value)
+            assert warm([root], base="Base") == expected[1], (key, value)

@@ -291,6 +291,7 @@ class KeptListing:
         "_names",
         "_packed",
         "_paths",
+        "_text",
         "count",
         "errors",
         "modules",
@@ -306,7 +307,11 @@ class KeptListing:
         self.tuples: tuple[tuple[str, ...], ...] = document["tuples"]
         self.errors: tuple[tuple[str, str, int | None, str], ...] = document["errors"]
         self.skipped: tuple[tuple[str, str], ...] = document["skipped"]
-        self._names: object = document.get("names")
+        # The classes' names, one text with a line each as stored (anything else: not
+        # a listing to believe), split when first asked for.
+        names = document.get("names")
+        self._text: str | None = names if type(names) is str else None
+        self._names: list[str] | None = None
         self._packed = [document.get(name) for name, _code in COLUMNS]
         self._columns: tuple[list[str], list[memoryview[int]]] | None = None
 
@@ -349,11 +354,11 @@ class KeptListing:
         return self._paths
 
     def _names_of(self) -> list[str] | None:
-        names = self._names
-        if type(names) is str:
-            split = names.split("\n") if self.count else []
-            self._names = names = split if len(split) == self.count else None
-        return names if type(names) is list else None
+        if self._names is None and self._text is not None:
+            split = self._text.split("\n") if self.count else []
+            self._text = None
+            self._names = split if len(split) == self.count else None
+        return self._names
 
     def _column(self, at: int, below: int) -> memoryview[int] | None:
         """Packed column ``at`` (of `COLUMNS`), each number in ``[0, below)``; or None."""
