@@ -609,7 +609,19 @@ def test_cli_import_mode_takes_lines_from_the_code_it_ran(make_tree: MakeTree) -
 
 class Watching:
     """``pike PATH --watch ...`` in a subprocess, its stdout read line by line with a
-    timeout (a thread reads it), ended by Ctrl-C (SIGINT)."""
+    timeout (a thread reads it), ended by Ctrl-C (SIGINT); killed on leaving the
+    ``with`` block if a failing test left it running."""
+
+    def __enter__(self) -> Watching:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
 
     def __init__(self, *args: str) -> None:
         import queue
@@ -645,23 +657,21 @@ class Watching:
         self.proc.send_signal(signal.SIGINT)
         status = self.proc.wait(timeout=30)
         self.reader.join(30)  # it ends at the end of stdout
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        self.proc.stdout.close()
-        with self.proc.stderr:
-            return status, self.proc.stderr.read()
+        assert self.proc.stderr is not None
+        return status, self.proc.stderr.read()
 
 
 def test_watch_prints_the_listing_then_each_change_until_interrupted(
     make_tree: MakeTree,
 ) -> None:
     root = make_tree({"a.py": "class A: pass\n"})
-    run = Watching(str(root))
-    run.until("1 plugin class in 1 module")
-    (root / "b.py").write_text("print('b says hello')\nclass B: pass\n")
-    assert run.until("added") == "added: b"
-    (root / "b.py").write_text("class B(:\n")
-    assert run.until("kept") == "kept: b; 1 error"
-    status, err = run.interrupt()
+    with Watching(str(root)) as run:
+        run.until("1 plugin class in 1 module")
+        (root / "b.py").write_text("print('b says hello')\nclass B: pass\n")
+        assert run.until("added") == "added: b"
+        (root / "b.py").write_text("class B(:\n")
+        assert run.until("kept") == "kept: b; 1 error"
+        status, err = run.interrupt()
     assert status == 130
     assert "b says hello" in err and "SyntaxError" in err and "pike: interrupted" in err
     assert "Traceback" not in err
@@ -669,18 +679,18 @@ def test_watch_prints_the_listing_then_each_change_until_interrupted(
 
 def test_watch_with_json_prints_one_object_per_line(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": "class A: pass\n"})
-    run = Watching(str(root), "--json")
-    listing = json.loads(run.line())
-    assert [c["class"] for c in listing["classes"]] == ["A"]
-    (root / "a.py").unlink()
-    assert json.loads(run.line()) == {
-        "added": [],
-        "changed": [],
-        "removed": ["a"],
-        "kept": [],
-        "errors": [],
-    }
-    assert run.interrupt()[0] == 130
+    with Watching(str(root), "--json") as run:
+        listing = json.loads(run.line())
+        assert [c["class"] for c in listing["classes"]] == ["A"]
+        (root / "a.py").unlink()
+        assert json.loads(run.line()) == {
+            "added": [],
+            "changed": [],
+            "removed": ["a"],
+            "kept": [],
+            "errors": [],
+        }
+        assert run.interrupt()[0] == 130
 
 
 def test_watch_with_static_is_a_usage_error(make_tree: MakeTree) -> None:
