@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 from pike import _walk
-from pike._classes import NOTHING, examine
+from pike._classes import examine
 from pike._hooks import UNLOAD
 from pike._importing import Importer
 from pike._session import Record, RecordFiles, Session
@@ -211,7 +211,7 @@ def plan(
                 continue
         matched.append(record)
     # A record that uses a plugin module, or is not examined yet (`pike._classes`).
-    users = [record for record in matched if record.uses is not NOTHING]
+    users = [record for record in matched if record.may_use_plugins]
     kept = {id(record) for record in matched}
     edited = {record.entry.key for record in stale if id(record) in kept}
     edited.update(entry.key for entry in moved)
@@ -234,7 +234,7 @@ def _plan_in_step(
     `Session.users` gives them, if the caller has them."""
     if users is None:
         # A record that uses a plugin module, or is not examined yet (`pike._classes`).
-        users = [record for record in records.values() if record.uses is not NOTHING]
+        users = [record for record in records.values() if record.may_use_plugins]
     changed = [record.entry for record in stale if records.get(record.entry.key) is record]
     if len(changed) > 1:  # in load order
         order = {entry.key: i for i, entry in enumerate(walk.modules)}
@@ -462,7 +462,6 @@ def run(
         entries = [entry for entry in walk.modules if entry.key in wanted]
     else:
         entries = reload or diff.new
-    kept: set[str] = set()
     try:
         loaded = importer.load(entries, hooks=False) if entries else []
         importer.report_broken(walk.broken)

@@ -111,6 +111,12 @@ class Record:
     def __repr__(self) -> str:
         return f"<Record {self.entry.name!r} from {self.entry.path!r}>"
 
+    @property
+    def may_use_plugins(self) -> bool:
+        """True if the module holds objects of a plugin module, or is not examined yet
+        (`pike._classes`): it may have to run again with what changed."""
+        return self.uses is None or bool(self.uses)
+
 
 class RecordFiles:
     """The files of the modules a manager ran, as columns in the order they landed:
@@ -463,7 +469,7 @@ class Session:
             return [
                 record
                 for key, record in self._users.items()
-                if current(key) is record and (record.uses is None or record.uses)
+                if current(key) is record and record.may_use_plugins
             ]
 
     def settle_users(self) -> None:
@@ -475,7 +481,7 @@ class Session:
             self._users = {
                 key: record
                 for key, record in self._users.items()
-                if current(key) is record and (record.uses is None or record.uses)
+                if current(key) is record and record.may_use_plugins
             }
 
     def records(self) -> dict[str, Record]:

@@ -784,14 +784,14 @@ def _poison_for(value: object) -> object:
     return "not a tuple"
 
 
-def test_a_cache_of_the_right_format_but_wrong_values_is_never_believed(
-    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import random
+def settled_listing(
+    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, tuple[object, object]]:
+    """A plugins folder old enough to be vouched for (the index's clock ten seconds on),
+    its listing kept, and what a listing with no cache says (all, and ``base="Base"``)."""
     import time
 
     from pike.discovery import _index
-    from pike.manager import PikeManager
 
     root = make_tree({**PLUGINS, "bases.py": "class Base:\n    pass\n"})
     age(root)
@@ -799,6 +799,17 @@ def test_a_cache_of_the_right_format_but_wrong_values_is_never_believed(
     monkeypatch.setattr(_index.time, "time_ns", lambda: later)
     expected = truth([root]), truth([root], base="Base")
     assert (warm([root]), warm([root], base="Base")) == expected
+    return root, expected
+
+
+def test_a_cache_of_the_right_format_but_wrong_values_is_never_believed(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    from pike.manager import PikeManager
+
+    root, expected = settled_listing(make_tree, monkeypatch)
     good = {p.name: _cache.read(p.name) for p in cache.iterdir()}
     assert len(good) >= 2  # the search path's index and its kept listing
     trials = [(name, at) for name, document in sorted(good.items()) for at in _leaves(document)]
@@ -1226,16 +1237,7 @@ def test_clearing_a_cache_that_is_off_or_not_made_yet_clears_nothing(
 def test_every_value_of_a_kept_listing_swapped_for_another_type_is_never_believed(
     make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import time
-
-    from pike.discovery import _index
-
-    root = make_tree({**PLUGINS, "bases.py": "class Base:\n    pass\n"})
-    age(root)
-    later = time.time_ns() + 10 * 10**9
-    monkeypatch.setattr(_index.time, "time_ns", lambda: later)
-    expected = truth([root]), truth([root], base="Base")
-    assert (warm([root]), warm([root], base="Base")) == expected
+    root, expected = settled_listing(make_tree, monkeypatch)
     [kept] = cache.glob("listing-*")
     document = _cache.read(kept.name)
     assert document is not None
