@@ -51,8 +51,11 @@ __all__ = [
     "ints",
     "key_of",
     "read",
+    "read_file",
     "strings",
+    "subfolder",
     "write",
+    "write_file",
 ]
 
 logger = _log.get(__name__)
@@ -108,7 +111,13 @@ def read(name: str) -> dict[str, Any] | None:
     folder = directory()
     if folder is None:
         return None
-    path = os.path.join(folder, name)
+    return read_file(os.path.join(folder, name))
+
+
+def read_file(path: str) -> dict[str, Any] | None:
+    """The document in the cache file ``path`` (in the cache folder or a folder of
+    `subfolder`'s), or None: the file and its folder must be private, its header and
+    CRC-32 check out."""
     try:
         fd = os.open(path, _READ_FLAGS)
     except OSError:
@@ -116,6 +125,7 @@ def read(name: str) -> dict[str, Any] | None:
     try:
         with os.fdopen(fd, "rb") as file:
             st = os.fstat(file.fileno())
+            folder = os.path.dirname(path)
             if not stat.S_ISREG(st.st_mode) or not _private(st) or not _usable(folder):
                 return None
             data = file.read()
@@ -128,6 +138,37 @@ def read(name: str) -> dict[str, Any] | None:
         logger.debug("ignored an unreadable cache file %s", path)
         return None
     return document if type(document) is dict else None
+
+
+def subfolder(name: str) -> str | None:
+    """The folder ``name`` inside the cache folder, made private (mode 0700) if need be;
+    None if caching is off or it is not a private folder of this user's."""
+    folder = directory()
+    if folder is None:
+        return None
+    inside = os.path.join(folder, name)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not _usable(folder):
+            return None
+        os.makedirs(inside, mode=0o700, exist_ok=True)
+        st = os.lstat(inside)
+    except OSError:
+        return None
+    return inside if stat.S_ISDIR(st.st_mode) and _private(st) else None
+
+
+def write_file(path: str, document: dict[str, Any]) -> bool:
+    """Store ``document`` in the cache file ``path`` (in a folder of `subfolder`'s), whole:
+    under a temporary name, then renamed into place. False if it could not be."""
+    try:
+        payload = marshal.dumps(document)
+        header = _HEADER.pack(_MAGIC, FORMAT, binascii.crc32(payload))
+        _replace(os.path.dirname(path), os.path.basename(path), header + payload)
+    except Exception as exc:  # a full disk, a value marshal cannot store...
+        logger.debug("could not write cache file %s: %s", path, exc)
+        return False
+    return True
 
 
 def write(

@@ -27,20 +27,22 @@ import threading
 from collections.abc import Callable, Mapping
 from functools import partial
 from importlib import import_module, machinery
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any
 
+from pike._declared import mark_of
 from pike._hooks import LOAD
 from pike._interpreter import MANY_MODULES, collector_paused
 from pike._names import already_imported, blocked, hidden, name_collision, other_manager
 from pike._objects import location_of
 from pike._policy import ErrorPolicy, import_error
-from pike._session import Record, Session, session_of
+from pike._session import Expected, Record, Session, session_of
 from pike._walk import ModuleEntry
 from pike.errors import PluginError, PluginImportError
 
 if TYPE_CHECKING:
     from pike._archive import Archive
+    from pike._gate import Gate
 
 __all__ = [
     "ArchiveLoader",
@@ -60,6 +62,8 @@ class _Recording:
     #: The session to record into; None for a loader used on its own (it is then
     #: exactly the standard one).
     session: Session | None
+    #: What the manager refuses to run (`pike._gate`), asked just before a module runs.
+    gate: Gate | None = None
     name: str
     #: The standard loader's exec_module, set by each subclass.
     _base_exec: Callable[..., None]
@@ -85,7 +89,11 @@ class _Recording:
             )
         self._finder_stat = expected.st
         try:
-            self._base_exec(module)
+            gate = self.gate
+            if gate is None:
+                self._base_exec(module)
+            else:
+                self._run_past(gate, module, expected)
         except BaseException:
             session.abandon(entry.key, expected.state)
             raise
@@ -107,6 +115,38 @@ class _Recording:
             entry.path,
         )
 
+    def _run_past(self, gate: Gate, module: ModuleType, expected: Expected) -> None:
+        """Run ``module`` if ``gate`` lets it (else raise its refusal): asked before its
+        file is opened, then with its code read, which then runs as the standard
+        loader runs it."""
+        entry = expected.entry
+        gate.before_open(entry, expected.st)
+        code = self._code(module)
+        gate.before_run(entry, code, self._source(), self._mark(expected))
+        with gate.running(entry, expected.state):
+            if code is None:
+                self._base_exec(module)
+            else:
+                exec(code, module.__dict__)  # what the standard exec_module does with it
+
+    def _code(self, module: ModuleType) -> CodeType | None:
+        """The module's code, as the standard ``exec_module`` gets it (None: it has
+        none, an extension module, and runs by ``_base_exec``)."""
+        code: CodeType | None = self.get_code(module.__name__)  # type: ignore[attr-defined]
+        if code is None:
+            raise ImportError(
+                f"cannot load module {module.__name__!r} when get_code() returns None"
+            )
+        return code
+
+    def _source(self) -> Callable[[], bytes] | None:
+        """What reads the module's source (None: it has none)."""
+        return None
+
+    def _mark(self, expected: Expected) -> tuple[int, int] | None:
+        """What vouches for what is kept of the module's source (`pike._declared`)."""
+        return mark_of(expected.state)
+
 
 class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[misc]
     """The standard source loader, recording into a manager's session.
@@ -118,9 +158,12 @@ class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[
 
     _base_exec = machinery.SourceFileLoader.exec_module
 
-    def __init__(self, fullname: str, path: str, session: Session | None = None) -> None:
+    def __init__(
+        self, fullname: str, path: str, session: Session | None = None, gate: Gate | None = None
+    ) -> None:
         super().__init__(fullname, path)
         self.session = session
+        self.gate = gate
 
     def path_stats(self, path: str) -> Mapping[str, Any]:
         st = self._finder_stat
@@ -128,15 +171,21 @@ class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[
             return {"mtime": st.st_mtime, "size": st.st_size}
         return super().path_stats(path)
 
+    def _source(self) -> Callable[[], bytes] | None:
+        return partial(self.get_data, self.path)
+
 
 class SourcelessFileLoader(_Recording, machinery.SourcelessFileLoader):
     """The standard bytecode loader, recording into a manager's session."""
 
     _base_exec = machinery.SourcelessFileLoader.exec_module
 
-    def __init__(self, fullname: str, path: str, session: Session | None = None) -> None:
+    def __init__(
+        self, fullname: str, path: str, session: Session | None = None, gate: Gate | None = None
+    ) -> None:
         super().__init__(fullname, path)
         self.session = session
+        self.gate = gate
 
 
 class ExtensionFileLoader(_Recording, machinery.ExtensionFileLoader):
@@ -144,9 +193,15 @@ class ExtensionFileLoader(_Recording, machinery.ExtensionFileLoader):
 
     _base_exec = machinery.ExtensionFileLoader.exec_module
 
-    def __init__(self, fullname: str, path: str, session: Session | None = None) -> None:
+    def __init__(
+        self, fullname: str, path: str, session: Session | None = None, gate: Gate | None = None
+    ) -> None:
         super().__init__(fullname, path)
         self.session = session
+        self.gate = gate
+
+    def _code(self, module: ModuleType) -> CodeType | None:
+        return None  # machine code: it runs by the standard exec_module
 
 
 class ArchiveLoader(_Recording):
@@ -154,25 +209,43 @@ class ArchiveLoader(_Recording):
     once and kept in pike's cache folder; source, resources and data read from the
     archive. Records into its session as the other loaders do."""
 
-    def __init__(
-        self, fullname: str, path: str, archive: Archive, member: str, session: Session
+    def __init__(  # noqa: PLR0917 - what the finder knows of the member
+        self,
+        fullname: str,
+        path: str,
+        archive: Archive,
+        member: str,
+        session: Session,
+        gate: Gate | None = None,
     ) -> None:
         self.name = fullname
         self.path = path
         self.archive = archive
         self.member = member
         self.session = session
+        self.gate = gate
 
     def create_module(self, spec: object) -> None:
         return None  # the default module
 
     def _base_exec(self, module: ModuleType) -> None:
+        code = self._code(module)
+        assert code is not None  # an archive's members are Python source
+        exec(code, module.__dict__)
+
+    def _code(self, module: ModuleType) -> CodeType | None:
         # Lines read through a loader carry no file time that linecache could check: an
         # older copy of this archive's member must not show in tracebacks of this one.
         lines = sys.modules.get("linecache")
         if lines is not None:
             lines.cache.pop(self.path, None)
-        exec(self.archive.code(self.member), module.__dict__)
+        return self.archive.code(self.member)
+
+    def _source(self) -> Callable[[], bytes] | None:
+        return partial(self.archive.read, self.member)
+
+    def _mark(self, expected: Expected) -> tuple[int, int] | None:
+        return (1, self.archive.crc_of(self.member))
 
     def get_code(self, fullname: str) -> object:
         return self.archive.code(self.member)
@@ -214,13 +287,13 @@ class _ArchiveFiles:
         return zipfile.Path(self._archive, at=self._folder + "/")
 
 
-def loader_details(session: Session) -> tuple[tuple[Any, list[str]], ...]:
+def loader_details(session: Session, gate: Gate | None = None) -> tuple[tuple[Any, list[str]], ...]:
     """``FileFinder``'s loader details, in its order of precedence: pike's loaders,
-    recording into ``session``."""
+    recording into ``session``, asking ``gate`` before a module runs."""
     return (
-        (partial(ExtensionFileLoader, session=session), machinery.EXTENSION_SUFFIXES),
-        (partial(SourceFileLoader, session=session), machinery.SOURCE_SUFFIXES),
-        (partial(SourcelessFileLoader, session=session), machinery.BYTECODE_SUFFIXES),
+        (partial(ExtensionFileLoader, session=session, gate=gate), machinery.EXTENSION_SUFFIXES),
+        (partial(SourceFileLoader, session=session, gate=gate), machinery.SOURCE_SUFFIXES),
+        (partial(SourcelessFileLoader, session=session, gate=gate), machinery.BYTECODE_SUFFIXES),
     )
 
 
@@ -258,11 +331,13 @@ _MISSING = object()
 
 
 class Importer:
-    """Imports plugin modules into one session, under one error policy."""
+    """Imports plugin modules into one session, under one error policy; what ``gate``
+    (the manager's, `pike._gate`) learned while they loaded is kept after each load."""
 
-    def __init__(self, session: Session, policy: ErrorPolicy) -> None:
+    def __init__(self, session: Session, policy: ErrorPolicy, gate: Gate | None = None) -> None:
         self.session = session
         self.policy = policy
+        self.gate = gate
 
     def load(self, entries: list[ModuleEntry], *, hooks: bool = True) -> list[ModuleType]:
         """Import ``entries`` in order; return the modules of those that loaded.
@@ -283,6 +358,8 @@ class Importer:
             self.session.catch_up()
             if self.session.isolate:
                 self.session.save_code()
+            if self.gate is not None:
+                self.gate.save()
         if hooks:
             self.run_load_hooks()
         return loaded

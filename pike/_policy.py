@@ -11,6 +11,7 @@ with the module, the file, the line where it can be told, and the original as
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import warnings
@@ -22,7 +23,7 @@ from pike import _log
 from pike._objects import a_type_name, describe
 from pike.errors import PikeTypeError, PikeValueError, PikeWarning, PluginError, PluginImportError
 
-__all__ = ["ErrorPolicy", "OnError", "import_error", "line_in"]
+__all__ = ["ErrorPolicy", "OnError", "import_error", "line_in", "warn"]
 
 OnError = Literal["raise", "warn", "collect"] | Callable[[PluginError], object]
 """What ``on_error`` accepts: ``"raise"`` the first plugin error, ``"warn"`` (a
@@ -34,6 +35,7 @@ logger = _log.get(__name__)
 
 #: pike's own folder: its frames are not the caller's, nor the plugin's.
 _INSIDE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_NOT_THE_CALLER = (_INSIDE, "<frozen importlib.", os.path.dirname(importlib.__file__) + os.sep)
 
 
 class ErrorPolicy:
@@ -78,13 +80,25 @@ class ErrorPolicy:
             action(error)
 
 
+def warn(message: str) -> None:
+    """Log ``message`` (INFO, as errors are) and issue it as a `PikeWarning` at the first
+    frame outside pike and the import system: for what pike will not refuse but the
+    program should hear of (a plugin's unmet ``__requires__`` under ``requires="warn"``...)."""
+    logger.info("%s", message)
+    warnings.warn(message, PikeWarning, stacklevel=_caller_stacklevel())
+
+
 def _caller_stacklevel() -> int:
-    """The stacklevel of the first frame outside pike, for warnings.warn."""
+    """The stacklevel of the first frame outside pike and ``importlib`` (an import of a
+    plugin runs through both), for warnings.warn, which counts no frame of the import
+    system's own bootstrap."""
     frame = sys._getframe(1)
     level = 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_INSIDE):
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_NOT_THE_CALLER):
         frame = frame.f_back
-        level += 1
+        filename = frame.f_code.co_filename
+        if not ("importlib" in filename and "_bootstrap" in filename):  # as warnings skips
+            level += 1
     return level
 
 

@@ -23,6 +23,7 @@ import importlib.util
 import os
 import time
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from pike import _walk
 from pike._classes import examine
@@ -32,6 +33,9 @@ from pike._session import Record, RecordFiles, Session
 from pike._value import Frozen
 from pike._walk import ModuleEntry
 from pike.errors import PluginError
+
+if TYPE_CHECKING:
+    from pike._switches import Switches
 
 __all__ = ["Plan", "RefreshReport", "Scope", "dependents", "plan", "run", "swap_groups"]
 
@@ -414,14 +418,16 @@ def run(
     *,
     in_step: bool = False,
     scope: Scope | None = None,
+    switches: Switches | None = None,
 ) -> tuple[RefreshReport, _walk.Walk]:
     """Refresh: plan against a new walk, set aside what changed, import what is new or changed.
 
     ``in_step`` (see `plan`) is taken only if ``previous`` is still current. With a
     ``scope``, only the files it covers are looked at (one stat each), and only what
-    changed among them is loaded again, with the modules that use it.
+    changed among them is loaded again, with the modules that use it. ``switches``
+    turn modules off in the new walk, as in the first.
     """
-    walk = _walk.walk(search_paths, previous=previous, isolate=session.isolate)
+    walk = _walk.walk(search_paths, previous=previous, isolate=session.isolate, switches=switches)
     resolved_otherwise: set[str] = set()
     if session.isolate:
         session.sync_builtins()

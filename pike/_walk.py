@@ -44,6 +44,7 @@ from pike.errors import SearchPathError, search_path_error
 
 if TYPE_CHECKING:
     from pike._archive import Archive
+    from pike._switches import Switches
 
 __all__ = [
     "Ancestors",
@@ -56,6 +57,7 @@ __all__ = [
     "find_in_archive",
     "package_init",
     "scan_folder",
+    "sift",
     "vanished",
     "walk",
 ]
@@ -613,20 +615,40 @@ def walk(
     *,
     now_ns: int | None = None,
     isolate: bool = False,
+    switches: Switches | None = None,
 ) -> Walk:
     """Walk every search path in order, packages to any depth.
 
     With ``previous`` (an earlier walk of the same paths, the same way), that
     walk itself is returned if nothing it looked at can have changed.
     ``now_ns`` is the time the folders' states are judged by (the clock's by
-    default). ``isolate`` gives each entry its source's private key.
+    default). ``isolate`` gives each entry its source's private key. The modules
+    ``switches`` turn off are moved to the skipped entries (`sift`).
     """
     if previous is not None and previous.is_current():
         return previous
     walker = _Walker(time.time_ns() if now_ns is None else now_ns, isolate)
     for search_path in search_paths:
         walker.search_path(search_path)
+    if switches:
+        sift(walker.out, switches)
     return walker.out
+
+
+def sift(walk: Walk, switches: Switches) -> None:
+    """Move the modules of ``walk`` that ``switches`` turn off to its skipped entries,
+    each with the reason (a package's folder stands for everything in it); nothing of
+    theirs is opened."""
+    modules = walk.modules
+    off = switches.sift([(entry.name, entry.is_package) for entry in modules])
+    if not off:
+        return
+    for i, reason in off.items():
+        if reason is not None:
+            entry = modules[i]
+            path = os.path.dirname(entry.path) if entry.is_package else entry.path
+            walk.skipped.append(SkippedEntry(path, reason))
+    walk.modules = [entry for i, entry in enumerate(modules) if i not in off]
 
 
 def _named_here(directory: str, name: str) -> tuple[str, bool] | None:

@@ -33,10 +33,14 @@ from pike._objects import describe, type_module, type_name
 from pike._trust import ANY_HINT
 from pike.errors import (
     PikeError,
+    PikeWarning,
+    PluginBlockedError,
     PluginCollisionError,
     PluginError,
     PluginHookError,
+    PluginIncompatibleError,
     PluginObjectError,
+    PluginQuarantinedError,
     UntrustedPluginError,
 )
 from pike.manager import PikeManager
@@ -82,6 +86,7 @@ class Report:
     module_count: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -164,6 +169,64 @@ def _parser() -> argparse.ArgumentParser:
             "then each change), until interrupted (Ctrl-C: exit status 130)"
         ),
     )
+    off = parser.add_argument_group(
+        "when a plugin misbehaves",
+        f"(see {DOCS_URL}misbehaving/; PIKE_DISABLE, PIKE_ONLY and PIKE_SAFE_MODE add to these)",
+    )
+    off.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help=(
+            "turn off the plugin modules whose dotted name matches (shell-style, "
+            "case-sensitive; a package's reaches everything in it): never opened, listed "
+            "as skipped; repeatable, or comma-separated"
+        ),
+    )
+    off.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="load only the plugin modules that match (then --disable takes out its own)",
+    )
+    off.add_argument(
+        "--safe-mode",
+        action="store_true",
+        help="turn every plugin off: they are listed as skipped, none is opened",
+    )
+    off.add_argument(
+        "--quarantine",
+        action="store_true",
+        help=(
+            "skip a plugin module that a process died while importing, while its file is "
+            "unchanged (and note, while each one runs, which this process is importing)"
+        ),
+    )
+    off.add_argument(
+        "--release",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "lift the quarantine of plugin module NAME in PATH, say what was released, "
+            "and stop (exit status 2 if NAME is not in quarantine)"
+        ),
+    )
+    off.add_argument(
+        "--host",
+        metavar="NAME==VERSION",
+        help="who the host is, for plugins whose __requires__ names a host version",
+    )
+    off.add_argument(
+        "--requires",
+        choices=("enforce", "warn", "ignore"),
+        help=(
+            "what a plugin's unmet __requires__ does: enforce (an error: it is not "
+            "imported), warn (default: a warning, and it loads), ignore"
+        ),
+    )
     parser.add_argument(
         "--clear-cache",
         action="store_true",
@@ -218,6 +281,12 @@ def _error_dict(error: PluginError, with_traceback: bool) -> dict[str, Any]:
         kind = "object"
     elif isinstance(error, PluginHookError):
         kind = "hook"
+    elif isinstance(error, PluginQuarantinedError):
+        kind = "quarantined"
+    elif isinstance(error, PluginIncompatibleError):
+        kind = "incompatible"
+    elif isinstance(error, PluginBlockedError):
+        kind = "blocked"
     else:
         kind = "import"
     found: dict[str, Any] = {
@@ -233,9 +302,22 @@ def _error_dict(error: PluginError, with_traceback: bool) -> dict[str, Any]:
     return found
 
 
+# The library's words for its arguments, and the command line's for its options.
+_CLI_WORDS = (
+    (ANY_HINT, "pass --trust-any"),
+    ("(disabled=)", "(--disable)"),
+    ("(only=)", "(--only)"),
+    ("(safe_mode=True)", "(--safe-mode)"),
+    ("(requires='warn'; requires='enforce' keeps it out)", "(--requires enforce keeps it out)"),
+    ("(requires='enforce')", "(--requires enforce)"),
+)
+
+
 def _in_cli_words(message: str) -> str:
     """A library message as the command line says it (``--trust-any``, not ``trust=``)."""
-    return message.replace(ANY_HINT, "pass --trust-any")
+    for library, cli in _CLI_WORDS:
+        message = message.replace(library, cli)
+    return message
 
 
 def _traceback_of(error: BaseException) -> str:
@@ -317,18 +399,86 @@ def _select(mgr: PikeManager, base: str | None) -> list[type]:
     return mgr.get_all_inherited_classes(_import_base(base))
 
 
-def _manager(paths: list[str], trust_any: bool, isolate: bool) -> PikeManager:
+def _patterns(given: list[str]) -> list[str] | None:
+    """``--disable`` / ``--only`` as given (repeated, comma-separated), or None."""
+    found = [part.strip() for item in given for part in item.split(",") if part.strip()]
+    return found if given else None
+
+
+def _host(spec: str | None) -> tuple[str, str] | None:
+    if spec is None:
+        return None
+    name, sep, version = spec.partition("==")
+    if not sep or not name.strip() or not version.strip():
+        raise UsageError(f"--host {spec!r}: expected NAME==VERSION, such as myapp==2.3.1")
+    return name.strip(), version.strip()
+
+
+def _switches(args: argparse.Namespace) -> dict[str, Any]:
+    """The manager's off switches, as the arguments give them."""
+    return {
+        "disabled": _patterns(args.disable),
+        "only": _patterns(args.only),
+        "safe_mode": args.safe_mode,
+    }
+
+
+def _manager(args: argparse.Namespace) -> PikeManager:
     return PikeManager(
-        paths, on_error="collect", trust="any" if trust_any else "owner", isolate=isolate
+        args.paths,
+        on_error="collect",
+        trust="any" if args.trust_any else "owner",
+        isolate=args.isolate,
+        quarantine=args.quarantine or bool(args.release),
+        host=_host(args.host),
+        requires=args.requires or "warn",
+        **_switches(args),
     )
 
 
-def _imported(
-    paths: list[str], base: str | None, trust_any: bool, tracebacks: bool, isolate: bool
-) -> Report:
-    mgr = _manager(paths, trust_any, isolate)
+def _imported(args: argparse.Namespace) -> Report:
+    with _warnings_kept() as kept:
+        mgr = _manager(args)
+        with mgr:
+            report = _listed(mgr, args.base, args.traceback)
+    report.warnings = kept
+    return report
+
+
+@contextlib.contextmanager
+def _warnings_kept() -> Iterator[list[str]]:
+    """The block's `PikeWarning`s, each kept (not shown) as its message; other warnings
+    are shown as usual."""
+    import warnings
+
+    kept: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", PikeWarning)
+        show = warnings.showwarning
+
+        def keep(message: Any, category: Any, *rest: Any, **more: Any) -> None:
+            if isinstance(category, type) and issubclass(category, PikeWarning):
+                kept.append(_in_cli_words(str(message)))
+            else:
+                show(message, category, *rest, **more)
+
+        warnings.showwarning = keep
+        yield kept
+
+
+def _release(args: argparse.Namespace, out: TextIO, err: TextIO | None) -> int:
+    """``--release NAME``: lift each NAME's quarantine in PATH, say which files."""
+    if args.static:
+        raise UsageError("--release lifts a quarantine of imported plugins; leave out --static")
+    with _warnings_kept() as kept:
+        mgr = _manager(args)
+    for message in kept:
+        _say(err, f"pike: warning: {message}")
     with mgr:
-        return _listed(mgr, base, tracebacks)
+        for name in args.release:
+            for path in mgr.release(name):  # a PikeValueError for a name not held
+                print(f"released {name} ({_display(path)})", file=out)
+    return EXIT_OK
 
 
 def _listed(mgr: PikeManager, base: str | None, tracebacks: bool) -> Report:
@@ -355,19 +505,24 @@ def _listed(mgr: PikeManager, base: str | None, tracebacks: bool) -> Report:
         )
     report.module_count = len(modules)
     report.errors = [_error_dict(e, tracebacks) for e in mgr.errors]
-    report.skipped = [{"path": s.path, "reason": s.reason} for s in mgr.skipped]
+    report.skipped = [{"path": s.path, "reason": _in_cli_words(s.reason)} for s in mgr.skipped]
     return report
 
 
 # -- static mode -------------------------------------------------------------------
 
 
-def _static(paths: list[str], base: str | None, isolate: bool) -> Report:
+def _static(args: argparse.Namespace) -> Report:
     from pike.discovery import static
 
+    if args.quarantine or args.host or args.requires:
+        raise UsageError(
+            "--quarantine, --host and --requires are about importing plugins; leave out --static"
+        )
+    paths, base, isolate = args.paths, args.base, args.isolate
     if base is not None and ":" not in base and "." not in base and not base.isidentifier():
         raise UsageError(f"--base {base!r}: expected MODULE:CLASS or a class name")
-    listing = static.list_classes(paths, base=base, isolate=isolate)
+    listing = static.list_classes(paths, base=base, isolate=isolate, **_switches(args))
     if base is not None and (":" in base or "." in base):
         _check_static_base(base, listing)
     report = Report("static", [os.path.abspath(p) for p in paths], base, isolate)
@@ -386,7 +541,7 @@ def _static(paths: list[str], base: str | None, isolate: bool) -> Report:
         }
         for e in listing.errors
     ]
-    report.skipped = [{"path": s.path, "reason": s.reason} for s in listing.skipped]
+    report.skipped = [{"path": s.path, "reason": _in_cli_words(s.reason)} for s in listing.skipped]
     return report
 
 
@@ -467,6 +622,10 @@ def _print_problems(report: Report, err: TextIO) -> None:
             if "traceback" in error:
                 for line in error["traceback"].rstrip("\n").splitlines():
                     print(f"    {line}", file=err)
+    if report.warnings:
+        print(f"\nWarnings ({len(report.warnings)}):", file=err)
+        for message in report.warnings:
+            print(f"  {_relative(message, report.search_paths)}", file=err)
     if report.skipped:
         print(f"\nSkipped ({len(report.skipped)}):", file=err)
         for entry in report.skipped:
@@ -492,11 +651,13 @@ def _print_json(report: Report, out: TextIO, *, one_line: bool = False) -> None:
             for r in report.rows
         ],
         "errors": report.errors,
+        "warnings": report.warnings,
         "skipped": report.skipped,
         "counts": {
             "classes": len(report.rows),
             "modules": report.module_count,
             "errors": len(report.errors),
+            "warnings": len(report.warnings),
             "skipped": len(report.skipped),
         },
     }
@@ -517,10 +678,11 @@ def _watch(args: argparse.Namespace, out: TextIO, err: TextIO | None, real_out: 
     stream = _own_stream(out) if real_out else out
     sink = err if err is not None else io.StringIO()
     try:
-        with _plugin_output_to(sink, descriptors=real_out):
-            mgr = _manager(args.paths, args.trust_any, args.isolate)
+        with _plugin_output_to(sink, descriptors=real_out), _warnings_kept() as kept:
+            mgr = _manager(args)
             with mgr:
                 report = _listed(mgr, args.base, args.traceback)
+                report.warnings = kept
                 # Armed before the listing is out: a change made once it is seen is seen.
                 with mgr.watch() as changes:
                     if args.json:
@@ -649,16 +811,16 @@ def main(
         if not args.paths:
             return EXIT_OK if cleared else EXIT_PLUGIN_ERRORS
     try:
+        if args.release:
+            return _release(args, out, err)
         if args.watch:
             return _watch(args, out, err, real_out)
         if args.static:
-            report = _static(args.paths, args.base, args.isolate)
+            report = _static(args)
         else:
             sink = err if err is not None else io.StringIO()
             with _plugin_output_to(sink, descriptors=real_out):
-                report = _imported(
-                    args.paths, args.base, args.trust_any, args.traceback, args.isolate
-                )
+                report = _imported(args)
     except (PikeError, UsageError) as exc:
         _say(err, f"pike: error: {_in_cli_words(str(exc))}")
         return EXIT_USAGE

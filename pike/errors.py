@@ -20,12 +20,16 @@ __all__ = [
     "PikeTypeError",
     "PikeValueError",
     "PikeWarning",
+    "PluginBlockedError",
     "PluginCollisionError",
+    "PluginDisabledError",
     "PluginError",
     "PluginHookError",
     "PluginImportError",
+    "PluginIncompatibleError",
     "PluginNotFoundError",
     "PluginObjectError",
+    "PluginQuarantinedError",
     "SearchPathError",
     "SearchPathNotADirectoryError",
     "SearchPathNotFoundError",
@@ -258,6 +262,100 @@ class PluginHookError(PluginError):
         self.hook = hook
 
 
+class PluginDisabledError(PluginImportError):
+    """An import of a plugin module that is turned off (``disabled=``, ``only=``, safe
+    mode, or their environment variables): it was not opened.
+
+    A turned-off module is only ever *skipped* by discovery (``mgr.skipped``); this is
+    what an import statement or ``load_plugin`` that asks for it meets. ``switch`` says
+    what turned it off. An `ImportError` too.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        *,
+        switch: str = "",
+    ) -> None:
+        super().__init__(message, module_name, path, lineno)
+        self.switch = switch
+
+
+class PluginQuarantinedError(PluginImportError):
+    """A plugin module that was not imported because a process died while importing it,
+    and its file has not changed since (``quarantine=True``; docs/misbehaving.md).
+
+    Lifted by editing the file, ``mgr.release(name)`` or ``pike --release NAME PATH``.
+    ``since`` is when the process died (seconds since the epoch) and ``pid`` its id.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        *,
+        since: float = 0.0,
+        pid: int = 0,
+    ) -> None:
+        super().__init__(message, module_name, path, lineno)
+        self.since = since
+        self.pid = pid
+
+
+class PluginIncompatibleError(PluginImportError):
+    """A plugin module whose ``__requires__`` this host does not meet (under
+    ``requires="enforce"``): it was not imported.
+
+    ``lineno`` is the line of the ``__requires__`` assignment, ``requirement`` the
+    unmet requirement (``"python >=3.11"``), ``found`` what was found instead
+    (``"3.10.13"``, or ``""`` when nothing was: a missing distribution).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        *,
+        requirement: str = "",
+        found: str = "",
+    ) -> None:
+        super().__init__(message, module_name, path, lineno)
+        self.requirement = requirement
+        self.found = found
+
+
+class PluginBlockedError(PluginImportError):
+    """A plugin module on the host's block list (``blocked=``) whose ``__version__`` is
+    lower than ``lowest_good_version``, or not a literal: it was not imported.
+
+    ``reason`` is the host's reason, ``version`` the plugin's version (``None`` when it
+    declares none that can be read).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        *,
+        reason: str = "",
+        lowest_good_version: str = "",
+        version: str | None = None,
+    ) -> None:
+        super().__init__(message, module_name, path, lineno)
+        self.reason = reason
+        self.lowest_good_version = lowest_good_version
+        self.version = version
+
+
 class EntryPointError(PluginImportError):
     """A named plugin (an entry point) that failed to load.
 
@@ -300,4 +398,6 @@ AmbiguousPluginError = MultipleMatches
 
 
 class PikeWarning(UserWarning):
-    """Issued for each plugin error when a manager runs with ``on_error="warn"``."""
+    """Issued for each plugin error when a manager runs with ``on_error="warn"``, and for
+    what pike could not check or chose not to enforce (a plugin's unmet ``__requires__``
+    under ``requires="warn"``, quarantine without a cache folder...)."""

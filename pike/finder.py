@@ -45,6 +45,7 @@ from pike._trust import Trust, TrustPolicy
 from pike._walk import ModuleEntry, archives_in
 
 if TYPE_CHECKING:
+    from pike._gate import Gate
     from pike._namespace import Namespace
     from pike.loader import PikeLoader
 
@@ -60,7 +61,8 @@ class PikeFinder:
     record into); a finder made on its own, to be put into ``sys.meta_path``
     by the program, records into one of its own. ``isolate`` (for a finder of
     its own; a manager's session says it) serves each path's modules under the
-    path's private keys only (`pike._namespace`).
+    path's private keys only (`pike._namespace`). ``gate`` is the manager's: what its
+    loaders ask before a module runs (`pike._gate`).
 
     A meta-path finder: ``isinstance(finder, importlib.abc.MetaPathFinder)``
     holds once a program has imported ``importlib.abc``. pike does not import
@@ -75,6 +77,7 @@ class PikeFinder:
         trust: Trust = "owner",
         session: Session | None = None,
         isolate: bool = False,
+        gate: Gate | None = None,
     ) -> None:
         _register_with_abc()
         self.paths: list[str] = [os.fspath(p) for p in (paths or [])]
@@ -86,7 +89,8 @@ class PikeFinder:
                 for path in self.paths:
                     session.add_source(path)
         self._session = session
-        self._details = loader_details(self._session)
+        self._gate = gate
+        self._details = loader_details(self._session, gate)
         self._top: list[tuple[str, machinery.FileFinder]] = [
             (p, machinery.FileFinder(p, *self._details)) for p in self.paths
         ]
@@ -275,7 +279,7 @@ class PikeFinder:
             if container not in self._trusted:
                 trust.require_folder(entry.name, container)
                 self._trusted.add(container)
-        loader: Any = ArchiveLoader(key, path, archive, member, self._session)
+        loader: Any = ArchiveLoader(key, path, archive, member, self._session, self._gate)
         spec = ModuleSpec(key, loader, origin=path, is_package=is_package)
         spec.has_location = True
         if is_package:

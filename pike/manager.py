@@ -23,12 +23,13 @@ from __future__ import annotations
 import contextlib
 import os
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pike import _refresh, _walk
 from pike._classes import apply_filter, defined_classes, subclass_test
+from pike._gate import Gate
 from pike._importing import Importer
 from pike._interpreter import collector_paused
 from pike._names import is_archive
@@ -36,7 +37,9 @@ from pike._objects import a_type_name, type_module
 from pike._paths import SearchPaths, normalize_search_paths, roots_of
 from pike._policy import ErrorPolicy, OnError
 from pike._refresh import RefreshReport
+from pike._requires import Requires
 from pike._session import Record, Session
+from pike._switches import Switches
 from pike._trust import Trust, TrustPolicy
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.errors import (
@@ -49,7 +52,7 @@ from pike.errors import (
 from pike.finder import PikeFinder
 
 # The types of PikeManager's arguments, named for programs that pass them on.
-__all__ = ["OnError", "PikeManager", "SearchPaths", "Trust"]
+__all__ = ["OnError", "PikeManager", "Requires", "SearchPaths", "Trust"]
 
 T = TypeVar("T")
 StrPath = str | os.PathLike[str]
@@ -80,9 +83,36 @@ class PikeManager:
         bare imports find its own modules first, and plugin modules live in
         ``sys.modules`` under a private prefix of their search path. ``False``
         (default): pike 0.2.0's names.
+
+    What keeps a bad plugin from taking the host down
+    ([when a plugin misbehaves](https://pyarmory-pike.readthedocs.io/en/latest/misbehaving/)):
+
+    :param disabled: a pattern (shell-style, case-sensitive) or an iterable of them:
+        the plugin modules whose dotted name (or a package's above it) matches are
+        turned off: never opened, listed in ``skipped``. ``PIKE_DISABLE``
+        (comma-separated) adds to them.
+    :param only: the same: only the matching modules are loaded (then ``disabled``
+        takes out its matches); ``PIKE_ONLY`` narrows further.
+    :param safe_mode: turn every plugin off (they are listed, in ``skipped``), as
+        ``PIKE_SAFE_MODE=1`` does.
+    :param quarantine: a module that a process died while importing (``os._exit``, a
+        crash, a kill) is not imported by later starts while its file is unchanged: a
+        [`PluginQuarantinedError`][pike.errors.PluginQuarantinedError] instead, until
+        [`release`][pike.manager.PikeManager.release]. Off by default.
+    :param host: ``(name, version)``: who the host is, for plugins whose
+        ``__requires__`` names a ``"host"`` version.
+    :param requires: what a plugin's unmet ``__requires__`` (read from its source
+        before it runs) does: ``"warn"`` (default: a
+        [`PikeWarning`][pike.errors.PikeWarning], and it loads), ``"enforce"`` (a
+        [`PluginIncompatibleError`][pike.errors.PluginIncompatibleError] under
+        ``on_error``; it is not imported) or ``"ignore"``.
+    :param blocked: ``{module name: (lowest good version, reason)}``: a module of that
+        name whose ``__version__`` is lower (or not a literal) is not imported: a
+        [`PluginBlockedError`][pike.errors.PluginBlockedError] under ``on_error``.
     :raises SearchPathError: a path does not exist, is not a folder or cannot be read.
     :raises UntrustedPathError: a path that other users could change.
-    :raises PikeTypeError: a path or ``on_error`` of the wrong type (also a ``TypeError``).
+    :raises PikeTypeError: a path or an argument of the wrong type (also a ``TypeError``).
+    :raises PikeValueError: an argument of the right type but an unusable value.
     """
 
     def __init__(
@@ -93,18 +123,36 @@ class PikeManager:
         unload: bool = True,
         trust: Trust = "owner",
         isolate: bool = False,
+        disabled: str | Iterable[str] | None = None,
+        only: str | Iterable[str] | None = None,
+        safe_mode: bool = False,
+        quarantine: bool = False,
+        host: tuple[str, str] | None = None,
+        requires: Requires = "warn",
+        blocked: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         checked = TrustPolicy(trust)
         if not isinstance(isolate, bool):
             raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
-        self._session = Session(unload=bool(unload), isolate=isolate)
-        #: Whether each search path (and plugin archive) has a private namespace.
-        self.isolate = isolate
+        self._switches = Switches(disabled, only, safe_mode)
+        self._switched = (disabled, only, safe_mode)  # for static listing, which asks again
         self._policy = ErrorPolicy(on_error)
         self.search_paths: list[str] = normalize_search_paths(
             search_paths, checked if checked.checks else None
         )
         self._roots = roots_of(self.search_paths)
+        self._gate = Gate(
+            self.search_paths,
+            self._roots,
+            switches=self._switches,
+            quarantine=quarantine,
+            requires=requires,
+            host=host,
+            blocked=blocked,
+        )
+        self._session = Session(unload=bool(unload), isolate=isolate)
+        #: Whether each search path (and plugin archive) has a private namespace.
+        self.isolate = isolate
         if isolate:
             from pike import _archive  # only isolated managers read archives
 
@@ -112,10 +160,12 @@ class PikeManager:
                 _archive.prepare()  # what reading archives imports, before any plugin runs
             for search_path in self.search_paths:
                 self._session.add_source(search_path)
-        self.module_finder = PikeFinder(self.search_paths, trust=trust, session=self._session)
+        self.module_finder = PikeFinder(
+            self.search_paths, trust=trust, session=self._session, gate=self._gate
+        )
         # The manager is not handed down: errors keep the frames that hold what is,
         # and must not keep the manager alive through them.
-        self._importer = Importer(self._session, self._policy)
+        self._importer = Importer(self._session, self._policy, self._gate)
         self._walk: _walk.Walk | None = None
         self._loaded = False
         # The session's version while the walk's entries and its records match one to
@@ -211,7 +261,9 @@ class PikeManager:
     def _scan(self) -> _walk.Walk:
         walk = self._walk
         if walk is None:
-            walk = self._walk = _walk.walk(self.search_paths, isolate=self._session.isolate)
+            walk = self._walk = _walk.walk(
+                self.search_paths, isolate=self._session.isolate, switches=self._switches
+            )
             if self.isolate:
                 self._session.learn(walk)
         return walk
@@ -240,6 +292,9 @@ class PikeManager:
                 seen = set(names)
                 found = [name for name in found if name not in seen]
             names.extend(found)
+        switches = self._switches
+        if switches:  # a module turned off is as good as not there
+            names = [name for name in names if switches.reason(name, packages) is None]
         return names
 
     def get_path(
@@ -347,7 +402,7 @@ class PikeManager:
                 entries = self._find(paths, name)
             if not entries:
                 raise PluginImportError(f"no plugin module {name!r} in {paths}", name, "")
-            loaded = Importer(self._session, ErrorPolicy("raise")).load(entries)
+            loaded = Importer(self._session, ErrorPolicy("raise"), self._gate).load(entries)
             self._classes = None
             return loaded[-1]
 
@@ -419,7 +474,13 @@ class PikeManager:
             # again) rather than serve what is left.
             self._forget_discovery()
             report, walk = _refresh.run(
-                session, importer, previous, self.search_paths, in_step=in_step, scope=scope
+                session,
+                importer,
+                previous,
+                self.search_paths,
+                in_step=in_step,
+                scope=scope,
+                switches=self._switches,
             )
             self._walk = walk
             self._loaded = True
@@ -467,7 +528,7 @@ class PikeManager:
                 "this PikeManager is watched already (each change would reach only one "
                 "of the watches); share its reports, or end that watch first"
             )
-        importer = Importer(self._session, ErrorPolicy("collect"))
+        importer = Importer(self._session, ErrorPolicy("collect"), self._gate)
 
         def refresh(paths: list[str] | None) -> RefreshReport:
             scope = None if paths is None else _refresh.Scope(paths, self.search_paths)
@@ -480,6 +541,33 @@ class PikeManager:
         watches[id(watch)] = watch
         watch.on_stop = lambda done: watches.pop(id(done), None)
         return watch
+
+    @property
+    def quarantined(self) -> list[str]:
+        """The names of the plugin modules of these search paths held in quarantine
+        (``quarantine=True``): a process died while importing each, and its file has not
+        changed since."""
+        return self._gate.quarantined()
+
+    def release(self, name: str) -> list[str]:
+        """Lift the quarantine of plugin module ``name`` (its full dotted name), from the
+        manager's next load (a `refresh`, or the next activation) on; returns the files
+        released.
+
+        :raises PikeValueError: ``name`` is not held in quarantine here (the message
+            lists those that are), or the manager was made without ``quarantine=True``.
+        """
+        if not isinstance(name, str):
+            raise PikeTypeError(f"name is {a_type_name(name)}; pass a module name (str)")
+        released = self._gate.release(name)
+        if not released:
+            held = self._gate.quarantined()
+            if self._gate.quarantine is None:
+                why = "this manager was made without quarantine=True (or quarantine is off)"
+            else:
+                why = f"held in quarantine here: {held}" if held else "none is held here"
+            raise PikeValueError(f"plugin module {name!r} is not in quarantine; {why}")
+        return released
 
     def get_modules(self) -> list[ModuleType]:
         """Import every plugin module (in load order) and return those that loaded."""
@@ -531,7 +619,15 @@ class PikeManager:
         from pike.discovery import static
 
         isolate = self._session.isolate
-        listing = static.list_classes(self.search_paths, base=base_class, isolate=isolate)
+        disabled, only, safe_mode = self._switched
+        listing = static.list_classes(
+            self.search_paths,
+            base=base_class,
+            isolate=isolate,
+            disabled=disabled,
+            only=only,
+            safe_mode=safe_mode,
+        )
         # Under isolation each class's module is looked for in its own source alone.
         wanted = list(dict.fromkeys((c.module, c.source) for c in listing.classes))
         session = self._session

@@ -291,6 +291,7 @@ def test_json_shape(make_tree: MakeTree) -> None:
         "base",
         "classes",
         "errors",
+        "warnings",
         "skipped",
         "counts",
     }
@@ -310,7 +311,8 @@ def test_json_shape(make_tree: MakeTree) -> None:
     assert doc["skipped"] == [
         {"path": str(root / "bad-name.py"), "reason": doc["skipped"][0]["reason"]}
     ]
-    assert doc["counts"] == {"classes": 2, "modules": 3, "errors": 1, "skipped": 1}
+    assert doc["counts"] == {"classes": 2, "modules": 3, "errors": 1, "warnings": 0, "skipped": 1}
+    assert doc["warnings"] == []
 
 
 def test_json_static_and_collisions(make_tree: MakeTree) -> None:

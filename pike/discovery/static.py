@@ -30,6 +30,7 @@ from pike._names import PROTECTED_NAMES, name_collision, names_class, plugin_nam
 from pike._namespace import Namespace
 from pike._objects import a_type_name
 from pike._paths import SearchPaths, normalize_search_paths
+from pike._switches import Switches
 from pike._value import Frozen, Value
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.discovery._index import Facts, Index, KeptListing
@@ -310,7 +311,13 @@ def _imported(dotted: str) -> object:
 
 
 def list_classes(
-    search_paths: SearchPaths, base: str | type | None = None, *, isolate: bool = False
+    search_paths: SearchPaths,
+    base: str | type | None = None,
+    *,
+    isolate: bool = False,
+    disabled: str | Iterable[str] | None = None,
+    only: str | Iterable[str] | None = None,
+    safe_mode: bool = False,
 ) -> StaticListing:
     """List the top-level classes of the plugin modules in ``search_paths``.
 
@@ -326,9 +333,13 @@ def list_classes(
     and their classes are not listed. ``isolate`` lists the search paths as a
     manager with ``isolate=True`` loads them: one name in two search paths is
     two modules, and bare imports resolve as the plugins' own would.
+    ``disabled``, ``only`` and ``safe_mode`` (and ``PIKE_DISABLE``, ``PIKE_ONLY``,
+    ``PIKE_SAFE_MODE``) turn modules off as a manager's do: they are in ``skipped``,
+    never opened.
     """
     if not isinstance(isolate, bool):
         raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
+    switches = Switches(disabled, only, safe_mode)
     paths = normalize_search_paths(search_paths)
     keep: Callable[[tuple[str, ...]], bool] | None
     if base is None:
@@ -341,7 +352,10 @@ def list_classes(
     else:
         raise PikeTypeError(f"base is {a_type_name(base)}; pass a class name as a str, or a class")
     if isolate:
-        return _isolated(paths, keep)
+        return _isolated(paths, keep, switches)
+    if switches:  # a whole listing is kept of every module only
+        index = Index(paths) if _cache.directory() is not None else None
+        return _computed(paths, keep, index, switches=switches)
     return _listed(paths, keep)
 
 
@@ -369,11 +383,13 @@ def _listed(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) ->
     return _computed(paths, keep, index)
 
 
-def _isolated(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) -> StaticListing:
+def _isolated(
+    paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None, switches: Switches
+) -> StaticListing:
     """The listing of ``paths`` under isolation: each file's facts from the index while
     they hold, names resolved in each source's namespace (no whole listing is kept)."""
     index = Index(paths) if _cache.directory() is not None else None
-    return _computed(paths, keep, index, isolate=True)
+    return _computed(paths, keep, index, isolate=True, switches=switches)
 
 
 def _renamed(cls: StaticClass, module: str, name: Callable[[str], str]) -> StaticClass:
@@ -413,14 +429,18 @@ def _computed(
     index: Index | None,
     *,
     isolate: bool = False,
+    switches: Switches | None = None,
 ) -> StaticListing:
-    """The listing of ``paths``, each file's facts from ``index`` while they hold."""
+    """The listing of ``paths``, each file's facts from ``index`` while they hold; the
+    modules ``switches`` turn off skipped, unopened."""
     modules: dict[str, _Module] = {}
     with collector_paused:  # ASTs are acyclic: reference counting frees them
         if isolate:
             walk = _walk.walk(paths, isolate=True)
         else:
             walk = index.walk() if index is not None else _walk.walk(paths)
+        if switches:
+            _walk.sift(walk, switches)
         listing = StaticListing(skipped=list(walk.skipped))
         try:
             _scan_entries(walk.modules, listing, modules, index, walk.archives)
@@ -432,7 +452,9 @@ def _computed(
             name = os.path.basename(path).rpartition(".")[0]
             listing.errors.append(StaticError(name, path, None, f"plugin archive {reason}"))
     classes = [c for m in modules.values() for c in m.classes]
-    keep_whole = not isolate and index is not None and index.can_keep(listing.collisions)
+    keep_whole = (
+        not isolate and not switches and index is not None and index.can_keep(listing.collisions)
+    )
     ancestry: list[tuple[str, ...]] | None = None  # each class's ancestors, worked out once
     if keep is not None or keep_whole:
         hierarchy = _Hierarchy(modules)

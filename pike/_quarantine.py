@@ -1,0 +1,338 @@
+"""Quarantine: a plugin module that a process died while importing is not imported again
+while its file is unchanged (docs/misbehaving.md, "Quarantine").
+
+**The note.** While a plugin module of a manager made with ``quarantine=True`` runs,
+this process keeps a note in pike's cache folder (``quarantine/note-<pid>-<n>``) of the
+plugin modules it is importing: each thread's innermost one, with its file and that
+file's state. One note per process, locked (``fcntl.flock``) for the process's life and
+rewritten in place as each import begins and ends: one write each (`Note`). Made under
+a temporary name and locked before it is renamed into place, so no one ever sees a
+note whose lock is not held by a living process.
+
+**The list.** A manager made with ``quarantine=True`` looks at the notes as it starts
+(`Quarantine`): a note whose lock it can take belongs to a process that died; what it
+names moves to the quarantine list (``quarantine/list``, written whole), and the note
+goes. A note that names nothing (the process died after its imports ended) blames
+nothing. A living process holds its note's lock, so two processes starting at once never
+blame each other. A module on the list is refused while its file keeps the state it
+had (`pike._filestate`); the entry goes when the file changes, or by `release`.
+
+Without ``fcntl`` (Windows) or a usable cache folder, quarantine is off (the manager
+warns).
+"""
+
+from __future__ import annotations
+
+import binascii
+import contextlib
+import itertools
+import marshal
+import os
+import stat
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pike import _cache, _log
+from pike._filestate import FileState
+from pike._paths import is_within
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["Note", "Quarantine", "unavailable"]
+
+logger = _log.get(__name__)
+
+FOLDER = "quarantine"
+_LIST = "list"
+_LOCK = "lock"
+_MAGIC = b"pike-note\x01"
+_HEAD = struct.Struct("<II")  # length and CRC-32 of the payload
+_OPEN = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def unavailable() -> str | None:
+    """Why quarantine cannot work here, or None if it can."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return "this platform has no fcntl.flock to tell a living process from a dead one"
+    if _cache.directory() is None:
+        return "pike's cache folder is turned off (PIKE_CACHE_DIR)"
+    if _cache.subfolder(FOLDER) is None:
+        return "pike's cache folder cannot be made, or is not private to this user"
+    return None
+
+
+# -- this process's note ------------------------------------------------------------------
+
+
+class Note:
+    """This process's note of the plugin modules it is importing (see the module's
+    docstring); one per process, made on the first import that needs it."""
+
+    _lock = threading.Lock()
+    _current: Note | None = None
+    _counter = itertools.count()
+
+    def __init__(self, fd: int, path: str) -> None:
+        self._fd = fd
+        self.path = path
+        self.pid = os.getpid()
+        # Each thread's imports under way, innermost last: (thread id -> what to write).
+        self._stacks: dict[int, list[tuple[str, str, tuple[object, ...]]]] = {}
+
+    @classmethod
+    def get(cls, folder: str) -> Note | None:
+        """This process's note (made in ``folder`` if need be); None if it cannot be."""
+        note = cls._current
+        if note is not None and note.pid == os.getpid():
+            return note
+        with cls._lock:
+            note = cls._current
+            if note is not None and note.pid == os.getpid():
+                return note
+            cls._current = note = cls._make(folder)
+            return note
+
+    @classmethod
+    def _make(cls, folder: str) -> Note | None:
+        name = f"note-{os.getpid()}-{next(cls._counter)}-{time.time_ns() % 1_000_000_007}"
+        temporary = os.path.join(folder, "." + name)
+        try:
+            fd = os.open(temporary, _OPEN | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            logger.warning("quarantine: could not make a note in %s: %s", folder, exc)
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path = os.path.join(folder, name)
+            os.rename(temporary, path)
+        except OSError as exc:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            logger.warning("quarantine: could not make a note in %s: %s", folder, exc)
+            return None
+        note = cls(fd, path)
+        note._write()
+        return note
+
+    def enter(self, name: str, path: str, state: FileState) -> None:
+        """A plugin module (``name``, file ``path`` in ``state``) begins to run in this
+        thread."""
+        stack = self._stacks.setdefault(threading.get_ident(), [])
+        stack.append((name, path, state.to_data()))
+        self._write()
+
+    def leave(self) -> None:
+        """The innermost import of this thread ended (it landed or raised)."""
+        stack = self._stacks.get(threading.get_ident())
+        if stack:
+            stack.pop()
+        self._write()
+
+    def _write(self) -> None:
+        # Each thread's innermost import: a crash blames what was running in each.
+        running = tuple(stack[-1] for stack in list(self._stacks.values()) if stack)
+        payload = marshal.dumps(running)  # type: ignore[arg-type]
+        data = _MAGIC + _HEAD.pack(len(payload), binascii.crc32(payload)) + payload
+        try:
+            os.pwrite(self._fd, data, 0)
+        except OSError as exc:  # a full disk: the note says less, never something wrong
+            logger.debug("quarantine: could not write the note %s: %s", self.path, exc)
+
+
+def _read_note(fd: int) -> tuple[tuple[str, str, FileState], ...]:
+    """What a note says was being imported (nothing, if it does not check out)."""
+    try:
+        data = os.pread(fd, 1 << 20, 0)
+    except OSError:
+        return ()
+    start = len(_MAGIC) + _HEAD.size
+    if len(data) < start or not data.startswith(_MAGIC):
+        return ()
+    length, crc = _HEAD.unpack_from(data, len(_MAGIC))
+    payload = data[start : start + length]
+    if len(payload) != length or binascii.crc32(payload) != crc:
+        return ()
+    try:
+        running = marshal.loads(payload)
+    except Exception:
+        return ()
+    found = []
+    for item in running if type(running) is tuple else ():
+        if type(item) is tuple and len(item) == 3 and _cache.strings(item[:2]):
+            state = FileState.from_data(item[2])
+            if state is not None:
+                found.append((item[0], item[1], state))
+    return tuple(found)
+
+
+# -- the quarantine list --------------------------------------------------------------------
+
+
+class Held:
+    """A module on the quarantine list: its name, file, that file's state when its process
+    died, when that was noticed, and the process's id."""
+
+    __slots__ = ("name", "path", "pid", "since", "state")
+
+    def __init__(self, name: str, path: str, state: FileState, since: float, pid: int) -> None:
+        self.name = name
+        self.path = path
+        self.state = state
+        self.since = since
+        self.pid = pid
+
+    def to_data(self) -> tuple[object, ...]:
+        return (self.name, self.state.to_data(), self.since, self.pid)
+
+
+def _held_from(path: object, value: object) -> Held | None:
+    if type(path) is not str or type(value) is not tuple or len(value) != 4:
+        return None
+    name, state_data, since, pid = value
+    state = FileState.from_data(state_data)
+    if type(name) is not str or state is None or type(since) is not float or type(pid) is not int:
+        return None
+    return Held(name, path, state, since, pid)
+
+
+class Quarantine:
+    """The quarantine list as one manager sees it (the modules of its ``roots``), brought
+    up to date with the notes of dead processes when it is made."""
+
+    def __init__(self, folder: str, roots: tuple[str, ...]) -> None:
+        self.folder = folder
+        self._roots = roots
+        self._held: dict[str, Held] = {}
+        with self._locked():
+            held = self._read()
+            if self._collect(held):
+                self._write(held)
+        self._held = {path: item for path, item in held.items() if is_within(path, roots)}
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the list's lock (processes changing it one at a time)."""
+        try:
+            fd = os.open(os.path.join(self.folder, _LOCK), _OPEN | os.O_CREAT, 0o600)
+        except OSError:
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _read(self) -> dict[str, Held]:
+        document = _cache.read_file(os.path.join(self.folder, _LIST)) or {}
+        modules = document.get("modules")
+        held: dict[str, Held] = {}
+        for path, value in modules.items() if type(modules) is dict else ():
+            item = _held_from(path, value)
+            if item is not None:
+                held[path] = item
+        return held
+
+    def _write(self, held: dict[str, Held]) -> None:
+        document = {"modules": {path: item.to_data() for path, item in held.items()}}
+        _cache.write_file(os.path.join(self.folder, _LIST), document)
+
+    def _collect(self, held: dict[str, Held]) -> bool:
+        """Move what the notes of dead processes name into ``held``; True if anything
+        changed on disk."""
+        try:
+            with os.scandir(self.folder) as it:
+                names = [e.name for e in it if e.name.startswith(("note-", ".note-"))]
+        except OSError:
+            return False
+        own = Note._current.path if Note._current is not None else None
+        changed = False
+        for name in names:
+            path = os.path.join(self.folder, name)
+            if path == own:
+                continue
+            dead = _dead_note(path)
+            if dead is None:
+                continue  # its process lives, or it is not a note
+            pid = _pid_of(name)
+            for module, file, state in dead:
+                held[file] = Held(module, file, state, time.time(), pid)
+                logger.info(
+                    "quarantine: process %d died while importing plugin module %r (%s)",
+                    pid,
+                    module,
+                    file,
+                )
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            changed = True
+        return changed
+
+    def holds(self, path: str, st: os.stat_result) -> Held | None:
+        """The quarantine of the module whose file is ``path`` (its stat ``st`` now), if
+        it is held: its file has the state it had. One whose file changed is lifted."""
+        item = self._held.get(path)
+        if item is None:
+            return None
+        if item.state.holds(path, st):
+            return item
+        self._drop([path])
+        return None
+
+    def names(self) -> list[str]:
+        """The names of the modules held, as their files last said."""
+        return sorted({item.name for item in self._held.values()})
+
+    def release(self, name: str) -> list[str]:
+        """Lift the quarantine of module ``name`` (in this manager's folders): the files
+        released (empty if it was not held)."""
+        paths = [path for path, item in self._held.items() if item.name == name]
+        if paths:
+            self._drop(paths)
+        return paths
+
+    def _drop(self, paths: list[str]) -> None:
+        for path in paths:
+            self._held.pop(path, None)
+        with self._locked():
+            held = self._read()
+            for path in paths:
+                held.pop(path, None)
+            self._write(held)
+
+
+def _dead_note(path: str) -> tuple[tuple[str, str, FileState], ...] | None:
+    """What the note at ``path`` names, if its process is dead (its lock can be taken);
+    None if it lives, or the file is no note of this user's."""
+    try:
+        fd = os.open(path, _OPEN | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return None  # held: its process lives
+        return _read_note(fd)
+    finally:
+        os.close(fd)
+
+
+def _pid_of(name: str) -> int:
+    parts = name.lstrip(".").split("-")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def data_of(item: Held) -> dict[str, Any]:
+    """A held module as plain data, for the command line's report."""
+    return {"module": item.name, "path": item.path, "since": item.since, "pid": item.pid}
