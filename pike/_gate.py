@@ -39,7 +39,26 @@ from pike.errors import (
     PluginQuarantinedError,
 )
 
-__all__ = ["Gate"]
+__all__ = ["Gate", "checked"]
+
+
+def checked(
+    quarantine: object,
+    requires: object,
+    host: object,
+    blocked: object,
+    verdicts: Verdicts | None = None,
+) -> tuple[str, tuple[str, str] | None, dict[str, tuple[str, str]]]:
+    """The arguments of a `Gate` checked (`PikeTypeError`, `PikeValueError`): ``requires``,
+    ``host`` and ``blocked`` as the gate keeps them. Nothing else is done."""
+    if not isinstance(quarantine, bool):
+        raise PikeTypeError(f"quarantine is {a_type_name(quarantine)}; pass True or False")
+    own = verdicts is None
+    answers = Verdicts() if verdicts is None else verdicts
+    found = mode_of(requires), host_of(host, answers), blocked_of(blocked, answers)
+    if own:
+        answers.save()
+    return found
 
 
 class Gate:
@@ -59,12 +78,10 @@ class Gate:
         blocked: object = None,
     ) -> None:
         self.switches = switches
-        self.requires = mode_of(requires)
         self._verdicts = Verdicts()
-        self.host = host_of(host, self._verdicts)
-        self.blocked = blocked_of(blocked, self._verdicts)
-        if not isinstance(quarantine, bool):
-            raise PikeTypeError(f"quarantine is {a_type_name(quarantine)}; pass True or False")
+        self.requires, self.host, self.blocked = checked(
+            quarantine, requires, host, blocked, self._verdicts
+        )
         self.quarantine: Quarantine | None = None
         if quarantine:
             why = unavailable()

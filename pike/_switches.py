@@ -84,7 +84,7 @@ class Switches:
     """The off switches of one manager, checked when it is made (see the module's
     docstring). False when nothing is turned off."""
 
-    __slots__ = ("_disabled", "_only", "safe")
+    __slots__ = ("_disabled", "_only", "given", "safe")
 
     def __init__(
         self,
@@ -98,12 +98,15 @@ class Switches:
             raise PikeTypeError(f"safe_mode is {a_type_name(safe_mode)}; pass True or False")
         env = os.environ if environ is None else environ
         given = patterns_of(disabled, "disabled") or ()
+        kept = patterns_of(only, "only")
+        #: The arguments, checked (an iterator given is read once): ``(disabled, only,
+        #: safe_mode)``.
+        self.given = (given or None, kept, safe_mode)
         # (pattern, where it comes from)
         self._disabled = tuple((p, "disabled=") for p in given) + tuple(
             (p, DISABLE) for p in _listed(env.get(DISABLE, ""))
         )
         self._only: list[tuple[tuple[str, ...], str]] = []
-        kept = patterns_of(only, "only")
         if kept is not None:
             self._only.append((kept, "only="))
         narrowed = _listed(env.get(ONLY, ""))
@@ -133,15 +136,22 @@ class Switches:
                 return f"turned off: matches {pattern!r} ({origin})"
         return None
 
-    def turns_off(self, name: str) -> str | None:
-        """Why a named plugin (an entry-point name) is turned off, or None: the same
-        patterns against the whole name. Safe mode is not asked here: it covers drop-in
-        folders only."""
+    def turns_off(self, name: str, module: str | None = None) -> str | None:
+        """Why a named plugin (an entry point called ``name``) is turned off, or None: the
+        patterns match its name or, for a drop-in folder's (``module``, its module's
+        dotted name), that module's name as for `reason`. Safe mode covers drop-in
+        folders only: installed distributions are installed software."""
+        if module is not None and self.safe is not None:
+            return f"turned off: safe mode ({self.safe})"
+
+        def matches(pattern: str) -> bool:
+            return fnmatchcase(name, pattern) or (module is not None and _matches(module, pattern))
+
         for patterns, origin in self._only:
-            if not any(fnmatchcase(name, p) for p in patterns):
+            if not any(matches(p) for p in patterns):
                 return f"turned off: matches none of {list(patterns)!r} ({origin})"
         for pattern, origin in self._disabled:
-            if fnmatchcase(name, pattern):
+            if matches(pattern):
                 return f"turned off: matches {pattern!r} ({origin})"
         return None
 

@@ -109,6 +109,8 @@ class PikeManager:
     :param blocked: ``{module name: (lowest good version, reason)}``: a module of that
         name whose ``__version__`` is lower (or not a literal) is not imported: a
         [`PluginBlockedError`][pike.errors.PluginBlockedError] under ``on_error``.
+    :param environ: where ``PIKE_DISABLE``, ``PIKE_ONLY`` and ``PIKE_SAFE_MODE`` are read
+        (when the manager is made): ``os.environ`` by default; ``{}`` ignores them.
     :raises SearchPathError: a path does not exist, is not a folder or cannot be read.
     :raises UntrustedPathError: a path that other users could change.
     :raises PikeTypeError: a path or an argument of the wrong type (also a ``TypeError``).
@@ -130,12 +132,14 @@ class PikeManager:
         host: tuple[str, str] | None = None,
         requires: Requires = "warn",
         blocked: Mapping[str, tuple[str, str]] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         checked = TrustPolicy(trust)
         if not isinstance(isolate, bool):
             raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
-        self._switches = Switches(disabled, only, safe_mode)
-        self._switched = (disabled, only, safe_mode)  # for static listing, which asks again
+        self._switches = Switches(disabled, only, safe_mode, environ=environ)
+        # For static listing (find_inherited_classes), which takes them as given.
+        self._switched = (self._switches.given, environ)
         self._policy = ErrorPolicy(on_error)
         self.search_paths: list[str] = normalize_search_paths(
             search_paths, checked if checked.checks else None
@@ -619,7 +623,7 @@ class PikeManager:
         from pike.discovery import static
 
         isolate = self._session.isolate
-        disabled, only, safe_mode = self._switched
+        (disabled, only, safe_mode), environ = self._switched
         listing = static.list_classes(
             self.search_paths,
             base=base_class,
@@ -627,6 +631,7 @@ class PikeManager:
             disabled=disabled,
             only=only,
             safe_mode=safe_mode,
+            environ=environ,
         )
         # Under isolation each class's module is looked for in its own source alone.
         wanted = list(dict.fromkeys((c.module, c.source) for c in listing.classes))

@@ -318,6 +318,7 @@ def list_classes(
     disabled: str | Iterable[str] | None = None,
     only: str | Iterable[str] | None = None,
     safe_mode: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> StaticListing:
     """List the top-level classes of the plugin modules in ``search_paths``.
 
@@ -334,12 +335,12 @@ def list_classes(
     manager with ``isolate=True`` loads them: one name in two search paths is
     two modules, and bare imports resolve as the plugins' own would.
     ``disabled``, ``only`` and ``safe_mode`` (and ``PIKE_DISABLE``, ``PIKE_ONLY``,
-    ``PIKE_SAFE_MODE``) turn modules off as a manager's do: they are in ``skipped``,
-    never opened.
+    ``PIKE_SAFE_MODE``, read from ``environ``: ``os.environ`` by default) turn modules
+    off as a manager's do: they are in ``skipped``, never opened.
     """
     if not isinstance(isolate, bool):
         raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
-    switches = Switches(disabled, only, safe_mode)
+    switches = Switches(disabled, only, safe_mode, environ=environ)
     paths = normalize_search_paths(search_paths)
     keep: Callable[[tuple[str, ...]], bool] | None
     if base is None:

@@ -30,21 +30,24 @@ import stat
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import metadata
-from typing import Any
+from typing import Any, TypedDict
 
 from pike import _cache
 from pike._filestate import FileState
+from pike._gate import checked
 from pike._names import installed_meets_plugin
 from pike._paths import SearchPaths, normalize_search_paths, roots_of
+from pike._requires import Requires
+from pike._switches import Switches
 from pike._trust import Trust, TrustPolicy
 from pike._walk import archives_in
-from pike.errors import PikeValueError, SearchPathError
+from pike.errors import PikeTypeError, PikeValueError, SearchPathError
 from pike.manager import PikeManager
 from pike.named._installed import first_of_each
 
-__all__ = ["Sources", "declared"]
+__all__ = ["Guards", "Sources", "declared"]
 
 
 def _parse_line(raw: str) -> tuple[str, str] | None:
@@ -306,29 +309,51 @@ class _Shared:
 
     __slots__ = ("__weakref__", "key", "manager", "users")
 
-    def __init__(self, key: tuple[tuple[str, ...], str, bool], manager: PikeManager) -> None:
+    def __init__(self, key: tuple[tuple[str, ...], str, bool, str], manager: PikeManager) -> None:
         self.key = key
         self.manager = manager
         # The Sources using it; one that is garbage without closing leaves by itself.
         self.users: weakref.WeakSet[Sources] = weakref.WeakSet()
 
 
-_shared: weakref.WeakValueDictionary[tuple[tuple[str, ...], str, bool], _Shared] = (
+_shared: weakref.WeakValueDictionary[tuple[tuple[str, ...], str, bool, str], _Shared] = (
     weakref.WeakValueDictionary()
 )
 _shared_lock = threading.Lock()
 
 
-def _shared_manager(user: Sources, paths: list[str], trust: Trust, isolate: bool) -> _Shared:
-    """The shared manager of these folders (made on first use), with ``user`` among its users."""
-    key = (tuple(paths), trust, isolate)
+def _shared_manager(
+    user: Sources, paths: list[str], trust: Trust, isolate: bool, guards: dict[str, Any]
+) -> _Shared:
+    """The shared manager of these folders (made on first use), with ``user`` among its
+    users; named managers that guard them differently (``guards``) each have their own."""
+    key = (tuple(paths), trust, isolate, repr(sorted(guards.items())))
     with _shared_lock:
         shared = _shared.get(key)
         if shared is None:
-            manager = PikeManager(paths, on_error="raise", trust=trust, isolate=isolate)
+            manager = PikeManager(
+                paths, on_error="raise", trust=trust, isolate=isolate, environ={}, **guards
+            )
             shared = _shared[key] = _Shared(key, manager)
         shared.users.add(user)
         return shared
+
+
+class Guards(TypedDict, total=False):
+    """What keeps a bad plugin out, as [`PikeManager`][pike.manager.PikeManager] takes it
+    (docs/misbehaving.md): every named manager's keyword arguments beside
+    ``search_paths``."""
+
+    disabled: str | Iterable[str] | None
+    only: str | Iterable[str] | None
+    safe_mode: bool
+    quarantine: bool
+    host: tuple[str, str] | None
+    requires: Requires
+    blocked: Mapping[str, tuple[str, str]] | None
+
+
+_GUARDS = frozenset(Guards.__annotations__)
 
 
 class Sources:
@@ -339,20 +364,54 @@ class Sources:
     the interpreter.
     """
 
-    __slots__ = ("__weakref__", "_folder_of", "_policy", "_shared", "manager", "roots")
+    __slots__ = (
+        "__weakref__",
+        "_folder_of",
+        "_policy",
+        "_shared",
+        "_switches",
+        "manager",
+        "roots",
+        "turned_off",
+    )
 
     def __init__(
-        self, search_paths: SearchPaths = None, *, trust: Trust = "owner", isolate: bool = False
+        self,
+        search_paths: SearchPaths = None,
+        *,
+        trust: Trust = "owner",
+        isolate: bool = False,
+        **guards: Any,
     ) -> None:
+        unknown = sorted(set(guards) - _GUARDS)
+        if unknown:
+            raise PikeTypeError(
+                f"unexpected keyword argument {unknown[0]!r}; a named manager takes "
+                f"search_paths, on_error, trust, isolate and {', '.join(sorted(_GUARDS))}"
+            )
+        # Turned off here, by entry point (the folders' manager has no switches of its
+        # own: an entry point's name may be on where its module's name is not).
+        self._switches = Switches(
+            guards.pop("disabled", None), guards.pop("only", None), guards.pop("safe_mode", False)
+        )
+        checked(
+            guards.get("quarantine", False),
+            guards.get("requires", "warn"),
+            guards.get("host"),
+            guards.get("blocked"),
+        )
         self._policy = TrustPolicy(trust)
         self._folder_of: dict[metadata.EntryPoint, str] = {}
+        #: The entry points left out as turned off, by name: why.
+        self.turned_off: dict[str, str] = {}
         self._shared: _Shared | None = None
         self.manager: PikeManager | None = None
         paths = normalize_search_paths(search_paths, self._policy if self._policy.checks else None)
         #: The folders as `pike._paths.roots_of` gives them: no cache is written inside.
         self.roots = roots_of(paths)
         if paths:
-            self._shared = _shared_manager(self, paths, trust, isolate)
+            given = {k: v for k, v in guards.items() if v is not None}
+            self._shared = _shared_manager(self, paths, trust, isolate, given)
             self.manager = self._shared.manager
 
     def entry_points(
@@ -366,7 +425,7 @@ class Sources:
         With ``names``, the folders' declarations of those names only.
         """
         if self.manager is None:
-            return installed
+            return self._switched_on(installed)
         found: list[metadata.EntryPoint] = []
         seen: set[tuple[str, str]] = set()
         for folder in self.manager.search_paths:
@@ -383,7 +442,23 @@ class Sources:
                         self._folder_of[ep] = source
                         found.append(ep)
         found.extend(ep for ep in installed if (ep.name, ep.value) not in seen)
-        return found
+        return self._switched_on(found)
+
+    def _switched_on(self, found: list[metadata.EntryPoint]) -> list[metadata.EntryPoint]:
+        """``found`` without the entry points turned off: by their name, and a drop-in's by
+        its module's (safe mode turns every drop-in off, never an installed one)."""
+        switches = self._switches
+        if not switches:
+            return found
+        kept = []
+        for ep in found:
+            module = ep.value.partition(":")[0].strip() if self.folder_of(ep) else None
+            reason = switches.turns_off(ep.name, module)
+            if reason is None:
+                kept.append(ep)
+            else:
+                self.turned_off.setdefault(ep.name, reason)
+        return kept
 
     def folder_of(self, entry_point: object) -> str | None:
         """The drop-in folder that declares ``entry_point``, or None if it is installed."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
-from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 from pike._paths import SearchPaths
 from pike._policy import OnError
@@ -25,6 +25,11 @@ from pike.named.named import (
 )
 
 __all__ = ["DriverManager"]
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from pike.named._sources import Guards
 
 U = TypeVar("U")
 P = ParamSpec("P")
@@ -61,6 +66,7 @@ class DriverManager(NamedExtensionManager[T]):
         on_error: OnError | None = None,
         trust: Trust = "owner",
         isolate: bool = False,
+        **guards: Unpack[Guards],
     ) -> None:
         if on_load_failure_callback is None and on_error is None:
             on_load_failure_callback = self._default_on_load_failure
@@ -79,6 +85,7 @@ class DriverManager(NamedExtensionManager[T]):
             on_error=on_error,
             trust=trust,
             isolate=isolate,
+            **guards,
         )
 
     @staticmethod
@@ -113,7 +120,11 @@ class DriverManager(NamedExtensionManager[T]):
         name = self._names[0]
         if not self.extensions:
             failure = self._policy.errors[-1] if self._policy.errors else None
-            why = f"; it failed to load: {failure}" if failure else self._available()
+            off = self._sources.turned_off.get(name)
+            if off is not None:
+                why = f": it is {off}"
+            else:
+                why = f"; it failed to load: {failure}" if failure else self._available()
             raise NoMatches(
                 f"No {self.namespace!r} driver found, looking for {name!r}{why}"
             ) from failure

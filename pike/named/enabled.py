@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pike import _log
 from pike._paths import SearchPaths
@@ -24,6 +24,11 @@ from pike.named.extension import (
 )
 
 __all__ = ["EnabledExtensionManager"]
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from pike.named._sources import Guards
 
 
 logger = _log.get("stevedore.enabled")  # stevedore's name (pike.named.extension says why)
@@ -55,6 +60,7 @@ class EnabledExtensionManager(ExtensionManager[T]):
         on_error: OnError | None = None,
         trust: Trust = "owner",
         isolate: bool = False,
+        **guards: Unpack[Guards],
     ) -> None:
         self.check_func = check_func
         super().__init__(
@@ -70,6 +76,7 @@ class EnabledExtensionManager(ExtensionManager[T]):
             on_error=on_error,
             trust=trust,
             isolate=isolate,
+            **guards,
         )
 
     def _load_one_plugin(

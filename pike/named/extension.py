@@ -61,6 +61,9 @@ if TYPE_CHECKING:
     # checkers have typing_extensions' stubs; at run time a plain TypeVar does, and
     # pike never imports typing_extensions.
     import typing_extensions
+    from typing_extensions import Unpack
+
+    from pike.named._sources import Guards
 
     T = typing_extensions.TypeVar("T", default=Any)
 else:
@@ -301,6 +304,13 @@ class ExtensionManager(Generic[T]):
     :param isolate: pike's addition: as for [`PikeManager`][pike.manager.PikeManager],
         for the drop-in folders: each folder's modules in a private namespace, so
         two folders may both ship a ``utils``.
+    :param guards: pike's addition, what keeps a bad plugin out
+        ([when a plugin misbehaves](https://pyarmory-pike.readthedocs.io/en/latest/misbehaving/)):
+        ``disabled`` and ``only`` (patterns matched against entry-point names, and a
+        drop-in's module name: what is off is left out as if not declared),
+        ``safe_mode`` (every drop-in plugin off; installed ones stay),
+        ``quarantine``, ``host``, ``requires`` and ``blocked`` (as for
+        [`PikeManager`][pike.manager.PikeManager], for the drop-in folders' modules).
     """
 
     #: Installed entry points per namespace, read once per process (as stevedore
@@ -324,6 +334,7 @@ class ExtensionManager(Generic[T]):
         on_error: OnError | None = None,
         trust: Trust = "owner",
         isolate: bool = False,
+        **guards: Unpack[Guards],
     ) -> None:
         _deprecated("verify_requirements", verify_requirements)
         self._setup(
@@ -334,7 +345,7 @@ class ExtensionManager(Generic[T]):
             on_error,
         )
         args, kwds = _invocation(invoke_args, invoke_kwds)
-        self._sources = _sources.Sources(search_paths, trust=trust, isolate=isolate)
+        self._sources = _sources.Sources(search_paths, trust=trust, isolate=isolate, **guards)
         try:
             extensions = self._load_plugins(invoke_on_load, args, kwds)
             self._init_plugins(extensions)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pike._paths import SearchPaths
 from pike._policy import OnError
@@ -18,6 +18,11 @@ from pike.named.extension import (
 from pike.named.named import NamedExtensionManager, OnMissingEntrypointsCallbackT
 
 __all__ = ["HookManager"]
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from pike.named._sources import Guards
 
 
 class HookManager(NamedExtensionManager[T]):
@@ -46,6 +51,7 @@ class HookManager(NamedExtensionManager[T]):
         on_error: OnError | None = None,
         trust: Trust = "owner",
         isolate: bool = False,
+        **guards: Unpack[Guards],
     ) -> None:
         super().__init__(
             namespace,
@@ -62,6 +68,7 @@ class HookManager(NamedExtensionManager[T]):
             on_error=on_error,
             trust=trust,
             isolate=isolate,
+            **guards,
         )
 
     @property

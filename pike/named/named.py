@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pike import _log
 from pike._objects import a_type_name
@@ -32,6 +32,11 @@ __all__ = [
     "OnMissingEntrypointsCallbackT",
     "warning_on_missing_entrypoint",
 ]
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from pike.named._sources import Guards
 
 
 logger = _log.get("stevedore.named")  # stevedore's name (pike.named.extension says why)
@@ -83,6 +88,7 @@ class NamedExtensionManager(ExtensionManager[T]):
         on_error: OnError | None = None,
         trust: Trust = "owner",
         isolate: bool = False,
+        **guards: Unpack[Guards],
     ) -> None:
         if warn_on_missing_entrypoint is not None:
             warnings.warn(
@@ -119,6 +125,7 @@ class NamedExtensionManager(ExtensionManager[T]):
             on_error=on_error,
             trust=trust,
             isolate=isolate,
+            **guards,
         )
 
     def _test_defaults(self, extensions: list[Extension[Any]]) -> None:
