@@ -3,9 +3,9 @@ from its source without running it, and kept in pike's cache folder.
 
 A module declares them as literals at its top level (docs/misbehaving.md,
 "Requirements"). Only a module whose compiled code names one of them is read at
-all (`names_any`: the code's names, which the loader has in hand, say so for
-nothing); its source is then searched for the names and, if they are there,
-parsed with ``ast`` and each value read with ``ast.literal_eval``. What a file
+all (the gate asks its code's names, which the loader has in hand:
+`pike._gate.Gate.before_run`); its source is then searched for the names and, if
+they are there, parsed with ``ast`` and each value read with ``ast.literal_eval``. What a file
 declares is kept with the discovery index, per search path, by the state of the
 file (`pike._filestate`: a file whose times are too recent to trust is read
 again next time), and every value read back is checked before it is used.
@@ -21,7 +21,7 @@ from pike import _cache
 from pike._filestate import FileState
 from pike._paths import roots_of
 
-__all__ = ["ABSENT", "DYNAMIC", "LITERAL", "NOTHING", "Declarations", "Declared", "names_any"]
+__all__ = ["ABSENT", "DYNAMIC", "LITERAL", "NOTHING", "Declarations", "Declared", "mark_of", "read"]
 
 REQUIRES = "__requires__"
 VERSION = "__version__"
@@ -38,13 +38,6 @@ NOTHING: Declared = (ABSENT, None, None, ABSENT, None, None)
 
 _KINDS = (ABSENT, LITERAL, DYNAMIC)
 _MAX_LINE = 2**31
-
-
-def names_any(code: object) -> bool:
-    """True if compiled module ``code`` names ``__requires__`` or ``__version__`` (a module
-    that binds either at its top level does)."""
-    names = getattr(code, "co_names", ())
-    return REQUIRES in names or VERSION in names
 
 
 def read(source: bytes, path: str) -> Declared:

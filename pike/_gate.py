@@ -21,25 +21,38 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Literal
 
-from pike import _cache, _declared
-from pike._declared import ABSENT, DYNAMIC, LITERAL, Declarations
 from pike._filestate import FileState
 from pike._objects import a_type_name
 from pike._policy import warn
-from pike._quarantine import FOLDER, Note, Quarantine, unavailable
-from pike._requires import Installed, Verdicts, blocked_of, check, host_of, mode_of
 from pike._switches import Switches
 from pike._walk import ModuleEntry
 from pike.errors import (
     PikeTypeError,
+    PikeValueError,
     PluginBlockedError,
     PluginDisabledError,
     PluginIncompatibleError,
     PluginQuarantinedError,
 )
 
-__all__ = ["Gate", "checked"]
+if TYPE_CHECKING:
+    from pike._declared import Declarations, Declared
+    from pike._quarantine import Quarantine
+    from pike._requires import Installed, Verdicts
+
+__all__ = ["MODES", "Gate", "Requires", "checked"]
+
+# What a manager needs of the gate's modules is imported when it is needed: quarantine
+# (fcntl, the notes) only with quarantine=True, requirements (and packaging's answers)
+# only for a module that declares some, so `import pike.manager` pays for none of them.
+
+Requires = Literal["enforce", "warn", "ignore"]
+"""What ``requires=`` accepts (importable from ``pike.manager``)."""
+MODES = ("enforce", "warn", "ignore")
+_REQUIRES = "__requires__"
+_VERSION = "__version__"
 
 
 def checked(
@@ -53,10 +66,22 @@ def checked(
     ``host`` and ``blocked`` as the gate keeps them. Nothing else is done."""
     if not isinstance(quarantine, bool):
         raise PikeTypeError(f"quarantine is {a_type_name(quarantine)}; pass True or False")
-    own = verdicts is None
+    if not isinstance(requires, str):
+        raise PikeTypeError(
+            f"requires is {a_type_name(requires)}; pass 'enforce', 'warn' or 'ignore'"
+        )
+    if requires not in MODES:
+        raise PikeValueError(
+            f"requires={requires!r} is not a mode; pass 'enforce' (an unmet requirement "
+            "keeps the plugin out), 'warn' (a warning, and it loads) or 'ignore'"
+        )
+    if host is None and blocked is None:
+        return requires, None, {}
+    from pike._requires import Verdicts, blocked_of, host_of
+
     answers = Verdicts() if verdicts is None else verdicts
-    found = mode_of(requires), host_of(host, answers), blocked_of(blocked, answers)
-    if own:
+    found = requires, host_of(host, answers), blocked_of(blocked, answers)
+    if verdicts is None:
         answers.save()
     return found
 
@@ -78,12 +103,19 @@ class Gate:
         blocked: object = None,
     ) -> None:
         self.switches = switches
-        self._verdicts = Verdicts()
+        self._verdicts: Verdicts | None = None
+        if host is not None or blocked is not None:
+            from pike._requires import Verdicts
+
+            self._verdicts = Verdicts()
         self.requires, self.host, self.blocked = checked(
             quarantine, requires, host, blocked, self._verdicts
         )
         self.quarantine: Quarantine | None = None
         if quarantine:
+            from pike import _cache
+            from pike._quarantine import FOLDER, Quarantine, unavailable
+
             why = unavailable()
             if why is not None:
                 warn(f"quarantine is off: {why}; plugins load without it")
@@ -91,9 +123,11 @@ class Gate:
                 folder = _cache.subfolder(FOLDER)
                 if folder is not None:
                     self.quarantine = Quarantine(folder, roots)
-        reads = self.requires != "ignore" or bool(self.blocked)
-        self._declarations = Declarations(search_paths) if reads else None
-        self._installed = Installed()
+        self._search_paths = search_paths
+        #: Whether modules' declarations are read at all.
+        self._reads = self.requires != "ignore" or bool(self.blocked)
+        self._declarations: Declarations | None = None
+        self._installed: Installed | None = None
 
     # -- before anything is opened ---------------------------------------------------------
 
@@ -134,38 +168,52 @@ class Gate:
         entry: ModuleEntry,
         code: object,
         source: Callable[[], bytes] | None,
-        mark: tuple[int, int] | None,
+        vouch: FileState | int,
     ) -> None:
         """Raise the refusal of ``entry`` that its declarations call for (blocked,
         incompatible), or warn; ``code`` is its compiled code (None for an extension
-        module), ``source`` reads its source (None without one), ``mark`` vouches for
-        what is kept of it (`pike._declared.Declarations.of`)."""
-        declarations = self._declarations
-        if declarations is None:
+        module), ``source`` reads its source (None without one), ``vouch`` what vouches
+        for what is kept of it: its file's state, or an archive member's CRC-32."""
+        if not self._reads:
             return
         blocked = self.blocked.get(entry.name) if self.blocked else None
-        if blocked is None and (code is None or not _declared.names_any(code)):
-            return  # declares nothing: the common case, decided by a look at its names
+        names = getattr(code, "co_names", ())
+        if blocked is None and _REQUIRES not in names and _VERSION not in names:
+            return  # declares nothing: the common case, decided by a look at its code's names
+        from pike import _declared
+
         if code is None or source is None:
             declared = _declared.NOTHING
-            if code is not None and "__requires__" in getattr(code, "co_names", ()):
+            if _REQUIRES in names:
                 warn(
                     f"plugin module {entry.name!r} ({entry.path}) has no source to read "
                     "its __requires__ from; it is not checked"
                 )
         else:
-            declared = declarations.of(entry.search_path, entry.path, mark, source)
+            if self._declarations is None:
+                self._declarations = _declared.Declarations(self._search_paths)
+            mark = (1, vouch) if isinstance(vouch, int) else _declared.mark_of(vouch)
+            declared = self._declarations.of(entry.search_path, entry.path, mark, source)
         if blocked is not None:
             self._check_blocked(entry, declared, *blocked)
         if self.requires != "ignore":
             self._check_requires(entry, declared)
 
+    def _answers(self) -> Verdicts:
+        if self._verdicts is None:
+            from pike._requires import Verdicts
+
+            self._verdicts = Verdicts()
+        return self._verdicts
+
     def _check_blocked(
-        self, entry: ModuleEntry, declared: _declared.Declared, lowest: str, reason: str
+        self, entry: ModuleEntry, declared: Declared, lowest: str, reason: str
     ) -> None:
+        from pike._declared import ABSENT, LITERAL
+
         kind, version, line = declared[3], declared[4], declared[5]
         if kind == LITERAL and isinstance(version, str):
-            if self._verdicts.less(version, lowest) is False:
+            if self._answers().less(version, lowest) is False:
                 return
             found = f"its __version__ is {version!r}"
         elif kind == ABSENT:
@@ -185,7 +233,10 @@ class Gate:
             version=version if isinstance(version, str) else None,
         )
 
-    def _check_requires(self, entry: ModuleEntry, declared: _declared.Declared) -> None:
+    def _check_requires(self, entry: ModuleEntry, declared: Declared) -> None:
+        from pike._declared import ABSENT, DYNAMIC
+        from pike._requires import Installed, check
+
         kind, value, line = declared[0], declared[1], declared[2]
         if kind == ABSENT:
             return
@@ -197,7 +248,9 @@ class Gate:
                 "it as a dict literal. It is imported unchecked"
             )
             return
-        problems = check(value, host=self.host, verdicts=self._verdicts, installed=self._installed)
+        if self._installed is None:
+            self._installed = Installed()
+        problems = check(value, host=self.host, verdicts=self._answers(), installed=self._installed)
         for problem in problems:
             if not problem.unmet:
                 warn(
@@ -233,7 +286,7 @@ class Gate:
     def running(self, entry: ModuleEntry, state: FileState) -> Iterator[None]:
         """The block in which ``entry`` runs: named in this process's quarantine note."""
         quarantine = self.quarantine
-        note = Note.get(quarantine.folder) if quarantine is not None else None
+        note = quarantine.note() if quarantine is not None else None
         if note is None:
             yield
             return
@@ -257,4 +310,5 @@ class Gate:
         """Keep what was learned (declarations, packaging's answers) in the cache folder."""
         if self._declarations is not None:
             self._declarations.save()
-        self._verdicts.save()
+        if self._verdicts is not None:
+            self._verdicts.save()

@@ -30,7 +30,7 @@ from importlib import import_module, machinery
 from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any
 
-from pike._declared import mark_of
+from pike._filestate import FileState
 from pike._hooks import LOAD
 from pike._interpreter import MANY_MODULES, collector_paused
 from pike._names import already_imported, blocked, hidden, name_collision, other_manager
@@ -122,7 +122,7 @@ class _Recording:
         entry = expected.entry
         gate.before_open(entry, expected.st)
         code = self._code(module)
-        gate.before_run(entry, code, self._source(), self._mark(expected))
+        gate.before_run(entry, code, self._source(), self._vouch(expected))
         with gate.running(entry, expected.state):
             if code is None:
                 self._base_exec(module)
@@ -143,9 +143,10 @@ class _Recording:
         """What reads the module's source (None: it has none)."""
         return None
 
-    def _mark(self, expected: Expected) -> tuple[int, int] | None:
-        """What vouches for what is kept of the module's source (`pike._declared`)."""
-        return mark_of(expected.state)
+    def _vouch(self, expected: Expected) -> FileState | int:
+        """What vouches for what is kept of the module's source (`pike._declared`): its
+        file's state."""
+        return expected.state
 
 
 class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[misc]
@@ -244,8 +245,8 @@ class ArchiveLoader(_Recording):
     def _source(self) -> Callable[[], bytes] | None:
         return partial(self.archive.read, self.member)
 
-    def _mark(self, expected: Expected) -> tuple[int, int] | None:
-        return (1, self.archive.crc_of(self.member))
+    def _vouch(self, expected: Expected) -> FileState | int:
+        return self.archive.crc_of(self.member)  # the member's, in the archive's directory
 
     def get_code(self, fullname: str) -> object:
         return self.archive.code(self.member)

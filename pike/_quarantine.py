@@ -82,6 +82,7 @@ class Note:
         self._fd = fd
         self.path = path
         self.pid = os.getpid()
+        self._writing = threading.Lock()  # what is written is what all threads are doing
         # Each thread's imports under way, innermost last: (thread id -> what to write).
         self._stacks: dict[int, list[tuple[str, str, tuple[object, ...]]]] = {}
 
@@ -137,13 +138,14 @@ class Note:
 
     def _write(self) -> None:
         # Each thread's innermost import: a crash blames what was running in each.
-        running = tuple(stack[-1] for stack in list(self._stacks.values()) if stack)
-        payload = marshal.dumps(running)  # type: ignore[arg-type]
-        data = _MAGIC + _HEAD.pack(len(payload), binascii.crc32(payload)) + payload
-        try:
-            os.pwrite(self._fd, data, 0)
-        except OSError as exc:  # a full disk: the note says less, never something wrong
-            logger.debug("quarantine: could not write the note %s: %s", self.path, exc)
+        with self._writing:
+            running = tuple(stack[-1] for stack in list(self._stacks.values()) if stack)
+            payload = marshal.dumps(running)  # type: ignore[arg-type]
+            data = _MAGIC + _HEAD.pack(len(payload), binascii.crc32(payload)) + payload
+            try:
+                os.pwrite(self._fd, data, 0)
+            except OSError as exc:  # a full disk: the note says less, never something wrong
+                logger.debug("quarantine: could not write the note %s: %s", self.path, exc)
 
 
 def _read_note(fd: int) -> tuple[tuple[str, str, FileState], ...]:
@@ -274,6 +276,10 @@ class Quarantine:
                 os.unlink(path)
             changed = True
         return changed
+
+    def note(self) -> Note | None:
+        """This process's note, where the modules it imports are named while they run."""
+        return Note.get(self.folder)
 
     def holds(self, path: str, st: os.stat_result) -> Held | None:
         """The quarantine of the module whose file is ``path`` (its stat ``st`` now), if

@@ -25,27 +25,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 from pike import _cache
 from pike._objects import a_type_name
 from pike.errors import PikeTypeError, PikeValueError
 
-__all__ = [
-    "MODES",
-    "Installed",
-    "Problem",
-    "Requires",
-    "Verdicts",
-    "blocked_of",
-    "check",
-    "host_of",
-    "mode_of",
-]
+__all__ = ["Installed", "Problem", "Verdicts", "blocked_of", "check", "host_of"]
 
-Requires = Literal["enforce", "warn", "ignore"]
-"""What ``requires=`` accepts (importable from ``pike.manager``)."""
-MODES = ("enforce", "warn", "ignore")
 KEYS = ("host", "python", "platforms", "dependencies")
 
 
@@ -66,20 +54,6 @@ class Problem:
 
 
 # -- the arguments ------------------------------------------------------------------------
-
-
-def mode_of(requires: object) -> str:
-    """``requires=`` checked."""
-    if not isinstance(requires, str):
-        raise PikeTypeError(
-            f"requires is {a_type_name(requires)}; pass 'enforce', 'warn' or 'ignore'"
-        )
-    if requires not in MODES:
-        raise PikeValueError(
-            f"requires={requires!r} is not a mode; pass 'enforce' (an unmet requirement "
-            "keeps the plugin out), 'warn' (a warning, and it loads) or 'ignore'"
-        )
-    return requires
 
 
 def host_of(host: object, verdicts: Verdicts) -> tuple[str, str] | None:
@@ -106,7 +80,7 @@ def blocked_of(blocked: object, verdicts: Verdicts) -> dict[str, tuple[str, str]
     if blocked is None:
         return {}
     wanted = "pass {'module': ('1.1.7', 'the reason')}, or None"
-    if not isinstance(blocked, dict):
+    if not isinstance(blocked, Mapping):
         raise PikeTypeError(f"blocked is {a_type_name(blocked)}; {wanted}")
     checked: dict[str, tuple[str, str]] = {}
     for name, value in blocked.items():

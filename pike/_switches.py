@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from fnmatch import fnmatchcase
 
 from pike._objects import a_type_name
 from pike.errors import PikeTypeError, PikeValueError
@@ -61,6 +60,13 @@ def _listed(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip() and "\0" not in part)
 
 
+def fnmatchcase(name: str, pattern: str) -> bool:
+    """`fnmatch.fnmatchcase`, imported on first use (only a manager with switches on)."""
+    from fnmatch import fnmatchcase as match
+
+    return match(name, pattern)
+
+
 def _matches(name: str, pattern: str) -> bool:
     """``name`` or a package above it matches ``pattern``."""
     if fnmatchcase(name, pattern):
@@ -96,6 +102,11 @@ class Switches:
     ) -> None:
         if not isinstance(safe_mode, bool):
             raise PikeTypeError(f"safe_mode is {a_type_name(safe_mode)}; pass True or False")
+        if environ is not None and not isinstance(environ, Mapping):
+            raise PikeTypeError(
+                f"environ is {a_type_name(environ)}; pass a mapping of variable names to "
+                "values (os.environ, {} to ignore the environment), or None"
+            )
         env = os.environ if environ is None else environ
         given = patterns_of(disabled, "disabled") or ()
         kept = patterns_of(only, "only")

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pike import _refresh, _walk
 from pike._classes import apply_filter, defined_classes, subclass_test
-from pike._gate import Gate
+from pike._gate import Gate, Requires
 from pike._importing import Importer
 from pike._interpreter import collector_paused
 from pike._names import is_archive
@@ -37,7 +37,6 @@ from pike._objects import a_type_name, type_module
 from pike._paths import SearchPaths, normalize_search_paths, roots_of
 from pike._policy import ErrorPolicy, OnError
 from pike._refresh import RefreshReport
-from pike._requires import Requires
 from pike._session import Record, Session
 from pike._switches import Switches
 from pike._trust import Trust, TrustPolicy

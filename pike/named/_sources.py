@@ -36,10 +36,9 @@ from typing import Any, TypedDict
 
 from pike import _cache
 from pike._filestate import FileState
-from pike._gate import checked
+from pike._gate import Requires, checked
 from pike._names import installed_meets_plugin
 from pike._paths import SearchPaths, normalize_search_paths, roots_of
-from pike._requires import Requires
 from pike._switches import Switches
 from pike._trust import Trust, TrustPolicy
 from pike._walk import archives_in
