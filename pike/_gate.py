@@ -52,7 +52,6 @@ Requires = Literal["enforce", "warn", "ignore"]
 """What ``requires=`` accepts (importable from ``pike.manager``)."""
 MODES = ("enforce", "warn", "ignore")
 _REQUIRES = "__requires__"
-_VERSION = "__version__"
 
 
 def checked(
@@ -178,8 +177,8 @@ class Gate:
             return
         blocked = self.blocked.get(entry.name) if self.blocked else None
         names = getattr(code, "co_names", ())
-        if blocked is None and _REQUIRES not in names and _VERSION not in names:
-            return  # declares nothing: the common case, decided by a look at its code's names
+        if blocked is None and (self.requires == "ignore" or _REQUIRES not in names):
+            return  # nothing to check: the common case, decided by a look at its code's names
         from pike import _declared
 
         if code is None or source is None:
