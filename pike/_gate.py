@@ -289,7 +289,9 @@ class Gate:
         if note is None:
             yield
             return
-        note.enter(entry.name, entry.path, state)
+        # An archive's member is vouched for by its archive's state.
+        file = entry.path if entry.source == entry.search_path else entry.source
+        note.enter(entry.name, entry.path, file, state)
         try:
             yield
         finally:

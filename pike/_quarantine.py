@@ -33,7 +33,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from pike import _cache, _log
 from pike._filestate import FileState
@@ -72,32 +72,48 @@ def unavailable() -> str | None:
 
 class Note:
     """This process's note of the plugin modules it is importing (see the module's
-    docstring); one per process, made on the first import that needs it."""
+    docstring): one per process and cache folder, made on the first import that needs
+    it. A forked child lets go of its parent's (which lives on in the parent)."""
 
     _lock = threading.Lock()
-    _current: Note | None = None
+    _notes: ClassVar[dict[str, Note]] = {}  # this process's, by folder
     _counter = itertools.count()
 
     def __init__(self, fd: int, path: str) -> None:
         self._fd = fd
         self.path = path
-        self.pid = os.getpid()
         self._writing = threading.Lock()  # what is written is what all threads are doing
         # Each thread's imports under way, innermost last: (thread id -> what to write).
-        self._stacks: dict[int, list[tuple[str, str, tuple[object, ...]]]] = {}
+        self._stacks: dict[int, list[tuple[str, str, str, tuple[object, ...]]]] = {}
 
     @classmethod
     def get(cls, folder: str) -> Note | None:
-        """This process's note (made in ``folder`` if need be); None if it cannot be."""
-        note = cls._current
-        if note is not None and note.pid == os.getpid():
+        """This process's note in ``folder`` (made if need be); None if it cannot be."""
+        note = cls._notes.get(folder)
+        if note is not None:
             return note
         with cls._lock:
-            note = cls._current
-            if note is not None and note.pid == os.getpid():
-                return note
-            cls._current = note = cls._make(folder)
+            note = cls._notes.get(folder)
+            if note is None:
+                note = cls._make(folder)
+                if note is not None:
+                    cls._notes[folder] = note
             return note
+
+    @classmethod
+    def own(cls) -> set[str]:
+        """The paths of this process's notes."""
+        return {note.path for note in list(cls._notes.values())}
+
+    @classmethod
+    def _forked(cls) -> None:
+        """In a forked child: the parent's notes are the parent's (their lock goes when
+        the parent and every copy of its descriptor are gone, so the copy goes too)."""
+        for note in cls._notes.values():
+            with contextlib.suppress(OSError):
+                os.close(note._fd)
+        cls._notes = {}
+        cls._lock = threading.Lock()
 
     @classmethod
     def _make(cls, folder: str) -> Note | None:
@@ -106,7 +122,7 @@ class Note:
         try:
             fd = os.open(temporary, _OPEN | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
-            logger.warning("quarantine: could not make a note in %s: %s", folder, exc)
+            logger.info("quarantine: could not make a note in %s: %s", folder, exc)
             return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -116,17 +132,17 @@ class Note:
             os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-            logger.warning("quarantine: could not make a note in %s: %s", folder, exc)
+            logger.info("quarantine: could not make a note in %s: %s", folder, exc)
             return None
         note = cls(fd, path)
         note._write()
         return note
 
-    def enter(self, name: str, path: str, state: FileState) -> None:
-        """A plugin module (``name``, file ``path`` in ``state``) begins to run in this
-        thread."""
+    def enter(self, name: str, path: str, file: str, state: FileState) -> None:
+        """A plugin module (``name``, at ``path``) begins to run in this thread; ``file``
+        (its file, or its archive) was in ``state``."""
         stack = self._stacks.setdefault(threading.get_ident(), [])
-        stack.append((name, path, state.to_data()))
+        stack.append((name, path, file, state.to_data()))
         self._write()
 
     def leave(self) -> None:
@@ -148,7 +164,11 @@ class Note:
                 logger.debug("quarantine: could not write the note %s: %s", self.path, exc)
 
 
-def _read_note(fd: int) -> tuple[tuple[str, str, FileState], ...]:
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=Note._forked)
+
+
+def _read_note(fd: int) -> tuple[tuple[str, str, str, FileState], ...]:
     """What a note says was being imported (nothing, if it does not check out)."""
     try:
         data = os.pread(fd, 1 << 20, 0)
@@ -167,10 +187,10 @@ def _read_note(fd: int) -> tuple[tuple[str, str, FileState], ...]:
         return ()
     found = []
     for item in running if type(running) is tuple else ():
-        if type(item) is tuple and len(item) == 3 and _cache.strings(item[:2]):
-            state = FileState.from_data(item[2])
+        if type(item) is tuple and len(item) == 4 and _cache.strings(item[:3]):
+            state = FileState.from_data(item[3])
             if state is not None:
-                found.append((item[0], item[1], state))
+                found.append((item[0], item[1], item[2], state))
     return tuple(found)
 
 
@@ -178,30 +198,43 @@ def _read_note(fd: int) -> tuple[tuple[str, str, FileState], ...]:
 
 
 class Held:
-    """A module on the quarantine list: its name, file, that file's state when its process
-    died, when that was noticed, and the process's id."""
+    """A module on the quarantine list: its name, its path, the file it was run from (its
+    archive's, for an archive's member) and that file's state when its process died,
+    when that was noticed, and the process's id."""
 
-    __slots__ = ("name", "path", "pid", "since", "state")
+    __slots__ = ("file", "name", "path", "pid", "since", "state")
 
-    def __init__(self, name: str, path: str, state: FileState, since: float, pid: int) -> None:
+    def __init__(  # noqa: PLR0917 - what a note said of it
+        self, name: str, path: str, file: str, state: FileState, since: float, pid: int
+    ) -> None:
         self.name = name
         self.path = path
+        self.file = file
         self.state = state
         self.since = since
         self.pid = pid
 
     def to_data(self) -> tuple[object, ...]:
-        return (self.name, self.state.to_data(), self.since, self.pid)
+        return (self.name, self.file, self.state.to_data(), self.since, self.pid)
+
+    def current(self) -> bool:
+        """True if its file is still as it was (one stat)."""
+        try:
+            return self.state.holds(self.file, os.stat(self.file))
+        except OSError:
+            return False
 
 
 def _held_from(path: object, value: object) -> Held | None:
-    if type(path) is not str or type(value) is not tuple or len(value) != 4:
+    if type(path) is not str or type(value) is not tuple or len(value) != 5:
         return None
-    name, state_data, since, pid = value
+    name, file, state_data, since, pid = value
     state = FileState.from_data(state_data)
-    if type(name) is not str or state is None or type(since) is not float or type(pid) is not int:
+    if type(name) is not str or type(file) is not str or state is None:
         return None
-    return Held(name, path, state, since, pid)
+    if type(since) is not float or type(pid) is not int:
+        return None
+    return Held(name, path, file, state, since, pid)
 
 
 class Quarantine:
@@ -254,23 +287,23 @@ class Quarantine:
                 names = [e.name for e in it if e.name.startswith(("note-", ".note-"))]
         except OSError:
             return False
-        own = Note._current.path if Note._current is not None else None
+        own = Note.own()
         changed = False
         for name in names:
             path = os.path.join(self.folder, name)
-            if path == own:
+            if path in own:
                 continue
             dead = _dead_note(path)
             if dead is None:
                 continue  # its process lives, or it is not a note
             pid = _pid_of(name)
-            for module, file, state in dead:
-                held[file] = Held(module, file, state, time.time(), pid)
+            for module, where, file, state in dead:
+                held[where] = Held(module, where, file, state, time.time(), pid)
                 logger.info(
                     "quarantine: process %d died while importing plugin module %r (%s)",
                     pid,
                     module,
-                    file,
+                    where,
                 )
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -282,18 +315,22 @@ class Quarantine:
         return Note.get(self.folder)
 
     def holds(self, path: str, st: os.stat_result) -> Held | None:
-        """The quarantine of the module whose file is ``path`` (its stat ``st`` now), if
-        it is held: its file has the state it had. One whose file changed is lifted."""
+        """The quarantine of the module at ``path`` (the stat of its file, or archive, is
+        ``st`` now), if it is held: its file has the state it had. One whose file changed
+        is lifted."""
         item = self._held.get(path)
         if item is None:
             return None
-        if item.state.holds(path, st):
+        if item.state.holds(item.file, st):
             return item
         self._drop([path])
         return None
 
     def names(self) -> list[str]:
-        """The names of the modules held, as their files last said."""
+        """The names of the modules held (those whose file changed are lifted first)."""
+        changed = [path for path, item in self._held.items() if not item.current()]
+        if changed:
+            self._drop(changed)
         return sorted({item.name for item in self._held.values()})
 
     def release(self, name: str) -> list[str]:
@@ -314,7 +351,7 @@ class Quarantine:
             self._write(held)
 
 
-def _dead_note(path: str) -> tuple[tuple[str, str, FileState], ...] | None:
+def _dead_note(path: str) -> tuple[tuple[str, str, str, FileState], ...] | None:
     """What the note at ``path`` names, if its process is dead (its lock can be taken);
     None if it lives, or the file is no note of this user's."""
     try:

@@ -84,8 +84,10 @@ def blocked_of(blocked: object, verdicts: Verdicts) -> dict[str, tuple[str, str]
         raise PikeTypeError(f"blocked is {a_type_name(blocked)}; {wanted}")
     checked: dict[str, tuple[str, str]] = {}
     for name, value in blocked.items():
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str):
             raise PikeTypeError(f"blocked holds the key {name!r}; {wanted}")
+        if not name.strip():
+            raise PikeValueError(f"blocked holds an empty module name; {wanted}")
         if (
             not isinstance(value, tuple)
             or len(value) != 2

@@ -79,18 +79,68 @@ def _matches(name: str, pattern: str) -> bool:
 
 
 def _reaches_into(package: str, pattern: str) -> bool:
-    """``pattern`` may match a module inside ``package``: its leading dotted parts match
-    ``package``'s (``pkg.sub`` and ``*.sub`` reach into ``pkg``)."""
-    depth = package.count(".") + 1
-    parts = pattern.split(".")
-    return len(parts) > depth and fnmatchcase(package, ".".join(parts[:depth]))
+    """``pattern`` can match a module inside ``package`` (a name that begins with
+    ``package`` and a dot): ``pkg.sub``, ``*.sub`` and ``*one`` reach into ``pkg``."""
+    tokens = _tokens(pattern)
+    at = _closure({0}, tokens)
+    for char in package + ".":
+        moved = set()
+        for i in at:
+            if i < len(tokens) and _takes(tokens[i], char):
+                moved.add(i if tokens[i] == "*" else i + 1)
+        at = _closure(moved, tokens)
+        if not at:
+            return False
+    return any(i < len(tokens) for i in at)  # something is left to match the rest
+
+
+def _tokens(pattern: str) -> list[str]:
+    """A shell-style pattern as fnmatch reads it: ``*``, ``?``, a ``[...]`` set, or one
+    character each."""
+    tokens: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "!":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":
+                j += 1
+            close = pattern.find("]", j)
+            if close != -1:
+                tokens.append(pattern[i : close + 1])
+                i = close + 1
+                continue
+        tokens.append(char)
+        i += 1
+    return tokens
+
+
+def _closure(at: set[int], tokens: list[str]) -> set[int]:
+    """``at`` with each ``*`` also matched by nothing."""
+    pending = list(at)
+    while pending:
+        i = pending.pop()
+        if i < len(tokens) and tokens[i] == "*" and i + 1 not in at:
+            at.add(i + 1)
+            pending.append(i + 1)
+    return at
+
+
+def _takes(token: str, char: str) -> bool:
+    if token in ("*", "?"):
+        return True
+    if len(token) > 1:  # a set
+        return fnmatchcase(char, token)
+    return token == char
 
 
 class Switches:
     """The off switches of one manager, checked when it is made (see the module's
     docstring). False when nothing is turned off."""
 
-    __slots__ = ("_disabled", "_only", "given", "safe")
+    __slots__ = ("_disabled", "_only", "environ", "given", "safe")
 
     def __init__(
         self,
@@ -108,6 +158,8 @@ class Switches:
                 "values (os.environ, {} to ignore the environment), or None"
             )
         env = os.environ if environ is None else environ
+        #: The variables as they were read, for a later listing to see the same.
+        self.environ = {name: env[name] for name in (DISABLE, ONLY, SAFE_MODE) if name in env}
         given = patterns_of(disabled, "disabled") or ()
         kept = patterns_of(only, "only")
         #: The arguments, checked (an iterator given is read once): ``(disabled, only,
@@ -134,18 +186,11 @@ class Switches:
         return bool(self._disabled or self._only or self.safe)
 
     def reason(self, name: str, is_package: bool = False) -> str | None:
-        """Why plugin module ``name`` (dotted) is turned off, or None if it is not."""
-        if self.safe is not None:
-            return f"turned off: safe mode ({self.safe})"
-        for patterns, origin in self._only:
-            if not any(_matches(name, p) for p in patterns) and not (
-                is_package and any(_reaches_into(name, p) for p in patterns)
-            ):
-                return f"turned off: matches none of {list(patterns)!r} ({origin})"
-        for pattern, origin in self._disabled:
-            if _matches(name, pattern):
-                return f"turned off: matches {pattern!r} ({origin})"
-        return None
+        """Why plugin module ``name`` (dotted) is turned off, or None if it is not; a
+        package that a pattern of ``only`` reaches into is on (`sift` keeps one only if
+        a module inside it is on)."""
+        found = self._reason(name, reaching=is_package)
+        return None if found is None else found[0]
 
     def turns_off(self, name: str, module: str | None = None) -> str | None:
         """Why a named plugin (an entry point called ``name``) is turned off, or None: the
@@ -168,22 +213,45 @@ class Switches:
 
     def sift(self, names: list[tuple[str, bool]]) -> dict[int, str | None]:
         """The positions of the modules (``(name, is_package)``, packages before what is
-        in them) that are turned off, each with its reason; a module inside a package
-        that is off is off with it, its reason None (its package is the one reported)."""
-        off: dict[int, str | None] = {}
+        in them) that are turned off, each with its reason. A package ``only`` does not
+        match is kept if a module inside it is (it must import first); a module inside a
+        package that is off is off with it, its reason None (its package is the one
+        reported)."""
         if not self:
-            return off
+            return {}
+        reasons = [self._reason(name) for name, _is_package in names]
+        needed: set[str] = set()  # packages above a module that is on
+        for (name, _is_package), reason in zip(names, reasons, strict=True):
+            above = name
+            while reason is None and "." in above:
+                above = above.rpartition(".")[0]
+                needed.add(above)
+        off: dict[int, str | None] = {}
         dropped: list[str] = []  # the prefixes of packages turned off
-        for i, (name, is_package) in enumerate(names):
-            if dropped and any(name.startswith(prefix) for prefix in dropped):
-                off[i] = None
+        for i, ((name, is_package), reason) in enumerate(zip(names, reasons, strict=True)):
+            if reason is None or (reason[1] and name in needed):
                 continue
-            reason = self.reason(name, is_package)
-            if reason is not None:
-                off[i] = reason
-                if is_package:
-                    dropped.append(name + ".")
+            inside = any(name.startswith(prefix) for prefix in dropped)
+            off[i] = None if inside else reason[0]
+            if is_package:
+                dropped.append(name + ".")
         return off
+
+    def _reason(self, name: str, *, reaching: bool = False) -> tuple[str, bool] | None:
+        """Why ``name`` is off by its own name or a package's above it, and whether only
+        for ``only`` (a package that a module inside needs is on all the same). With
+        ``reaching``, a pattern of ``only`` that reaches into ``name`` keeps it."""
+        if self.safe is not None:
+            return f"turned off: safe mode ({self.safe})", False
+        for pattern, origin in self._disabled:
+            if _matches(name, pattern):
+                return f"turned off: matches {pattern!r} ({origin})", False
+        for patterns, origin in self._only:
+            if not any(
+                _matches(name, p) or (reaching and _reaches_into(name, p)) for p in patterns
+            ):
+                return f"turned off: matches none of {list(patterns)!r} ({origin})", True
+        return None
 
     def __repr__(self) -> str:
         return f"Switches(disabled={self._disabled!r}, only={self._only!r}, safe={self.safe!r})"

@@ -137,8 +137,9 @@ class PikeManager:
         if not isinstance(isolate, bool):
             raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
         self._switches = Switches(disabled, only, safe_mode, environ=environ)
-        # For static listing (find_inherited_classes), which takes them as given.
-        self._switched = (self._switches.given, environ)
+        # For static listing (find_inherited_classes): the same switches, the environment
+        # as it was read now.
+        self._switched = (self._switches.given, self._switches.environ)
         self._policy = ErrorPolicy(on_error)
         self.search_paths: list[str] = normalize_search_paths(
             search_paths, checked if checked.checks else None
