@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+import warnings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,21 +48,40 @@ def module_names(root):
 # -- loading: enter + classes + exit ------------------------------------------
 
 
+#: The options of ``load_pike``'s EXTRA (comma-separated), as ``PikeManager`` arguments.
+LOAD_OPTIONS = {
+    "isolate": {"isolate": True},
+    "quarantine": {"quarantine": True},
+    "host": {"host": ("bench", "2.0")},
+    "ignore": {"requires": "ignore"},
+}
+
+
 def load_pike(root, extra):
-    """EXTRA ``isolate``: ``PikeManager([root], isolate=True)``; else pike's default."""
+    """EXTRA: ``-`` for pike's default, or options of `LOAD_OPTIONS`, comma-separated
+    (``isolate``: ``PikeManager([root], isolate=True)``; ``host,ignore``: ``host=("bench",
+    "2.0"), requires="ignore"``). Also counts the warnings issued (none is expected),
+    and tells whether ``ast`` was imported (a module's source was parsed)."""
     from pike.manager import PikeManager
 
-    isolate = extra == "isolate"
-    start = time.perf_counter()
-    with PikeManager([root], isolate=isolate) as mgr:
-        classes = mgr.get_classes()
-        discovered = time.perf_counter()
-    end = time.perf_counter()
+    options = {}
+    for option in extra.split(",") if extra != "-" else ():
+        options.update(LOAD_OPTIONS[option])
+    parsed_before = "ast" in sys.modules
+    with warnings.catch_warnings(record=True) as caught:  # entered before the timing
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        with PikeManager([root], **options) as mgr:
+            classes = mgr.get_classes()
+            discovered = time.perf_counter()
+        end = time.perf_counter()
     return {
         "total": end - start,
         "discover": discovered - start,
         "exit": end - discovered,
         "classes": len(classes),
+        "warnings": len(caught),
+        "parsed": not parsed_before and "ast" in sys.modules,
     }
 
 

@@ -310,20 +310,83 @@ def index_rows(
     return rows
 
 
+def option_row(
+    scenario: str,
+    what: str,
+    sizes: Sizes,
+    root: Path,
+    base: Path,
+    *,
+    options: tuple[str, str],
+    budget: float | None,
+    parsed: bool | None = None,
+) -> Row:
+    """``root`` loaded by pike with ``options[0]`` (`child.load_pike`'s EXTRA) against
+    pike with ``options[1]``, warm: both sides are pike, the second plays the floor.
+
+    Each side runs once untimed first (bytecode written, and what pike keeps in its
+    cache folder). Both must find the same classes and issue no warning; ``parsed``,
+    if given, is whether pike's side may parse a module's source (``ast`` imported).
+    """
+    for extra in options:
+        run_child("pike", "load", root, base, extra=extra)
+    sides = {"pike": options[0], "floor": options[1]}
+    samples = measure(sides, "load", root, base, rounds=sizes.rounds, floor_side="pike")
+    found = {s["classes"] for runs in samples.values() for s in runs}
+    if len(found) != 1:
+        raise SystemExit(
+            f"{scenario}: {options[0]} and {options[1]} found different classes: {found}"
+        )
+    warned = sum(s["warnings"] for runs in samples.values() for s in runs)
+    if warned:
+        raise SystemExit(f"{scenario}: pike issued {warned} warnings, where none was expected")
+    if parsed is not None and any(s["parsed"] != parsed for s in samples["pike"]):
+        said = "parsed no" if parsed else "parsed"
+        raise SystemExit(f"{scenario}: a warm run of {options[0]} {said} module source")
+    return versus_floor(scenario, what, samples, budget)
+
+
 def isolate_row(sizes: Sizes, flat: Path, base: Path, budget: float | None) -> Row:
     """The flat tree loaded with ``isolate=True`` against pike's default, warm.
 
     Both sides are pike; ``isolate=False`` plays the floor.
     """
-    for extra in ("isolate", "-"):  # bytecode written (the cold row removed it)
-        run_child("pike", "load", flat, base, extra=extra)
-    sides = {"pike": "isolate", "floor": "-"}
-    samples = measure(sides, "load", flat, base, rounds=sizes.rounds, floor_side="pike")
-    found = {s["classes"] for runs in samples.values() for s in runs}
-    if len(found) != 1:
-        raise SystemExit(f"isolate=True and isolate=False found different classes: {found}")
     what = "PikeManager([folder], isolate=True) + get_classes(), warm, vs isolate=False"
-    return versus_floor(f"isolate {sizes.modules}", what, samples, budget)
+    return option_row(
+        f"isolate {sizes.modules}", what, sizes, flat, base, options=("isolate", "-"), budget=budget
+    )
+
+
+def quarantine_row(sizes: Sizes, flat: Path, base: Path, budget: float | None) -> Row:
+    """The flat tree loaded with ``quarantine=True`` against ``quarantine=False`` (pike's
+    default), warm: this process's note in pike's cache folder written as each plugin
+    module begins and ends, and the notes of the processes before looked at."""
+    what = "PikeManager([folder], quarantine=True) + get_classes(), warm, vs quarantine=False"
+    options = ("quarantine", "-")
+    return option_row(
+        f"quarantine {sizes.modules}", what, sizes, flat, base, options=options, budget=budget
+    )
+
+
+def requires_row(sizes: Sizes, scratch: Path, base: Path, budget: float | None) -> Row:
+    """The flat tree's modules, each declaring ``__version__`` and a ``__requires__`` this
+    host meets (`trees.declaring`), loaded with ``host=`` and ``requires="warn"`` (pike's
+    default) against ``requires="ignore"``, warm: what each module declares is in pike's
+    cache (written by the untimed run), so no source is parsed."""
+    root = trees.declaring(scratch, sizes.modules)
+    trees.settled(root)  # its states trusted from the first run, so it keeps them all
+    what = 'PikeManager([folder], host=...) + get_classes(), warm, vs requires="ignore"'
+    options = ("host", "host,ignore")
+    return option_row(
+        f"requires {sizes.modules}",
+        what,
+        sizes,
+        root,
+        base,
+        options=options,
+        budget=budget,
+        parsed=False,
+    )
 
 
 def archive_row(sizes: Sizes, scratch: Path, flat: Path, base: Path, budget: float | None) -> Row:
@@ -583,9 +646,12 @@ def isolation_rows(
     base: Path,
     budget: Callable[[float], float | None],
 ) -> list[Row]:
-    """Loading under private names, from an archive, and import statements in plugin code."""
+    """Loading under private names, with quarantine, with requirements checked, from an
+    archive, and import statements in plugin code."""
     return [
         isolate_row(sizes, flat, base, budget(1.05)),
+        quarantine_row(sizes, flat, base, budget(1.05)),
+        requires_row(sizes, scratch, base, budget(1.05)),
         archive_row(sizes, scratch, flat, base, budget(1.3)),
         *statement_rows(sizes, scratch, base, budget(300)),
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 BASE_MODULE = "bench_base"
@@ -116,6 +117,49 @@ def flat(scratch: Path, count: int) -> Path:
     for i in range(count):
         _write(root / f"plugin_{i:05d}.py", _MODULE.format(i=i))
     return _finish(root, marker)
+
+
+_DECLARES = """
+__version__ = "1.0.{i}"
+__requires__ = {{
+    "host": ">=1.0",
+    "python": ">=3.8",
+    "platforms": ["linux", "darwin", "win32"],
+    "dependencies": ["pip>=1"],
+}}
+"""
+
+
+def declaring(scratch: Path, count: int) -> Path:
+    """The ``count`` modules of `flat`, each also declaring at its top (after its
+    docstring) ``__version__ = "1.0.<i>"`` and a ``__requires__`` that a host
+    ``("bench", "2.0")`` on Linux, macOS or Windows with pip installed meets: the host
+    ``>=1.0``, Python ``>=3.8``, those platforms, the dependency ``pip>=1``."""
+    root = scratch / f"requires{count}"
+    marker = f"requires {count} v1"
+    if _ready(root, marker):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    for i in range(count):
+        docstring, rest = _MODULE.format(i=i).split("\n", 1)
+        _write(root / f"plugin_{i:05d}.py", docstring + "\n" + _DECLARES.format(i=i) + rest)
+    return _finish(root, marker)
+
+
+def settled(root: Path) -> None:
+    """Wait until no file under ``root`` was written so recently that pike would not trust
+    its times (`pike._filestate`: 100 ms, three seconds for whole-second times), so
+    that what pike keeps of each file by its state is kept from the first run."""
+    newest = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for name in filenames:
+            st = os.stat(os.path.join(dirpath, name))
+            newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+    window = 3.2 if newest % 1_000_000_000 == 0 else 0.2
+    wait = window - (time.time_ns() - newest) / 1e9
+    if wait > 0:
+        time.sleep(wait)
 
 
 def archive(scratch: Path, count: int) -> Path:
