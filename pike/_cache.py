@@ -32,6 +32,7 @@ is written into a plugin folder, however the cache folder is reached.
 from __future__ import annotations
 
 import binascii
+import itertools
 import marshal
 import os
 import stat
@@ -202,12 +203,20 @@ def write(
         logger.debug("could not write cache file %s: %s", name, exc)
 
 
-def _replace(folder: str, name: str, data: bytes) -> None:
-    """Write ``data`` as ``name`` in ``folder``: whole, under a temporary name, then
-    renamed into place."""
-    import tempfile
+_temporaries = itertools.count()
 
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+
+def _replace(folder: str, name: str, data: bytes) -> None:
+    """Write ``data`` as ``name`` in ``folder``: whole, under a temporary name of this
+    process's (made new, private, never through a link), then renamed into place."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        temporary = os.path.join(folder, f".{name}.{os.getpid()}.{next(_temporaries)}.tmp")
+        try:
+            fd = os.open(temporary, flags, 0o600)
+            break
+        except FileExistsError:  # left by a process of this id before: another name
+            continue
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)

@@ -13,7 +13,7 @@ again next time), and every value read back is checked before it is used.
 
 from __future__ import annotations
 
-import os
+import marshal
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +21,7 @@ from pike import _cache
 from pike._filestate import FileState
 from pike._paths import roots_of
 
-__all__ = ["ABSENT", "DYNAMIC", "LITERAL", "NOTHING", "Declarations", "Declared", "mark_of", "read"]
+__all__ = ["ABSENT", "DYNAMIC", "LITERAL", "NOTHING", "Declarations", "Declared", "read"]
 
 REQUIRES = "__requires__"
 VERSION = "__version__"
@@ -36,7 +36,7 @@ ABSENT, LITERAL, DYNAMIC = 0, 1, 2
 Declared = tuple[int, Any, "int | None", int, Any, "int | None"]
 NOTHING: Declared = (ABSENT, None, None, ABSENT, None, None)
 
-_KINDS = (ABSENT, LITERAL, DYNAMIC)
+_DECLARED = (LITERAL, DYNAMIC)
 _MAX_LINE = 2**31
 
 
@@ -114,17 +114,20 @@ def _names_in(ast: Any, target: object) -> list[str]:
 
 
 def _valid(value: object) -> bool:
-    """True if ``value`` (read back from a cache file) is a `Declared`."""
+    """True if ``value`` (read back from a cache file) is a `Declared`: each kind one of
+    the three, each line an int in range exactly when the name is declared."""
     if type(value) is not tuple or len(value) != 6:
         return False
-    for kind, line in ((value[0], value[2]), (value[3], value[5])):
-        if kind not in _KINDS or type(kind) is not int:
-            return False
-        if line is not None and (type(line) is not int or not 0 < line < _MAX_LINE):
-            return False
-        if (kind == ABSENT) != (line is None):
-            return False
-    return True
+    kind, _value, line, version_kind, _version, version_line = value
+    return _line_fits(kind, line) and _line_fits(version_kind, version_line)
+
+
+def _line_fits(kind: object, line: object) -> bool:
+    if type(kind) is not int:
+        return False
+    if kind == ABSENT:
+        return line is None
+    return kind in _DECLARED and type(line) is int and 0 < line < _MAX_LINE
 
 
 class Declarations:
@@ -149,17 +152,24 @@ class Declarations:
             self._tables[search_path] = table
         return table
 
+    #: What a module without source declares, for the gate: nothing that can be read.
+    nothing = NOTHING
+
     def of(
         self,
         search_path: str,
         path: str,
-        mark: tuple[int, int] | None,
+        vouch: FileState | int,
         source: Callable[[], bytes],
     ) -> Declared:
-        """What the file ``path`` (in ``search_path``) declares. ``mark`` vouches for what
-        is kept of it (``(kind, number)``: its state's or an archive member's CRC-32), or
-        None if nothing can (then it is read, and not kept); ``source`` reads it."""
-        relative = path[len(search_path) :].lstrip(os.sep)
+        """What the file ``path`` (in ``search_path``) declares. ``vouch`` vouches for what
+        is kept of it: its state (unless its times are too recent to trust: then it is
+        read, and not kept), or an archive member's CRC-32; ``source`` reads it."""
+        if type(vouch) is int:
+            mark: tuple[int, int] | None = (1, vouch)
+        else:
+            mark = None if vouch.digest is not None else (0, vouch.mark)  # type: ignore[union-attr]
+        relative = path[len(search_path) + 1 :]  # the walk joined them
         table = self._table(search_path) if search_path in self._roots else None
         if table is not None and mark is not None:
             kept = table.get(relative)
@@ -175,18 +185,25 @@ class Declarations:
         return declared
 
     def save(self) -> None:
-        """Write the table of each search path that learned something."""
+        """Write the table of each search path that learned something. Files that declare
+        the same ``__requires__`` share one value, which marshal writes once (a folder of
+        plugins that all declare one reads back fast, and it is checked once: the
+        "requires 1000" benchmark row)."""
         for search_path in sorted(self._changed):
+            shared: dict[bytes, object] = {}
+            files = {}
+            for relative, kept in self._tables[search_path].items():
+                if type(kept) is tuple and len(kept) == 2 and _valid(kept[1]):
+                    declared = kept[1]
+                    try:
+                        requires = shared.setdefault(marshal.dumps(declared[1]), declared[1])
+                    except ValueError:  # not marshal's: as good as not kept
+                        continue
+                    files[relative] = (kept[0], (declared[0], requires, *declared[2:]))
             _cache.write(
                 "declared-" + _cache.key_of("declared", search_path),
-                {"root": search_path, "files": self._tables[search_path]},
+                {"root": search_path, "files": files},
                 avoid=self._avoid,
                 folders=(search_path,),
             )
         self._changed.clear()
-
-
-def mark_of(state: FileState) -> tuple[int, int] | None:
-    """What vouches for a file's kept declarations: its state, unless its times are too
-    recent to trust."""
-    return None if state.digest is not None else (0, state.mark)

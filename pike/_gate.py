@@ -39,8 +39,8 @@ from pike.errors import (
 
 if TYPE_CHECKING:
     from pike._declared import Declarations, Declared
-    from pike._quarantine import Quarantine
-    from pike._requires import Installed, Verdicts
+    from pike._quarantine import Note, Quarantine
+    from pike._requires import Installed, Problem, Verdicts
 
 __all__ = ["MODES", "Gate", "Requires", "checked"]
 
@@ -52,6 +52,8 @@ Requires = Literal["enforce", "warn", "ignore"]
 """What ``requires=`` accepts (importable from ``pike.manager``)."""
 MODES = ("enforce", "warn", "ignore")
 _REQUIRES = "__requires__"
+# How a name is declared (`pike._declared`'s kinds, which that module is not imported for).
+_ABSENT, _LITERAL = 0, 1
 
 
 def checked(
@@ -127,6 +129,8 @@ class Gate:
         self._reads = self.requires != "ignore" or bool(self.blocked)
         self._declarations: Declarations | None = None
         self._installed: Installed | None = None
+        # What each ``__requires__`` value checked found, by identity (kept alive with it).
+        self._problems: dict[int, tuple[object, list[Problem]]] = {}
 
     # -- before anything is opened ---------------------------------------------------------
 
@@ -179,20 +183,20 @@ class Gate:
         names = getattr(code, "co_names", ())
         if blocked is None and (self.requires == "ignore" or _REQUIRES not in names):
             return  # nothing to check: the common case, decided by a look at its code's names
-        from pike import _declared
+        declarations = self._declarations
+        if declarations is None:
+            from pike._declared import Declarations
 
+            declarations = self._declarations = Declarations(self._search_paths)
         if code is None or source is None:
-            declared = _declared.NOTHING
+            declared = declarations.nothing
             if _REQUIRES in names:
                 warn(
                     f"plugin module {entry.name!r} ({entry.path}) has no source to read "
                     "its __requires__ from; it is not checked"
                 )
         else:
-            if self._declarations is None:
-                self._declarations = _declared.Declarations(self._search_paths)
-            mark = (1, vouch) if isinstance(vouch, int) else _declared.mark_of(vouch)
-            declared = self._declarations.of(entry.search_path, entry.path, mark, source)
+            declared = declarations.of(entry.search_path, entry.path, vouch, source)
         if blocked is not None:
             self._check_blocked(entry, declared, *blocked)
         if self.requires != "ignore":
@@ -208,14 +212,12 @@ class Gate:
     def _check_blocked(
         self, entry: ModuleEntry, declared: Declared, lowest: str, reason: str
     ) -> None:
-        from pike._declared import ABSENT, LITERAL
-
         kind, version, line = declared[3], declared[4], declared[5]
-        if kind == LITERAL and isinstance(version, str):
+        if kind == _LITERAL and isinstance(version, str):
             if self._answers().less(version, lowest) is False:
                 return
             found = f"its __version__ is {version!r}"
-        elif kind == ABSENT:
+        elif kind == _ABSENT:
             found, version = "it declares no __version__", None
         else:
             found, version = "its __version__ is not a literal pike can read", None
@@ -233,23 +235,35 @@ class Gate:
         )
 
     def _check_requires(self, entry: ModuleEntry, declared: Declared) -> None:
-        from pike._declared import ABSENT, DYNAMIC
-        from pike._requires import Installed, check
-
         kind, value, line = declared[0], declared[1], declared[2]
-        if kind == ABSENT:
+        if kind == _ABSENT:
             return
+        if kind == _LITERAL:  # the common case, once per value (see below)
+            known = self._problems.get(id(value))
+            if known is not None and known[0] is value and not known[1]:
+                return
         where = f"{entry.path}, line {line}" if line else entry.path
-        if kind == DYNAMIC:
+        if kind != _LITERAL:
             warn(
                 f"plugin module {entry.name!r} ({where}) sets __requires__ to something "
                 "other than a literal, which pike cannot read without running it; write "
                 "it as a dict literal. It is imported unchecked"
             )
             return
-        if self._installed is None:
-            self._installed = Installed()
-        problems = check(value, host=self.host, verdicts=self._answers(), installed=self._installed)
+        # Modules that declare the same (one value, read back from the cache) are checked
+        # once ("requires 1000" benchmark row).
+        known = self._problems.get(id(value))
+        if known is not None and known[0] is value:
+            problems = known[1]
+        else:
+            from pike._requires import Installed, check
+
+            if self._installed is None:
+                self._installed = Installed()
+            problems = check(
+                value, host=self.host, verdicts=self._answers(), installed=self._installed
+            )
+            self._problems[id(value)] = (value, problems)
         for problem in problems:
             if not problem.unmet:
                 warn(
@@ -281,21 +295,31 @@ class Gate:
 
     # -- while it runs -----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def running(self, entry: ModuleEntry, state: FileState) -> Iterator[None]:
-        """The block in which ``entry`` runs: named in this process's quarantine note."""
+    def running(self, entry: ModuleEntry, state: FileState) -> Note | None:
+        """``entry`` begins to run: named in this process's quarantine note, which is
+        returned (the caller's to `Note.leave` when it ends); None without quarantine."""
         quarantine = self.quarantine
-        note = quarantine.note() if quarantine is not None else None
+        if quarantine is None:
+            return None
+        note = quarantine.note()
+        if note is not None:
+            note.enter(entry.name, entry.path, _file_of(entry), state)
+        return note
+
+    @contextlib.contextmanager
+    def loading(self, entries: list[ModuleEntry]) -> Iterator[None]:
+        """A batch of imports, ``entries`` (the importer's): this process's quarantine
+        note learns them once, then is told only which begins (`pike._quarantine.Note`),
+        and that none runs once the batch ends."""
+        note = self.quarantine.note() if self.quarantine is not None else None
         if note is None:
             yield
             return
-        # An archive's member is vouched for by its archive's state.
-        file = entry.path if entry.source == entry.search_path else entry.source
-        note.enter(entry.name, entry.path, file, state)
+        note.hold([(entry.name, entry.path, _file_of(entry)) for entry in entries])
         try:
             yield
         finally:
-            note.leave()
+            note.release()
 
     # -- the rest ------------------------------------------------------------------------------
 
@@ -313,3 +337,8 @@ class Gate:
             self._declarations.save()
         if self._verdicts is not None:
             self._verdicts.save()
+
+
+def _file_of(entry: ModuleEntry) -> str:
+    """The file whose state vouches for ``entry``: its own, an archive member's archive."""
+    return entry.path if entry.source == entry.search_path else entry.source

@@ -21,6 +21,7 @@ a module that fails leaves nothing half-imported. Errors go to the manager's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -121,13 +122,18 @@ class _Recording:
         loader runs it."""
         entry = expected.entry
         gate.before_open(entry, expected.st)
-        code = self._code(module)
-        gate.before_run(entry, code, self._source(), self._vouch(expected))
-        with gate.running(entry, expected.state):
+        # From here on a crash (reading its code, or running it) is this module's.
+        note = gate.running(entry, expected.state)
+        try:
+            code = self._code(module)
+            gate.before_run(entry, code, self._source(), self._vouch(expected))
             if code is None:
                 self._base_exec(module)
             else:
                 exec(code, module.__dict__)  # what the standard exec_module does with it
+        finally:
+            if note is not None:
+                note.leave()
 
     def _code(self, module: ModuleType) -> CodeType | None:
         """The module's code, as the standard ``exec_module`` gets it (None: it has
@@ -329,6 +335,7 @@ def claimed() -> Claim | None:
 # -- the importer --------------------------------------------------------------------------
 
 _MISSING = object()
+_NOTHING = contextlib.nullcontext()
 
 
 class Importer:
@@ -350,8 +357,9 @@ class Importer:
         """
         if self.session.isolate:
             self.session.sync_builtins()
+        gate = self.gate
         try:
-            with collector_paused:
+            with collector_paused, gate.loading(entries) if gate is not None else _NOTHING:
                 if len(entries) > MANY_MODULES:
                     collector_paused.many_modules()
                 loaded = self._load_each(entries)

@@ -23,6 +23,7 @@ warns).
 
 from __future__ import annotations
 
+import atexit
 import binascii
 import contextlib
 import itertools
@@ -53,6 +54,7 @@ _LIST = "list"
 _LOCK = "lock"
 _MAGIC = b"pike-note\x01"
 _HEAD = struct.Struct("<II")  # length and CRC-32 of the payload
+_LENGTH = struct.Struct("<I")  # of each item in it
 _OPEN = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -73,18 +75,39 @@ def unavailable() -> str | None:
 class Note:
     """This process's note of the plugin modules it is importing (see the module's
     docstring): one per process and cache folder, made on the first import that needs
-    it. A forked child lets go of its parent's (which lives on in the parent)."""
+    it. A forked child lets go of its parent's (which lives on in the parent).
+
+    The file has three parts: a slot at its start, which says what runs (nothing; a
+    module of the batch being loaded, by its place in the batch and its file's state; or
+    look at the record); the record, each thread's innermost import in full; and the
+    batch, the modules an importer is about to load (`hold`). A module of the batch that
+    begins while no other import is under way only rewrites the slot, in place through
+    a memory map (no system call: one module of 1,000 costs about what its import
+    statement does, the "quarantine 1000" benchmark row); anything else rewrites the
+    record too. Memory written through a shared map is the file's, whatever becomes of
+    the process."""
 
     _lock = threading.Lock()
     _notes: ClassVar[dict[str, Note]] = {}  # this process's, by folder
     _counter = itertools.count()
 
     def __init__(self, fd: int, path: str) -> None:
+        import mmap
+
         self._fd = fd
         self.path = path
         self._writing = threading.Lock()  # what is written is what all threads are doing
-        # Each thread's imports under way, innermost last: (thread id -> what to write).
-        self._stacks: dict[int, list[tuple[str, str, str, tuple[object, ...]]]] = {}
+        # Each thread's imports under way, innermost last: (its record item, or None for
+        # a module of the batch, then its place in the batch and its file's state).
+        self._stacks: dict[int, list[tuple[bytes | None, int, tuple[int, ...]]]] = {}
+        # The threads in a batch of imports (`hold`): how deep, and whether the note is
+        # yet to say that nothing runs.
+        self._held: dict[int, list[Any]] = {}
+        self._batch: dict[str, int] = {}  # the batch's modules, by path: their place
+        self._batch_items: list[tuple[str, str, str]] = []
+        self._batch_owner: int | None = None  # the thread whose batch it is
+        os.ftruncate(fd, _BATCH_AT)
+        self._slot = mmap.mmap(fd, _SLOT_SIZE)
 
     @classmethod
     def get(cls, folder: str) -> Note | None:
@@ -110,7 +133,8 @@ class Note:
         """In a forked child: the parent's notes are the parent's (their lock goes when
         the parent and every copy of its descriptor are gone, so the copy goes too)."""
         for note in cls._notes.values():
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ValueError):
+                note._slot.close()
                 os.close(note._fd)
         cls._notes = {}
         cls._lock = threading.Lock()
@@ -126,72 +150,187 @@ class Note:
             return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            path = os.path.join(folder, name)
-            os.rename(temporary, path)
-        except OSError as exc:
+            note = cls(fd, os.path.join(folder, name))
+            note._write()
+            os.rename(temporary, note.path)
+        except (OSError, ValueError) as exc:
             os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             logger.info("quarantine: could not make a note in %s: %s", folder, exc)
             return None
-        note = cls(fd, path)
-        note._write()
         return note
 
     def enter(self, name: str, path: str, file: str, state: FileState) -> None:
         """A plugin module (``name``, at ``path``) begins to run in this thread; ``file``
         (its file, or its archive) was in ``state``."""
-        stack = self._stacks.setdefault(threading.get_ident(), [])
-        stack.append((name, path, file, state.to_data()))
+        ident = threading.get_ident()
+        stack = self._stacks.get(ident)
+        if stack is None:
+            with self._writing:
+                stack = self._stacks[ident] = []
+        place = self._batch.get(path, -1) if ident == self._batch_owner else -1
+        if place >= 0 and not stack and state.digest is None and len(self._stacks) == 1:
+            stack.append((None, place, state.key))  # a module of the batch, alone
+            self._put_slot(_SLOT.pack(1, place, *state.key))
+            return
+        stack.append((marshal.dumps((name, path, file, *state.key, state.digest)), -1, ()))
         self._write()
 
     def leave(self) -> None:
-        """The innermost import of this thread ended (it landed or raised)."""
-        stack = self._stacks.get(threading.get_ident())
+        """The innermost import of this thread ended (it landed or raised). Inside a
+        batch (`hold`) the note is not told that nothing runs until the batch ends, or
+        is told what runs next: between two imports of a batch only pike runs."""
+        ident = threading.get_ident()
+        stack = self._stacks.get(ident)
         if stack:
             stack.pop()
+        held = self._held.get(ident)
+        if held is not None and not stack:
+            held[1] = True  # idle, to be said
+            return
         self._write()
+
+    def hold(self, batch: list[tuple[str, str, str]]) -> None:
+        """A batch of imports begins in this thread: ``(name, path, file)`` of each module
+        (see `leave`); batches nest, and the first thread's is the note's."""
+        ident = threading.get_ident()
+        held = self._held.setdefault(ident, [0, False])
+        held[0] += 1
+        if held[0] == 1 and self._batch_owner is None and not self._stacks.get(ident):
+            with self._writing:
+                payload = marshal.dumps(tuple(batch))
+                self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _BATCH_AT)
+                self._batch_items = batch
+                self._batch = {path: i for i, (_name, path, _file) in enumerate(batch)}
+                self._batch_owner = ident
+
+    def release(self) -> None:
+        """The batch of imports begun by `hold` ends: the note says what runs now."""
+        ident = threading.get_ident()
+        held = self._held.get(ident)
+        if held is None:
+            return
+        held[0] -= 1
+        if held[0] <= 0:
+            del self._held[ident]
+            if self._batch_owner == ident:
+                self._batch_owner = None
+                self._batch = {}
+            if held[1]:
+                self._write()
 
     def _write(self) -> None:
         # Each thread's innermost import: a crash blames what was running in each.
         with self._writing:
-            running = tuple(stack[-1] for stack in list(self._stacks.values()) if stack)
-            payload = marshal.dumps(running)  # type: ignore[arg-type]
-            data = _MAGIC + _HEAD.pack(len(payload), binascii.crc32(payload)) + payload
-            try:
-                os.pwrite(self._fd, data, 0)
-            except OSError as exc:  # a full disk: the note says less, never something wrong
-                logger.debug("quarantine: could not write the note %s: %s", self.path, exc)
+            running = [stack[-1] for stack in self._stacks.values() if stack]
+            if not running:
+                self._put_slot(_SLOT.pack(0, 0, 0, 0, 0, 0, 0))
+                return
+            if len(running) == 1 and running[0][0] is None:
+                self._put_slot(_SLOT.pack(1, running[0][1], *running[0][2]))
+                return
+            items = []
+            for written, place, key in running:
+                # A module of the batch, in full.
+                item = written or marshal.dumps((*self._batch_items[place], *key, None))
+                items.append(_LENGTH.pack(len(item)) + item)
+            payload = b"".join(items)[: _BATCH_AT - _RECORD_AT - _HEAD.size]
+            self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _RECORD_AT)
+            self._put_slot(_SLOT.pack(2, 0, 0, 0, 0, 0, 0))
+
+    def _put_slot(self, fields: bytes) -> None:
+        self._slot[:_SLOT_SIZE] = _MAGIC + fields + _CRC.pack(binascii.crc32(fields))
+
+    def _pwrite(self, data: bytes, offset: int) -> None:
+        try:
+            os.pwrite(self._fd, data, offset)
+        except OSError as exc:  # a full disk: the note says less, never something wrong
+            logger.debug("quarantine: could not write the note %s: %s", self.path, exc)
+
+    @classmethod
+    def _exit(cls) -> None:
+        """At a normal exit, this process's notes go (they would blame nothing)."""
+        for note in list(cls._notes.values()):
+            if not any(note._stacks.values()):
+                with contextlib.suppress(OSError):
+                    os.unlink(note.path)
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=Note._forked)
+atexit.register(Note._exit)
+
+# The note's layout: the slot (magic, what runs, CRC-32 of that), the record at
+# _RECORD_AT, the batch at _BATCH_AT (each: length, CRC-32, payload).
+_SLOT = struct.Struct("<BI5q")  # 0 nothing, 1 the batch's module at a place, 2 the record
+_CRC = struct.Struct("<I")
+_SLOT_SIZE = len(_MAGIC) + _SLOT.size + _CRC.size
+_RECORD_AT = 64
+_BATCH_AT = 64 * 1024
 
 
 def _read_note(fd: int) -> tuple[tuple[str, str, str, FileState], ...]:
     """What a note says was being imported (nothing, if it does not check out)."""
     try:
-        data = os.pread(fd, 1 << 20, 0)
+        slot = os.pread(fd, _SLOT_SIZE, 0)
     except OSError:
         return ()
-    start = len(_MAGIC) + _HEAD.size
-    if len(data) < start or not data.startswith(_MAGIC):
+    if len(slot) != _SLOT_SIZE or not slot.startswith(_MAGIC):
         return ()
-    length, crc = _HEAD.unpack_from(data, len(_MAGIC))
-    payload = data[start : start + length]
-    if len(payload) != length or binascii.crc32(payload) != crc:
+    fields = slot[len(_MAGIC) : len(_MAGIC) + _SLOT.size]
+    if _CRC.unpack_from(slot, len(_MAGIC) + _SLOT.size)[0] != binascii.crc32(fields):
         return ()
+    kind, place, *key = _SLOT.unpack(fields)
+    if kind == 1:
+        batch = _part(fd, _BATCH_AT)
+        try:
+            items = marshal.loads(batch) if batch is not None else None
+        except Exception:
+            return ()
+        if type(items) is not tuple or not 0 <= place < len(items):
+            return ()
+        found = _item((*items[place], *key, None)) if type(items[place]) is tuple else None
+        return (found,) if found is not None else ()
+    if kind != 2:
+        return ()
+    payload = _part(fd, _RECORD_AT)
+    if payload is None:
+        return ()
+    running = []
+    at = 0
+    while at + _LENGTH.size <= len(payload):
+        (size,) = _LENGTH.unpack_from(payload, at)
+        written = payload[at + _LENGTH.size : at + _LENGTH.size + size]
+        at += _LENGTH.size + size
+        try:
+            found = _item(marshal.loads(written))
+        except Exception:
+            continue
+        if found is not None:
+            running.append(found)
+    return tuple(running)
+
+
+def _part(fd: int, offset: int) -> bytes | None:
+    """The payload of the note's part at ``offset``, if its length and CRC-32 check out."""
     try:
-        running = marshal.loads(payload)
-    except Exception:
-        return ()
-    found = []
-    for item in running if type(running) is tuple else ():
-        if type(item) is tuple and len(item) == 4 and _cache.strings(item[:3]):
-            state = FileState.from_data(item[3])
-            if state is not None:
-                found.append((item[0], item[1], item[2], state))
-    return tuple(found)
+        head = os.pread(fd, _HEAD.size, offset)
+        if len(head) != _HEAD.size:
+            return None
+        length, crc = _HEAD.unpack(head)
+        payload = os.pread(fd, length, offset + _HEAD.size)
+    except (OSError, OverflowError):
+        return None
+    return payload if len(payload) == length and binascii.crc32(payload) == crc else None
+
+
+def _item(item: object) -> tuple[str, str, str, FileState] | None:
+    """A record's item, ``(name, path, file, *state)``, if it is one."""
+    if type(item) is not tuple or len(item) != 9 or not _cache.strings(item[:3]):
+        return None
+    state = FileState.from_data(item[3:])
+    return None if state is None else (item[0], item[1], item[2], state)
 
 
 # -- the quarantine list --------------------------------------------------------------------
@@ -280,8 +419,8 @@ class Quarantine:
         _cache.write_file(os.path.join(self.folder, _LIST), document)
 
     def _collect(self, held: dict[str, Held]) -> bool:
-        """Move what the notes of dead processes name into ``held``; True if anything
-        changed on disk."""
+        """Move what the notes of dead processes name into ``held`` (and remove those
+        notes); True if ``held`` changed."""
         try:
             with os.scandir(self.folder) as it:
                 names = [e.name for e in it if e.name.startswith(("note-", ".note-"))]
@@ -307,7 +446,7 @@ class Quarantine:
                 )
             with contextlib.suppress(OSError):
                 os.unlink(path)
-            changed = True
+            changed = changed or bool(dead)
         return changed
 
     def note(self) -> Note | None:

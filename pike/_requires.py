@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -247,6 +248,9 @@ def python_version() -> str:
     return f"{major}.{minor}.{micro}" + (f"{tag}{serial}" if tag else "")
 
 
+_PYTHON = python_version()
+
+
 # -- installed distributions ----------------------------------------------------------------
 
 
@@ -259,8 +263,9 @@ def _canonical(name: str) -> str:
 class Installed:
     """The versions of the distributions on ``sys.path``, from their ``.dist-info`` and
     ``.egg-info`` folders (as ``importlib.metadata`` finds them: the first on ``sys.path``
-    wins): the folders listed on first use, a distribution's metadata read when asked
-    for; nothing is imported."""
+    wins): the folders' listings on first use (kept in pike's cache folder by each
+    folder's state, so a warm start lists none), a distribution's metadata read when
+    asked for; nothing is imported."""
 
     def __init__(self) -> None:
         self._found: dict[str, list[str]] | None = None
@@ -272,18 +277,11 @@ class Installed:
             return self._versions[name]
         if self._found is None:
             self._found = {}
-            for folder in sys.path:
-                if not isinstance(folder, str):
-                    continue
-                try:
-                    with os.scandir(folder or ".") as it:
-                        names = sorted(e.name for e in it if e.name.endswith(_METADATA_FOLDERS))
-                except OSError:
-                    continue
+            for folder, names in _listings():
                 for entry in names:
                     stem = entry.rpartition(".")[0].partition("-")[0]
                     self._found.setdefault(_canonical(stem), []).append(
-                        os.path.join(folder or ".", entry)
+                        os.path.join(folder, entry)
                     )
         version = None
         for path in self._found.get(name, ()):
@@ -293,6 +291,47 @@ class Installed:
                 break
         self._versions[name] = version
         return version
+
+
+_LISTINGS = "installed-names-" + _cache.key_of("requires")
+
+
+def _listings() -> list[tuple[str, tuple[str, ...]]]:
+    """Each ``sys.path`` folder with the names of the metadata folders in it, in order:
+    as kept in the cache folder while the folder has the state it had, else listed."""
+    from pike._filestate import FileState
+
+    document = _cache.read(_LISTINGS) or {}
+    kept = document.get("folders")
+    kept = kept if type(kept) is dict else {}
+    now = time.time_ns()
+    found: list[tuple[str, tuple[str, ...]]] = []
+    fresh: dict[str, object] = {}
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            continue
+        folder = os.path.abspath(entry or ".")
+        try:
+            st = os.stat(folder)
+        except OSError:
+            continue
+        held = kept.get(folder)
+        if type(held) is tuple and len(held) == 2 and _cache.strings(held[1]):
+            state = FileState.from_data(held[0])
+            if state is not None and state.holds(folder, st):
+                found.append((folder, held[1]))
+                fresh[folder] = held
+                continue
+        try:
+            with os.scandir(folder) as it:
+                names = tuple(sorted(e.name for e in it if e.name.endswith(_METADATA_FOLDERS)))
+        except OSError:
+            continue
+        found.append((folder, names))
+        fresh[folder] = (FileState.of(st, folder, now).to_data(), names)
+    if fresh != kept:
+        _cache.write(_LISTINGS, {"folders": fresh})
+    return found
 
 
 _METADATA_FOLDERS = (".dist-info", ".egg-info")
@@ -346,7 +385,7 @@ def check(
         if key == "host":
             problems.extend(_host(value, host, verdicts))
         elif key == "python":
-            problems.extend(_versioned("python", value, python_version(), verdicts))
+            problems.extend(_versioned("python", value, _PYTHON, verdicts))
         elif key == "platforms":
             problems.extend(_platforms(value))
         elif key == "dependencies":
