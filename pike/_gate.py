@@ -113,6 +113,7 @@ class Gate:
             quarantine, requires, host, blocked, self._verdicts
         )
         self.quarantine: Quarantine | None = None
+        self._note: Note | None = None  # this process's, once it is made
         if quarantine:
             from pike import _cache
             from pike._quarantine import FOLDER, Quarantine, unavailable
@@ -150,7 +151,7 @@ class Gate:
                 )
         quarantine = self.quarantine
         if quarantine is not None:
-            held = quarantine.holds(entry.path, st)  # type: ignore[arg-type]
+            held = quarantine.holds(entry.path, st) if quarantine.any else None  # type: ignore[arg-type]
             if held is not None:
                 raise PluginQuarantinedError(
                     f"plugin module {entry.name!r} ({entry.path}) is quarantined: the process "
@@ -298,12 +299,14 @@ class Gate:
     def running(self, entry: ModuleEntry, state: FileState) -> Note | None:
         """``entry`` begins to run: named in this process's quarantine note, which is
         returned (the caller's to `Note.leave` when it ends); None without quarantine."""
-        quarantine = self.quarantine
-        if quarantine is None:
+        if self.quarantine is None:
             return None
-        note = quarantine.note()
-        if note is not None:
-            note.enter(entry.name, entry.path, _file_of(entry), state)
+        note = self._note
+        if note is None or note.epoch != type(note).epoch:  # not made, or a forked parent's
+            note = self._note = self.quarantine.note()
+            if note is None:
+                return None
+        note.enter(entry, state)
         return note
 
     @contextlib.contextmanager
@@ -315,7 +318,7 @@ class Gate:
         if note is None:
             yield
             return
-        note.hold([(entry.name, entry.path, _file_of(entry)) for entry in entries])
+        note.hold(entries)
         try:
             yield
         finally:
@@ -337,8 +340,3 @@ class Gate:
             self._declarations.save()
         if self._verdicts is not None:
             self._verdicts.save()
-
-
-def _file_of(entry: ModuleEntry) -> str:
-    """The file whose state vouches for ``entry``: its own, an archive member's archive."""
-    return entry.path if entry.source == entry.search_path else entry.source

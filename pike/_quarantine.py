@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 from pike import _cache, _log
 from pike._filestate import FileState
 from pike._paths import is_within
+from pike._walk import ModuleEntry
 
 try:
     import fcntl
@@ -50,6 +51,7 @@ __all__ = ["Note", "Quarantine", "unavailable"]
 logger = _log.get(__name__)
 
 FOLDER = "quarantine"
+_get_ident = threading.get_ident
 _LIST = "list"
 _LOCK = "lock"
 _MAGIC = b"pike-note\x01"
@@ -81,21 +83,24 @@ class Note:
     module of the batch being loaded, by its place in the batch and its file's state; or
     look at the record); the record, each thread's innermost import in full; and the
     batch, the modules an importer is about to load (`hold`). A module of the batch that
-    begins while no other import is under way only rewrites the slot, in place through
-    a memory map (no system call: one module of 1,000 costs about what its import
-    statement does, the "quarantine 1000" benchmark row); anything else rewrites the
-    record too. Memory written through a shared map is the file's, whatever becomes of
-    the process."""
+    begins while no other import is under way only rewrites the slot, packed in place
+    through a memory map (no system call, nothing serialised: the "quarantine 1000"
+    benchmark row); anything else rewrites the record too. Memory written through a
+    shared map is the file's, whatever becomes of the process."""
 
     _lock = threading.Lock()
     _notes: ClassVar[dict[str, Note]] = {}  # this process's, by folder
     _counter = itertools.count()
+    #: Changed in a forked child, whose notes are made anew: a note kept from before
+    #: with another epoch is its parent's.
+    epoch = 0
 
     def __init__(self, fd: int, path: str) -> None:
         import mmap
 
         self._fd = fd
         self.path = path
+        self.epoch = Note.epoch
         self._writing = threading.Lock()  # what is written is what all threads are doing
         # Each thread's imports under way, innermost last: (its record item, or None for
         # a module of the batch, then its place in the batch and its file's state).
@@ -108,6 +113,8 @@ class Note:
         self._batch_owner: int | None = None  # the thread whose batch it is
         os.ftruncate(fd, _BATCH_AT)
         self._slot = mmap.mmap(fd, _SLOT_SIZE)
+        self._slot[: len(_MAGIC)] = _MAGIC
+        self._generation = 0
 
     @classmethod
     def get(cls, folder: str) -> Note | None:
@@ -138,6 +145,7 @@ class Note:
                 os.close(note._fd)
         cls._notes = {}
         cls._lock = threading.Lock()
+        cls.epoch += 1
 
     @classmethod
     def _make(cls, folder: str) -> Note | None:
@@ -161,27 +169,31 @@ class Note:
             return None
         return note
 
-    def enter(self, name: str, path: str, file: str, state: FileState) -> None:
-        """A plugin module (``name``, at ``path``) begins to run in this thread; ``file``
-        (its file, or its archive) was in ``state``."""
-        ident = threading.get_ident()
+    def enter(self, entry: ModuleEntry, state: FileState) -> None:
+        """Plugin module ``entry`` begins to run in this thread; its file (an archive's
+        member: the archive) was in ``state``."""
+        ident = _get_ident()
         stack = self._stacks.get(ident)
         if stack is None:
             with self._writing:
                 stack = self._stacks[ident] = []
-        place = self._batch.get(path, -1) if ident == self._batch_owner else -1
-        if place >= 0 and not stack and state.digest is None and len(self._stacks) == 1:
-            stack.append((None, place, state.key))  # a module of the batch, alone
-            self._put_slot(_SLOT.pack(1, place, *state.key))
-            return
-        stack.append((marshal.dumps((name, path, file, *state.key, state.digest)), -1, ()))
+        path = entry.path
+        if ident == self._batch_owner and not stack and len(self._stacks) == 1:
+            place = self._batch.get(path, -1)
+            if place >= 0 and state.digest is None:  # a module of the batch, alone
+                stack.append((None, place, state.key))
+                self._generation = generation = (self._generation + 1) & 0xFFFFFFFF
+                _SLOT.pack_into(self._slot, _SLOT_AT, generation, 1, place, *state.key, generation)
+                return
+        file = path if entry.source == entry.search_path else entry.source
+        stack.append((marshal.dumps((entry.name, path, file, *state.key, state.digest)), -1, ()))
         self._write()
 
     def leave(self) -> None:
         """The innermost import of this thread ended (it landed or raised). Inside a
         batch (`hold`) the note is not told that nothing runs until the batch ends, or
         is told what runs next: between two imports of a batch only pike runs."""
-        ident = threading.get_ident()
+        ident = _get_ident()
         stack = self._stacks.get(ident)
         if stack:
             stack.pop()
@@ -191,13 +203,16 @@ class Note:
             return
         self._write()
 
-    def hold(self, batch: list[tuple[str, str, str]]) -> None:
-        """A batch of imports begins in this thread: ``(name, path, file)`` of each module
-        (see `leave`); batches nest, and the first thread's is the note's."""
+    def hold(self, entries: list[ModuleEntry]) -> None:
+        """A batch of imports, ``entries``, begins in this thread (see `leave`); batches
+        nest, and the first thread's is the note's."""
         ident = threading.get_ident()
         held = self._held.setdefault(ident, [0, False])
         held[0] += 1
         if held[0] == 1 and self._batch_owner is None and not self._stacks.get(ident):
+            batch = [
+                (e.name, e.path, e.path if e.source == e.search_path else e.source) for e in entries
+            ]
             with self._writing:
                 payload = marshal.dumps(tuple(batch))
                 self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _BATCH_AT)
@@ -225,10 +240,10 @@ class Note:
         with self._writing:
             running = [stack[-1] for stack in self._stacks.values() if stack]
             if not running:
-                self._put_slot(_SLOT.pack(0, 0, 0, 0, 0, 0, 0))
+                self._put_slot(0, 0, _NO_KEY)
                 return
             if len(running) == 1 and running[0][0] is None:
-                self._put_slot(_SLOT.pack(1, running[0][1], *running[0][2]))
+                self._put_slot(1, running[0][1], running[0][2])
                 return
             items = []
             for written, place, key in running:
@@ -237,10 +252,13 @@ class Note:
                 items.append(_LENGTH.pack(len(item)) + item)
             payload = b"".join(items)[: _BATCH_AT - _RECORD_AT - _HEAD.size]
             self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _RECORD_AT)
-            self._put_slot(_SLOT.pack(2, 0, 0, 0, 0, 0, 0))
+            self._put_slot(2, 0, _NO_KEY)
 
-    def _put_slot(self, fields: bytes) -> None:
-        self._slot[:_SLOT_SIZE] = _MAGIC + fields + _CRC.pack(binascii.crc32(fields))
+    def _put_slot(self, kind: int, place: int, key: tuple[int, ...]) -> None:
+        """Say in the slot what runs: packed into the map in place, between two copies of
+        a new generation number (a write cut short shows as two different ones)."""
+        self._generation = generation = (self._generation + 1) & 0xFFFFFFFF
+        _SLOT.pack_into(self._slot, _SLOT_AT, generation, kind, place, *key, generation)
 
     def _pwrite(self, data: bytes, offset: int) -> None:
         try:
@@ -263,9 +281,12 @@ atexit.register(Note._exit)
 
 # The note's layout: the slot (magic, what runs, CRC-32 of that), the record at
 # _RECORD_AT, the batch at _BATCH_AT (each: length, CRC-32, payload).
-_SLOT = struct.Struct("<BI5q")  # 0 nothing, 1 the batch's module at a place, 2 the record
-_CRC = struct.Struct("<I")
-_SLOT_SIZE = len(_MAGIC) + _SLOT.size + _CRC.size
+# The slot: a generation, what runs (0 nothing, 1 the batch's module at a place, with its
+# file's state, 2 the record), the generation again.
+_SLOT = struct.Struct("<IBI5qI")
+_SLOT_AT = len(_MAGIC)
+_SLOT_SIZE = _SLOT_AT + _SLOT.size
+_NO_KEY = (0, 0, 0, 0, 0)
 _RECORD_AT = 64
 _BATCH_AT = 64 * 1024
 
@@ -278,10 +299,9 @@ def _read_note(fd: int) -> tuple[tuple[str, str, str, FileState], ...]:
         return ()
     if len(slot) != _SLOT_SIZE or not slot.startswith(_MAGIC):
         return ()
-    fields = slot[len(_MAGIC) : len(_MAGIC) + _SLOT.size]
-    if _CRC.unpack_from(slot, len(_MAGIC) + _SLOT.size)[0] != binascii.crc32(fields):
-        return ()
-    kind, place, *key = _SLOT.unpack(fields)
+    generation, kind, place, *key, again = _SLOT.unpack_from(slot, len(_MAGIC))
+    if generation != again:
+        return ()  # a write cut short
     if kind == 1:
         batch = _part(fd, _BATCH_AT)
         try:
@@ -389,6 +409,8 @@ class Quarantine:
             if self._collect(held):
                 self._write(held)
         self._held = {path: item for path, item in held.items() if is_within(path, roots)}
+        #: Whether any module is held (most often none: nothing to look up).
+        self.any = bool(self._held)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -483,6 +505,7 @@ class Quarantine:
     def _drop(self, paths: list[str]) -> None:
         for path in paths:
             self._held.pop(path, None)
+        self.any = bool(self._held)
         with self._locked():
             held = self._read()
             for path in paths:

@@ -280,9 +280,7 @@ class Installed:
             for folder, names in _listings():
                 for entry in names:
                     stem = entry.rpartition(".")[0].partition("-")[0]
-                    self._found.setdefault(_canonical(stem), []).append(
-                        os.path.join(folder, entry)
-                    )
+                    self._found.setdefault(_canonical(stem), []).append(os.path.join(folder, entry))
         version = None
         for path in self._found.get(name, ()):
             found = _distribution(path)
