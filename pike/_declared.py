@@ -52,42 +52,15 @@ def read(source: bytes, path: str) -> Declared:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return NOTHING
     found: dict[str, tuple[int, Any, int]] = {}
-
-    def bind(name: str, kind: int, value: Any, line: int) -> None:
-        if name in _NAMES:
-            found[name] = (kind, value if kind == LITERAL else None, line)
-
-    def scan(body: list[ast.stmt], top: bool) -> None:
-        for node in body:
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if isinstance(target, ast.Name) and target.id in _NAMES:
-                        kind, value = _literal(ast, node.value) if top else (DYNAMIC, None)
-                        bind(target.id, kind, value, node.lineno)
-                    else:
-                        for name in _names_in(ast, target):
-                            bind(name, DYNAMIC, None, node.lineno)
-            elif isinstance(node, ast.AugAssign):
-                for name in _names_in(ast, node.target):
-                    bind(name, DYNAMIC, None, node.lineno)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                bind(node.name, DYNAMIC, None, node.lineno)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    bind((alias.asname or alias.name).partition(".")[0], DYNAMIC, None, node.lineno)
-            else:  # if, try, with, for, while, match: whatever they bind is not a literal
-                for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-                    nested = getattr(node, field, None)
-                    if isinstance(nested, list):
-                        scan([n for n in nested if isinstance(n, ast.stmt)], False)
-                        for part in nested:
-                            inner = getattr(part, "body", None)
-                            if not isinstance(part, ast.stmt) and isinstance(inner, list):
-                                scan(inner, False)
-
     try:
-        scan(tree.body, True)
+        for node in tree.body:
+            targets = _plain_targets(ast, node)
+            if targets is not None:  # NAME = value, a literal or not
+                kind, value = _literal(ast, node.value)  # type: ignore[attr-defined]
+                for name in targets:
+                    found[name] = (kind, value if kind == LITERAL else None, node.lineno)
+            for name, line in _touched(ast, node, targets).items():  # else sets or changes
+                found[name] = (DYNAMIC, None, line)
     except (RecursionError, MemoryError):
         return NOTHING
     requires = found.get(REQUIRES, (ABSENT, None, None))
@@ -102,15 +75,56 @@ def _literal(ast: Any, node: object) -> tuple[int, Any]:
         return DYNAMIC, None
 
 
-def _names_in(ast: Any, target: object) -> list[str]:
-    """The names an assignment target binds (``a, (b, c)``, ``*d``)."""
-    if isinstance(target, ast.Name):
-        return [target.id]
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [name for item in target.elts for name in _names_in(ast, item)]
-    if isinstance(target, ast.Starred):
-        return _names_in(ast, target.value)
-    return []
+def _plain_targets(ast: Any, node: object) -> list[str] | None:
+    """The names ``node`` binds if it is a plain top-level assignment of one value to
+    names only (``x = ...``, ``x: T = ...``, ``a = b = ...``), those of ours among them;
+    else None."""
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        targets = [node.target]
+    else:
+        return None
+    if not all(isinstance(target, ast.Name) for target in targets):
+        return None
+    return [target.id for target in targets if target.id in _NAMES]
+
+
+def _touched(ast: Any, node: Any, plain: list[str] | None) -> dict[str, int]:
+    """Our names that top-level statement ``node`` sets, deletes or changes otherwise than
+    by the plain assignment ``plain`` names, each with the last line doing it: a binding
+    inside ``if``, ``try``, ``for``, ``with`` or a walrus, an augmented or item
+    assignment, a call of one's method, a ``def``, ``class`` or ``import`` of the name.
+    Function and class bodies are not looked into (what they bind is theirs)."""
+    touched: dict[str, int] = {}
+
+    def touch(name: str, where: Any) -> None:
+        if name in _NAMES and (plain is None or name not in plain):
+            touched[name] = max(touched.get(name, 0), getattr(where, "lineno", node.lineno))
+
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            touch(item.name, item)
+            pending.extend(item.decorator_list)
+            continue
+        if isinstance(item, ast.Lambda):
+            continue
+        if isinstance(item, (ast.Import, ast.ImportFrom)):
+            for alias in item.names:
+                touch((alias.asname or alias.name).partition(".")[0], item)
+        elif isinstance(item, ast.Name) and not isinstance(item.ctx, ast.Load):
+            touch(item.id, item)
+        elif isinstance(item, (ast.Subscript, ast.Attribute)):
+            if not isinstance(item.ctx, ast.Load) and isinstance(item.value, ast.Name):
+                touch(item.value.id, item)  # __requires__["python"] = ..., del __requires__.x
+        elif isinstance(item, ast.Call):
+            method = item.func
+            if isinstance(method, ast.Attribute) and isinstance(method.value, ast.Name):
+                touch(method.value.id, item)  # __requires__.update(...)
+        pending.extend(ast.iter_child_nodes(item))
+    return touched
 
 
 def _valid(value: object) -> bool:
@@ -192,7 +206,8 @@ class Declarations:
         for search_path in sorted(self._changed):
             shared: dict[bytes, object] = {}
             files = {}
-            for relative, kept in self._tables[search_path].items():
+            # A copy, read at once: an import in another thread may add to the table.
+            for relative, kept in list(self._tables[search_path].items()):
                 if type(kept) is tuple and len(kept) == 2 and _valid(kept[1]):
                     declared = kept[1]
                     try:

@@ -80,11 +80,8 @@ def checked(
         return requires, None, {}
     from pike._requires import Verdicts, blocked_of, host_of
 
-    answers = Verdicts() if verdicts is None else verdicts
-    found = requires, host_of(host, answers), blocked_of(blocked, answers)
-    if verdicts is None:
-        answers.save()
-    return found
+    answers = Verdicts() if verdicts is None else verdicts  # not saved: only checking
+    return requires, host_of(host, answers), blocked_of(blocked, answers)
 
 
 class Gate:
@@ -104,11 +101,12 @@ class Gate:
         blocked: object = None,
     ) -> None:
         self.switches = switches
+        self._roots = roots  # plugin folders: no cache is written inside one
         self._verdicts: Verdicts | None = None
         if host is not None or blocked is not None:
             from pike._requires import Verdicts
 
-            self._verdicts = Verdicts()
+            self._verdicts = Verdicts(roots)
         self.requires, self.host, self.blocked = checked(
             quarantine, requires, host, blocked, self._verdicts
         )
@@ -118,7 +116,7 @@ class Gate:
             from pike import _cache
             from pike._quarantine import FOLDER, Quarantine, unavailable
 
-            why = unavailable()
+            why = unavailable(roots)
             if why is not None:
                 warn(f"quarantine is off: {why}; plugins load without it")
             else:
@@ -171,13 +169,14 @@ class Gate:
         self,
         entry: ModuleEntry,
         code: object,
-        source: Callable[[], bytes] | None,
-        vouch: FileState | int,
+        declaring: Callable[[FileState], tuple[Callable[[], bytes] | None, FileState | int]],
+        state: FileState,
     ) -> None:
         """Raise the refusal of ``entry`` that its declarations call for (blocked,
         incompatible), or warn; ``code`` is its compiled code (None for an extension
-        module), ``source`` reads its source (None without one), ``vouch`` what vouches
-        for what is kept of it: its file's state, or an archive member's CRC-32."""
+        module), its file was in ``state``. Only if its declarations must be read,
+        ``declaring(state)`` gives what reads its source (None without one) and what
+        vouches for what is kept of it: its file's state, or an archive member's CRC-32."""
         if not self._reads:
             return
         blocked = self.blocked.get(entry.name) if self.blocked else None
@@ -189,6 +188,7 @@ class Gate:
             from pike._declared import Declarations
 
             declarations = self._declarations = Declarations(self._search_paths)
+        source, vouch = declaring(state)
         if code is None or source is None:
             declared = declarations.nothing
             if _REQUIRES in names:
@@ -207,7 +207,7 @@ class Gate:
         if self._verdicts is None:
             from pike._requires import Verdicts
 
-            self._verdicts = Verdicts()
+            self._verdicts = Verdicts(self._roots)
         return self._verdicts
 
     def _check_blocked(
@@ -260,7 +260,7 @@ class Gate:
             from pike._requires import Installed, check
 
             if self._installed is None:
-                self._installed = Installed()
+                self._installed = Installed(self._roots)
             problems = check(
                 value, host=self.host, verdicts=self._answers(), installed=self._installed
             )

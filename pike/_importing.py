@@ -42,8 +42,11 @@ from pike._walk import ModuleEntry
 from pike.errors import PluginError, PluginImportError
 
 if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+
     from pike._archive import Archive
     from pike._gate import Gate
+    from pike._quarantine import Note
 
 __all__ = [
     "ArchiveLoader",
@@ -126,7 +129,7 @@ class _Recording:
         note = gate.running(entry, expected.state)
         try:
             code = self._code(module)
-            gate.before_run(entry, code, self._source(), self._vouch(expected))
+            gate.before_run(entry, code, self._declaring, expected.state)
             if code is None:
                 self._base_exec(module)
             else:
@@ -145,14 +148,11 @@ class _Recording:
             )
         return code
 
-    def _source(self) -> Callable[[], bytes] | None:
-        """What reads the module's source (None: it has none)."""
-        return None
-
-    def _vouch(self, expected: Expected) -> FileState | int:
-        """What vouches for what is kept of the module's source (`pike._declared`): its
-        file's state."""
-        return expected.state
+    def _declaring(self, state: FileState) -> tuple[Callable[[], bytes] | None, FileState | int]:
+        """What the gate reads the module's declarations with, asked only if it must: what
+        reads its source (None: it has none), and what vouches for what is kept of it
+        (`pike._declared`): its file's ``state``."""
+        return None, state
 
 
 class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[misc]
@@ -178,8 +178,8 @@ class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[
             return {"mtime": st.st_mtime, "size": st.st_size}
         return super().path_stats(path)
 
-    def _source(self) -> Callable[[], bytes] | None:
-        return partial(self.get_data, self.path)
+    def _declaring(self, state: FileState) -> tuple[Callable[[], bytes] | None, FileState | int]:
+        return partial(self.get_data, self.path), state
 
 
 class SourcelessFileLoader(_Recording, machinery.SourcelessFileLoader):
@@ -207,8 +207,35 @@ class ExtensionFileLoader(_Recording, machinery.ExtensionFileLoader):
         self.session = session
         self.gate = gate
 
-    def _code(self, module: ModuleType) -> CodeType | None:
-        return None  # machine code: it runs by the standard exec_module
+    #: The note naming this module, from `create_module` to the end of `exec_module`.
+    _note: Note | None = None
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        """The standard ``create_module``, which runs the module's machine code: the gate
+        is asked first, and the module is named in the quarantine note from here on."""
+        session, gate = self.session, self.gate
+        expected = session.expected(self.name) if session is not None else None
+        if expected is None or gate is None:
+            return super().create_module(spec)
+        gate.before_open(expected.entry, expected.st)
+        gate.before_run(expected.entry, None, self._declaring, expected.state)
+        self._note = gate.running(expected.entry, expected.state)
+        try:
+            return super().create_module(spec)
+        except BaseException:
+            self._leave()
+            raise
+
+    def _run_past(self, gate: Gate, module: ModuleType, expected: Expected) -> None:
+        try:
+            self._base_exec(module)  # let in by create_module
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        note, self._note = self._note, None
+        if note is not None:
+            note.leave()
 
 
 class ArchiveLoader(_Recording):
@@ -248,11 +275,9 @@ class ArchiveLoader(_Recording):
             lines.cache.pop(self.path, None)
         return self.archive.code(self.member)
 
-    def _source(self) -> Callable[[], bytes] | None:
-        return partial(self.archive.read, self.member)
-
-    def _vouch(self, expected: Expected) -> FileState | int:
-        return self.archive.crc_of(self.member)  # the member's, in the archive's directory
+    def _declaring(self, state: FileState) -> tuple[Callable[[], bytes] | None, FileState | int]:
+        # The member's CRC-32, in the archive's directory, vouches for it.
+        return partial(self.archive.read, self.member), self.archive.crc_of(self.member)
 
     def get_code(self, fullname: str) -> object:
         return self.archive.code(self.member)

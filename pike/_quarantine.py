@@ -2,10 +2,10 @@
 while its file is unchanged (docs/misbehaving.md, "Quarantine").
 
 **The note.** While a plugin module of a manager made with ``quarantine=True`` runs,
-this process keeps a note in pike's cache folder (``quarantine/note-<pid>-<n>``) of the
+this process keeps a note in pike's cache folder (``quarantine/note-<pid>-...``) of the
 plugin modules it is importing: each thread's innermost one, with its file and that
-file's state. One note per process, locked (``fcntl.flock``) for the process's life and
-rewritten in place as each import begins and ends: one write each (`Note`). Made under
+file's state. One note per process and cache folder, locked (``fcntl.flock``) for the
+process's life and rewritten in place as each import begins and ends (`Note`). Made under
 a temporary name and locked before it is renamed into place, so no one ever sees a
 note whose lock is not held by a living process.
 
@@ -33,8 +33,8 @@ import stat
 import struct
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
 from pike import _cache, _log
 from pike._filestate import FileState
@@ -60,12 +60,18 @@ _LENGTH = struct.Struct("<I")  # of each item in it
 _OPEN = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def unavailable() -> str | None:
-    """Why quarantine cannot work here, or None if it can."""
+def unavailable(roots: tuple[str, ...]) -> str | None:
+    """Why quarantine cannot work here, or None if it can; ``roots``, the plugin folders
+    (`pike._paths.roots_of`), must not hold the cache folder."""
     if fcntl is None:  # pragma: no cover - Windows
         return "this platform has no fcntl.flock to tell a living process from a dead one"
-    if _cache.directory() is None:
+    folder = _cache.directory()
+    if folder is None:
         return "pike's cache folder is turned off (PIKE_CACHE_DIR)"
+    if is_within(folder, roots) or is_within(os.path.realpath(folder), roots):
+        return (
+            f"pike's cache folder {folder} lies inside a plugin folder, where pike writes nothing"
+        )
     if _cache.subfolder(FOLDER) is None:
         return "pike's cache folder cannot be made, or is not private to this user"
     return None
@@ -105,12 +111,17 @@ class Note:
         # Each thread's imports under way, innermost last: (its record item, or None for
         # a module of the batch, then its place in the batch and its file's state).
         self._stacks: dict[int, list[tuple[bytes | None, int, tuple[int, ...]]]] = {}
-        # The threads in a batch of imports (`hold`): how deep, and whether the note is
-        # yet to say that nothing runs.
-        self._held: dict[int, list[Any]] = {}
+        # The threads in a batch of imports (`hold`), and how deep.
+        self._held: dict[int, int] = {}
         self._batch: dict[str, int] = {}  # the batch's modules, by path: their place
         self._batch_items: list[tuple[str, str, str]] = []
         self._batch_owner: int | None = None  # the thread whose batch it is
+        # The slot's page allocated now: a full disk is an OSError here, never a SIGBUS
+        # when the map is written.
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(fd, 0, mmap.PAGESIZE)
+        else:  # pragma: no cover - macOS
+            os.pwrite(fd, bytes(mmap.PAGESIZE), 0)
         os.ftruncate(fd, _BATCH_AT)
         self._slot = mmap.mmap(fd, _SLOT_SIZE)
         self._slot[: len(_MAGIC)] = _MAGIC
@@ -136,7 +147,7 @@ class Note:
         return {note.path for note in list(cls._notes.values())}
 
     @classmethod
-    def _forked(cls) -> None:
+    def _forked(cls) -> None:  # pragma: no cover - runs in a forked child (tested there)
         """In a forked child: the parent's notes are the parent's (their lock goes when
         the parent and every copy of its descriptor are gone, so the copy goes too)."""
         for note in cls._notes.values():
@@ -153,7 +164,7 @@ class Note:
         temporary = os.path.join(folder, "." + name)
         try:
             fd = os.open(temporary, _OPEN | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
+        except OSError as exc:  # pragma: no cover - a folder that turned unwritable
             logger.info("quarantine: could not make a note in %s: %s", folder, exc)
             return None
         try:
@@ -161,7 +172,7 @@ class Note:
             note = cls(fd, os.path.join(folder, name))
             note._write()
             os.rename(temporary, note.path)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # pragma: no cover - a full disk (ENOSPC)
             os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
@@ -178,38 +189,32 @@ class Note:
             with self._writing:
                 stack = self._stacks[ident] = []
         path = entry.path
-        if ident == self._batch_owner and not stack and len(self._stacks) == 1:
-            place = self._batch.get(path, -1)
-            if place >= 0 and state.digest is None:  # a module of the batch, alone
-                stack.append((None, place, state.key))
-                self._generation = generation = (self._generation + 1) & 0xFFFFFFFF
-                _SLOT.pack_into(self._slot, _SLOT_AT, generation, 1, place, *state.key, generation)
-                return
+        with self._writing:  # checked and written as one: another thread may begin too
+            if ident == self._batch_owner and not stack and len(self._stacks) == 1:
+                place = self._batch.get(path, -1)
+                if place >= 0:  # a module of the batch, alone
+                    data = (*state.key, _NO_DIGEST if state.digest is None else state.digest)
+                    stack.append((None, place, data))
+                    self._put_slot(1, place, data)
+                    return
         file = path if entry.source == entry.search_path else entry.source
         stack.append((marshal.dumps((entry.name, path, file, *state.key, state.digest)), -1, ()))
         self._write()
 
     def leave(self) -> None:
-        """The innermost import of this thread ended (it landed or raised). Inside a
-        batch (`hold`) the note is not told that nothing runs until the batch ends, or
-        is told what runs next: between two imports of a batch only pike runs."""
-        ident = _get_ident()
-        stack = self._stacks.get(ident)
+        """The innermost import of this thread ended (it landed or raised)."""
+        stack = self._stacks.get(_get_ident())
         if stack:
             stack.pop()
-        held = self._held.get(ident)
-        if held is not None and not stack:
-            held[1] = True  # idle, to be said
-            return
         self._write()
 
     def hold(self, entries: list[ModuleEntry]) -> None:
-        """A batch of imports, ``entries``, begins in this thread (see `leave`); batches
-        nest, and the first thread's is the note's."""
+        """A batch of imports, ``entries``, begins in this thread: written to the note
+        once, so that each then says only its place; batches nest, and the first
+        thread's is the note's."""
         ident = threading.get_ident()
-        held = self._held.setdefault(ident, [0, False])
-        held[0] += 1
-        if held[0] == 1 and self._batch_owner is None and not self._stacks.get(ident):
+        depth = self._held[ident] = self._held.get(ident, 0) + 1
+        if depth == 1 and self._batch_owner is None and not self._stacks.get(ident):
             batch = [
                 (e.name, e.path, e.path if e.source == e.search_path else e.source) for e in entries
             ]
@@ -221,19 +226,17 @@ class Note:
                 self._batch_owner = ident
 
     def release(self) -> None:
-        """The batch of imports begun by `hold` ends: the note says what runs now."""
+        """The batch of imports begun by `hold` ends."""
         ident = threading.get_ident()
-        held = self._held.get(ident)
-        if held is None:
+        depth = self._held.get(ident, 0) - 1
+        if depth > 0:
+            self._held[ident] = depth
             return
-        held[0] -= 1
-        if held[0] <= 0:
-            del self._held[ident]
-            if self._batch_owner == ident:
+        self._held.pop(ident, None)
+        if self._batch_owner == ident:
+            with self._writing:
                 self._batch_owner = None
                 self._batch = {}
-            if held[1]:
-                self._write()
 
     def _write(self) -> None:
         # Each thread's innermost import: a crash blames what was running in each.
@@ -248,7 +251,7 @@ class Note:
             items = []
             for written, place, key in running:
                 # A module of the batch, in full.
-                item = written or marshal.dumps((*self._batch_items[place], *key, None))
+                item = written or marshal.dumps((*self._batch_items[place], *_state(key)))
                 items.append(_LENGTH.pack(len(item)) + item)
             payload = b"".join(items)[: _BATCH_AT - _RECORD_AT - _HEAD.size]
             self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _RECORD_AT)
@@ -263,11 +266,11 @@ class Note:
     def _pwrite(self, data: bytes, offset: int) -> None:
         try:
             os.pwrite(self._fd, data, offset)
-        except OSError as exc:  # a full disk: the note says less, never something wrong
+        except OSError as exc:  # pragma: no cover - a full disk: the note says less
             logger.debug("quarantine: could not write the note %s: %s", self.path, exc)
 
     @classmethod
-    def _exit(cls) -> None:
+    def _exit(cls) -> None:  # pragma: no cover - runs at exit (hosts in subprocesses)
         """At a normal exit, this process's notes go (they would blame nothing)."""
         for note in list(cls._notes.values()):
             if not any(note._stacks.values()):
@@ -282,12 +285,21 @@ atexit.register(Note._exit)
 # The note's layout: the slot (magic, what runs, CRC-32 of that), the record at
 # _RECORD_AT, the batch at _BATCH_AT (each: length, CRC-32, payload).
 # The slot: a generation, what runs (0 nothing, 1 the batch's module at a place, with its
-# file's state, 2 the record), the generation again.
-_SLOT = struct.Struct("<IBI5qI")
+# file's state: its key and digest, 2 the record), the generation again.
+_SLOT = struct.Struct("<IBI6qI")
 _SLOT_AT = len(_MAGIC)
 _SLOT_SIZE = _SLOT_AT + _SLOT.size
-_NO_KEY = (0, 0, 0, 0, 0)
-_RECORD_AT = 64
+_NO_KEY = (0, 0, 0, 0, 0, 0)
+_NO_DIGEST = -2  # a state without a digest (a digest is -1 or a CRC-32)
+
+
+def _state(data: Sequence[int]) -> tuple[int | None, ...]:
+    """A state's data (`FileState.to_data`) from the slot's numbers."""
+    return (*data[:5], None if data[5] == _NO_DIGEST else data[5])
+
+
+_RECORD_AT = 128  # past the slot
+assert _SLOT_SIZE <= _RECORD_AT
 _BATCH_AT = 64 * 1024
 
 
@@ -310,7 +322,7 @@ def _read_note(fd: int) -> tuple[tuple[str, str, str, FileState], ...]:
             return ()
         if type(items) is not tuple or not 0 <= place < len(items):
             return ()
-        found = _item((*items[place], *key, None)) if type(items[place]) is tuple else None
+        found = _item((*items[place], *_state(key))) if type(items[place]) is tuple else None
         return (found,) if found is not None else ()
     if kind != 2:
         return ()
@@ -339,6 +351,8 @@ def _part(fd: int, offset: int) -> bytes | None:
         if len(head) != _HEAD.size:
             return None
         length, crc = _HEAD.unpack(head)
+        if length > os.fstat(fd).st_size - offset:
+            return None  # longer than the file: not a note's
         payload = os.pread(fd, length, offset + _HEAD.size)
     except (OSError, OverflowError):
         return None
@@ -348,6 +362,8 @@ def _part(fd: int, offset: int) -> bytes | None:
 def _item(item: object) -> tuple[str, str, str, FileState] | None:
     """A record's item, ``(name, path, file, *state)``, if it is one."""
     if type(item) is not tuple or len(item) != 9 or not _cache.strings(item[:3]):
+        return None
+    if any("\0" in text for text in item[:3]):
         return None
     state = FileState.from_data(item[3:])
     return None if state is None else (item[0], item[1], item[2], state)
@@ -390,6 +406,8 @@ def _held_from(path: object, value: object) -> Held | None:
     name, file, state_data, since, pid = value
     state = FileState.from_data(state_data)
     if type(name) is not str or type(file) is not str or state is None:
+        return None
+    if "\0" in name or "\0" in file or "\0" in path:
         return None
     if type(since) is not float or type(pid) is not int:
         return None
@@ -454,6 +472,8 @@ class Quarantine:
             path = os.path.join(self.folder, name)
             if path in own:
                 continue
+            if name.startswith(".") and not _old(path):
+                continue  # a note being made (locked once it is named)
             dead = _dead_note(path)
             if dead is None:
                 continue  # its process lives, or it is not a note
@@ -533,11 +553,14 @@ def _dead_note(path: str) -> tuple[tuple[str, str, str, FileState], ...] | None:
         os.close(fd)
 
 
+def _old(path: str) -> bool:
+    """True if the file at ``path`` was last changed over a minute ago."""
+    try:
+        return time.time() - os.lstat(path).st_mtime > 60
+    except OSError:
+        return False
+
+
 def _pid_of(name: str) -> int:
     parts = name.lstrip(".").split("-")
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-
-
-def data_of(item: Held) -> dict[str, Any]:
-    """A held module as plain data, for the command line's report."""
-    return {"module": item.name, "path": item.path, "since": item.since, "pid": item.pid}

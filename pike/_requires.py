@@ -109,7 +109,7 @@ def _valid_version(text: str) -> bool:
 
     try:
         Version(text)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError, TypeError):  # ValueError: more digits than int takes
         return False
     return True
 
@@ -117,6 +117,8 @@ def _valid_version(text: str) -> bool:
 # -- packaging's answers, kept ------------------------------------------------------------
 
 _VERDICTS = "verdicts-" + _cache.key_of("requires")
+#: The most answers kept (past it, only those of the last run that learned one).
+MAX_VERDICTS = 4096
 _ANSWERS = (True, False, None)
 
 
@@ -124,8 +126,10 @@ class Verdicts:
     """packaging's answers about strings, kept in pike's cache folder: read on first use,
     written by `save` when something was learned. Every value read back is checked."""
 
-    def __init__(self) -> None:
+    def __init__(self, avoid: tuple[str, ...] = ()) -> None:
+        self._avoid = avoid  # plugin folders: no cache is written inside one
         self._known: dict[tuple[str, ...], Any] | None = None
+        self._used: set[tuple[str, ...]] = set()
         self._learned = False
 
     def _table(self) -> dict[tuple[str, ...], Any]:
@@ -141,6 +145,7 @@ class Verdicts:
 
     def _answer(self, key: tuple[str, ...], compute: Any) -> Any:
         table = self._table()
+        self._used.add(key)
         if key in table:
             return table[key]
         value = table[key] = compute()
@@ -169,8 +174,12 @@ class Verdicts:
         return self._answer(("marker", marker, *_environment()), lambda: _marker(marker))  # type: ignore[no-any-return]
 
     def save(self) -> None:
+        """Keep what was learned; past `MAX_VERDICTS` answers, only this run's."""
         if self._learned and self._known is not None:
-            _cache.write(_VERDICTS, {"verdicts": self._known})
+            known = self._known
+            if len(known) > MAX_VERDICTS:
+                known = {key: known[key] for key in self._used if key in known}
+            _cache.write(_VERDICTS, {"verdicts": known}, avoid=self._avoid)
             self._learned = False
 
 
@@ -190,8 +199,8 @@ def _contains(specifier: str, version: str) -> bool | None:
 
     try:
         return SpecifierSet(specifier).contains(Version(version), prereleases=True)
-    except (InvalidSpecifier, InvalidVersion):
-        return None
+    except (InvalidSpecifier, InvalidVersion, ValueError, TypeError):
+        return None  # not PEP 440's (or more digits than an int takes): fails closed
 
 
 def _less(version: str, than: str) -> bool | None:
@@ -199,7 +208,7 @@ def _less(version: str, than: str) -> bool | None:
 
     try:
         return Version(version) < Version(than)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError, TypeError):
         return None
 
 
@@ -209,18 +218,18 @@ def _requirement(text: str) -> tuple[str, str, str] | None:
 
     try:
         found = Requirement(text)
-    except InvalidRequirement:
+    except (InvalidRequirement, ValueError, TypeError):
         return None
     marker = "" if found.marker is None else str(found.marker)
     return canonicalize_name(found.name), str(found.specifier), marker
 
 
 def _marker(marker: str) -> bool | None:
-    from packaging.markers import InvalidMarker, Marker
+    from packaging.markers import Marker
 
     try:
         return bool(Marker(marker).evaluate())
-    except InvalidMarker:
+    except Exception:  # InvalidMarker, UndefinedComparison, UndefinedEnvironmentName...
         return None
 
 
@@ -267,7 +276,8 @@ class Installed:
     folder's state, so a warm start lists none), a distribution's metadata read when
     asked for; nothing is imported."""
 
-    def __init__(self) -> None:
+    def __init__(self, avoid: tuple[str, ...] = ()) -> None:
+        self._avoid = avoid  # plugin folders: no cache is written inside one
         self._found: dict[str, list[str]] | None = None
         self._versions: dict[str, str | None] = {}
 
@@ -277,7 +287,7 @@ class Installed:
             return self._versions[name]
         if self._found is None:
             self._found = {}
-            for folder, names in _listings():
+            for folder, names in _listings(self._avoid):
                 for entry in names:
                     stem = entry.rpartition(".")[0].partition("-")[0]
                     self._found.setdefault(_canonical(stem), []).append(os.path.join(folder, entry))
@@ -294,9 +304,10 @@ class Installed:
 _LISTINGS = "installed-names-" + _cache.key_of("requires")
 
 
-def _listings() -> list[tuple[str, tuple[str, ...]]]:
+def _listings(avoid: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
     """Each ``sys.path`` folder with the names of the metadata folders in it, in order:
-    as kept in the cache folder while the folder has the state it had, else listed."""
+    as kept in the cache folder while the folder has the state it had, else listed (and
+    kept, unless the cache folder lies inside one of ``avoid``)."""
     from pike._filestate import FileState
 
     document = _cache.read(_LISTINGS) or {}
@@ -314,7 +325,12 @@ def _listings() -> list[tuple[str, tuple[str, ...]]]:
         except OSError:
             continue
         held = kept.get(folder)
-        if type(held) is tuple and len(held) == 2 and _cache.strings(held[1]):
+        if (
+            type(held) is tuple
+            and len(held) == 2
+            and _cache.strings(held[1])
+            and not any("\0" in name for name in held[1])
+        ):
             state = FileState.from_data(held[0])
             if state is not None and state.holds(folder, st):
                 found.append((folder, held[1]))
@@ -328,7 +344,7 @@ def _listings() -> list[tuple[str, tuple[str, ...]]]:
         found.append((folder, names))
         fresh[folder] = (FileState.of(st, folder, now).to_data(), names)
     if fresh != kept:
-        _cache.write(_LISTINGS, {"folders": fresh})
+        _cache.write(_LISTINGS, {"folders": fresh}, avoid=avoid)
     return found
 
 
@@ -343,7 +359,7 @@ def _distribution(path: str) -> tuple[str, str] | None:
         try:
             with open(candidate, "rb") as file:
                 head = file.read(16384).decode("utf-8", "replace")
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a name with NUL, from a damaged cache
             continue
         name = version = None
         for line in head.splitlines():
@@ -499,7 +515,17 @@ def _dependencies(value: object, verdicts: Verdicts, installed: Installed) -> li
         name, specifier, marker = parsed
         if marker:
             holds = verdicts.marker(marker)
-            if holds is False:
+            if holds is None:
+                problems.append(
+                    Problem(
+                        f"dependency {text!r}",
+                        "",
+                        f"its marker {marker!r} cannot be evaluated here (PEP 508); fix it "
+                        "in the plugin's __requires__",
+                    )
+                )
+                continue
+            if not holds:
                 continue  # not wanted here
         version = installed.version(name)
         if version is None:

@@ -17,7 +17,7 @@ Named managers match the same patterns against entry-point names (`turns_off`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from pike._objects import a_type_name
 from pike.errors import PikeTypeError, PikeValueError
@@ -60,11 +60,19 @@ def _listed(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip() and "\0" not in part)
 
 
-def fnmatchcase(name: str, pattern: str) -> bool:
-    """`fnmatch.fnmatchcase`, imported on first use (only a manager with switches on)."""
-    from fnmatch import fnmatchcase as match
+_compiled: dict[str, Callable[[str], object]] = {}
 
-    return match(name, pattern)
+
+def fnmatchcase(name: str, pattern: str) -> bool:
+    """`fnmatch.fnmatchcase`, each pattern compiled once (``fnmatch`` and ``re`` imported
+    only by a manager with switches on)."""
+    match = _compiled.get(pattern)
+    if match is None:
+        import fnmatch
+        import re
+
+        match = _compiled[pattern] = re.compile(fnmatch.translate(pattern)).match
+    return match(name) is not None
 
 
 def _matches(name: str, pattern: str) -> bool:
@@ -140,7 +148,7 @@ class Switches:
     """The off switches of one manager, checked when it is made (see the module's
     docstring). False when nothing is turned off."""
 
-    __slots__ = ("_disabled", "_only", "environ", "given", "safe")
+    __slots__ = ("_disabled", "_needed", "_only", "_sifted", "environ", "given", "safe")
 
     def __init__(
         self,
@@ -158,6 +166,11 @@ class Switches:
                 "values (os.environ, {} to ignore the environment), or None"
             )
         env = os.environ if environ is None else environ
+        for name in (DISABLE, ONLY, SAFE_MODE):
+            if name in env and not isinstance(env[name], str):
+                raise PikeTypeError(
+                    f"environ[{name!r}] is {a_type_name(env[name])}; a variable's value is a str"
+                )
         #: The variables as they were read, for a later listing to see the same.
         self.environ = {name: env[name] for name in (DISABLE, ONLY, SAFE_MODE) if name in env}
         given = patterns_of(disabled, "disabled") or ()
@@ -175,6 +188,10 @@ class Switches:
         narrowed = _listed(env.get(ONLY, ""))
         if narrowed:
             self._only.append((narrowed, ONLY))
+        # What the last walk decided of packages `only` does not match: kept for a module
+        # inside (`_needed`), or off (`_sifted`); an import of one is judged the same.
+        self._needed: set[str] = set()
+        self._sifted: set[str] = set()
         #: What turned safe mode on, or None.
         self.safe: str | None = None
         if safe_mode:
@@ -186,10 +203,16 @@ class Switches:
         return bool(self._disabled or self._only or self.safe)
 
     def reason(self, name: str, is_package: bool = False) -> str | None:
-        """Why plugin module ``name`` (dotted) is turned off, or None if it is not; a
-        package that a pattern of ``only`` reaches into is on (`sift` keeps one only if
-        a module inside it is on)."""
-        found = self._reason(name, reaching=is_package)
+        """Why plugin module ``name`` (dotted) is turned off, or None if it is not. A
+        package ``only`` does not match is on if the last walk kept it for a module
+        inside (`sift`), off if it did not, and, if no walk saw it, on when a pattern of
+        ``only`` can reach into it."""
+        if is_package and name in self._needed:  # a walk kept it for a module inside
+            found = self._reason(name)
+            return None if found is None or found[1] else found[0]
+        # No walk kept it: a package is on if a pattern of only can reach into it.
+        reaching = is_package and name not in self._sifted
+        found = self._reason(name, reaching=reaching)
         return None if found is None else found[0]
 
     def turns_off(self, name: str, module: str | None = None) -> str | None:
@@ -203,12 +226,12 @@ class Switches:
         def matches(pattern: str) -> bool:
             return fnmatchcase(name, pattern) or (module is not None and _matches(module, pattern))
 
-        for patterns, origin in self._only:
-            if not any(matches(p) for p in patterns):
-                return f"turned off: matches none of {list(patterns)!r} ({origin})"
         for pattern, origin in self._disabled:
             if matches(pattern):
                 return f"turned off: matches {pattern!r} ({origin})"
+        for patterns, origin in self._only:
+            if not any(matches(p) for p in patterns):
+                return f"turned off: matches none of {list(patterns)!r} ({origin})"
         return None
 
     def sift(self, names: list[tuple[str, bool]]) -> dict[int, str | None]:
@@ -226,11 +249,14 @@ class Switches:
             while reason is None and "." in above:
                 above = above.rpartition(".")[0]
                 needed.add(above)
+        self._needed |= needed
         off: dict[int, str | None] = {}
         dropped: list[str] = []  # the prefixes of packages turned off
         for i, ((name, is_package), reason) in enumerate(zip(names, reasons, strict=True)):
             if reason is None or (reason[1] and name in needed):
                 continue
+            if is_package and reason[1]:
+                self._sifted.add(name)
             inside = any(name.startswith(prefix) for prefix in dropped)
             off[i] = None if inside else reason[0]
             if is_package:

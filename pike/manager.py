@@ -296,9 +296,9 @@ class PikeManager:
                 seen = set(names)
                 found = [name for name in found if name not in seen]
             names.extend(found)
-        switches = self._switches
-        if switches:  # a module turned off is as good as not there
-            names = [name for name in names if switches.reason(name, packages) is None]
+        if self._switches:  # a module turned off is as good as not there: the walk's
+            on = {entry.name for entry in self._scan().modules}
+            names = [name for name in names if name in on]
         return names
 
     def get_path(

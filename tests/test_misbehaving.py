@@ -1485,3 +1485,472 @@ def test_plugin_errors_of_the_gate_are_pike_errors() -> None:
         assert issubclass(error, PluginImportError)
         assert issubclass(error, PikeError)
         assert issubclass(error, ImportError)
+
+
+# -- what a review found -------------------------------------------------------------------
+
+
+EXTENSION = r"""
+#include <Python.h>
+#include <stdio.h>
+#include <stdlib.h>
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "boom", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit_boom(void) {
+    const char *ran = getenv("PIKE_TEST_RAN");
+    if (ran) { FILE *f = fopen(ran, "a"); if (f) { fputs("ran\n", f); fclose(f); } }
+    if (getenv("PIKE_TEST_CRASH")) abort();
+    return PyModule_Create(&def);
+}
+"""
+
+
+@pytest.fixture
+def extension_tree(make_tree: MakeTree, tmp_path: Path) -> Path:
+    """A plugins folder holding ``boom``, an extension module whose machine code notes that
+    it ran (in ``$PIKE_TEST_RAN``) and aborts the process where PIKE_TEST_CRASH is set,
+    and ``uses_boom``, which imports it."""
+    import shutil
+    import sysconfig
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    include = sysconfig.get_paths()["include"]
+    if compiler is None or not (Path(include) / "Python.h").exists():
+        pytest.skip("no C compiler, or no Python headers, to build an extension module")
+    root = make_tree(
+        {"uses_boom.py": "import boom\nclass UsesBoom: pass\n", "other.py": "class Other: pass\n"}
+    )
+    source = tmp_path / "boom.c"
+    source.write_text(EXTENSION)
+    target = root / ("boom" + sysconfig.get_config_var("EXT_SUFFIX"))
+    built = subprocess.run(
+        [compiler, "-shared", "-fPIC", f"-I{include}", str(source), "-o", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if built.returncode != 0:
+        pytest.skip(f"the extension module did not build: {built.stderr[:200]}")
+    return root
+
+
+def test_an_extension_module_turned_off_never_runs_its_machine_code(
+    extension_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = tmp_path / "ran"
+    monkeypatch.setenv("PIKE_TEST_RAN", str(ran))
+    with PikeManager([extension_tree], disabled="boom", on_error="collect") as mgr:
+        assert class_names(mgr.get_classes()) == ["Other"]  # uses_boom's import is refused
+        [error] = mgr.errors
+        assert error.module_name == "uses_boom"
+        assert isinstance(error.__cause__, PluginDisabledError)
+    assert not ran.exists()
+    with PikeManager([extension_tree], blocked={"boom": ("1.0", "r")}, on_error="collect") as mgr:
+        mgr.get_classes()
+        assert any(isinstance(e, PluginBlockedError) for e in mgr.errors)
+    assert not ran.exists()
+
+
+def test_an_extension_module_that_crashes_in_its_init_is_quarantined(
+    extension_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    died = run_host(HOST, str(extension_tree), cache=cache, extra={CRASH: "1"})
+    assert died.returncode == -signal.SIGABRT, died.stderr
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
+    with PikeManager([extension_tree], quarantine=True, on_error="collect") as mgr:
+        assert mgr.quarantined == ["boom"]
+        assert class_names(mgr.get_classes()) == ["Other"]
+        assert {e.module_name for e in mgr.errors} == {"boom", "uses_boom"}
+
+
+def test_a_host_that_dies_reporting_an_error_blames_no_plugin(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The host's on_error runs once the failed import has ended: its crash is its own.
+    root = make_tree({"a.py": "class A: pass\n", "b_fails.py": "raise ValueError('no')\n"})
+    cache = tmp_path / "cache"
+    code = """
+        import os, sys
+        from pike.manager import PikeManager
+        with PikeManager(sys.argv[1:], quarantine=True, on_error=lambda e: os._exit(3)) as m:
+            m.get_classes()
+    """
+    assert run_host(code, str(root), cache=cache).returncode == 3
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
+    with PikeManager([root], quarantine=True, on_error="collect") as mgr:
+        assert mgr.quarantined == []
+
+
+def test_a_crash_while_two_threads_import_blames_both(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wait = "import sync\nsync.arrived()\nclass {0}: pass\n"
+    root = make_tree({"one.py": wait.format("One"), "two.py": wait.format("Two"), "three.py": ""})
+    cache = tmp_path / "cache"
+    code = """
+        import os, sys, threading, types
+        from pike.manager import PikeManager
+        barrier = threading.Barrier(3, timeout=30)
+
+        def arrived():  # both plugins stay inside their imports until the host dies
+            barrier.wait()
+            threading.Event().wait(30)
+
+        sys.modules["sync"] = types.SimpleNamespace(arrived=arrived)
+        mgr = PikeManager(sys.argv[1:], quarantine=True)
+        # Import statements, in two threads at once (the manager's calls take turns).
+        threads = [threading.Thread(target=__import__, args=(n,)) for n in ("one", "two")]
+        for thread in threads:
+            thread.start()
+        barrier.wait()  # both plugins are running
+        os._exit(1)
+    """
+    assert run_host(code, str(root), cache=cache).returncode == 1
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
+    with PikeManager([root], quarantine=True, on_error="collect") as mgr:
+        assert mgr.quarantined == ["one", "two"]
+        assert module_names(mgr) == ["three"]
+
+
+def test_packaging_s_own_errors_fail_closed(make_tree: MakeTree, tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    plugins = {
+        "marker.py": requiring(ran, "{'dependencies': [\"pip; python_version ~= 'abc'\"]}"),
+        "digits.py": requiring(ran, "{'python': '>=' + '1' * 5000}"),  # not a literal: warned
+        "long.py": requiring(ran, "{'python': '>=" + "1" * 5000 + "'}"),
+    }
+    root = make_tree(plugins)
+    with (
+        pytest.warns(PikeWarning),
+        PikeManager([root], on_error="collect", requires="enforce") as mgr,
+    ):
+        assert module_names(mgr) == ["digits"]
+        assert sorted(e.module_name for e in mgr.errors) == ["long", "marker"]
+        assert all(isinstance(e, PluginIncompatibleError) for e in mgr.errors)
+    with pytest.raises(PikeValueError, match="not a PEP 440 version"):
+        PikeManager([root], host=("app", "1" * 5000))
+    with pytest.raises(PikeValueError, match="not a PEP 440 version"):
+        PikeManager([root], blocked={"a": ("9" * 5000, "r")})
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "(__requires__ := {'python': '>=99'})\n",
+        "for __requires__ in [{'python': '>=99'}]:\n    pass\n",
+        "__requires__ = {}\n__requires__['python'] = '>=99'\n",
+        "__requires__ = {}\n__requires__.update(python='>=99')\n",
+        "import os as __requires__\n",
+    ],
+)
+def test_a_requires_set_or_changed_otherwise_is_not_a_literal(
+    make_tree: MakeTree, tmp_path: Path, source: str
+) -> None:
+    ran = tmp_path / "ran"
+    root = make_tree({"plugin.py": source + sentinel(ran)})
+    with (
+        pytest.warns(PikeWarning, match="sets __requires__ to something other than a literal"),
+        PikeManager([root], on_error="collect", requires="enforce") as mgr,
+    ):
+        assert module_names(mgr) == ["plugin"]
+    assert ran.exists()
+
+
+def test_a_module_that_only_reads_its_version_keeps_it(make_tree: MakeTree) -> None:
+    source = "__version__ = '2.0'\ndef version():\n    return __version__\nprint(__version__)\n"
+    root = make_tree({"plugin.py": source})
+    with PikeManager([root], blocked={"plugin": ("1.0", "r")}, on_error="collect") as mgr:
+        assert module_names(mgr) == ["plugin"]
+
+
+def test_only_judges_a_package_as_the_walk_did(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {"tools/__init__.py": "", "tools/one.py": "", "legacy/__init__.py": "", "legacy/two.py": ""}
+    )
+    with PikeManager([root], only=["*one"]) as mgr:
+        assert [e.name for e in mgr.entries] == ["tools", "tools.one"]
+        assert list(mgr.get_package_names()) == ["tools"]
+        with pytest.raises(PluginDisabledError, match="'legacy'"):
+            importlib.import_module("legacy")
+
+
+def test_the_cache_folder_inside_a_plugin_folder_gets_nothing(
+    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree(
+        {"plugin.py": "__requires__ = {'dependencies': ['pip>=1'], 'host': '>=1'}\nclass P: pass\n"}
+    )
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(root / "cache"))
+    with (
+        pytest.warns(PikeWarning, match="lies inside a plugin folder"),
+        PikeManager([root], quarantine=True, host=("app", "2.0"), blocked={"x": ("1", "r")}) as mgr,
+    ):
+        assert class_names(mgr.get_classes()) == ["P"]
+    assert not (root / "cache").exists() or not any((root / "cache").rglob("*"))
+
+
+def test_damaged_quarantine_files_blame_nothing_and_raise_nothing(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pike import _cache
+
+    root = make_tree({"a.py": "class A: pass\n"})
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
+    folder = Path(_cache.subfolder("quarantine") or "")
+    # A note of a dead process whose parts claim more than the file holds, one of
+    # garbage, one with a cut-short slot; a list whose entries hold NULs and wrong types.
+    (folder / "note-1-0-0").write_bytes(b"pike-note\x01" + b"\x01" * 80 + b"\xff" * 64)
+    (folder / "note-2-0-0").write_bytes(os.urandom(300))
+    (folder / "note-3-0-0").write_bytes(b"pike-note\x01\x01\x00\x00\x00\x01")
+    good = (0, 0, 0, 0, 0, None)
+    _cache.write_file(
+        str(folder / "list"),
+        {
+            "modules": {
+                str(root / "a.py\0x"): ("a", str(root / "a.py"), good, 1.0, 1),
+                str(root / "a.py"): ("a\0", str(root / "a.py"), good, 1.0, 1),
+                "x": ("a", "x", "not a state", 1.0, 1),
+                "y": 5,
+            }
+        },
+    )
+    with PikeManager([root], quarantine=True, on_error="collect") as mgr:
+        assert mgr.quarantined == []
+        assert class_names(mgr.get_classes()) == ["A"]
+    assert not any(folder.glob("note-[123]-*"))  # the dead notes went
+
+
+def test_environ_values_are_checked(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": ""})
+    for environ in ({"PIKE_DISABLE": 5}, {"PIKE_SAFE_MODE": None}, {"PIKE_ONLY": b"a"}):
+        with pytest.raises(PikeTypeError, match="environ"):
+            PikeManager([root], environ=environ)  # type: ignore[arg-type]
+
+
+def test_named_managers_turn_entry_points_off_by_name_and_module(
+    make_tree: MakeTree, tmp_path: Path
+) -> None:
+    from pike.errors import NoMatches
+    from pike.named import DriverManager, ExtensionManager
+
+    ran = tmp_path / "ran"
+    root = make_tree(
+        {
+            "entry_points.txt": "[pike.test.guards]\nfast = fastmod:Fast\nslow = slowmod:Slow\n",
+            "fastmod.py": "class Fast: pass\n",
+            "slowmod.py": sentinel(ran, "class Slow: pass\n"),
+        }
+    )
+    with ExtensionManager("pike.test.guards", search_paths=[root], disabled="slow") as mgr:
+        assert mgr.names() == ["fast"]
+        assert [ep.name for ep in mgr.list_entry_points()] == ["fast"]
+    with ExtensionManager("pike.test.guards", search_paths=[root], disabled="slowmod") as mgr:
+        assert mgr.names() == ["fast"]
+    with ExtensionManager("pike.test.guards", search_paths=[root], only="f*") as mgr:
+        assert mgr.names() == ["fast"]
+    with ExtensionManager("pike.test.guards", search_paths=[root], safe_mode=True) as mgr:
+        assert mgr.names() == []
+    with pytest.raises(NoMatches, match=r"'slow'.*turned off: matches 'slow\*' \(disabled=\)"):
+        DriverManager("pike.test.guards", "slow", search_paths=[root], disabled="slow*")
+    assert not ran.exists()
+    with pytest.raises(PikeTypeError, match="unexpected keyword argument 'disabld'"):
+        ExtensionManager("pike.test.guards", search_paths=[root], disabld="x")  # type: ignore[call-arg]
+    with pytest.raises(PikeValueError, match="requires='bogus'"):
+        ExtensionManager("pike.test.guards", search_paths=[root], requires="bogus")  # type: ignore[arg-type]
+
+
+def test_load_plugin_judges_a_package_by_the_patterns_before_any_walk(make_tree: MakeTree) -> None:
+    root = make_tree(
+        {"tools/__init__.py": "", "tools/one.py": "", "legacy/__init__.py": "", "legacy/two.py": ""}
+    )
+    for only in ("*one", "tools.o*", "[st]ools.one", "[!l]*.one"):
+        with PikeManager([root], only=only) as mgr:  # nothing walked: the names are asked
+            assert mgr.load_plugin("tools.one").__name__ == "tools.one"
+            with pytest.raises(PluginDisabledError):
+                mgr.load_plugin("legacy.two")
+
+
+def test_plugins_imported_in_two_threads_at_once_load(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    barrier = threading.Barrier(2, timeout=30)
+    monkeypatch.setitem(sys.modules, "sync", types.SimpleNamespace(arrived=barrier.wait))
+    wait = "import sync\nsync.arrived()\nimport helper\nclass {0}: pass\n"
+    root = make_tree({"one.py": wait.format("One"), "two.py": wait.format("Two"), "helper.py": ""})
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(tmp_path / "cache"))
+    found: list[object] = []
+    with PikeManager([root], quarantine=True) as mgr:
+        threads = [
+            threading.Thread(target=lambda n=n: found.append(importlib.import_module(n)))
+            for n in ("one", "two")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(m.__name__ for m in found) == ["one", "two"]  # type: ignore[attr-defined]
+        assert mgr.quarantined == []
+
+
+def test_an_archive_member_s_requirements_are_kept_by_its_crc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    root = tmp_path / "plugins"
+    root.mkdir()
+    with zipfile.ZipFile(root / "bundle.zip", "w") as archive:
+        archive.writestr("needy.py", "__requires__ = {'python': '>=99'}\nclass Needy: pass\n")
+        archive.writestr("fine.py", "__requires__ = {'python': '>=3'}\nclass Fine: pass\n")
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(tmp_path / "cache"))
+    for _run in range(2):  # parsed, then read back from the cache
+        with PikeManager([root], isolate=True, requires="enforce", on_error="collect") as mgr:
+            assert class_names(mgr.get_classes()) == ["Fine"]
+            [error] = mgr.errors
+            assert isinstance(error, PluginIncompatibleError) and error.lineno == 1
+    assert any((tmp_path / "cache").glob("declared-*"))
+
+
+def test_a_source_that_does_not_parse_declares_nothing(make_tree: MakeTree) -> None:
+    root = make_tree({"broken.py": "__requires__ = {\n", "good.py": "class Good: pass\n"})
+    with PikeManager([root], requires="enforce", on_error="collect") as mgr:
+        assert class_names(mgr.get_classes()) == ["Good"]
+        [error] = mgr.errors
+        assert type(error) is PluginImportError  # its own SyntaxError, as without requires
+        assert isinstance(error.__cause__, SyntaxError)
+
+
+def test_notes_that_do_not_check_out_blame_nothing(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import binascii
+    import fcntl
+    import marshal
+
+    from pike import _cache, _quarantine
+    from pike._filestate import FileState
+
+    root = make_tree({"a.py": "class A: pass\n", "b.py": "class B: pass\n"})
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = Path(_cache.subfolder(_quarantine.FOLDER) or "")
+    state = FileState.of(os.stat(root / "a.py"), str(root / "a.py"), 0).to_data()
+    item = marshal.dumps(("a", str(root / "a.py"), str(root / "a.py"), *state))
+
+    def part(payload: bytes, crc: int | None = None) -> bytes:
+        checked = binascii.crc32(payload) if crc is None else crc
+        return _quarantine._HEAD.pack(len(payload), checked) + payload
+
+    def note(
+        kind: int, place: int = 0, again: int = 7, record: bytes = b"", batch: bytes = b""
+    ) -> bytes:
+        slot = _quarantine._MAGIC + _quarantine._SLOT.pack(7, kind, place, 0, 0, 0, 0, 0, -2, again)
+        data = bytearray(slot.ljust(_quarantine._RECORD_AT, b"\0"))
+        data += record
+        if batch:
+            data = data.ljust(_quarantine._BATCH_AT, b"\0") + batch
+        return bytes(data)
+
+    with_one = part(_quarantine._LENGTH.pack(len(item)) + item)
+    notes = {
+        "note-11-0-0": note(0),  # nothing ran
+        "note-12-0-0": note(1, again=8),  # a write cut short
+        "note-13-0-0": note(1, batch=part(marshal.dumps(("not a tuple",)))),
+        "note-14-0-0": note(1, batch=part(marshal.dumps((("a", "x", "x"),)), crc=1)),
+        "note-15-0-0": note(1, place=5, batch=part(marshal.dumps((("a", "x", "x"),)))),
+        "note-16-0-0": note(2, record=part(b"\x10\x00\x00\x00" + b"\xff" * 16)),  # garbage
+        "note-17-0-0": note(2, record=part(b"", crc=9)),
+        "note-18-0-0": b"pike-note",  # too short
+        "note-19-0-0": note(3),  # no such kind
+    }
+    for name, data in notes.items():
+        (folder / name).write_bytes(data)
+    (folder / "note-20-0-0").mkdir()  # not a file
+    fresh = folder / ".note-21-0-0"  # a note being made: left alone
+    fresh.write_bytes(note(2, record=with_one))
+    stale = folder / ".note-22-0-0"  # one whose process died making it
+    stale.write_bytes(note(0))
+    os.utime(stale, (0, 0))
+    alive = folder / "note-23-0-0"  # a living process's (its lock held)
+    alive.write_bytes(note(2, record=with_one))
+    held = os.open(alive, os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        with PikeManager([root], quarantine=True, on_error="collect") as mgr:
+            assert mgr.quarantined == []
+            assert class_names(mgr.get_classes()) == ["A", "B"]
+    finally:
+        os.close(held)
+    left = sorted(p.name for p in folder.iterdir() if "note" in p.name)
+    theirs = [name for name in left if not name.startswith(f"note-{os.getpid()}-")]  # not ours
+    assert theirs == [".note-21-0-0", "note-20-0-0", "note-23-0-0"]
+    # A dead one naming a plugin in its record, among garbage, blames that plugin.
+    (folder / "note-24-0-0").write_bytes(
+        note(2, record=part(b"\x03\x00\x00\x00abc" + _quarantine._LENGTH.pack(len(item)) + item))
+    )
+    with PikeManager([root], quarantine=True, on_error="collect") as mgr:
+        assert mgr.quarantined == ["a"]
+
+
+def test_a_quarantined_file_that_is_gone_is_not_held(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree({"a.py": "class A: pass\n", "crash.py": crasher()})
+    cache = tmp_path / "cache"
+    assert run_host(HOST, str(root), cache=cache, extra={CRASH: "1"}).returncode == 1
+    (root / "crash.py").unlink()
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
+    with PikeManager([root], quarantine=True) as mgr:
+        assert mgr.quarantined == []
+
+
+def test_a_host_that_exits_normally_leaves_no_note(make_tree: MakeTree, tmp_path: Path) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    cache = tmp_path / "cache"
+    assert json.loads(run_host(HOST, str(root), cache=cache).stdout)["loaded"] == ["a"]
+    assert not list((cache / "quarantine").glob("note-*"))
+
+
+@pytest.mark.parametrize(
+    "requires",
+    [
+        "{'python': 3.11}",  # not a string
+        "{'platforms': 'linux'}",  # not a list
+        "{'platforms': ['plan9']}",
+        "{'dependencies': 'pip'}",  # not a list
+        "{'dependencies': ['pip>=1', 'pip>=1', 'not a requirement !']}",
+        "{'dependencies': ['pip>=999']}",
+        "{'host': '>=9'}",
+        "['python']",  # a literal, but not a dict
+    ],
+)
+def test_what_cannot_be_met_is_refused_under_enforce(
+    make_tree: MakeTree, tmp_path: Path, requires: str
+) -> None:
+    ran = tmp_path / "ran"
+    root = make_tree({"plugin.py": requiring(ran, requires)})
+    with PikeManager([root], host=("app", "1.0"), requires="enforce", on_error="collect") as mgr:
+        assert module_names(mgr) == []
+        [error] = mgr.errors
+        assert isinstance(error, PluginIncompatibleError)
+        assert error.requirement and "It was not imported" in str(error)
+    assert not ran.exists()
+
+
+def test_packaging_s_answers_are_kept_up_to_a_limit(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pike import _cache, _requires
+
+    monkeypatch.setattr(_requires, "MAX_VERDICTS", 3)
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(tmp_path / "cache"))
+    specifiers = [f"'>={i}'" for i in range(1, 6)]
+    for i, specifier in enumerate(specifiers):
+        root = make_tree({f"p{i}.py": f"__requires__ = {{'host': {specifier}}}\n"})
+        with PikeManager([root], host=("app", "9.0")) as mgr:
+            assert module_names(mgr) == [f"p{i}"]
+    document = _cache.read(_requires._VERDICTS)
+    assert document is not None and len(document["verdicts"]) <= 3
