@@ -220,6 +220,8 @@ class Gate:
             found = f"its __version__ is {version!r}"
         elif kind == _ABSENT:
             found, version = "it declares no __version__", None
+        elif kind == _LITERAL:
+            found, version = f"its __version__ is {version!r}, not a string", None
         else:
             found, version = "its __version__ is not a literal pike can read", None
         where = f"{entry.path}, line {line}" if line else entry.path

@@ -54,6 +54,7 @@ FOLDER = "quarantine"
 _get_ident = threading.get_ident
 _LIST = "list"
 _LOCK = "lock"
+_LOCK_WAIT = 2.0  # seconds
 _MAGIC = b"pike-note\x01"
 _HEAD = struct.Struct("<II")  # length and CRC-32 of the payload
 _LENGTH = struct.Struct("<I")  # of each item in it
@@ -422,25 +423,36 @@ class Quarantine:
         self.folder = folder
         self._roots = roots
         self._held: dict[str, Held] = {}
-        with self._locked():
+        with self._locked() as locked:
             held = self._read()
-            if self._collect(held):
+            if locked and self._collect(held):
                 self._write(held)
         self._held = {path: item for path, item in held.items() if is_within(path, roots)}
         #: Whether any module is held (most often none: nothing to look up).
         self.any = bool(self._held)
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Hold the list's lock (processes changing it one at a time)."""
+    def _locked(self) -> Iterator[bool]:
+        """Hold the list's lock (processes change it one at a time); yields whether it is
+        held: a process stopped while holding it is waited for two seconds at most."""
         try:
             fd = os.open(os.path.join(self.folder, _LOCK), _OPEN | os.O_CREAT, 0o600)
         except OSError:
-            yield
+            yield False
             return
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            deadline = time.monotonic() + _LOCK_WAIT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        logger.info("quarantine: %s is locked by another process", self.folder)
+                        yield False
+                        return
+                    time.sleep(0.01)
+            yield True
         finally:
             os.close(fd)  # releases the lock
 
@@ -526,7 +538,9 @@ class Quarantine:
         for path in paths:
             self._held.pop(path, None)
         self.any = bool(self._held)
-        with self._locked():
+        with self._locked() as locked:
+            if not locked:
+                return  # lifted here; the list is left as another process has it
             held = self._read()
             for path in paths:
                 held.pop(path, None)
