@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Literal
 from pike._filestate import FileState
 from pike._objects import a_type_name
 from pike._policy import warn
-from pike._switches import Switches
 from pike._walk import ModuleEntry
 from pike.errors import (
     PikeTypeError,
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
     from pike._declared import Declarations, Declared
     from pike._quarantine import Note, Quarantine
     from pike._requires import Installed, Problem, Verdicts
+    from pike._switches import Switches
 
 __all__ = ["MODES", "Gate", "Requires", "checked"]
 
@@ -124,8 +124,11 @@ class Gate:
                 if folder is not None:
                     self.quarantine = Quarantine(folder, roots)
         self._search_paths = search_paths
-        #: Whether modules' declarations are read at all.
-        self._reads = self.requires != "ignore" or bool(self.blocked)
+        #: Whether anything is refused before a module is opened (`before_open`, and the
+        #: quarantine note: `running`): not with no switch on and no quarantine.
+        self.opens = bool(switches) or self.quarantine is not None
+        #: Whether modules' declarations may matter (`before_run`).
+        self.reads = self.requires != "ignore" or bool(self.blocked)
         self._declarations: Declarations | None = None
         self._installed: Installed | None = None
         # What each ``__requires__`` value checked found, by identity (kept alive with it).
@@ -177,8 +180,6 @@ class Gate:
         module), its file was in ``state``. Only if its declarations must be read,
         ``declaring(state)`` gives what reads its source (None without one) and what
         vouches for what is kept of it: its file's state, or an archive member's CRC-32."""
-        if not self._reads:
-            return
         blocked = self.blocked.get(entry.name) if self.blocked else None
         names = getattr(code, "co_names", ())
         if blocked is None and (self.requires == "ignore" or _REQUIRES not in names):

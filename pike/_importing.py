@@ -124,16 +124,26 @@ class _Recording:
         file is opened, then with its code read, which then runs as the standard
         loader runs it."""
         entry = expected.entry
+        if not gate.opens:  # nothing turned off, no quarantine: the common case
+            code = self._code(module)
+            if gate.reads:
+                gate.before_run(entry, code, self._declaring, expected.state)
+            if code is None:
+                self._base_exec(module)
+            else:
+                exec(code, module.__dict__)  # what the standard exec_module does with it
+            return
         gate.before_open(entry, expected.st)
         # From here on a crash (reading its code, or running it) is this module's.
         note = gate.running(entry, expected.state)
         try:
             code = self._code(module)
-            gate.before_run(entry, code, self._declaring, expected.state)
+            if gate.reads:
+                gate.before_run(entry, code, self._declaring, expected.state)
             if code is None:
                 self._base_exec(module)
             else:
-                exec(code, module.__dict__)  # what the standard exec_module does with it
+                exec(code, module.__dict__)
         finally:
             if note is not None:
                 note.leave()
@@ -217,9 +227,11 @@ class ExtensionFileLoader(_Recording, machinery.ExtensionFileLoader):
         expected = session.expected(self.name) if session is not None else None
         if expected is None or gate is None:
             return super().create_module(spec)
-        gate.before_open(expected.entry, expected.st)
-        gate.before_run(expected.entry, None, self._declaring, expected.state)
-        self._note = gate.running(expected.entry, expected.state)
+        if gate.opens:
+            gate.before_open(expected.entry, expected.st)
+        if gate.reads:
+            gate.before_run(expected.entry, None, self._declaring, expected.state)
+        self._note = gate.running(expected.entry, expected.state) if gate.opens else None
         try:
             return super().create_module(spec)
         except BaseException:
