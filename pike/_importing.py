@@ -123,30 +123,27 @@ class _Recording:
         """Run ``module`` if ``gate`` lets it (else raise its refusal): asked before its
         file is opened, then with its code read, which then runs as the standard
         loader runs it."""
-        entry = expected.entry
         if not gate.opens:  # nothing turned off, no quarantine: the common case
-            code = self._code(module)
-            if gate.reads:
-                gate.before_run(entry, code, self._declaring, expected.state)
-            if code is None:
-                self._base_exec(module)
-            else:
-                exec(code, module.__dict__)  # what the standard exec_module does with it
+            self._run(gate, module, expected)
             return
-        gate.before_open(entry, expected.st)
+        gate.before_open(expected.entry, expected.st)
         # From here on a crash (reading its code, or running it) is this module's.
-        note = gate.running(entry, expected.state)
+        note = gate.running(expected.entry, expected.state)
         try:
-            code = self._code(module)
-            if gate.reads:
-                gate.before_run(entry, code, self._declaring, expected.state)
-            if code is None:
-                self._base_exec(module)
-            else:
-                exec(code, module.__dict__)
+            self._run(gate, module, expected)
         finally:
             if note is not None:
                 note.leave()
+
+    def _run(self, gate: Gate, module: ModuleType, expected: Expected) -> None:
+        """Read the module's code, ask the gate about it, run it."""
+        code = self._code(module)
+        if gate.reads:
+            gate.before_run(expected.entry, code, self._declaring, expected.state)
+        if code is None:
+            self._base_exec(module)
+        else:
+            exec(code, module.__dict__)  # what the standard exec_module does with it
 
     def _code(self, module: ModuleType) -> CodeType | None:
         """The module's code, as the standard ``exec_module`` gets it (None: it has
