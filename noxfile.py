@@ -59,7 +59,12 @@ def coverage(session: nox.Session) -> None:
 @nox.session(python=MAIN)
 def lint(session: nox.Session) -> None:
     """ruff's checks and format, mypy --strict."""
-    session.install(*_extra("dev", "ruff"), *_extra("test", "mypy"), *_extra("watch", "watchfiles"))
+    session.install(
+        *_extra("dev", "ruff"),
+        *_extra("test", "mypy"),
+        *_extra("watch", "watchfiles"),
+        *PYPROJECT["project"]["dependencies"],  # packaging, which mypy reads pike's use of
+    )
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "--strict", "pike")

@@ -1954,3 +1954,104 @@ def test_packaging_s_answers_are_kept_up_to_a_limit(
             assert module_names(mgr) == [f"p{i}"]
     document = _cache.read(_requires._VERDICTS)
     assert document is not None and len(document["verdicts"]) <= 3
+
+
+def test_a_list_lock_held_too_long_is_given_up_on(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
+
+    from pike import _cache, _quarantine
+
+    root = make_tree({"a.py": "class A: pass\n", "crash.py": crasher()})
+    cache = tmp_path / "cache"
+    assert run_host(HOST, str(root), cache=cache, extra={CRASH: "1"}).returncode == 1
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
+    monkeypatch.setattr(_quarantine, "_LOCK_WAIT", 0.05)
+    lock = os.open(Path(_cache.subfolder(_quarantine.FOLDER) or "") / "lock", os.O_RDWR)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # a process stopped while it held the list's lock
+    try:
+        with PikeManager([root], quarantine=True, on_error="collect") as mgr:
+            assert mgr.quarantined == []  # the dead note is left for a later start
+            assert class_names(mgr.get_classes()) == ["A", "Crasher"]
+    finally:
+        os.close(lock)
+    with PikeManager([root], quarantine=True, on_error="collect") as mgr:
+        assert mgr.quarantined == ["crash"]
+        mgr.release("crash")
+        assert mgr.quarantined == []
+
+
+def test_a_source_that_cannot_be_parsed_with_a_requirement_in_it(make_tree: MakeTree) -> None:
+    # The bytes name __requires__; ast cannot read them (a NUL): declared nothing, and its
+    # import says what is wrong, as without requirements.
+    root = make_tree({"good.py": "class Good: pass\n"})
+    (root / "nul.py").write_bytes(b"__requires__ = {'python': '>=99'}\n# \0\n")
+    with PikeManager([root], requires="enforce", on_error="collect") as mgr:
+        assert class_names(mgr.get_classes()) == ["Good"]
+        [error] = mgr.errors
+        assert error.module_name == "nul" and not isinstance(error, PluginIncompatibleError)
+
+
+def test_a_module_without_source_cannot_have_its_requirements_read(
+    make_tree: MakeTree, tmp_path: Path
+) -> None:
+    import py_compile
+
+    source = tmp_path / "needy.py"
+    source.write_text("__requires__ = {'python': '>=99'}\nclass Needy: pass\n")
+    root = make_tree({})
+    py_compile.compile(str(source), cfile=str(root / "needy.pyc"))
+    with (
+        pytest.warns(PikeWarning, match="has no source to read its __requires__ from"),
+        PikeManager([root], requires="enforce", on_error="collect") as mgr,
+    ):
+        assert class_names(mgr.get_classes()) == ["Needy"]
+
+
+def test_a_version_that_is_not_a_string_is_blocked(make_tree: MakeTree) -> None:
+    root = make_tree({"old.py": "__version__ = 1.2\nclass Old: pass\n"})
+    with PikeManager([root], blocked={"old": ("1.0", "r")}, on_error="collect") as mgr:
+        assert mgr.get_classes() == []
+        [error] = mgr.errors
+        assert isinstance(error, PluginBlockedError) and "1.2, not a string" in str(error)
+        assert error.version is None
+
+
+def test_cli_release_says_why_quarantine_is_off(
+    make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree({"a.py": ""})
+    monkeypatch.setenv("PIKE_CACHE_DIR", "off")
+    status, out, err = run_streams(str(root), "--release", "a")
+    assert status == 2 and out == ""
+    assert "pike: warning: quarantine is off: pike's cache folder is turned off" in err
+    assert "'a' is not in quarantine" in err
+
+
+def test_dependencies_are_looked_for_in_the_sys_path_folders(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    (site / "Fake_Dist-2.0.dist-info").mkdir(parents=True)
+    (site / "Fake_Dist-2.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: Fake.Dist\nVersion: 2.0\n\nA description.\n"
+    )
+    (site / "nameless-1.0.dist-info").mkdir()  # no metadata: not a distribution
+    (site / "legacy.egg-info").write_text("Metadata-Version: 1.0\nName: legacy\nVersion: 0.5\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(tmp_path / "cache"))
+    ran = tmp_path / "ran"
+    root = make_tree(
+        {
+            "met.py": requiring(ran, "{'dependencies': ['fake-dist>=1', 'legacy<1']}"),
+            "old.py": requiring(ran, "{'dependencies': ['fake_dist>=3']}"),
+            "gone.py": requiring(ran, "{'dependencies': ['nameless']}"),
+            "win.py": requiring(ran, "{'dependencies': [\"nothing; sys_platform == 'plan9'\"]}"),
+        }
+    )
+    for _run in range(2):  # the folders listed, then their listings read back
+        with PikeManager([root], requires="enforce", on_error="collect") as mgr:
+            assert module_names(mgr) == ["met", "win"]
+            found = {e.module_name: e.found for e in mgr.errors}  # type: ignore[attr-defined]
+            assert found == {"old": "fake-dist 2.0", "gone": "not installed"}
