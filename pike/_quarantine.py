@@ -28,6 +28,7 @@ import binascii
 import contextlib
 import itertools
 import marshal
+import mmap
 import os
 import stat
 import struct
@@ -103,8 +104,6 @@ class Note:
     epoch = 0
 
     def __init__(self, fd: int, path: str) -> None:
-        import mmap
-
         self._fd = fd
         self.path = path
         self.epoch = Note.epoch

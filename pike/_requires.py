@@ -214,14 +214,13 @@ def _less(version: str, than: str) -> bool | None:
 
 def _requirement(text: str) -> tuple[str, str, str] | None:
     from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
 
     try:
         found = Requirement(text)
     except (InvalidRequirement, ValueError, TypeError):
         return None
     marker = "" if found.marker is None else str(found.marker)
-    return canonicalize_name(found.name), str(found.specifier), marker
+    return _canonical(found.name), str(found.specifier), marker
 
 
 def _marker(marker: str) -> bool | None:
@@ -264,6 +263,8 @@ _PYTHON = python_version()
 
 
 def _canonical(name: str) -> str:
+    """A distribution's name normalised as packaging's ``canonicalize_name`` does (PEP 503),
+    without importing packaging: the one rule, for installed names and required ones."""
     import re
 
     return re.sub(r"[-_.]+", "-", name).lower()

@@ -63,16 +63,21 @@ def _listed(text: str) -> tuple[str, ...]:
 _compiled: dict[str, Callable[[str], object]] = {}
 
 
-def fnmatchcase(name: str, pattern: str) -> bool:
-    """`fnmatch.fnmatchcase`, each pattern compiled once (``fnmatch`` and ``re`` imported
-    only by a manager with switches on)."""
+def _compile(pattern: str) -> Callable[[str], object]:
+    """The matcher of ``pattern``, compiled once (``fnmatch`` and ``re`` imported only by a
+    manager with switches on, as it is made: a block imports nothing for them)."""
     match = _compiled.get(pattern)
     if match is None:
         import fnmatch
         import re
 
         match = _compiled[pattern] = re.compile(fnmatch.translate(pattern)).match
-    return match(name) is not None
+    return match
+
+
+def fnmatchcase(name: str, pattern: str) -> bool:
+    """`fnmatch.fnmatchcase`, by `_compile`'s matchers."""
+    return _compile(pattern)(name) is not None
 
 
 def _matches(name: str, pattern: str) -> bool:
@@ -198,6 +203,11 @@ class Switches:
             self.safe = "safe_mode=True"
         elif env.get(SAFE_MODE, "").strip().lower() in _YES:
             self.safe = f"{SAFE_MODE}={env[SAFE_MODE].strip()}"
+        for pattern, _origin in self._disabled:
+            _compile(pattern)
+        for patterns, _origin in self._only:
+            for pattern in patterns:
+                _compile(pattern)
 
     def __bool__(self) -> bool:
         return bool(self._disabled or self._only or self.safe)
@@ -249,7 +259,7 @@ class Switches:
             while reason is None and "." in above:
                 above = above.rpartition(".")[0]
                 needed.add(above)
-        self._needed |= needed
+        self._needed, self._sifted = needed, set()  # this walk's, of every search path
         off: dict[int, str | None] = {}
         dropped: list[str] = []  # the prefixes of packages turned off
         for i, ((name, is_package), reason) in enumerate(zip(names, reasons, strict=True)):

@@ -2055,3 +2055,24 @@ def test_dependencies_are_looked_for_in_the_sys_path_folders(
             assert module_names(mgr) == ["met", "win"]
             found = {e.module_name: e.found for e in mgr.errors}  # type: ignore[attr-defined]
             assert found == {"old": "fake-dist 2.0", "gone": "not installed"}
+
+
+def test_a_block_with_quarantine_and_switches_adds_nothing_to_sys_modules(
+    make_tree: MakeTree, tmp_path: Path
+) -> None:
+    # docs/guide.md, "Cleanup": what quarantine and the switches need is loaded as the
+    # manager is made, not in its block.
+    root = make_tree({"a.py": "class A: pass\n", "off.py": "", "pkg/__init__.py": ""})
+    code = f"""
+        import sys
+        from pike.manager import PikeManager
+        mgr = PikeManager([{str(root)!r}], quarantine=True, disabled="off", only=["a", "p*"])
+        before = set(sys.modules)
+        with mgr:
+            names = [c.__name__ for c in mgr.get_classes()]
+            mgr.refresh()
+        print(names, sorted(set(sys.modules) ^ before))
+    """
+    result = run_python(code, "-S", env_extra={"PIKE_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['A'] []"
