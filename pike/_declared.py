@@ -17,7 +17,7 @@ import marshal
 from collections.abc import Callable
 from typing import Any
 
-from pike import _cache
+from pike import _cache, _literals
 from pike._filestate import FileState
 from pike._paths import roots_of
 
@@ -51,80 +51,21 @@ def read(source: bytes, path: str) -> Declared:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return NOTHING
-    found: dict[str, tuple[int, Any, int]] = {}
     try:
-        for node in tree.body:
-            targets = _plain_targets(ast, node)
-            if targets is not None:  # NAME = value, a literal or not
-                kind, value = _literal(ast, node.value)  # type: ignore[attr-defined]
-                for name in targets:
-                    found[name] = (kind, value if kind == LITERAL else None, node.lineno)
-            for name, line in _touched(ast, node, targets).items():  # else sets or changes
-                found[name] = (DYNAMIC, None, line)
+        found = _literals.bindings(ast, tree.body, source, _NAMES).names
     except (RecursionError, MemoryError):
         return NOTHING
-    requires = found.get(REQUIRES, (ABSENT, None, None))
-    version = found.get(VERSION, (ABSENT, None, None))
-    return (*requires, *version)
+    return (*_declared(found.get(REQUIRES)), *_declared(found.get(VERSION)))
 
 
-def _literal(ast: Any, node: object) -> tuple[int, Any]:
-    try:
-        return LITERAL, ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return DYNAMIC, None
-
-
-def _plain_targets(ast: Any, node: object) -> list[str] | None:
-    """The names ``node`` binds if it is a plain top-level assignment of one value to
-    names only (``x = ...``, ``x: T = ...``, ``a = b = ...``), those of ours among them;
-    else None."""
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, ast.AnnAssign) and node.value is not None:
-        targets = [node.target]
-    else:
-        return None
-    if not all(isinstance(target, ast.Name) for target in targets):
-        return None
-    return [target.id for target in targets if target.id in _NAMES]
-
-
-def _touched(ast: Any, node: Any, plain: list[str] | None) -> dict[str, int]:
-    """Our names that top-level statement ``node`` sets, deletes or changes otherwise than
-    by the plain assignment ``plain`` names, each with the last line doing it: a binding
-    inside ``if``, ``try``, ``for``, ``with`` or a walrus, an augmented or item
-    assignment, a call of one's method, a ``def``, ``class`` or ``import`` of the name.
-    Function and class bodies are not looked into (what they bind is theirs)."""
-    touched: dict[str, int] = {}
-
-    def touch(name: str, where: Any) -> None:
-        if name in _NAMES and (plain is None or name not in plain):
-            touched[name] = max(touched.get(name, 0), getattr(where, "lineno", node.lineno))
-
-    pending = [node]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            touch(item.name, item)
-            pending.extend(item.decorator_list)
-            continue
-        if isinstance(item, ast.Lambda):
-            continue
-        if isinstance(item, (ast.Import, ast.ImportFrom)):
-            for alias in item.names:
-                touch((alias.asname or alias.name).partition(".")[0], item)
-        elif isinstance(item, ast.Name) and not isinstance(item.ctx, ast.Load):
-            touch(item.id, item)
-        elif isinstance(item, (ast.Subscript, ast.Attribute)):
-            if not isinstance(item.ctx, ast.Load) and isinstance(item.value, ast.Name):
-                touch(item.value.id, item)  # __requires__["python"] = ..., del __requires__.x
-        elif isinstance(item, ast.Call):
-            method = item.func
-            if isinstance(method, ast.Attribute) and isinstance(method.value, ast.Name):
-                touch(method.value.id, item)  # __requires__.update(...)
-        pending.extend(ast.iter_child_nodes(item))
-    return touched
+def _declared(bound: tuple[int, Any, int] | None) -> tuple[int, Any, int | None]:
+    """A name's ``(kind, value, line)`` as `Declared` holds it."""
+    if bound is None:
+        return ABSENT, None, None
+    kind, value, line = bound
+    if kind == _literals.LITERAL:
+        return LITERAL, value, line
+    return DYNAMIC, None, line
 
 
 def _valid(value: object) -> bool:

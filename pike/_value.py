@@ -13,7 +13,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any, ClassVar
 
-__all__ = ["Frozen", "Value"]
+__all__ = ["Frozen", "ReadOnlyDict", "Value"]
 
 
 class Value:  # noqa: PLW1641  # __eq__ without __hash__: unhashable, as meant
@@ -64,3 +64,33 @@ class Frozen(Value):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), self._fields(self))
+
+
+class ReadOnlyDict(dict):  # type: ignore[type-arg]
+    """A dict that cannot be changed: what static listing hands out of a class's
+    attributes and a module's ``__plugin__`` (one object may be shared by many records).
+
+    Reads are a dict's own (``get``, ``in``, ``==`` a plain dict); hashed by its keys,
+    so that a record holding one hashes (equal dicts have equal keys); ``copy()``
+    gives a plain dict to change.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> Any:
+        raise TypeError(f"{type(self).__name__} is read-only; copy() it to change it")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self))
+
+    def copy(self) -> dict[Any, Any]:
+        return dict(self)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (dict(self),))
+
+    def __repr__(self) -> str:
+        return dict.__repr__(self)

@@ -764,7 +764,7 @@ def test_the_index_keeps_archive_members_facts_while_the_archive_holds(
     crc, _facts = document["archives"]["plug.zip"][1]["plug.py"]
     assert crc == zipfile.ZipFile(folder / "plug.zip").getinfo("plug.py").CRC
     # Facts planted under the member's CRC are what a listing uses: it parsed nothing.
-    planted = ((("Planted", 1, (), ()),), (), None)
+    planted = ((("Planted", 1, (), (), {}, (), ()),), (), None, {}, ())
     _cache.write(name, with_member(document, (crc, planted)))
     assert listed_names(folder) == ["Planted"]
     # Another archive state: the member is parsed again, however its kept facts look.
@@ -798,7 +798,8 @@ def test_an_archive_members_kept_facts_of_the_wrong_shape_are_drawn_afresh(
     _cache.write(name, with_member(document, value))
     assert listed_names(folder) == ["Plug"]
     crc, facts = index_of(cache)[1]["archives"]["plug.zip"][1]["plug.py"]
-    assert (type(crc), facts) == (int, (((("Plug", 1, (), ())),), (), None))
+    plug = ("Plug", 1, (), (), {"value": "one"}, (), ("value",))
+    assert (type(crc), facts) == (int, ((plug,), (), None, {}, ()))
 
 
 @pytest.mark.parametrize(

@@ -28,11 +28,15 @@ import itertools
 import os
 import struct
 import time
+from collections.abc import Mapping
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal
 
 from pike import _cache, _walk
 from pike._filestate import FileState, changed, changed_in
+from pike._literals import all_literal, is_literal
 from pike._paths import roots_of
+from pike._value import ReadOnlyDict
 from pike._walk import ModuleEntry, SkippedEntry
 
 if TYPE_CHECKING:
@@ -40,20 +44,36 @@ if TYPE_CHECKING:
 
     from pike._archive import Archive
 
-__all__ = ["Facts", "Index", "KeptListing"]
+__all__ = ["ClassFacts", "Facts", "Index", "KeptListing"]
 
-#: What the index keeps of a parsed file: ``(classes, bindings, error)``; classes as
-#: ``(name, line, bases as written, bases resolved)``, bindings as ``(name, target)``
-#: pairs, error as ``(line or None, message)`` (then no classes or bindings).
+#: A class as the index keeps it: ``(name, line, bases as written, bases resolved,
+#: attrs, dynamic names, every name its body defines)``.
+ClassFacts = tuple[
+    str, int, tuple[str, ...], tuple[str, ...], dict[str, object], tuple[str, ...], tuple[str, ...]
+]
+
+#: What the index keeps of a parsed file: ``(classes, bindings, error, plugin, notes)``;
+#: classes as `ClassFacts`, bindings as ``(name, target)`` pairs, error as ``(line or
+#: None, message)`` (then nothing else), plugin the module's ``__plugin__`` dict, notes
+#: ``(line, message)`` for what was left out (a literal too long to read...).
 Facts = tuple[
-    tuple[tuple[str, int, tuple[str, ...], tuple[str, ...]], ...],
+    tuple[ClassFacts, ...],
     tuple[tuple[str, str], ...],
     "tuple[int | None, str] | None",
+    dict[object, object],
+    tuple[tuple[int, str], ...],
 ]
 
 #: What an index keeps of one archive: its state (as data), what was stored of its
 #: members (unchecked), and what this listing keeps: ``member -> (CRC-32, facts)``.
 _ArchiveFacts = tuple[object, dict[object, object], dict[str, tuple[int, Facts]]]
+
+#: Each class's attrs and dynamic names, and each module's ``__plugin__``.
+Extras = tuple[list[Mapping[str, Any]], list[frozenset[str]], list[Mapping[Any, Any]]]
+
+#: What a class or module without attributes or ``__plugin__`` has: one shared value.
+NO_ATTRS: Mapping[Any, Any] = ReadOnlyDict()
+NO_NAMES: frozenset[str] = frozenset()
 
 _MAX_LINE = 2**31
 _UINT32 = struct.calcsize("I")
@@ -66,27 +86,45 @@ def _is_pair(value: object) -> bool:
 
 def _valid_facts(value: object) -> bool:
     """True if ``value`` is `Facts`, every part of the right type and range."""
-    if type(value) is not tuple or len(value) != 3:
+    if type(value) is not tuple or len(value) != 5:
         return False
-    classes, bindings, error = value
+    classes, bindings, error, plugin, notes = value
     if type(classes) is not tuple or type(bindings) is not tuple:
         return False
     for cls in classes:
-        if type(cls) is not tuple or len(cls) != 4:
+        if type(cls) is not tuple or len(cls) != 7:
             return False
-        name, line, bases, resolved = cls
-        if type(name) is not str or type(line) is not int or not 0 < line < _MAX_LINE:
+        name, line, bases, resolved, attrs, dynamic, members = cls
+        if type(name) is not str or not _is_line(line):
             return False
         if not _cache.strings(bases) or not _cache.strings(resolved):
             return False
+        if not _is_attrs(attrs) or not _cache.strings(dynamic) or not _cache.strings(members):
+            return False
     if not all(_is_pair(pair) for pair in bindings):
         return False
+    if type(plugin) is not dict or not is_literal(plugin) or type(notes) is not tuple:
+        return False
+    for note in notes:
+        if type(note) is not tuple or len(note) != 2 or not _is_line(note[0]):
+            return False
+        if type(note[1]) is not str:
+            return False
     if error is None:
         return True
-    if type(error) is not tuple or len(error) != 2 or classes or bindings:
+    if type(error) is not tuple or len(error) != 2 or classes or bindings or plugin or notes:
         return False
     line, message = error
     return type(message) is str and (line is None or (type(line) is int and 0 < line < _MAX_LINE))
+
+
+def _is_line(value: object) -> bool:
+    return type(value) is int and 0 < value < _MAX_LINE
+
+
+def _is_attrs(value: object) -> bool:
+    """True if ``value`` is a class's attrs: a dict of names to literals."""
+    return type(value) is dict and _cache.strings(tuple(value)) and is_literal(value)
 
 
 def _is_archive_facts(value: object) -> TypeIs[tuple[object, dict[object, object]]]:
@@ -287,10 +325,12 @@ class KeptListing:
 
     __slots__ = (
         "_columns",
+        "_extras",
         "_files",
         "_names",
         "_packed",
         "_paths",
+        "_sparse",
         "_text",
         "count",
         "errors",
@@ -314,6 +354,8 @@ class KeptListing:
         self._names: list[str] | None = None
         self._packed = [document.get(name) for name, _code in COLUMNS]
         self._columns: tuple[list[str], list[memoryview[int]]] | None = None
+        self._sparse = (document.get("attrs"), document.get("dynamic"), document.get("plugins"))
+        self._extras: Extras | None = None
 
     @classmethod
     def checked(cls, document: dict[str, Any], files: _KeptFiles) -> KeptListing | None:
@@ -382,18 +424,50 @@ class KeptListing:
             self._columns = (names, [*columns, ancestors])  # type: ignore[list-item]
         return self._columns
 
+    def extras(self) -> Extras | None:
+        """Each class's attrs and dynamic names, and each module's ``__plugin__``, as
+        read-only values (shared empties where there are none), checked; None if one is
+        wrong. All are checked at once (`pike._literals.all_literal`)."""
+        if self._extras is None:
+            attrs, dynamic, plugins = self._sparse
+            count, modules = self.count, len(self.modules)
+            if not (_sparse(attrs, count) and _sparse(dynamic, count)):
+                return None
+            if not _sparse(plugins, modules):
+                return None
+            values = [v for _i, v in attrs] + [v for _i, v in plugins]  # type: ignore[union-attr]
+            if not all(type(v) is dict for v in values) or not all_literal(values):
+                return None
+            if not _cache.strings(tuple(chain.from_iterable(v for _i, v in attrs))):  # type: ignore[union-attr]
+                return None
+            if not all(_cache.strings(names) for _i, names in dynamic):  # type: ignore[union-attr]
+                return None
+            by_class: list[Mapping[str, Any]] = [NO_ATTRS] * count
+            for i, value in attrs:  # type: ignore[union-attr]
+                by_class[i] = ReadOnlyDict(value)
+            names: list[frozenset[str]] = [NO_NAMES] * count
+            for i, value in dynamic:  # type: ignore[union-attr]
+                names[i] = frozenset(value)
+            by_module: list[Mapping[Any, Any]] = [NO_ATTRS] * modules
+            for i, value in plugins:  # type: ignore[union-attr]
+                by_module[i] = ReadOnlyDict(value)
+            self._extras = (by_class, names, by_module)
+        return self._extras
+
     def ancestors(self) -> memoryview[int] | None:
         """Each class's ancestors (a position in ``tuples``), checked; None if wrong."""
         return self._column(4, len(self.tuples))
 
-    def row(self, i: int) -> tuple[str, str, str, int, tuple[str, ...], tuple[str, ...]] | None:
-        """Class ``i`` as ``StaticClass``'s fields, checked; None if a value is wrong."""
+    def row(self, i: int) -> tuple[Any, ...] | None:
+        """Class ``i`` as ``StaticClass``'s fields but its source, checked; None if a value
+        is wrong."""
         names = self._names_of()
+        extras = self.extras()
         columns = [
             _unpacked(value, code, self.count)
             for value, (_n, code) in zip(self._packed, COLUMNS, strict=True)
         ]
-        if names is None or None in columns or not 0 <= i < self.count:
+        if names is None or extras is None or None in columns or not 0 <= i < self.count:
             return None
         owner, line, bases, resolved = (column[i] for column in columns[:4])  # type: ignore[index]
         if owner >= len(self.modules) or line < 1 or max(bases, resolved) >= len(self.tuples):
@@ -406,6 +480,9 @@ class KeptListing:
             line,
             tuples[bases],
             tuples[resolved],
+            extras[0][i],
+            extras[1][i],
+            extras[2][owner],
         )
 
 
@@ -640,6 +717,19 @@ class Index:
                 avoid=self._avoid,
                 folders=(search_path,),
             )
+
+
+def _sparse(value: object, count: int) -> bool:
+    """True if ``value`` is a tuple of ``(position, value)`` pairs, each position in
+    ``[0, count)`` and given once."""
+    if type(value) is not tuple:
+        return False
+    if not all(type(pair) is tuple and len(pair) == 2 for pair in value):
+        return False
+    positions = [pair[0] for pair in value]
+    if not all(type(i) is int for i in positions) or len(set(positions)) != len(positions):
+        return False
+    return not positions or (min(positions) >= 0 and max(positions) < count)
 
 
 def _folder_from(item: object) -> FileState | None:

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from itertools import compress, count, repeat
-from typing import NamedTuple, overload
+from typing import Any, NamedTuple, overload
 
 from pike import _cache, _walk
 from pike._archive import Archive
@@ -31,9 +31,9 @@ from pike._namespace import Namespace
 from pike._objects import a_type_name
 from pike._paths import SearchPaths, normalize_search_paths
 from pike._switches import Switches
-from pike._value import Frozen, Value
+from pike._value import Frozen, ReadOnlyDict, Value
 from pike._walk import ModuleEntry, SkippedEntry
-from pike.discovery._index import Facts, Index, KeptListing
+from pike.discovery._index import NO_ATTRS, NO_NAMES, Facts, Index, KeptListing
 from pike.errors import PikeTypeError, PluginCollisionError
 
 __all__ = ["StaticClass", "StaticError", "StaticListing", "list_classes"]
@@ -47,7 +47,10 @@ class StaticClass(NamedTuple):
     Driver as D`` makes ``D`` resolve to ``bases.Driver``; under isolation, a
     bare import found in the plugin's own package resolves to the module it
     finds, ``NodeA.utils.Base``). ``source`` is the search path the module lies
-    in. Immutable; a named tuple.
+    in. ``attrs`` maps the names the class body binds to literals to their
+    values, ``dynamic`` holds the names it binds otherwise (never evaluated),
+    and ``plugin`` is the module's ``__plugin__`` dict (docs/picking.md).
+    Immutable (``attrs`` and ``plugin`` are read-only dicts); a named tuple.
     """
 
     module: str
@@ -57,6 +60,9 @@ class StaticClass(NamedTuple):
     bases: tuple[str, ...]
     resolved_bases: tuple[str, ...]
     source: str = ""
+    attrs: Mapping[str, Any] = NO_ATTRS
+    dynamic: frozenset[str] = NO_NAMES
+    plugin: Mapping[Any, Any] = NO_ATTRS
 
     @property
     def qualname(self) -> str:
@@ -141,7 +147,7 @@ class _KeptClasses(Sequence[StaticClass]):
     classes. Should the columns not check out, the classes are listed afresh.
     """
 
-    __slots__ = ("_afresh", "_kept", "_made", "_paths")
+    __slots__ = ("_afresh", "_kept", "_made", "_paths", "afresh")
 
     def __init__(
         self,
@@ -153,6 +159,7 @@ class _KeptClasses(Sequence[StaticClass]):
         self._afresh = afresh
         self._paths = paths  # the search paths: each class's source
         self._made: list[StaticClass] | None = None
+        self.afresh = False  # whether the columns did not check out
 
     def _all(self) -> list[StaticClass]:
         made = self._made
@@ -160,9 +167,16 @@ class _KeptClasses(Sequence[StaticClass]):
             kept = self._kept
             columns = kept.columns()
             if columns is None:
+                self.afresh = True
                 made = self._made = list(self._afresh())
                 return made
             names, (owners, lines, bases, resolved, _ancestors) = columns
+            extras = kept.extras()
+            if extras is None:
+                self.afresh = True
+                made = self._made = list(self._afresh())
+                return made
+            attrs, dynamic, plugins = extras
             tuples = kept.tuples.__getitem__
             if len(self._paths) == 1:
                 sources: Iterable[str] = repeat(self._paths[0], len(names))
@@ -177,6 +191,9 @@ class _KeptClasses(Sequence[StaticClass]):
                 map(tuples, bases),
                 map(tuples, resolved),
                 sources,
+                attrs,
+                dynamic,
+                map(plugins.__getitem__, owners),
                 strict=True,
             )
             # StaticClass's own __new__, without its argument parsing, in bulk.
@@ -210,27 +227,44 @@ class _KeptClasses(Sequence[StaticClass]):
 
 
 class _Module:
-    """One parsed module: its classes and the names its top level binds."""
+    """One parsed module: its classes (and every name each one's body defines), the names
+    its top level binds, and what it reports (`StaticError`s that list it all the same)."""
 
-    __slots__ = ("bindings", "classes", "entry")
+    __slots__ = ("bindings", "classes", "entry", "members", "notes")
 
     def __init__(self, entry: ModuleEntry) -> None:
         self.entry = entry
         self.bindings: dict[str, str] = {}
         self.classes: list[StaticClass] = []
+        self.members: list[tuple[str, ...]] = []
+        self.notes: list[StaticError] = []
 
 
 def _from_facts(entry: ModuleEntry, facts: Facts) -> _Module | StaticError:
     """A parsed file, from its facts (the index's, or `pike.discovery._parse`'s)."""
-    classes, bindings, error = facts
+    classes, bindings, error, plugin, notes = facts
     if error is not None:
         return StaticError(entry.name, entry.path, error[0], error[1])
     module = _Module(entry)
     module.bindings = dict(bindings)
+    shared = ReadOnlyDict(plugin) if plugin else NO_ATTRS
     module.classes = [
-        StaticClass(entry.name, name, entry.path, line, bases, resolved, entry.source)
-        for name, line, bases, resolved in classes
+        StaticClass(
+            entry.name,
+            name,
+            entry.path,
+            line,
+            bases,
+            resolved,
+            entry.source,
+            ReadOnlyDict(attrs) if attrs else NO_ATTRS,
+            frozenset(dynamic) if dynamic else NO_NAMES,
+            shared,
+        )
+        for name, line, bases, resolved, attrs, dynamic, _members in classes
     ]
+    module.members = [cls[6] for cls in classes]
+    module.notes = [StaticError(entry.name, entry.path, line, text) for line, text in notes]
     return module
 
 
@@ -395,8 +429,7 @@ def _isolated(
 
 def _renamed(cls: StaticClass, module: str, name: Callable[[str], str]) -> StaticClass:
     """``cls`` in module ``module``, each resolved base renamed by ``name``."""
-    resolved = tuple(map(name, cls.resolved_bases))
-    return StaticClass(module, cls.name, cls.path, cls.lineno, cls.bases, resolved, cls.source)
+    return cls._replace(module=module, resolved_bases=tuple(map(name, cls.resolved_bases)))
 
 
 def _in_namespaces(
@@ -464,7 +497,8 @@ def _computed(
         if keep_whole and ancestry is not None:
             by_path = {entry.path: entry for entry in walk.modules}
             files = [m.entry for m in modules.values()]
-            files += [by_path[error.path] for error in listing.errors]
+            parsed = {entry.path for entry in files}
+            files += [by_path[e.path] for e in listing.errors if e.path not in parsed]
             index.keep(_columns_of(listing, modules, classes, ancestry), files)
         index.save()
     if keep is not None and ancestry is not None:
@@ -502,6 +536,13 @@ def _columns_of(
         "resolved": [at(c.resolved_bases) for c in classes],
         "ancestors": [at(a) for a in ancestry],
         "tuples": tuple(tuples),
+        "attrs": tuple((i, dict(c.attrs)) for i, c in enumerate(classes) if c.attrs),
+        "dynamic": tuple((i, tuple(c.dynamic)) for i, c in enumerate(classes) if c.dynamic),
+        "plugins": tuple(
+            (position[name], dict(m.classes[0].plugin))
+            for name, m in modules.items()
+            if m.classes and m.classes[0].plugin
+        ),
         "errors": tuple((e.module, e.path, e.lineno, e.message) for e in listing.errors),
         "skipped": tuple((e.path, e.reason) for e in listing.skipped),
     }
@@ -523,16 +564,31 @@ def _from_kept(
             return None
         # Each distinct tuple of ancestors is judged once (most classes share theirs).
         verdicts = [keep(ancestry) for ancestry in kept.tuples]
-        rows = [kept.row(i) for i in compress(count(), map(verdicts.__getitem__, ancestors))]
-        if None in rows:
-            return None
-        classes = [StaticClass(*row, _source_of(row[2], paths)) for row in rows if row]
+        picked = list(compress(count(), map(verdicts.__getitem__, ancestors)))
+        if len(picked) > _FEW:  # made in bulk, as a whole listing's are
+            whole = _KeptClasses(kept, lambda: _computed(paths, None, Index(paths)).classes, paths)
+            every = whole[:]
+            if whole.afresh:
+                return None
+            classes = list(map(every.__getitem__, picked))
+        else:
+            rows = [kept.row(i) for i in picked]
+            if None in rows:
+                return None
+            classes = [
+                StaticClass(*row[:6], _source_of(row[2], paths), *row[6:])  # type: ignore[index,call-arg]
+                for row in rows
+            ]
     return StaticListing(
         classes=classes,
         module_names=list(kept.modules),
         errors=[StaticError(*error) for error in kept.errors],
         skipped=[SkippedEntry(path, reason) for path, reason in kept.skipped],
     )
+
+
+#: How many classes a kept listing's ``base`` may pick before they are made in bulk.
+_FEW = 64
 
 
 def _scan_entries(
@@ -594,3 +650,4 @@ def _scan_entries(
             listing.errors.append(found)
         else:
             modules[entry.key] = found
+            listing.errors += found.notes

@@ -1,0 +1,284 @@
+"""What a plugin class declares, read from source without importing it: ``attrs``,
+``dynamic`` and ``plugin`` of static listing (docs/picking.md)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pike.discovery import static
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder of the test's own, so that what it plants is what a listing reads."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(folder))
+    return folder
+
+
+def write(folder: Path, name: str, source: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def one(folder: Path) -> static.StaticClass:
+    [cls] = static.list_classes([folder]).classes
+    return cls
+
+
+BODY = """
+class Reader:
+    extensions = (".csv",)
+    flag: bool = True
+    a = b = 3
+    x = 1
+    x = 2
+    y = 1
+    y = other = None
+    z = len("x")
+    bare: int
+    counter = 0
+    counter += 1
+    p, q = 1, 2
+    product = [1] * 3
+    if True:
+        conditional = 5
+    for looped in range(2):
+        pass
+    with open(__file__) as opened:
+        pass
+    try:
+        tried = 1
+    except Exception:
+        pass
+    (walrus := 4)
+    def method(self):
+        return 1
+    async def coroutine(self):
+        return 1
+    @property
+    def prop(self):
+        return 1
+    t1 = (1,)
+    t2 = (True,)
+    f1 = 1.0
+    items = [1, 2]
+    items.append(3)
+    mapping = {"k": {1, 2}, 2: [b"x", None, ..., 1j]}
+    mapping["k"] = 3
+    class Meta:
+        pass
+    import json as imported
+    deleted = 1
+    del deleted
+    fn = method
+    method2 = 1
+    def method2(self):
+        return 2
+"""
+
+
+def test_attrs_and_dynamic_follow_the_binding_rules(tmp_path: Path) -> None:
+    write(tmp_path / "plugins", "reader.py", BODY)
+    cls = one(tmp_path / "plugins")
+    assert dict(cls.attrs) == {
+        "extensions": (".csv",),
+        "flag": True,
+        "a": 3,
+        "b": 3,
+        "x": 2,
+        "y": None,
+        "other": None,
+        "t1": (1,),
+        "t2": (True,),
+        "f1": 1.0,
+    }
+    assert cls.dynamic == {
+        "z",
+        "counter",
+        "p",
+        "q",
+        "product",
+        "conditional",
+        "looped",
+        "opened",
+        "tried",
+        "walrus",
+        "items",
+        "mapping",
+        "Meta",
+        "imported",
+        "deleted",
+        "fn",
+        "method2",
+    }
+    # Bare annotations and methods are in neither.
+    for name in ("bare", "method", "coroutine", "prop"):
+        assert name not in cls.attrs and name not in cls.dynamic
+
+
+def test_types_are_kept_exactly(tmp_path: Path) -> None:
+    write(tmp_path / "plugins", "typed.py", BODY)
+    for _ in range(2):  # parsed, then read back from the index
+        cls = one(tmp_path / "plugins")
+        assert type(cls.attrs["t1"][0]) is int and type(cls.attrs["t2"][0]) is bool
+        assert type(cls.attrs["f1"]) is float and type(cls.attrs["flag"]) is bool
+
+
+def test_every_kind_of_literal_is_read_and_read_back(tmp_path: Path) -> None:
+    values: list[Any] = [
+        "s",
+        b"b",
+        1,
+        -1,
+        1.5,
+        float("inf"),
+        2j,
+        1 + 2j,
+        True,
+        None,
+        ...,
+        (1, "a"),
+        [1, [2, [3]]],
+        {1, 2},
+        {"k": (1, {"n": None})},
+        (),
+        [],
+        {},
+    ]
+    lines = "".join(f"    v{i} = {v!r}\n" for i, v in enumerate(values))
+    lines = lines.replace("inf", "1e999").replace("Ellipsis", "...")
+    write(tmp_path / "plugins", "kinds.py", "class Kinds:\n" + lines)
+    for _ in range(3):  # parsed; read back file by file; read back whole
+        cls = one(tmp_path / "plugins")
+        assert [cls.attrs[f"v{i}"] for i in range(len(values))] == values
+        assert [type(cls.attrs[f"v{i}"]) for i in range(len(values))] == list(map(type, values))
+
+
+def test_attrs_and_plugin_are_read_only_and_the_record_hashes(tmp_path: Path) -> None:
+    write(tmp_path / "plugins", "ro.py", '__plugin__ = {"name": "ro"}\nclass R:\n    x = [1]\n')
+    cls = one(tmp_path / "plugins")
+    with pytest.raises(TypeError, match="read-only"):
+        cls.attrs["x"] = 2  # type: ignore[index]
+    with pytest.raises(TypeError, match="read-only"):
+        cls.plugin.update(name="other")  # type: ignore[attr-defined]
+    assert cls.attrs.copy() == {"x": [1]}  # type: ignore[attr-defined]
+    assert pickle.loads(pickle.dumps(cls)) == cls
+    assert isinstance(hash(cls.plugin), int) and isinstance(cls.dynamic, frozenset)
+
+
+def test_plugin_is_the_modules_dict_for_each_of_its_classes(tmp_path: Path) -> None:
+    source = '__plugin__ = {"name": "two", "tags": ["a"]}\nclass A:\n    pass\nclass B:\n    pass\n'
+    write(tmp_path / "plugins", "two.py", source)
+    write(tmp_path / "plugins", "none.py", "class C:\n    pass\n")
+    for _ in range(2):
+        listing = static.list_classes([tmp_path / "plugins"])
+        by_name = {c.name: c for c in listing.classes}
+        assert by_name["A"].plugin == by_name["B"].plugin == {"name": "two", "tags": ["a"]}
+        assert by_name["C"].plugin == {}
+        assert listing.errors == []
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("__plugin__ = 5\n", "a literal of type int, not a dict"),
+        ("__plugin__ = dict(a=1)\n", "not a literal"),
+        ("__plugin__ = {}\n__plugin__['a'] = 1\n", "not a literal"),
+        ("if True:\n    __plugin__ = {'a': 1}\n", "not a literal"),
+    ],
+)
+def test_a_plugin_that_is_not_a_dict_literal_is_a_static_error(
+    tmp_path: Path, source: str, why: str
+) -> None:
+    write(tmp_path / "plugins", "bad.py", source + "class K:\n    pass\n")
+    for _ in range(2):
+        listing = static.list_classes([tmp_path / "plugins"])
+        assert [c.name for c in listing.classes] == ["K"]
+        assert listing.classes[0].plugin == {}
+        [error] = listing.errors
+        assert error.module == "bad" and why in error.message and error.lineno
+
+
+def test_a_literal_over_64_kib_is_left_out_and_reported(tmp_path: Path) -> None:
+    huge = "[\n" + "    1,\n" * 12000 + "]"  # 72 KB of source, over several lines
+    just = repr("x" * (64 * 1024 - 2))  # exactly 64 KiB of source, on one line
+    source = f"class Big:\n    small = 1\n    huge = {huge}\n    just = {just}\n"
+    write(tmp_path / "plugins", "big.py", source)
+    for _ in range(2):
+        listing = static.list_classes([tmp_path / "plugins"])
+        [cls] = listing.classes
+        assert set(cls.attrs) == {"small", "just"} and cls.dynamic == {"huge"}
+        [error] = listing.errors
+        assert (error.module, error.lineno) == ("big", 3)
+        assert "'huge'" in error.message and "64 KiB" in error.message
+
+
+def test_a_poisoned_index_is_not_believed(tmp_path: Path, cache: Path) -> None:
+    from pike import _cache
+
+    write(tmp_path / "plugins", "p.py", "class P:\n    x = 1\n")
+    assert one(tmp_path / "plugins").attrs == {"x": 1}
+    for path in cache.glob("*"):
+        document = _cache.read(path.name)
+        if document is None:
+            continue
+        if "attrs" in document:  # the whole listing: an attribute that is no literal
+            document["attrs"] = ((0, {"x": compile("1", "f", "eval")}),)
+        elif "files" in document and "root" in document:  # each file's facts
+            files = {}
+            for relative, (state, facts) in document["files"].items():
+                classes = tuple((*c[:4], {"x": object.__name__}, (), ()) for c in facts[0])
+                files[relative] = (state, (classes, *facts[1:3], {"k": [print]}, ()))
+            document["files"] = files
+        _cache.write(path.name, document)
+    cls = one(tmp_path / "plugins")
+    assert cls.attrs == {"x": 1} and cls.plugin == {}
+
+
+def test_edits_are_seen_on_the_next_listing(tmp_path: Path) -> None:
+    """A random sequence of edits, each listing compared with one made with no index."""
+    folder = tmp_path / "plugins"
+    rng = random.Random(22)
+    choices = ["x = 1", "x = 'a'", "x = (1,)", "x = (True,)", "x = f()", "x: int", "pass"]
+    for step in range(40):
+        name = f"m{rng.randrange(4)}.py"
+        body = "\n    ".join(rng.choice(choices) for _ in range(3))
+        plugin = rng.choice(["", f"__plugin__ = {{'n': {step}}}\n", "__plugin__ = 1\n"])
+        path = write(folder, name, f"{plugin}class K{step}:\n    {body}\n")
+        os.utime(path, ns=(step * 10**9, step * 10**9))  # a state of its own, settled
+        listed = static.list_classes([folder])
+        fresh = _fresh(folder)
+        assert listed.classes == fresh.classes
+        assert [(e.module, e.message) for e in listed.errors] == [
+            (e.module, e.message) for e in fresh.errors
+        ]
+
+
+def _fresh(folder: Path) -> static.StaticListing:
+    """The listing of ``folder`` with pike's cache folder off (nothing kept, all parsed)."""
+    before = os.environ.get("PIKE_CACHE_DIR")
+    os.environ["PIKE_CACHE_DIR"] = ""
+    try:
+        return static.list_classes([folder])
+    finally:
+        if before is None:
+            del os.environ["PIKE_CACHE_DIR"]
+        else:
+            os.environ["PIKE_CACHE_DIR"] = before
+
+
+def test_nothing_is_imported(tmp_path: Path) -> None:
+    write(tmp_path / "plugins", "sentinel_mod.py", "import sys\nsys.exit(3)\nclass S:\n    a = 1\n")
+    assert one(tmp_path / "plugins").attrs == {"a": 1}
+    assert "sentinel_mod" not in sys.modules
