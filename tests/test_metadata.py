@@ -24,6 +24,18 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pike's clock ten seconds ahead: files just written are old enough to vouch for by
+    their state, so that a whole listing is kept."""
+    import time
+
+    from pike.discovery import _index
+
+    ahead = time.time_ns() + 10 * 10**9
+    monkeypatch.setattr(_index.time, "time_ns", lambda: ahead)
+
+
 def write(folder: Path, name: str, source: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -282,3 +294,128 @@ def test_nothing_is_imported(tmp_path: Path) -> None:
     write(tmp_path / "plugins", "sentinel_mod.py", "import sys\nsys.exit(3)\nclass S:\n    a = 1\n")
     assert one(tmp_path / "plugins").attrs == {"a": 1}
     assert "sentinel_mod" not in sys.modules
+
+
+def test_what_may_be_read_back_as_a_literal() -> None:
+    from pike._literals import all_literal, is_literal
+
+    deep: list[Any] = []
+    for _ in range(150):
+        deep = [deep]
+    assert is_literal({"a": [1, (2, {3})], 4: {b"x": None}})
+    assert not is_literal(deep)
+    assert not is_literal([1, object()]) and not is_literal({"k": print})
+    assert all_literal([]) and not all_literal([1, {1: compile("1", "f", "eval")}])
+
+
+def test_a_match_statement_makes_its_captures_dynamic(tmp_path: Path) -> None:
+    source = "class M:\n    x = 1\n    match x:\n        case [a, *rest]:\n            pass\n"
+    source += (
+        "        case {'k': b, **others}:\n            pass\n        case c:\n            pass\n"
+    )
+    write(tmp_path / "plugins", "matched.py", source)
+    cls = one(tmp_path / "plugins")
+    assert cls.attrs == {"x": 1} and cls.dynamic == {"a", "rest", "b", "others", "c"}
+
+
+WRONG_FACTS: list[Any] = [
+    "facts",
+    ((), (), None),
+    ((("P", 1, (), ()),), (), None, {}, ()),
+    ((("P", 0, (), (), {}, (), ()),), (), None, {}, ()),
+    ((("P", 1, (), (), {1: 2}, (), ()),), (), None, {}, ()),
+    ((("P", 1, (), (), {}, (1,), ()),), (), None, {}, ()),
+    ((("P", 1, (), (), {}, (), ()),), (), None, [], ()),
+    ((("P", 1, (), (), {}, (), ()),), (), None, {}, "notes"),
+    ((("P", 1, (), (), {}, (), ()),), (), None, {}, ((1,),)),
+    ((("P", 1, (), (), {}, (), ()),), (), None, {}, ((0, "m"),)),
+    ((("P", 1, (), (), {}, (), ()),), (), None, {}, ((1, 2),)),
+    ((), (), (1, "m"), {"k": 1}, ()),
+]
+
+
+@pytest.mark.parametrize("planted", WRONG_FACTS, ids=range(len(WRONG_FACTS)))
+def test_a_files_facts_of_the_wrong_shape_are_drawn_afresh(
+    tmp_path: Path, cache: Path, planted: object
+) -> None:
+    from pike import _cache
+
+    write(tmp_path / "plugins", "p.py", "class P:\n    x = 1\n")
+    assert one(tmp_path / "plugins").attrs == {"x": 1}
+    for path in cache.glob("listing-*"):
+        path.unlink()  # the whole listing gone: each file's facts are read
+    [index] = cache.glob("index-*")
+    document = _cache.read(index.name)
+    assert document is not None
+    document["files"] = {k: (state, planted) for k, (state, _f) in document["files"].items()}
+    _cache.write(index.name, document)
+    cls = one(tmp_path / "plugins")
+    assert (cls.name, cls.attrs) == ("P", {"x": 1})
+
+
+WRONG_TABLES: list[tuple[str, Any]] = [
+    ("attrs", "attrs"),
+    ("attrs", ((0,),)),
+    ("attrs", ((5, {"x": 1}),)),
+    ("attrs", (("0", {"x": 1}),)),
+    ("attrs", ((0, {"x": 1}), (0, {"x": 2}))),
+    ("attrs", ((0, {1: 1}),)),
+    ("attrs", ((0, [("x", 1)]),)),
+    ("dynamic", ((0, (1,)),)),
+    ("plugins", ((0, "plugin"),)),
+    ("plugins", ((3, {}),)),
+]
+
+
+@pytest.mark.parametrize(("key", "planted"), WRONG_TABLES, ids=range(len(WRONG_TABLES)))
+def test_a_whole_listings_tables_of_the_wrong_shape_are_not_believed(
+    tmp_path: Path, cache: Path, key: str, planted: object, later: None
+) -> None:
+    from pike import _cache
+
+    settled(write(tmp_path / "plugins", "p.py", "class P:\n    x = 1\n"))
+    assert one(tmp_path / "plugins").attrs == {"x": 1}
+    [listing] = cache.glob("listing-*")
+    document = _cache.read(listing.name)
+    assert document is not None
+    document[key] = planted
+    _cache.write(listing.name, document)
+    listed = static.list_classes([tmp_path / "plugins"])
+    assert [(c.name, c.attrs) for c in listed.classes] == [("P", {"x": 1})]
+
+
+def test_many_classes_picked_by_base_from_a_whole_listing_are_made_in_bulk(
+    tmp_path: Path, cache: Path, later: None
+) -> None:
+    folder = tmp_path / "plugins"
+    write(folder, "base.py", "class Base:\n    pass\n")
+    for i in range(80):
+        source = f"__plugin__ = {{'n': {i}}}\nfrom base import Base\n"
+        write(folder, f"m{i:02}.py", source + f"class C{i}(Base):\n    k = {i}\n    d = f()\n")
+    for path in folder.iterdir():
+        settled(path)
+    first = static.list_classes([folder], base="Base")
+    assert list(cache.glob("listing-*"))
+    again = static.list_classes([folder], base="Base")  # from the whole listing
+    assert first.classes == again.classes == _fresh_based(folder)
+    assert [c.attrs["k"] for c in again.classes] == list(range(80))
+    assert all(c.dynamic == {"d"} and c.plugin == {"n": c.attrs["k"]} for c in again.classes)
+
+
+def _fresh_based(folder: Path) -> list[static.StaticClass]:
+    before = os.environ.get("PIKE_CACHE_DIR")
+    os.environ["PIKE_CACHE_DIR"] = ""
+    try:
+        return list(static.list_classes([folder], base="Base").classes)
+    finally:
+        if before is None:
+            del os.environ["PIKE_CACHE_DIR"]
+        else:
+            os.environ["PIKE_CACHE_DIR"] = before
+
+
+def settled(path: Path) -> None:
+    """Give ``path`` and its folder times old enough to be trusted (a whole listing is
+    kept only of files whose times are)."""
+    for each in (path, path.parent):
+        os.utime(each, ns=(10**18, 10**18))
