@@ -277,12 +277,12 @@ def test_edits_are_seen_on_the_next_listing(tmp_path: Path) -> None:
         ]
 
 
-def _fresh(folder: Path) -> static.StaticListing:
+def _fresh(folder: Path, base: str | None = None) -> static.StaticListing:
     """The listing of ``folder`` with pike's cache folder off (nothing kept, all parsed)."""
     before = os.environ.get("PIKE_CACHE_DIR")
     os.environ["PIKE_CACHE_DIR"] = ""
     try:
-        return static.list_classes([folder])
+        return static.list_classes([folder], base=base)
     finally:
         if before is None:
             del os.environ["PIKE_CACHE_DIR"]
@@ -397,21 +397,9 @@ def test_many_classes_picked_by_base_from_a_whole_listing_are_made_in_bulk(
     first = static.list_classes([folder], base="Base")
     assert list(cache.glob("listing-*"))
     again = static.list_classes([folder], base="Base")  # from the whole listing
-    assert first.classes == again.classes == _fresh_based(folder)
+    assert first.classes == again.classes == _fresh(folder, "Base").classes
     assert [c.attrs["k"] for c in again.classes] == list(range(80))
     assert all(c.dynamic == {"d"} and c.plugin == {"n": c.attrs["k"]} for c in again.classes)
-
-
-def _fresh_based(folder: Path) -> list[static.StaticClass]:
-    before = os.environ.get("PIKE_CACHE_DIR")
-    os.environ["PIKE_CACHE_DIR"] = ""
-    try:
-        return list(static.list_classes([folder], base="Base").classes)
-    finally:
-        if before is None:
-            del os.environ["PIKE_CACHE_DIR"]
-        else:
-            os.environ["PIKE_CACHE_DIR"] = before
 
 
 def settled(path: Path) -> None:
