@@ -203,12 +203,9 @@ def _touched(
             method = item.func
             if isinstance(method, ast.Attribute) and isinstance(method.value, ast.Name):
                 touch(method.value.id, item)  # x.update(...), x.append(...)
-        elif isinstance(item, ast.AST) and type(item).__name__ in _CAPTURES:
-            name = getattr(item, "name", None) or getattr(item, "rest", None)
+        elif isinstance(item, (ast.MatchAs, ast.MatchStar, ast.MatchMapping)):
+            name = item.rest if isinstance(item, ast.MatchMapping) else item.name
             if name:
                 touch(name, item)  # a match statement's capture
         pending.extend(ast.iter_child_nodes(item))
     return touched
-
-
-_CAPTURES = frozenset({"MatchAs", "MatchStar", "MatchMapping"})

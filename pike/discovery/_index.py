@@ -6,8 +6,9 @@ private and written):
 * one per search path: its walk (modules, skipped entries, and the state of
   every folder the walk looked at), and for each module file the facts static
   listing draws from parsing it (its classes: name, line, bases as written and
-  as resolved; the names its top level binds; or the error that kept it from
-  parsing), with the state of the file they were drawn from;
+  as resolved, what its body binds to literals and otherwise; the names its top level
+  binds and its ``__plugin__``; or the error that kept it from parsing), with the
+  state of the file they were drawn from;
 * one per set of search paths: a whole listing, with every class's ancestors,
   and the state of every folder and file it was made from. A warm listing
   reads this file alone and stats each file (`Index.kept_listing`).
@@ -29,7 +30,6 @@ import os
 import struct
 import time
 from collections.abc import Mapping
-from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal
 
 from pike import _cache, _walk
@@ -438,7 +438,7 @@ class KeptListing:
             values = [v for _i, v in attrs] + [v for _i, v in plugins]  # type: ignore[union-attr]
             if not all(type(v) is dict for v in values) or not all_literal(values):
                 return None
-            if not _cache.strings(tuple(chain.from_iterable(v for _i, v in attrs))):  # type: ignore[union-attr]
+            if not _cache.strings(tuple(itertools.chain.from_iterable(v for _i, v in attrs))):  # type: ignore[union-attr]
                 return None
             if not all(_cache.strings(names) for _i, names in dynamic):  # type: ignore[union-attr]
                 return None
