@@ -39,7 +39,7 @@ from pike.errors import (
     UntrustedPluginError,
 )
 from pike.finder import PikeFinder
-from pike.manager import PikeManager
+from pike.manager import LazyClass, PikeManager
 
 # The version is read on first use (below) from pike/_version.txt, which the build writes
 # from git tags (pyproject.toml, [tool.setuptools_scm]).
@@ -112,6 +112,7 @@ __all__ = [  # noqa: RUF022 - grouped: the manager, records, errors, named plugi
     "AmbiguousPluginError",
     "EntryPointError",
     "InactiveManagerError",
+    "LazyClass",
     "MultipleMatches",
     "NoMatches",
     "NoUniqueMatch",

@@ -16,7 +16,7 @@ those users again when a module they use changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Collection, Container, Iterable
 from importlib.machinery import ModuleSpec
 from types import FunctionType, ModuleType
 from typing import cast
@@ -25,7 +25,14 @@ from pike._objects import describe, namespace_of, type_module, type_name
 from pike._session import Record
 from pike.errors import PikeTypeError, PluginObjectError
 
-__all__ = ["NOTHING", "apply_filter", "defined_classes", "examine", "subclass_test"]
+__all__ = [
+    "NOTHING",
+    "apply_filter",
+    "defined_classes",
+    "examine",
+    "named_classes",
+    "subclass_test",
+]
 
 _TYPE_MODULE = type.__dict__["__module__"]
 #: ``record.uses`` of a module that uses no other plugin module (one shared object,
@@ -49,6 +56,16 @@ def defined_classes(records: list[Record], plugins: Container[str]) -> list[type
     for record in records:
         found.extend(record.classes)  # type: ignore[arg-type]
     return found
+
+
+def named_classes(record: Record, names: Collection[str], plugins: Container[str]) -> list[type]:
+    """The classes ``record``'s module defines that a ``class`` statement of one of
+    ``names`` made: bound under that name, or keeping it as their ``__name__`` (a
+    decorator may return another class). What static listing saw, once imported."""
+    defined = defined_classes([record], plugins)
+    namespace = namespace_of(record.module) or {}
+    bound = {id(value) for name in names if (value := namespace.get(name)) is not None}
+    return [cls for cls in defined if id(cls) in bound or type_name(cls) in names]
 
 
 def examine(records: Iterable[Record], plugins: Container[str]) -> None:

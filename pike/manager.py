@@ -28,12 +28,13 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pike import _refresh, _walk
-from pike._classes import apply_filter, defined_classes, subclass_test
+from pike._classes import apply_filter, defined_classes, named_classes, subclass_test
 from pike._gate import Gate, Requires
 from pike._importing import Importer
 from pike._interpreter import collector_paused
+from pike._lazy import LazyClass
 from pike._names import is_archive
-from pike._objects import a_type_name, type_module
+from pike._objects import a_type_name, describe, type_module, type_name
 from pike._paths import SearchPaths, normalize_search_paths, roots_of
 from pike._policy import ErrorPolicy, OnError
 from pike._refresh import RefreshReport
@@ -47,11 +48,12 @@ from pike.errors import (
     PikeValueError,
     PluginError,
     PluginImportError,
+    PluginObjectError,
 )
 from pike.finder import PikeFinder
 
 # The types of PikeManager's arguments, named for programs that pass them on.
-__all__ = ["OnError", "PikeManager", "Requires", "SearchPaths", "Trust"]
+__all__ = ["LazyClass", "OnError", "PikeManager", "Requires", "SearchPaths", "Trust"]
 
 T = TypeVar("T")
 StrPath = str | os.PathLike[str]
@@ -60,6 +62,7 @@ _Manager = TypeVar("_Manager", bound="PikeManager")
 
 if TYPE_CHECKING:
     from pike._watch import Watch
+    from pike.discovery.static import StaticClass
 
 
 class PikeManager:
@@ -619,50 +622,193 @@ class PikeManager:
         chosen by a function call) is not seen; use
         ``get_all_inherited_classes`` for folders that make them.
         """
-        inherits, asked = subclass_test(base_class)
+        subclass_test(base_class)  # its errors first
+        return self._select(base_class, None, None)
+
+    def select(
+        self,
+        base: type[T] | None = None,
+        *,
+        where: Callable[[StaticClass], object] | None = None,
+        limit: int | None = None,
+    ) -> list[type[T]]:
+        """The plugin classes declared in source that derive from ``base`` and that
+        ``where`` accepts, importing only their modules.
+
+        The candidates are the classes
+        [`find_inherited_classes`][pike.manager.PikeManager.find_inherited_classes]
+        would find (every listed class when ``base`` is None) for whose
+        [`StaticClass`][pike.discovery.static.StaticClass] ``where`` returns
+        true: it sees what the source declares (``attrs``, ``plugin``) before
+        any plugin runs. Their modules are imported in listing order; a real
+        class that is not a strict subclass of ``base`` is dropped. With
+        ``limit``, importing stops once that many classes are kept
+        ([picking plugins by what they declare](https://pyarmory-pike.readthedocs.io/en/latest/picking/)).
+
+        A ``where`` that raises is a
+        [`PluginObjectError`][pike.errors.PluginObjectError] under ``on_error``
+        (that class is left out), as is a module that fails to import.
+
+        :raises PikeTypeError: ``base`` is not a class, or ``where`` not a callable.
+        :raises PikeValueError: ``limit`` is not a positive int.
+        """
+        _check_where(where)
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise PikeValueError(
+                f"limit is {limit!r}; pass a positive int (how many classes to keep), or None"
+            )
+        return self._select(base, where, limit)
+
+    def lazy_classes(
+        self,
+        base: type | None = None,
+        *,
+        where: Callable[[StaticClass], object] | None = None,
+    ) -> list[LazyClass]:
+        """The candidates [`select`][pike.manager.PikeManager.select] would import, as
+        [`LazyClass`][pike.manager.LazyClass] records: nothing is imported until one's
+        ``load()`` is called.
+
+        :raises PikeTypeError: ``base`` is not a class, or ``where`` not a callable.
+        """
+        _check_where(where)
+        candidates = self._candidates(base, where)
+        return [LazyClass(static, base, self._load_class) for static in candidates]
+
+    def _candidates(
+        self, base: type | None, where: Callable[[StaticClass], object] | None
+    ) -> list[StaticClass]:
+        """The listed classes that derive from ``base`` (all when None) and that ``where``
+        accepts; one that makes ``where`` raise is reported."""
+        if base is not None:
+            subclass_test(base)  # its errors, before anything is listed
         from pike.discovery import static
 
-        isolate = self._session.isolate
         (disabled, only, safe_mode), environ = self._switched
         listing = static.list_classes(
             self.search_paths,
-            base=base_class,
-            isolate=isolate,
+            base=base,
+            isolate=self._session.isolate,
             disabled=disabled,
             only=only,
             safe_mode=safe_mode,
             environ=environ,
         )
-        # Under isolation each class's module is looked for in its own source alone.
-        wanted = list(dict.fromkeys((c.module, c.source) for c in listing.classes))
+        if where is None:
+            return list(listing.classes)
+        kept = []
+        for cls in listing.classes:
+            try:
+                if where(cls):
+                    kept.append(cls)
+            except Exception as exc:
+                error = PluginObjectError(
+                    f"plugin class {cls.qualname} ({cls.path}, line {cls.lineno}) made "
+                    f"where raise {describe(exc)}; it is left out",
+                    cls.module,
+                    cls.path,
+                    cls.lineno,
+                    qualname=cls.name,
+                )
+                error.__cause__ = exc
+                self._policy.report(error)
+        return kept
+
+    def _select(
+        self,
+        base: type | None,
+        where: Callable[[StaticClass], object] | None,
+        limit: int | None,
+    ) -> list[Any]:
+        """Import the modules of the candidates (all at once, or one by one up to
+        ``limit`` classes kept); return the real candidates that derive from ``base``."""
+        inherits, asked = subclass_test(base) if base is not None else (None, "")
+        wanted: dict[tuple[str, str], set[str]] = {}
+        for static in self._candidates(base, where):
+            wanted.setdefault((static.module, static.source), set()).add(static.name)
+        session = self._session
+        if limit is None:
+            with session.lock, collector_paused:
+                self._check_active()
+                classes = self._import_declared(wanted)
+            return self._pick(classes, inherits, asked)
+        kept: list[type] = []
+        with session.lock, collector_paused:
+            self._check_active()
+            for module, names in wanted.items():
+                classes = self._import_declared({module: names})
+                kept.extend(self._pick(classes, inherits, asked))
+                if len(kept) >= limit:
+                    break
+        return kept[:limit]
+
+    def _declaring(self, name: str, source: str) -> list[ModuleEntry]:
+        """The entries of module ``name`` (and the packages above it) as listed from
+        ``source``: under isolation it is looked for there alone."""
+        if not self.isolate:
+            return _walk.find_entries(self.search_paths, name)
+        if source not in self.search_paths:  # a plugin archive
+            return self._in_archive(source, name)
+        return _walk.find_entries([source], name, isolate=True)
+
+    def _import_declared(self, wanted: Mapping[tuple[str, str], set[str]]) -> list[type]:
+        """Import the modules ``wanted`` names (``(module, source)``: the names of
+        its classes); return those classes, as the modules define them."""
+        entries: dict[str, ModuleEntry] = {}
+        keys = []
+        for (name, source), names in wanted.items():
+            try:
+                found = self._declaring(name, source)
+            except PluginError as error:
+                self._policy.report(error)
+                continue
+            for entry in found:
+                entries.setdefault(entry.key, entry)
+            if found:
+                keys.append((found[-1].key, names))
+        self._importer.load(list(entries.values()))
+        self._classes = None
+        session = self._session
+        classes = []
+        for key, names in keys:
+            record = session.get(key)
+            if record is not None and not record.borrowed:
+                classes.extend(named_classes(record, names, session.names()))
+        return classes
+
+    def _load_class(self, static: StaticClass, base: type | None) -> type:
+        """The real class of ``static``, its module imported (and the packages above it),
+        whatever ``on_error`` says (`LazyClass.load`)."""
         session = self._session
         with session.lock, collector_paused:
             self._check_active()
-            entries: dict[str, ModuleEntry] = {}
-            keys = []
-            for name, source in wanted:
-                if isolate and source not in self.search_paths:  # a plugin archive
-                    try:
-                        found = self._in_archive(source, name)
-                    except PluginError as error:
-                        self._policy.report(error)
-                        continue
-                else:
-                    paths = [source] if isolate else self.search_paths
-                    found = _walk.find_entries(paths, name, isolate=isolate)
-                for entry in found:
-                    entries.setdefault(entry.key, entry)
-                if found:
-                    keys.append(found[-1].key)
-            self._importer.load(list(entries.values()))
+            entries = self._declaring(static.module, static.source)
+            if not entries:
+                raise PluginImportError(
+                    f"plugin module {static.module!r} ({static.path}) is gone", static.module, ""
+                )
+            Importer(session, ErrorPolicy("raise"), self._gate).load(entries)
             self._classes = None
-            records = [
-                record
-                for key in keys
-                if (record := session.get(key)) is not None and not record.borrowed
-            ]
-            classes = defined_classes(records, session.names())
-        return self._pick(classes, inherits, asked)
+            record = session.get(entries[-1].key)
+            classes = (
+                [] if record is None else named_classes(record, {static.name}, session.names())
+            )
+        inherits, asked = subclass_test(base) if base is not None else (None, "")
+        raising = ErrorPolicy("raise").report
+        found = apply_filter(
+            classes, inherits, asked, raising, lambda cls: (static.module, static.path)
+        )
+        if not found:
+            wanted = "" if base is None else f" deriving from {type_name(base)}"
+            raise PluginObjectError(
+                f"plugin module {static.module} ({static.path}) defines no class "
+                f"{static.name}{wanted} once imported; list its classes again",
+                static.module,
+                static.path,
+                static.lineno,
+                qualname=static.name,
+            )
+        return found[0]
 
     def _filtered(self, keep: Callable[[type], object] | None, asked: str) -> list[Any]:
         # The collector stays paused from importing to picking the classes, so
@@ -696,6 +842,14 @@ class PikeManager:
     def __repr__(self) -> str:
         state = "active" if self.active else "inactive"
         return f"<PikeManager {state} search_paths={self.search_paths!r}>"
+
+
+def _check_where(where: object) -> None:
+    if where is not None and not callable(where):
+        raise PikeTypeError(
+            f"where is {a_type_name(where)}; pass a callable that takes a StaticClass "
+            "(what the source declares) and returns a bool, or None"
+        )
 
 
 def _source(source: object) -> str | None:

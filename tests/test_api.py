@@ -143,7 +143,14 @@ def test_each_public_module_exports_only_its_public_names() -> None:
     import pike.manager
 
     assert pike.finder.__all__ == ["PikeFinder"]
-    assert pike.manager.__all__ == ["OnError", "PikeManager", "Requires", "SearchPaths", "Trust"]
+    assert pike.manager.__all__ == [
+        "LazyClass",
+        "OnError",
+        "PikeManager",
+        "Requires",
+        "SearchPaths",
+        "Trust",
+    ]
     # The argument types a reader can look up, and a program can annotate with.
     for name in ("OnError", "SearchPaths", "Trust"):
         assert getattr(pike.manager, name) is not None
