@@ -22,7 +22,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -48,7 +48,10 @@ from pike.manager import PikeManager
 if TYPE_CHECKING:
     from pike._refresh import RefreshReport
     from pike._walk import ModuleEntry
-    from pike.discovery.static import StaticListing
+    from pike.discovery.static import StaticClass, StaticListing
+
+#: What the source declares of each class listed: ``(module, class) -> attrs``.
+Declared = dict[tuple[str, str], Mapping[str, Any]]
 
 __all__ = ["main"]
 
@@ -74,6 +77,7 @@ class Row:
     file: str
     line: int | None
     source: str = ""
+    attrs: Mapping[str, Any] | None = None  # with --attrs: what the source declares
 
 
 @dataclass
@@ -82,6 +86,7 @@ class Report:
     search_paths: list[str]
     base: str | None
     isolate: bool = False
+    attrs: bool = False  # --attrs: an ATTRS column, an "attrs" key
     rows: list[Row] = field(default_factory=list)
     module_count: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -104,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
             "  pike plugins                      every class the plugins define\n"
             "  pike plugins --base bases:Driver  only subclasses of bases.Driver\n"
             "  pike plugins --static --json      read source only, print JSON\n"
+            "  pike plugins --where ext=.csv     only the classes declaring ext '.csv'\n"
             "\n"
             "exit status:\n"
             "  0    all plugins loaded (or parsed)\n"
@@ -137,6 +143,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document instead of the table"
+    )
+    parser.add_argument(
+        "--attrs",
+        action="store_true",
+        help=(
+            "show the literal attributes each class body declares, read from source "
+            "(an ATTRS column; an attrs key with --json)"
+        ),
+    )
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=(
+            "keep the classes whose source declares KEY (a class attribute, else a key of "
+            "the module's __plugin__) equal to VALUE, or holding it when it is a tuple, "
+            "list, set or dict; VALUE is a Python literal, else a string; repeatable (all "
+            "must hold); only the modules of the classes kept are imported"
+        ),
     )
     parser.add_argument(
         "--traceback",
@@ -384,19 +410,81 @@ def _line_of(cls: type, lines: dict[str, int]) -> int | None:
     return first if type(first) is int else lines.get(type_name(cls))
 
 
-def _select(mgr: PikeManager, base: str | None) -> list[type]:
+def _select(mgr: PikeManager, args: argparse.Namespace) -> tuple[list[type], Declared]:
+    """The classes to list, and what the source declares of each (with ``--attrs`` or
+    ``--where``: then only the modules of the classes ``--where`` keeps are imported)."""
+    base: str | None = args.base
+    bare = base is not None and ":" not in base and "." not in base
+    if bare and not base.isidentifier():  # type: ignore[union-attr]
+        raise UsageError(f"--base {base!r}: expected MODULE:CLASS or a class name")
+    base_class = _import_base(base) if base is not None and not bare else None
+    declared: Declared = {}
+    if args.where:
+        holds = _where(args.where)
+
+        def where(static: StaticClass) -> bool:
+            kept = holds(static)
+            if kept:
+                declared[static.module, static.name] = static.attrs
+            return kept
+
+        classes: list[type] = mgr.select(base_class, where=where)
+        return ([cls for cls in classes if _named(cls, base)] if bare else classes), declared
+    if args.attrs:
+        declared = {(c.module, c.name): c.attrs for c in mgr.lazy_classes()}
     if base is None:
-        return mgr.get_classes()
-    if ":" not in base and "." not in base:
-        if not base.isidentifier():
-            raise UsageError(f"--base {base!r}: expected MODULE:CLASS or a class name")
-
+        return mgr.get_classes(), declared
+    if bare:
         # A bare name: any strict subclass of a class of that name.
-        def named(cls: type) -> bool:
-            return any(names_class(type_name(b), base) for b in _MRO.__get__(cls)[1:])
+        return mgr.get_classes(lambda cls: _named(cls, base)), declared
+    return mgr.get_all_inherited_classes(base_class), declared  # type: ignore[arg-type]
 
-        return mgr.get_classes(named)
-    return mgr.get_all_inherited_classes(_import_base(base))
+
+def _named(cls: type, base: str | None) -> bool:
+    """Whether ``cls`` is a strict subclass of a class named ``base`` (a bare name)."""
+    return any(names_class(type_name(b), base) for b in _MRO.__get__(cls)[1:])  # type: ignore[arg-type]
+
+
+def _where(given: list[str]) -> Callable[[StaticClass], bool]:
+    """``--where KEY=VALUE ...`` as a test of what a class declares: every one holds."""
+    import ast
+
+    tests = []
+    for spec in given:
+        key, sep, text = spec.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(
+                f"--where {spec!r}: expected KEY=VALUE, such as extensions=.csv or priority=10"
+            )
+        try:
+            value = ast.literal_eval(text.strip())
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            value = text  # not a literal: the string itself
+        tests.append((key, value))
+
+    def holds(static: StaticClass) -> bool:
+        for key, value in tests:
+            declared = static.attrs if key in static.attrs else static.plugin
+            if key not in declared or not _matches(declared[key], value):
+                return False
+        return True
+
+    return holds
+
+
+def _matches(found: object, wanted: object) -> bool:
+    """``found`` is ``wanted``, or holds it (a tuple, list, set or dict: its keys)."""
+    if _same(found, wanted):
+        return True
+    if isinstance(found, (tuple, list, set, frozenset, dict)):
+        return any(_same(item, wanted) for item in found)
+    return False
+
+
+def _same(one: object, other: object) -> bool:
+    """Equal literals; ``True`` is not ``1`` here, as ``(True,)`` is not ``(1,)`` in attrs."""
+    return isinstance(one, bool) is isinstance(other, bool) and bool(one == other)
 
 
 def _patterns(given: list[str]) -> list[str] | None:
@@ -440,7 +528,7 @@ def _imported(args: argparse.Namespace) -> Report:
     with _warnings_kept() as kept:
         mgr = _manager(args)
         with mgr:
-            report = _listed(mgr, args.base, args.traceback)
+            report = _listed(mgr, args)
     report.warnings = kept
     return report
 
@@ -481,11 +569,15 @@ def _release(args: argparse.Namespace, out: TextIO, err: TextIO | None) -> int:
     return EXIT_OK
 
 
-def _listed(mgr: PikeManager, base: str | None, tracebacks: bool) -> Report:
+def _listed(mgr: PikeManager, args: argparse.Namespace) -> Report:
     """The report of what an active manager loads."""
-    report = Report("import", mgr.search_paths, base, mgr.isolate)
-    classes = _select(mgr, base)
-    modules = {module.__name__: module for module in mgr.get_modules()}
+    report = Report("import", mgr.search_paths, args.base, mgr.isolate, args.attrs)
+    classes, declared = _select(mgr, args)
+    if args.where:  # only the modules of the classes picked were imported
+        names = dict.fromkeys(type_module(cls) or "?" for cls in classes)
+        modules = {name: sys.modules.get(name) for name in names}
+    else:
+        modules = {module.__name__: module for module in mgr.get_modules()}
     lines: dict[str, dict[str, int]] = {}
     for cls in classes:
         module = type_module(cls) or "?"  # its name in sys.modules
@@ -493,18 +585,20 @@ def _listed(mgr: PikeManager, base: str | None, tracebacks: bool) -> Report:
             lines[module] = _first_lines(modules.get(module))
         entry = mgr.entry_of(cls)
         bases = _BASES.__get__(cls)
+        name = entry.name if entry is not None else module
         report.rows.append(
             Row(
-                entry.name if entry is not None else module,
+                name,
                 type_name(cls),
                 [_base_name(b, module, mgr.entry_of(b)) for b in bases],
                 entry.path if entry is not None else "",
                 _line_of(cls, lines[module]),
                 entry.source if entry is not None else "",
+                declared.get((name, type_name(cls)), {}) if args.attrs else None,
             )
         )
     report.module_count = len(modules)
-    report.errors = [_error_dict(e, tracebacks) for e in mgr.errors]
+    report.errors = [_error_dict(e, args.traceback) for e in mgr.errors]
     report.skipped = [{"path": s.path, "reason": _in_cli_words(s.reason)} for s in mgr.skipped]
     return report
 
@@ -522,12 +616,23 @@ def _static(args: argparse.Namespace) -> Report:
     paths, base, isolate = args.paths, args.base, args.isolate
     if base is not None and ":" not in base and "." not in base and not base.isidentifier():
         raise UsageError(f"--base {base!r}: expected MODULE:CLASS or a class name")
+    holds = _where(args.where) if args.where else None
     listing = static.list_classes(paths, base=base, isolate=isolate, **_switches(args))
     if base is not None and (":" in base or "." in base):
         _check_static_base(base, listing)
-    report = Report("static", [os.path.abspath(p) for p in paths], base, isolate)
+    report = Report("static", [os.path.abspath(p) for p in paths], base, isolate, args.attrs)
     report.rows = [
-        Row(c.module, c.name, list(c.bases), c.path, c.lineno, c.source) for c in listing.classes
+        Row(
+            c.module,
+            c.name,
+            list(c.bases),
+            c.path,
+            c.lineno,
+            c.source,
+            c.attrs if args.attrs else None,
+        )
+        for c in listing.classes
+        if holds is None or holds(c)
     ]
     report.module_count = len(listing.module_names)
     report.errors = [_error_dict(e, with_traceback=False) for e in listing.collisions] + [
@@ -580,13 +685,16 @@ def _display(path: str) -> str:
 def _print_table(report: Report, out: TextIO) -> None:
     if report.rows:
         source = ("SOURCE",) if report.isolate else ()
-        table = [("MODULE", "CLASS", "BASES", *source, "FILE")]
+        attrs = ("ATTRS",) if report.attrs else ()
+        table = [("MODULE", "CLASS", "BASES", *attrs, *source, "FILE")]
         for row in report.rows:
             where = _display(row.file) if row.file else "?"
             if row.line:
                 where += f":{row.line}"
             shown = (_display(row.source) if row.source else "?",) if report.isolate else ()
-            table.append((row.module, row.name, ", ".join(row.bases) or "-", *shown, where))
+            declared = (_attrs_cell(row.attrs),) if report.attrs else ()
+            bases = ", ".join(row.bases) or "-"
+            table.append((row.module, row.name, bases, *declared, *shown, where))
         widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
         for cells in table:
             print(
@@ -603,6 +711,11 @@ def _print_table(report: Report, out: TextIO) -> None:
     modules = f"{report.module_count} module{'' if report.module_count == 1 else 's'}"
     how = " (static: nothing was run)" if report.mode == "static" else ""
     print(f"{n} {what} in {modules}{how}", file=out)
+
+
+def _attrs_cell(attrs: Mapping[str, Any] | None) -> str:
+    """The ATTRS cell: ``name=value`` pairs, the values as Python writes them."""
+    return ", ".join(f"{name}={value!r}" for name, value in (attrs or {}).items()) or "-"
 
 
 def _relative(message: str, search_paths: list[str]) -> str:
@@ -632,6 +745,37 @@ def _print_problems(report: Report, err: TextIO) -> None:
             print(f"  {_display(entry['path'])}: {entry['reason']}", file=err)
 
 
+def _jsonable(value: object) -> object:
+    """A literal as JSON holds it: tuples and sets as lists (sets sorted by how Python
+    writes their items), dict keys as strings; what JSON has no word for (bytes,
+    complex numbers, ``...``, a float that is not finite) as Python writes it."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if value - value == 0 else repr(value)
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return [_jsonable(item) for item in sorted(value, key=repr)]
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else repr(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def _class_dict(row: Row, report: Report) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "module": row.module,
+        "class": row.name,
+        "bases": row.bases,
+        "file": row.file or None,
+        "line": row.line,
+        "source": row.source or None,
+    }
+    if report.attrs:
+        found["attrs"] = _jsonable(dict(row.attrs or {}))
+    return found
+
+
 def _print_json(report: Report, out: TextIO, *, one_line: bool = False) -> None:
     document = {
         "format": JSON_FORMAT,
@@ -639,17 +783,7 @@ def _print_json(report: Report, out: TextIO, *, one_line: bool = False) -> None:
         "mode": report.mode,
         "search_paths": report.search_paths,
         "base": report.base,
-        "classes": [
-            {
-                "module": r.module,
-                "class": r.name,
-                "bases": r.bases,
-                "file": r.file or None,
-                "line": r.line,
-                "source": r.source or None,
-            }
-            for r in report.rows
-        ],
+        "classes": [_class_dict(row, report) for row in report.rows],
         "errors": report.errors,
         "warnings": report.warnings,
         "skipped": report.skipped,
@@ -681,7 +815,7 @@ def _watch(args: argparse.Namespace, out: TextIO, err: TextIO | None, real_out: 
         with _plugin_output_to(sink, descriptors=real_out), _warnings_kept() as kept:
             mgr = _manager(args)
             with mgr:
-                report = _listed(mgr, args.base, args.traceback)
+                report = _listed(mgr, args)
                 report.warnings = kept
                 # Armed before the listing is out: a change made once it is seen is seen.
                 with mgr.watch() as changes:

@@ -699,3 +699,98 @@ def test_watch_with_static_is_a_usage_error(make_tree: MakeTree) -> None:
     root = make_tree({"a.py": "class A: pass\n"})
     status, out, err = run_streams(str(root), "--watch", "--static")
     assert status == 2 and out == "" and "--static" in err
+
+
+# -- --attrs and --where (docs/cli.md, docs/picking.md) ------------------------------
+
+DECLARING = {
+    "attr_base.py": "class Reader:\n    pass\n",
+    "attr_csv.py": "from attr_base import Reader\n"
+    "__plugin__ = {'name': 'CSV', 'tags': ['tabular', 'text']}\n"
+    "class Csv(Reader):\n    extensions = ('.csv', '.tsv')\n    priority = 10\n"
+    "    flags = {'fast': True}\n",
+    "attr_bin.py": "from attr_base import Reader\n"
+    "open(__file__ + '.ran', 'w').close()\n"
+    "class Bin(Reader):\n    extensions = ('.bin',)\n    priority = 1\n    raw = b'x'\n"
+    "    odd = {1: ..., 2j: {3, 1}}\n    inf = 1e999\n    loose = True\n",
+}
+
+
+def test_cli_attrs_shows_what_the_source_declares(make_tree: MakeTree) -> None:
+    root = make_tree(DECLARING)
+    for mode in ((), ("--static",)):
+        status, out, _ = run_streams(str(root), "--attrs", *mode)
+        assert status == 0
+        lines = out.splitlines()
+        assert lines[0].split() == ["MODULE", "CLASS", "BASES", "ATTRS", "FILE"]
+        csv = next(line for line in lines if " Csv " in line)
+        assert "extensions=('.csv', '.tsv'), priority=10, flags={'fast': True}" in csv
+        base = next(line for line in lines if " Reader " in line)
+        assert base.split()[3] == "-"
+        status, out, _ = run_streams(str(root), "--attrs", "--json", *mode)
+        document = json.loads(out)
+        by_name = {c["class"]: c for c in document["classes"]}
+        assert by_name["Csv"]["attrs"] == {
+            "extensions": [".csv", ".tsv"],
+            "priority": 10,
+            "flags": {"fast": True},
+        }
+        # What JSON has no word for is written as Python writes it.
+        assert by_name["Bin"]["attrs"] == {
+            "extensions": [".bin"],
+            "priority": 1,
+            "raw": "b'x'",
+            "odd": {"1": "Ellipsis", "2j": [1, 3]},
+            "inf": "inf",
+            "loose": True,
+        }
+        assert by_name["Reader"]["attrs"] == {}
+    status, out, _ = run_streams(str(root), "--json")
+    assert all("attrs" not in c for c in json.loads(out)["classes"])
+
+
+def test_cli_where_keeps_the_matching_classes_and_imports_only_them(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree(DECLARING)
+    ran = root / "attr_bin.py.ran"
+    for where, expected in [
+        (["extensions=.csv"], ["Csv"]),  # held by a tuple
+        (["priority=10"], ["Csv"]),  # a literal: an int
+        (["priority='10'"], []),  # a string is not the int
+        (["tags=text"], ["Csv"]),  # __plugin__, when the class does not declare it
+        (["name=CSV", "extensions=.tsv"], ["Csv"]),  # all must hold
+        (["name=CSV", "extensions=.bin"], []),
+        (["flags=fast"], ["Csv"]),  # a dict holds its keys
+        (["extensions=('.csv', '.tsv')"], ["Csv"]),  # equal as a whole
+        (["extensions=.cs"], []),  # no substring
+        (["missing=1"], []),
+    ]:
+        args = [str(root)] + [f"--where={w}" for w in where]
+        status, out, _ = run_streams(*args, "--static", "--json")
+        assert status == 0, where
+        assert [c["class"] for c in json.loads(out)["classes"]] == expected, where
+        status, out, _ = run_streams(*args, "--json")
+        assert status == 0, where
+        document = json.loads(out)
+        assert [c["class"] for c in document["classes"]] == expected, where
+        assert document["counts"]["modules"] == len(expected)
+        assert not ran.exists(), where  # the other plugin never ran
+    status, out, _ = run_streams(str(root), "--where", "loose=True", "--base", "Reader")
+    assert status == 0 and " Bin " in out and ran.exists()
+    ran.unlink()
+    assert run_streams(str(root), "--where", "loose=1", "--static")[1].startswith("0 ")
+    status, out, _ = run_streams(
+        str(root), "--where", "priority=1", "--base", "attr_base:Reader", "--attrs"
+    )
+    assert status == 0 and "raw=b'x'" in out and "1 subclass of attr_base:Reader" in out
+
+
+@pytest.mark.parametrize("where", ["noequals", "=1", " =x", ""])
+def test_cli_malformed_where_is_bad_usage(make_tree: MakeTree, where: str) -> None:
+    root = make_tree(DECLARING)
+    for mode in ((), ("--static",)):
+        status, text = run_cli(str(root), "--where", where, *mode)
+        assert status == 2
+        assert "expected KEY=VALUE" in text and "Traceback" not in text
+    assert not (root / "attr_bin.py.ran").exists()
