@@ -22,6 +22,7 @@ __all__ = [
     "PikeWarning",
     "PluginBlockedError",
     "PluginCollisionError",
+    "PluginContractError",
     "PluginDisabledError",
     "PluginError",
     "PluginHookError",
@@ -240,6 +241,32 @@ class PluginObjectError(PluginError):
     ) -> None:
         super().__init__(message, module_name, path, lineno)
         self.qualname = qualname
+
+
+class PluginContractError(PluginError):
+    """A plugin class that does not implement the contract it claims (``conforms=``).
+
+    ``qualname`` names the class, ``lineno`` is the line of its ``class``
+    statement, ``contract`` names the contract (``module.Name``) and
+    ``mismatches`` says, one line per member, what is missing or cannot be
+    called as the contract calls it (docs/picking.md, "Contracts").
+    """
+
+    def __init__(
+        self,
+        message: str,
+        module_name: str,
+        path: str,
+        lineno: int | None = None,
+        *,
+        qualname: str = "",
+        contract: str = "",
+        mismatches: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, module_name, path, lineno)
+        self.qualname = qualname
+        self.contract = contract
+        self.mismatches = mismatches
 
 
 class PluginHookError(PluginError):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pike import _refresh, _walk
 from pike._classes import apply_filter, defined_classes, named_classes, subclass_test
+from pike._contracts import Contract, conforming, contract_of
 from pike._gate import Gate, Requires
 from pike._importing import Importer
 from pike._interpreter import collector_paused
@@ -590,26 +591,46 @@ class PikeManager:
                 found.append(record)
         return found
 
-    def get_classes(self, filter_func: Callable[[type], object] | None = None) -> list[type]:
+    def get_classes(
+        self, filter_func: Callable[[type], object] | None = None, *, conforms: object = None
+    ) -> list[type]:
         """Each class defined in a plugin module, once, in load order.
 
         Classes merely imported into a plugin module are not plugins.
         ``filter_func(cls)`` keeps the classes for which it returns true; a
         class that makes it raise is left out and reported under ``on_error``
         as a [`PluginObjectError`][pike.errors.PluginObjectError].
+
+        ``conforms``: a `typing.Protocol` or an abstract base class; only the
+        classes that implement it are returned. One that subclasses it and does
+        not is a [`PluginContractError`][pike.errors.PluginContractError] under
+        ``on_error``; another class (a helper) is left out unsaid
+        ([contracts](https://pyarmory-pike.readthedocs.io/en/latest/picking/#contracts)).
         """
         if filter_func is not None and not callable(filter_func):
             raise PikeTypeError(
                 f"filter_func is {a_type_name(filter_func)}; pass a callable "
                 "that takes a class and returns a bool, or None"
             )
-        return self._filtered(filter_func, "filter_func about it")
+        contract = contract_of(conforms) if conforms is not None else None
+        return self._filtered(filter_func, "filter_func about it", contract, False)
 
-    def get_all_inherited_classes(self, base_class: type[T]) -> list[type[T]]:
-        """The plugin classes that are strict subclasses of ``base_class``."""
-        return self._filtered(*subclass_test(base_class))
+    def get_all_inherited_classes(
+        self, base_class: type[T], *, conforms: object = None
+    ) -> list[type[T]]:
+        """The plugin classes that are strict subclasses of ``base_class``.
 
-    def find_inherited_classes(self, base_class: type[T]) -> list[type[T]]:
+        With ``conforms`` (see [`get_classes`][pike.manager.PikeManager.get_classes]),
+        only those that implement it; each that does not is a
+        [`PluginContractError`][pike.errors.PluginContractError] under ``on_error``.
+        """
+        inherits, asked = subclass_test(base_class)
+        contract = contract_of(conforms) if conforms is not None else None
+        return self._filtered(inherits, asked, contract, True)
+
+    def find_inherited_classes(
+        self, base_class: type[T], *, conforms: object = None
+    ) -> list[type[T]]:
         """The plugin classes that subclass ``base_class``, importing only their modules.
 
         What [`get_all_inherited_classes`][pike.manager.PikeManager.get_all_inherited_classes]
@@ -620,10 +641,12 @@ class PikeManager:
         the discovery index: a warm call parses nothing. A class made at run
         time (by ``type()``, a decorator returning another class, a base
         chosen by a function call) is not seen; use
-        ``get_all_inherited_classes`` for folders that make them.
+        ``get_all_inherited_classes`` for folders that make them. ``conforms`` as
+        for ``get_all_inherited_classes``.
         """
         subclass_test(base_class)  # its errors first
-        return self._select(base_class, None, None)
+        contract = contract_of(conforms) if conforms is not None else None
+        return self._select(base_class, None, None, contract)
 
     def select(
         self,
@@ -631,6 +654,7 @@ class PikeManager:
         *,
         where: Callable[[StaticClass], object] | None = None,
         limit: int | None = None,
+        conforms: object = None,
     ) -> list[type[T]]:
         """The plugin classes declared in source that derive from ``base`` and that
         ``where`` accepts, importing only their modules.
@@ -647,9 +671,14 @@ class PikeManager:
 
         A ``where`` that raises is a
         [`PluginObjectError`][pike.errors.PluginObjectError] under ``on_error``
-        (that class is left out), as is a module that fails to import.
+        (that class is left out), as is a module that fails to import. With
+        ``conforms`` (see [`get_classes`][pike.manager.PikeManager.get_classes]), only
+        the classes that implement it are kept (and counted for ``limit``); with a
+        ``base``, each that does not is a
+        [`PluginContractError`][pike.errors.PluginContractError] under ``on_error``.
 
-        :raises PikeTypeError: ``base`` is not a class, or ``where`` not a callable.
+        :raises PikeTypeError: ``base`` is not a class, ``where`` not a callable, or
+            ``conforms`` neither a Protocol nor an abstract base class.
         :raises PikeValueError: ``limit`` is not a positive int.
         """
         _check_where(where)
@@ -657,7 +686,8 @@ class PikeManager:
             raise PikeValueError(
                 f"limit is {limit!r}; pass a positive int (how many classes to keep), or None"
             )
-        return self._select(base, where, limit)
+        contract = contract_of(conforms) if conforms is not None else None
+        return self._select(base, where, limit, contract)
 
     def lazy_classes(
         self,
@@ -719,9 +749,11 @@ class PikeManager:
         base: type | None,
         where: Callable[[StaticClass], object] | None,
         limit: int | None,
+        contract: Contract | None,
     ) -> list[Any]:
         """Import the modules of the candidates (all at once, or one by one up to
-        ``limit`` classes kept); return the real candidates that derive from ``base``."""
+        ``limit`` classes kept); return the real candidates that derive from ``base``
+        (and conform to ``contract``)."""
         inherits, asked = subclass_test(base) if base is not None else (None, "")
         wanted: dict[tuple[str, str], set[str]] = {}
         for static in self._candidates(base, where):
@@ -731,13 +763,13 @@ class PikeManager:
             with session.lock, collector_paused:
                 self._check_active()
                 classes = self._import_declared(wanted)
-            return self._pick(classes, inherits, asked)
+            return self._pick(classes, inherits, asked, contract, base is not None)
         kept: list[type] = []
         with session.lock, collector_paused:
             self._check_active()
             for module, names in wanted.items():
                 classes = self._import_declared({module: names})
-                kept.extend(self._pick(classes, inherits, asked))
+                kept.extend(self._pick(classes, inherits, asked, contract, base is not None))
                 if len(kept) >= limit:
                     break
         return kept[:limit]
@@ -810,7 +842,13 @@ class PikeManager:
             )
         return found[0]
 
-    def _filtered(self, keep: Callable[[type], object] | None, asked: str) -> list[Any]:
+    def _filtered(
+        self,
+        keep: Callable[[type], object] | None,
+        asked: str,
+        contract: Contract | None,
+        by_base: bool,
+    ) -> list[Any]:
         # The collector stays paused from importing to picking the classes, so
         # its pass over all that was just made runs once, afterwards.
         session = self._session
@@ -823,21 +861,32 @@ class PikeManager:
                 classes = defined_classes(records, session.names())
                 session.settle_users()  # each record examined now: refresh asks fewer
                 self._classes = (session.version, classes)
-        return self._pick(classes, keep, asked)
+        return self._pick(classes, keep, asked, contract, by_base)
 
     def _pick(
-        self, classes: list[type], keep: Callable[[type], object] | None, asked: str
+        self,
+        classes: list[type],
+        keep: Callable[[type], object] | None,
+        asked: str,
+        contract: Contract | None = None,
+        by_base: bool = False,
     ) -> list[Any]:
-        """The ``classes`` ``keep`` accepts; one that makes it raise is reported."""
+        """The ``classes`` ``keep`` accepts (and that conform to ``contract``: each that
+        does not, asked for ``by_base`` or subclassing it, is reported); one that makes
+        a check raise is reported."""
+        report = self._policy.report
+        kept = apply_filter(classes, keep, asked, report, self._where)
+        if contract is None:
+            return kept
+        return conforming(kept, contract, by_base, report, self._where)
 
-        def where(cls: type) -> tuple[str, str]:
-            key = type_module(cls) or "?"
-            record = self._session.get(key)
-            if record is None:
-                return key, "?"
-            return record.entry.name, record.entry.path
-
-        return apply_filter(classes, keep, asked, self._policy.report, where)
+    def _where(self, cls: type) -> tuple[str, str]:
+        """A plugin class's module name and file, for its errors."""
+        key = type_module(cls) or "?"
+        record = self._session.get(key)
+        if record is None:
+            return key, "?"
+        return record.entry.name, record.entry.path
 
     def __repr__(self) -> str:
         state = "active" if self.active else "inactive"

@@ -350,6 +350,7 @@ class Guards(TypedDict, total=False):
     host: tuple[str, str] | None
     requires: Requires
     blocked: Mapping[str, tuple[str, str]] | None
+    conforms: type | None  # checked by the manager on each plugin it loads
 
 
 _GUARDS = frozenset(Guards.__annotations__)

@@ -32,6 +32,7 @@ from typing import (
 )
 
 from pike import _log
+from pike._contracts import Contract, contract_of, plugin_error
 from pike._objects import a_type_name, describe
 from pike._paths import SearchPaths
 from pike._policy import ErrorPolicy, OnError
@@ -310,13 +311,20 @@ class ExtensionManager(Generic[T]):
         drop-in's module name: what is off is left out as if not declared),
         ``safe_mode`` (every drop-in plugin off; installed ones stay),
         ``quarantine``, ``host``, ``requires`` and ``blocked`` (as for
-        [`PikeManager`][pike.manager.PikeManager], for the drop-in folders' modules).
+        [`PikeManager`][pike.manager.PikeManager], for the drop-in folders' modules);
+        and ``conforms``: a `typing.Protocol` or an abstract base class each plugin
+        (drop-in or installed) must be a class implementing, checked once it is loaded
+        and before ``invoke_on_load``; one that does not is a load failure like any
+        other, its cause a [`PluginContractError`][pike.errors.PluginContractError]
+        ([contracts](https://pyarmory-pike.readthedocs.io/en/latest/picking/#contracts)).
     """
 
     #: Installed entry points per namespace, read once per process (as stevedore
     #: does); pike reads them again when ``sys.path``, its folders or a
     #: distribution's ``entry_points.txt`` have changed (its cache file's rule).
     ENTRY_POINT_CACHE: ClassVar[dict[str, list[metadata.EntryPoint]]] = {}
+    #: The contract (``conforms=``) each loaded plugin is checked against, if any.
+    _contract: Contract | None = None
     _filled: ClassVar[dict[str, tuple[object, list[metadata.EntryPoint]]]] = {}
 
     def __init__(
@@ -345,6 +353,8 @@ class ExtensionManager(Generic[T]):
             on_error,
         )
         args, kwds = _invocation(invoke_args, invoke_kwds)
+        conforms = guards.pop("conforms", None)
+        self._contract = contract_of(conforms) if conforms is not None else None
         self._sources = _sources.Sources(search_paths, trust=trust, isolate=isolate, **guards)
         try:
             extensions = self._load_plugins(invoke_on_load, args, kwds)
@@ -492,6 +502,11 @@ class ExtensionManager(Generic[T]):
         invoke_kwds: dict[str, Any],
     ) -> Extension[T] | None:
         plugin = self._sources.load(ep)
+        if self._contract is not None:
+            path = self._sources.path_of(ep) or ""
+            error = plugin_error(plugin, self._contract, ep.module, path)
+            if error is not None:
+                raise error  # a load failure, as any other (its cause, in the manager's error)
         obj = plugin(*invoke_args, **invoke_kwds) if invoke_on_load else None
         return Extension(ep.name, ep, plugin, obj, path=self._sources.path_of(ep))
 

@@ -1,0 +1,427 @@
+"""Contracts: what a host calls on a plugin class, and whether a class can take it.
+
+A contract is a `typing.Protocol` (runtime-checkable or not) or an abstract base
+class. Its members are the Protocol's methods and annotated attributes (its
+Protocol bases' too), or the ABC's abstract methods and properties. A class
+conforms when it has every member (found where Python finds it, the first in
+its MRO, and not the contract's own declaration), and each method can be
+called as the contract's is: the contract's required positional parameters
+passed positionally, its required keyword-only ones by name, nothing more
+required, and ``async`` exactly when the contract's is. Parameter names of
+positional parameters are not compared (docs/picking.md, "Contracts").
+
+Plugin classes are read past their hooks: the MRO and class dicts through the
+built-in descriptors; a plain function's parameters from its code object.
+Anything else callable is asked through `inspect.signature`, guarded by the
+caller.
+"""
+
+from __future__ import annotations
+
+import abc
+import inspect
+import sys
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FunctionType
+from typing import Any
+
+from pike._objects import a_type_name, describe, location_of, type_module, type_name
+from pike.errors import PikeTypeError, PluginContractError, PluginError, PluginObjectError
+
+__all__ = ["Contract", "class_line", "conforming", "contract_error", "contract_of", "plugin_error"]
+
+_MRO = type.__dict__["__mro__"].__get__
+_DICT = type.__dict__["__dict__"].__get__
+_QUALNAME = type.__dict__["__qualname__"].__get__
+
+# What typing and abc put in a Protocol's or an ABC's namespace: never members.
+_INTERNAL = frozenset(
+    {
+        "__abstractmethods__",
+        "__annotate__",
+        "__annotations__",
+        "__class_getitem__",
+        "__dict__",
+        "__doc__",
+        "__firstlineno__",
+        "__init__",
+        "__init_subclass__",
+        "__match_args__",
+        "__module__",
+        "__new__",
+        "__non_callable_proto_members__",
+        "__orig_bases__",
+        "__orig_class__",
+        "__parameters__",
+        "__protocol_attrs__",
+        "__qualname__",
+        "__slots__",
+        "__static_attributes__",
+        "__subclasshook__",
+        "__type_params__",
+        "__weakref__",
+        "_is_protocol",
+        "_is_runtime_protocol",
+    }
+)
+_VARARGS = inspect.CO_VARARGS
+_VARKEYWORDS = inspect.CO_VARKEYWORDS
+
+
+@dataclass(frozen=True)
+class _Call:
+    """How a callable takes its arguments (the instance already bound, for a method)."""
+
+    positional: tuple[str, ...]  # the names of its positional parameters, in order
+    positional_only: int  # how many of them take no keyword
+    required: int  # how many of them have no default
+    var_positional: bool
+    keyword_only: tuple[str, ...]
+    required_keywords: frozenset[str]
+    var_keyword: bool
+    is_async: bool
+
+
+class Contract:
+    """A contract class and its members: ``name -> _Call`` for a method, None for an
+    attribute (a property, an annotated name, any other value)."""
+
+    __slots__ = ("cls", "members", "name", "owners")
+
+    def __init__(self, cls: type, members: dict[str, _Call | None]) -> None:
+        self.cls = cls
+        self.members = members
+        self.name = f"{type_module(cls) or '?'}.{type_name(cls)}"
+        #: The contract's own classes (its MRO but ``object``): a member found there
+        #: is the declaration, not an implementation.
+        self.owners = frozenset(id(owner) for owner in _MRO(cls)[:-1])
+
+    def claimed_by(self, cls: type) -> bool:
+        """Whether ``cls`` subclasses the contract (by its MRO: no hook of it runs)."""
+        return any(owner is self.cls for owner in _MRO(cls))
+
+    def mismatches(self, cls: type) -> list[str]:
+        """What keeps ``cls`` from conforming, one line per member; empty if it does.
+
+        May raise what a callable's ``__signature__`` raises: the caller guards it.
+        """
+        mro = _MRO(cls)
+        problems = []
+        for name, wanted in self.members.items():
+            raw, owner = _lookup(mro, name)
+            if owner is None or id(owner) in self.owners:
+                if wanted is None and _annotated(mro, name, self.owners):
+                    continue  # an instance attribute the class declares
+                problems.append(f"{name}: missing")
+                continue
+            if wanted is None:
+                continue
+            call = _call_of(raw)
+            if call is None:
+                problems.append(f"{name}: is {a_type_name(raw)}, not a method")
+                continue
+            problems.extend(f"{name}: {problem}" for problem in _differences(wanted, call))
+        return problems
+
+
+def contract_of(value: object) -> Contract:
+    """``conforms=`` as a `Contract`; a `PikeTypeError` if it is none."""
+    if isinstance(value, type) and _DICT(value).get("_is_protocol") is True:
+        return Contract(value, _protocol_members(value))
+    if isinstance(value, abc.ABCMeta):
+        return Contract(value, _abstract_members(value))
+    given = repr(value) if isinstance(value, type) else a_type_name(value)
+    raise PikeTypeError(
+        f"conforms is {given}; pass a typing.Protocol or an abstract base "
+        "class (abc.ABC) the plugin classes must implement, or None"
+    )
+
+
+def contract_error(
+    cls: type, contract: Contract, problems: list[str], module: str, path: str
+) -> PluginContractError:
+    """The error of a plugin class that claims ``contract`` but does not conform."""
+    qualname = type_name(cls)
+    line = class_line(cls, path)
+    where = f"{path}, line {line}" if line else path
+    return PluginContractError(
+        f"plugin class {module}.{qualname} ({where}) does not conform to {contract.name}: "
+        + "; ".join(problems),
+        module,
+        path,
+        line,
+        qualname=qualname,
+        contract=contract.name,
+        mismatches=tuple(problems),
+    )
+
+
+def class_line(cls: type, path: str) -> int | None:
+    """The line of ``cls``'s ``class`` statement in ``path`` (its source, parsed now: this
+    is for error messages), else what Python noted of it, else None."""
+    import ast
+
+    qualname = _QUALNAME(cls)
+    parts = qualname.split(".") if isinstance(qualname, str) else [type_name(cls)]
+    try:
+        with open(path, "rb") as file:
+            tree = ast.parse(file.read())
+    except (OSError, ValueError, SyntaxError, MemoryError, RecursionError):
+        tree = None
+    body = tree.body if tree is not None else []
+    found: ast.ClassDef | None = None
+    for part in parts:
+        found = next(
+            (node for node in body if isinstance(node, ast.ClassDef) and node.name == part),
+            None,
+        )
+        if found is None:
+            break
+        body = found.body
+    if found is not None:
+        return found.lineno
+    first = _DICT(cls).get("__firstlineno__")  # Python 3.13
+    return first if type(first) is int else None
+
+
+# -- members ---------------------------------------------------------------------------
+
+
+def _protocol_members(protocol: type) -> dict[str, _Call | None]:
+    members: dict[str, _Call | None] = {}
+    for base in reversed(_MRO(protocol)[:-1]):  # the nearest declaration wins
+        if base is typing.Protocol or base is typing.Generic:
+            continue
+        namespace = _DICT(base)
+        annotations = namespace.get("__annotations__") or {}
+        for name in (*namespace, *annotations):
+            if name in _INTERNAL or name.startswith("_abc_"):
+                continue
+            value = namespace.get(name, _NO_VALUE)
+            members[name] = _call_of(value) if value is not _NO_VALUE else None
+    return members
+
+
+def _abstract_members(contract: type) -> dict[str, _Call | None]:
+    members: dict[str, _Call | None] = {}
+    mro = _MRO(contract)
+    for name in sorted(_DICT(contract).get("__abstractmethods__") or ()):
+        raw, owner = _lookup(mro, name)
+        members[name] = _call_of(raw) if owner is not None else None
+    return members
+
+
+_NO_VALUE = object()
+
+
+def _lookup(mro: tuple[type, ...], name: str) -> tuple[Any, type | None]:
+    """What the class's attribute ``name`` is, where Python finds it, and its owner."""
+    for klass in mro:
+        namespace = _DICT(klass)
+        if name in namespace:
+            return namespace[name], klass
+    return None, None
+
+
+def _annotated(mro: tuple[type, ...], name: str, skip: frozenset[int]) -> bool:
+    """Whether a class of ``mro`` (not the contract's own) annotates ``name``."""
+    for klass in mro:
+        if id(klass) in skip:
+            continue
+        annotations = _DICT(klass).get("__annotations__")
+        if isinstance(annotations, dict) and name in annotations:
+            return True
+    return False
+
+
+# -- calls -----------------------------------------------------------------------------
+
+
+def _call_of(raw: object) -> _Call | None:
+    """How the attribute ``raw`` of a class is called on an instance; None if it is no
+    method (a property, a value)."""
+    kind = type(raw)
+    if kind is FunctionType:
+        return _bound(_call_of_function(raw))  # type: ignore[arg-type]
+    if kind is staticmethod:
+        return _call_of_callable(raw.__func__)  # type: ignore[attr-defined]
+    if kind is classmethod:
+        return _bound(_call_of_callable(raw.__func__))  # type: ignore[attr-defined]
+    if isinstance(raw, property) or not callable(raw):
+        return None
+    return _call_of_callable(raw)  # a callable object: called without the instance
+
+
+def _call_of_callable(func: object) -> _Call:
+    if type(func) is FunctionType:
+        return _call_of_function(func)
+    return _call_of_signature(func)
+
+
+def _call_of_function(func: FunctionType) -> _Call:
+    """A plain function's parameters, from its code object (fast: no `inspect`)."""
+    if "__wrapped__" in func.__dict__ or "__signature__" in func.__dict__:
+        return _call_of_signature(func)  # a decorator's wrapper: the signature it reports
+    code = func.__code__
+    count = code.co_argcount
+    names = code.co_varnames
+    keyword_only = names[count : count + code.co_kwonlyargcount]
+    defaults = func.__defaults__ or ()
+    keyword_defaults = func.__kwdefaults__ or {}
+    return _Call(
+        positional=names[:count],
+        positional_only=code.co_posonlyargcount,
+        required=count - len(defaults),
+        var_positional=bool(code.co_flags & _VARARGS),
+        keyword_only=keyword_only,
+        required_keywords=frozenset(n for n in keyword_only if n not in keyword_defaults),
+        var_keyword=bool(code.co_flags & _VARKEYWORDS),
+        is_async=inspect.iscoroutinefunction(func),
+    )
+
+
+def _call_of_signature(func: object) -> _Call:
+    signature = inspect.signature(func)  # type: ignore[arg-type]
+    positional = []
+    positional_only = required = 0
+    keyword_only = []
+    required_keywords = set()
+    var_positional = var_keyword = False
+    for parameter in signature.parameters.values():
+        kind = parameter.kind
+        empty = parameter.default is inspect.Parameter.empty
+        if kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            positional.append(parameter.name)
+            positional_only += kind is parameter.POSITIONAL_ONLY
+            required += empty
+        elif kind is parameter.VAR_POSITIONAL:
+            var_positional = True
+        elif kind is parameter.KEYWORD_ONLY:
+            keyword_only.append(parameter.name)
+            if empty:
+                required_keywords.add(parameter.name)
+        else:
+            var_keyword = True
+    return _Call(
+        tuple(positional),
+        positional_only,
+        required,
+        var_positional,
+        tuple(keyword_only),
+        frozenset(required_keywords),
+        var_keyword,
+        inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(inspect.unwrap(func)),  # type: ignore[arg-type]
+    )
+
+
+def _bound(call: _Call) -> _Call:
+    """``call`` with its first positional parameter taken by the instance (or class)."""
+    if not call.positional:
+        if call.var_positional:
+            return call  # *args takes the instance
+        # Nothing can take the instance: no call of it works.
+        return _Call((), 0, -1, False, (), frozenset(), False, call.is_async)
+    return _Call(
+        call.positional[1:],
+        max(call.positional_only - 1, 0),
+        max(call.required - 1, 0),
+        call.var_positional,
+        call.keyword_only,
+        call.required_keywords,
+        call.var_keyword,
+        call.is_async,
+    )
+
+
+def _differences(contract: _Call, plugin: _Call) -> list[str]:
+    """Why a call made as the contract says would fail on ``plugin`` (empty: it works)."""
+    if plugin.required < 0:
+        return ["takes no parameter for the instance it is called on"]
+    problems = []
+    passed = contract.required
+    if not plugin.var_positional and len(plugin.positional) < passed:
+        problems.append(
+            f"takes {len(plugin.positional)} positional argument"
+            f"{'' if len(plugin.positional) == 1 else 's'}; the contract passes {passed}"
+        )
+    by_name = contract.required_keywords
+    for index in range(passed, plugin.required):
+        name = plugin.positional[index]
+        if index < plugin.positional_only or name not in by_name:
+            problems.append(f"requires {name!r}, which the contract does not pass")
+    for name in sorted(by_name):
+        if name in plugin.keyword_only:
+            continue
+        if name in plugin.positional:
+            index = plugin.positional.index(name)
+            if index >= plugin.positional_only:
+                if index < passed:
+                    problems.append(f"would get {name!r} both by position and by name")
+                continue
+        if not plugin.var_keyword:
+            problems.append(f"takes no keyword argument {name!r}, which the contract passes")
+    for name in sorted(plugin.required_keywords - by_name):
+        problems.append(f"requires keyword-only {name!r}, which the contract does not pass")
+    if plugin.is_async != contract.is_async:
+        problems.append(
+            "is async; the contract's is not"
+            if plugin.is_async
+            else "is not async; the contract's is"
+        )
+    return problems
+
+
+def conforming(
+    classes: list[type],
+    contract: Contract,
+    asked: bool,
+    report: Callable[[PluginError], None],
+    where: Callable[[type], tuple[str, str]],
+) -> list[type]:
+    """The ``classes`` that conform to ``contract``. One that does not is a
+    `PluginContractError` given to ``report`` (which may raise) when it claims to be a
+    plugin: it subclasses the contract, or ``asked`` (the caller asked for it by base);
+    else it is left out unsaid. One whose check raises is a `PluginObjectError`."""
+    kept = []
+    for cls in classes:
+        try:
+            problems = contract.mismatches(cls)
+        except Exception as exc:
+            module, path = where(cls)
+            error: PluginError = PluginObjectError(
+                f"plugin class {module}.{type_name(cls)} ({path}) raised {describe(exc)} "
+                f"when pike asked whether it conforms to {contract.name}; it is left out",
+                module,
+                path,
+                qualname=type_name(cls),
+            )
+            error.__cause__ = exc
+            report(error)
+            continue
+        if not problems:
+            kept.append(cls)
+        elif asked or contract.claimed_by(cls):
+            module, path = where(cls)
+            report(contract_error(cls, contract, problems, module, path))
+    return kept
+
+
+def plugin_error(plugin: object, contract: Contract, module: str, path: str) -> PluginError | None:
+    """What keeps the object a named plugin's entry point loaded from conforming (it
+    must be a class), as an error; None if it conforms."""
+    if not isinstance(plugin, type):
+        return PluginContractError(
+            f"plugin {module} ({path or '?'}) is {a_type_name(plugin)}, not a class; it "
+            f"cannot conform to {contract.name}",
+            module,
+            path,
+            contract=contract.name,
+            mismatches=("not a class",),
+        )
+    if not path:  # an installed plugin: its module's file
+        path = location_of(sys.modules.get(type_module(plugin) or ""))
+    errors: list[PluginError] = []
+    conforming([plugin], contract, True, errors.append, lambda cls: (module, path))
+    return errors[0] if errors else None
