@@ -19,13 +19,11 @@ caller.
 from __future__ import annotations
 
 import abc
-import inspect
 import sys
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FunctionType
-from typing import Any
+from typing import Any, NamedTuple
 
 from pike._objects import a_type_name, describe, location_of, type_module, type_name
 from pike.errors import PikeTypeError, PluginContractError, PluginError, PluginObjectError
@@ -66,12 +64,13 @@ _INTERNAL = frozenset(
         "_is_runtime_protocol",
     }
 )
-_VARARGS = inspect.CO_VARARGS
-_VARKEYWORDS = inspect.CO_VARKEYWORDS
+# Code flags (`inspect.CO_VARARGS`...): a plain function is read without `inspect`.
+_VARARGS = 0x04
+_VARKEYWORDS = 0x08
+_COROUTINE = 0x80
 
 
-@dataclass(frozen=True)
-class _Call:
+class _Call(NamedTuple):
     """How a callable takes its arguments (the instance already bound, for a method)."""
 
     positional: tuple[str, ...]  # the names of its positional parameters, in order
@@ -278,11 +277,13 @@ def _call_of_function(func: FunctionType) -> _Call:
         keyword_only=keyword_only,
         required_keywords=frozenset(n for n in keyword_only if n not in keyword_defaults),
         var_keyword=bool(code.co_flags & _VARKEYWORDS),
-        is_async=inspect.iscoroutinefunction(func),
+        is_async=bool(code.co_flags & _COROUTINE),
     )
 
 
 def _call_of_signature(func: object) -> _Call:
+    import inspect  # for callables that are not plain functions: rare
+
     signature = inspect.signature(func)  # type: ignore[arg-type]
     positional = []
     positional_only = required = 0

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pike import _refresh, _walk
 from pike._classes import apply_filter, defined_classes, named_classes, subclass_test
-from pike._contracts import Contract, conforming, contract_of
 from pike._gate import Gate, Requires
 from pike._importing import Importer
 from pike._interpreter import collector_paused
@@ -62,6 +61,7 @@ StrPath = str | os.PathLike[str]
 _Manager = TypeVar("_Manager", bound="PikeManager")
 
 if TYPE_CHECKING:
+    from pike._contracts import Contract
     from pike._watch import Watch
     from pike.discovery.static import StaticClass
 
@@ -612,7 +612,7 @@ class PikeManager:
                 f"filter_func is {a_type_name(filter_func)}; pass a callable "
                 "that takes a class and returns a bool, or None"
             )
-        contract = contract_of(conforms) if conforms is not None else None
+        contract = _contract(conforms)
         return self._filtered(filter_func, "filter_func about it", contract, False)
 
     def get_all_inherited_classes(
@@ -625,7 +625,7 @@ class PikeManager:
         [`PluginContractError`][pike.errors.PluginContractError] under ``on_error``.
         """
         inherits, asked = subclass_test(base_class)
-        contract = contract_of(conforms) if conforms is not None else None
+        contract = _contract(conforms)
         return self._filtered(inherits, asked, contract, True)
 
     def find_inherited_classes(
@@ -645,7 +645,7 @@ class PikeManager:
         for ``get_all_inherited_classes``.
         """
         subclass_test(base_class)  # its errors first
-        contract = contract_of(conforms) if conforms is not None else None
+        contract = _contract(conforms)
         return self._select(base_class, None, None, contract)
 
     def select(
@@ -686,7 +686,7 @@ class PikeManager:
             raise PikeValueError(
                 f"limit is {limit!r}; pass a positive int (how many classes to keep), or None"
             )
-        contract = contract_of(conforms) if conforms is not None else None
+        contract = _contract(conforms)
         return self._select(base, where, limit, contract)
 
     def lazy_classes(
@@ -878,6 +878,8 @@ class PikeManager:
         kept = apply_filter(classes, keep, asked, report, self._where)
         if contract is None:
             return kept
+        from pike._contracts import conforming
+
         return conforming(kept, contract, by_base, report, self._where)
 
     def _where(self, cls: type) -> tuple[str, str]:
@@ -891,6 +893,15 @@ class PikeManager:
     def __repr__(self) -> str:
         state = "active" if self.active else "inactive"
         return f"<PikeManager {state} search_paths={self.search_paths!r}>"
+
+
+def _contract(conforms: object) -> Contract | None:
+    """``conforms=`` checked (`pike._contracts`, imported only when one is given)."""
+    if conforms is None:
+        return None
+    from pike._contracts import contract_of
+
+    return contract_of(conforms)
 
 
 def _check_where(where: object) -> None:

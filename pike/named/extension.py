@@ -32,7 +32,6 @@ from typing import (
 )
 
 from pike import _log
-from pike._contracts import Contract, contract_of, plugin_error
 from pike._objects import a_type_name, describe
 from pike._paths import SearchPaths
 from pike._policy import ErrorPolicy, OnError
@@ -64,6 +63,7 @@ if TYPE_CHECKING:
     import typing_extensions
     from typing_extensions import Unpack
 
+    from pike._contracts import Contract
     from pike.named._sources import Guards
 
     T = typing_extensions.TypeVar("T", default=Any)
@@ -354,7 +354,10 @@ class ExtensionManager(Generic[T]):
         )
         args, kwds = _invocation(invoke_args, invoke_kwds)
         conforms = guards.pop("conforms", None)
-        self._contract = contract_of(conforms) if conforms is not None else None
+        if conforms is not None:
+            from pike._contracts import contract_of
+
+            self._contract = contract_of(conforms)
         self._sources = _sources.Sources(search_paths, trust=trust, isolate=isolate, **guards)
         try:
             extensions = self._load_plugins(invoke_on_load, args, kwds)
@@ -503,6 +506,8 @@ class ExtensionManager(Generic[T]):
     ) -> Extension[T] | None:
         plugin = self._sources.load(ep)
         if self._contract is not None:
+            from pike._contracts import plugin_error
+
             path = self._sources.path_of(ep) or ""
             error = plugin_error(plugin, self._contract, ep.module, path)
             if error is not None:
