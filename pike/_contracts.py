@@ -81,6 +81,7 @@ class _Call(NamedTuple):
     required_keywords: frozenset[str]
     var_keyword: bool
     is_async: bool
+    on_class: bool = False  # callable on the class itself (a class or static method)
 
 
 class Contract:
@@ -120,6 +121,11 @@ class Contract:
             call = _call_of(raw)
             if call is None:
                 problems.append(f"{name}: is {a_type_name(raw)}, not a method")
+                continue
+            if wanted.on_class and not call.on_class:
+                problems.append(
+                    f"{name}: is an instance method; the contract's is called on the class"
+                )
                 continue
             problems.extend(f"{name}: {problem}" for problem in _differences(wanted, call))
         return problems
@@ -200,7 +206,7 @@ def _protocol_members(protocol: type) -> dict[str, _Call | None]:
                 continue
             value = namespace.get(name, _NO_VALUE)
             members[name] = _call_of(value) if value is not _NO_VALUE else None
-    return members
+    return dict(sorted(members.items()))  # by name, as an ABC's: mismatches in that order
 
 
 def _abstract_members(contract: type) -> dict[str, _Call | None]:
@@ -245,12 +251,13 @@ def _call_of(raw: object) -> _Call | None:
     if kind is FunctionType:
         return _bound(_call_of_function(raw))  # type: ignore[arg-type]
     if kind is staticmethod:
-        return _call_of_callable(raw.__func__)  # type: ignore[attr-defined]
+        return _call_of_callable(raw.__func__)._replace(on_class=True)  # type: ignore[attr-defined]
     if kind is classmethod:
-        return _bound(_call_of_callable(raw.__func__))  # type: ignore[attr-defined]
+        return _bound(_call_of_callable(raw.__func__))._replace(on_class=True)  # type: ignore[attr-defined]
     if isinstance(raw, property) or not callable(raw):
         return None
-    return _call_of_callable(raw)  # a callable object: called without the instance
+    # A callable object: called without the instance, on the class as on an instance.
+    return _call_of_callable(raw)._replace(on_class=True)
 
 
 def _call_of_callable(func: object) -> _Call:

@@ -116,7 +116,8 @@ def test_static_records_compare_and_show_by_their_fields() -> None:
     listing = StaticListing(errors=[error])
     assert listing == StaticListing([], [], [error], [], []) and listing != StaticListing()
     assert listing != error and repr(StaticListing()) == (
-        "StaticListing(classes=[], module_names=[], errors=[], skipped=[], collisions=[])"
+        "StaticListing(classes=[], module_names=[], errors=[], skipped=[], collisions=[], "
+        "contract_errors=[])"
     )
     listing.module_names.append("m")  # a listing may be changed, so it is not hashable
     with pytest.raises(TypeError):

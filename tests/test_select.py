@@ -96,7 +96,7 @@ def test_limit_stops_importing_once_enough_classes_are_kept(make_tree: MakeTree)
 def test_limit_must_be_a_positive_int(make_tree: MakeTree, limit: object) -> None:
     root = make_tree(READERS)
     with PikeManager([root]) as mgr:
-        with pytest.raises(PikeValueError, match="limit is .*positive int"):
+        with pytest.raises(PikeValueError, match=r"limit is .*positive int"):
             mgr.select(UserDict, limit=limit)  # type: ignore[arg-type]
         assert loaded(*ALL) == []
 
@@ -131,7 +131,7 @@ def test_a_where_that_raises_is_a_plugin_object_error(make_tree: MakeTree) -> No
         assert "made where raise KeyError" in str(error) and "left out" in str(error)
         assert isinstance(error.__cause__, KeyError)
     with PikeManager([root]) as strict:
-        with pytest.raises(PluginObjectError, match="json_sel.JsonReader"):
+        with pytest.raises(PluginObjectError, match=r"json_sel\.JsonReader"):
             strict.select(UserDict, where=where)
         assert loaded(*ALL) == []  # the error came before anything was imported
 
@@ -233,7 +233,7 @@ def test_a_lazy_class_whose_file_went_away(make_tree: MakeTree) -> None:
     with PikeManager([root]) as mgr:
         [csv, *_] = mgr.lazy_classes(UserDict)
         (root / "csv_sel.py").unlink()
-        with pytest.raises(PluginImportError, match="'csv_sel' .* is gone"):
+        with pytest.raises(PluginImportError, match=r"'csv_sel' .* is gone"):
             csv.load()
 
 
@@ -280,5 +280,5 @@ def test_a_lazy_class_whose_archive_went_away(tmp_path: Path) -> None:
     with PikeManager([folder], isolate=True) as mgr:
         [lazy] = mgr.lazy_classes(UserDict)
         (folder / "node.zip").unlink()
-        with pytest.raises(PluginImportError, match="plugin archive .*node.zip"):
+        with pytest.raises(PluginImportError, match=r"plugin archive .*node\.zip"):
             lazy.load()

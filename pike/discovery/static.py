@@ -28,7 +28,7 @@ from pike._archive import Archive
 from pike._interpreter import collector_paused
 from pike._names import PROTECTED_NAMES, name_collision, names_class, plugin_name, private_prefix
 from pike._namespace import Namespace
-from pike._objects import a_type_name
+from pike._objects import a_type_name, type_name
 from pike._paths import SearchPaths, normalize_search_paths
 from pike._switches import Switches
 from pike._value import Frozen, ReadOnlyDict, Value
@@ -36,7 +36,7 @@ from pike._walk import ModuleEntry, SkippedEntry
 from pike.discovery._index import NO_ATTRS, NO_NAMES, Facts, Index, KeptListing
 from pike.errors import PikeTypeError, PluginCollisionError
 
-__all__ = ["StaticClass", "StaticError", "StaticListing", "list_classes"]
+__all__ = ["StaticClass", "StaticContractError", "StaticError", "StaticListing", "list_classes"]
 
 
 class StaticClass(NamedTuple):
@@ -103,12 +103,68 @@ class StaticError(Frozen):
         return f"plugin module {self.module!r} cannot be parsed ({where}): {self.message}"
 
 
+class StaticContractError(Frozen):
+    """A listed class that claims a contract (``contract=``) and lacks some of its members
+    by name, in its own body and its listed bases. Immutable, compared by value."""
+
+    __slots__ = ("contract", "lineno", "missing", "module", "name", "path")
+    __match_args__ = ("module", "name", "path", "lineno", "missing", "contract")
+
+    module: str
+    name: str
+    path: str
+    lineno: int
+    missing: tuple[str, ...]
+    contract: str
+
+    def __init__(  # noqa: PLR0917 - a record's fields, positional as pickling gives them
+        self,
+        module: str,
+        name: str,
+        path: str,
+        lineno: int,
+        missing: tuple[str, ...],
+        contract: str,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "module", module)
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "lineno", lineno)
+        _set(self, "missing", missing)
+        _set(self, "contract", contract)
+
+    @property
+    def qualname(self) -> str:
+        """``module.Class``, as `StaticClass` spells it."""
+        return f"{self.module}.{self.name}"
+
+    @property
+    def line(self) -> int:
+        """The same as ``lineno``."""
+        return self.lineno
+
+    def __str__(self) -> str:
+        return (
+            f"plugin class {self.qualname} ({self.path}, line {self.lineno}) lacks "
+            f"{', '.join(self.missing)} of contract {self.contract}"
+        )
+
+
 class StaticListing(Value):
     """What [`list_classes`][pike.discovery.static.list_classes] found: classes in load
-    order, the names of the modules parsed, errors, skipped entries, collisions."""
+    order, the names of the modules parsed, errors, skipped entries, collisions, and
+    (with ``contract=``) the classes that lack members of the contract."""
 
-    __slots__ = ("classes", "collisions", "errors", "module_names", "skipped")
-    __match_args__ = ("classes", "module_names", "errors", "skipped", "collisions")
+    __slots__ = ("classes", "collisions", "contract_errors", "errors", "module_names", "skipped")
+    __match_args__ = (
+        "classes",
+        "module_names",
+        "errors",
+        "skipped",
+        "collisions",
+        "contract_errors",
+    )
 
     def __init__(
         self,
@@ -117,12 +173,17 @@ class StaticListing(Value):
         errors: list[StaticError] | None = None,
         skipped: list[SkippedEntry] | None = None,
         collisions: list[PluginCollisionError] | None = None,
+        *,
+        contract_errors: list[StaticContractError] | None = None,
     ) -> None:
         self.classes: Sequence[StaticClass] = [] if classes is None else classes
         self.module_names: list[str] = [] if module_names is None else module_names
         self.errors: list[StaticError] = [] if errors is None else errors
         self.skipped: list[SkippedEntry] = [] if skipped is None else skipped
         self.collisions: list[PluginCollisionError] = [] if collisions is None else collisions
+        self.contract_errors: list[StaticContractError] = (
+            [] if contract_errors is None else contract_errors
+        )
 
     @property
     def modules(self) -> list[str]:
@@ -303,6 +364,51 @@ class _Hierarchy:
         return tuple(seen)
 
 
+class _Gaps:
+    """A contract's member names, and which listed classes lack some (``contract=``)."""
+
+    __slots__ = ("bare", "contract", "wanted")
+
+    def __init__(self, wanted: tuple[str, ...], bare: str, contract: str) -> None:
+        self.wanted = wanted
+        self.bare = bare  # the contract's class name: an ancestor of that name is it
+        self.contract = contract
+
+    def of(
+        self,
+        classes: list[StaticClass],
+        members: list[tuple[str, ...]],
+        ancestry: list[tuple[str, ...]],
+        seen_as: list[tuple[str, ...]],
+        keep: Callable[[tuple[str, ...]], bool] | None,
+    ) -> list[tuple[StaticClass, tuple[str, ...]]]:
+        """Each class that claims the contract (an ancestor named like it, or ``keep``
+        accepts it) and lacks members by name, with those names; a class with an
+        ancestor that is neither a listed class nor the contract is not judged."""
+        own = {c.qualname: names for c, names in zip(classes, members, strict=True)}
+        bare = self.bare
+        found = []
+        for cls, names, ancestors, seen in zip(classes, members, ancestry, seen_as, strict=True):
+            named = any(names_class(name, bare) for name in seen)
+            if not named and not (keep is not None and keep(seen)):
+                continue
+            have = set(names)
+            for ancestor in ancestors:
+                if ancestor in own:
+                    have.update(own[ancestor])
+                elif not names_class(ancestor, bare) and ancestor not in _NO_MEMBERS:
+                    break  # a base pike cannot read: what it provides is not known
+            else:
+                missing = tuple(name for name in self.wanted if name not in have)
+                if missing:
+                    found.append((cls, missing))
+        return found
+
+
+# Bases that give a class none of a contract's members.
+_NO_MEMBERS = frozenset({"object", "builtins.object"})
+
+
 def _derives_from(base_class: type) -> Callable[[tuple[str, ...]], bool]:
     """Whether a class with these ancestors (static dotted names) may derive from ``base_class``.
 
@@ -353,6 +459,7 @@ def list_classes(
     only: str | Iterable[str] | None = None,
     safe_mode: bool = False,
     environ: Mapping[str, str] | None = None,
+    contract: type | None = None,
 ) -> StaticListing:
     """List the top-level classes of the plugin modules in ``search_paths``.
 
@@ -371,9 +478,20 @@ def list_classes(
     ``disabled``, ``only`` and ``safe_mode`` (and ``PIKE_DISABLE``, ``PIKE_ONLY``,
     ``PIKE_SAFE_MODE``, read from ``environ``: ``os.environ`` by default) turn modules
     off as a manager's do: they are in ``skipped``, never opened.
+    ``contract`` (a `typing.Protocol` or an abstract base class) reports, in
+    ``contract_errors``, the classes that subclass it by name (or match ``base``)
+    and whose own body and listed bases lack a member of it by name; a class with
+    a base that is not listed (but the contract) is not judged
+    ([contracts](https://pyarmory-pike.readthedocs.io/en/latest/picking/#contracts)).
     """
     if not isinstance(isolate, bool):
         raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
+    gaps: _Gaps | None = None
+    if contract is not None:
+        from pike._contracts import contract_of
+
+        checked = contract_of(contract)
+        gaps = _Gaps(tuple(checked.members), type_name(checked.cls), checked.name)
     switches = Switches(disabled, only, safe_mode, environ=environ)
     paths = normalize_search_paths(search_paths)
     keep: Callable[[tuple[str, ...]], bool] | None
@@ -387,10 +505,10 @@ def list_classes(
     else:
         raise PikeTypeError(f"base is {a_type_name(base)}; pass a class name as a str, or a class")
     if isolate:
-        return _isolated(paths, keep, switches)
-    if switches:  # a whole listing is kept of every module only
+        return _isolated(paths, keep, switches, gaps)
+    if switches or gaps is not None:  # a whole listing is kept of every module, classes only
         index = Index(paths) if _cache.directory() is not None else None
-        return _computed(paths, keep, index, switches=switches)
+        return _computed(paths, keep, index, switches=switches, gaps=gaps)
     return _listed(paths, keep)
 
 
@@ -419,12 +537,15 @@ def _listed(paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None) ->
 
 
 def _isolated(
-    paths: list[str], keep: Callable[[tuple[str, ...]], bool] | None, switches: Switches
+    paths: list[str],
+    keep: Callable[[tuple[str, ...]], bool] | None,
+    switches: Switches,
+    gaps: _Gaps | None,
 ) -> StaticListing:
     """The listing of ``paths`` under isolation: each file's facts from the index while
     they hold, names resolved in each source's namespace (no whole listing is kept)."""
     index = Index(paths) if _cache.directory() is not None else None
-    return _computed(paths, keep, index, isolate=True, switches=switches)
+    return _computed(paths, keep, index, isolate=True, switches=switches, gaps=gaps)
 
 
 def _renamed(cls: StaticClass, module: str, name: Callable[[str], str]) -> StaticClass:
@@ -464,9 +585,11 @@ def _computed(
     *,
     isolate: bool = False,
     switches: Switches | None = None,
+    gaps: _Gaps | None = None,
 ) -> StaticListing:
     """The listing of ``paths``, each file's facts from ``index`` while they hold; the
-    modules ``switches`` turn off skipped, unopened."""
+    modules ``switches`` turn off skipped, unopened; the classes that lack members of
+    a contract (``gaps``) reported."""
     modules: dict[str, _Module] = {}
     with collector_paused:  # ASTs are acyclic: reference counting frees them
         if isolate:
@@ -487,10 +610,14 @@ def _computed(
             listing.errors.append(StaticError(name, path, None, f"plugin archive {reason}"))
     classes = [c for m in modules.values() for c in m.classes]
     keep_whole = (
-        not isolate and not switches and index is not None and index.can_keep(listing.collisions)
+        not isolate
+        and not switches
+        and gaps is None
+        and index is not None
+        and index.can_keep(listing.collisions)
     )
     ancestry: list[tuple[str, ...]] | None = None  # each class's ancestors, worked out once
-    if keep is not None or keep_whole:
+    if keep is not None or keep_whole or gaps is not None:
         hierarchy = _Hierarchy(modules)
         ancestry = [hierarchy.ancestors(c) for c in classes]
     if index is not None:
@@ -501,10 +628,26 @@ def _computed(
             files += [by_path[e.path] for e in listing.errors if e.path not in parsed]
             index.keep(_columns_of(listing, modules, classes, ancestry), files)
         index.save()
-    if keep is not None and ancestry is not None:
-        if plain is not None:  # a base named as the plugins name it, or a class loaded
-            ancestry = [(*a, *map(plain, a)) for a in ancestry]
-        classes = [c for c, ancestors in zip(classes, ancestry, strict=True) if keep(ancestors)]
+    seen_as = ancestry
+    if ancestry is not None and plain is not None:
+        # A base named as the plugins name it, or a class loaded.
+        seen_as = [(*a, *map(plain, a)) for a in ancestry]
+    if gaps is not None and ancestry is not None and seen_as is not None:
+        members = [names for m in modules.values() for names in m.members]
+        found = gaps.of(classes, members, ancestry, seen_as, keep)
+        listing.contract_errors = [
+            StaticContractError(
+                plain(c.module) if plain is not None else c.module,
+                c.name,
+                c.path,
+                c.lineno,
+                missing,
+                gaps.contract,
+            )
+            for c, missing in found
+        ]
+    if keep is not None and seen_as is not None:
+        classes = [c for c, ancestors in zip(classes, seen_as, strict=True) if keep(ancestors)]
     if plain is not None:  # back from private names to the plugins' own
         classes = [_renamed(c, plain(c.module), plain) for c in classes]
     listing.classes = classes
