@@ -49,7 +49,9 @@ def module_names(root):
 
 
 #: The options of ``load_pike``'s EXTRA (comma-separated), as ``PikeManager`` arguments.
+#: ``conforms`` (not a manager argument) is ``get_classes(conforms=bench_base.Runs)``.
 LOAD_OPTIONS = {
+    "conforms": {},
     "isolate": {"isolate": True},
     "quarantine": {"quarantine": True},
     "host": {"host": ("bench", "2.0")},
@@ -68,11 +70,16 @@ def load_pike(root, extra):
     for option in extra.split(",") if extra != "-" else ():
         options.update(LOAD_OPTIONS[option])
     parsed_before = "ast" in sys.modules
+    picking = {}
+    if "conforms" in extra.split(","):
+        from bench_base import Runs
+
+        picking["conforms"] = Runs
     with warnings.catch_warnings(record=True) as caught:  # entered before the timing
         warnings.simplefilter("always")
         start = time.perf_counter()
         with PikeManager([root], **options) as mgr:
-            classes = mgr.get_classes()
+            classes = mgr.get_classes(**picking)
             discovered = time.perf_counter()
         end = time.perf_counter()
     return {
@@ -280,6 +287,46 @@ def static_floor(root, extra):
                     ast.parse(f.read())
                 trees += 1
     return {"total": time.perf_counter() - start, "trees": trees}
+
+
+# -- picking by what plugins declare --------------------------------------------------
+
+
+def _empty_cache(extra):
+    """EXTRA ``empty``: pike's cache folder a new, empty one (nothing indexed yet)."""
+    if extra == "empty":
+        import tempfile
+
+        os.environ["PIKE_CACHE_DIR"] = tempfile.mkdtemp(prefix="pike-cache-")
+
+
+def select_pike(root, extra):
+    """A manager made, and the one class declaring the middle module's extension picked
+    with ``select``; counts the plugin modules imported (one is expected)."""
+    _empty_cache(extra)
+    from bench_base import Base
+
+    from pike.manager import PikeManager
+
+    wanted = f".e{len(module_names(root)) // 2}"
+    start = time.perf_counter()
+    with PikeManager([root]) as mgr:
+        found = mgr.select(Base, where=lambda cls: wanted in cls.attrs.get("extensions", ()))
+        picked = time.perf_counter()
+        imported = sum(1 for name in sys.modules if name.startswith("plugin_"))
+        resumed = time.perf_counter()
+    end = time.perf_counter() - (resumed - picked)  # the count is not pike's time
+    return {"total": end - start, "found": len(found), "imported": imported}
+
+
+def select_listing(root, extra):
+    """Static listing of the folder: what ``select`` reads its candidates from."""
+    _empty_cache(extra)
+    from pike.discovery import static
+
+    start = time.perf_counter()
+    listing = static.list_classes([root])
+    return {"total": time.perf_counter() - start, "found": len(listing.classes)}
 
 
 # -- refresh: everything loaded, one file edited ------------------------------------

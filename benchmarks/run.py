@@ -310,6 +310,32 @@ def index_rows(
     return rows
 
 
+def select_rows(
+    sizes: Sizes, scratch: Path, base: Path, budget: Callable[[float], float | None]
+) -> list[Row]:
+    """One class picked by its declared ``extensions`` out of a big folder, against a
+    static listing of that folder: warm (the index written), and with an empty cache
+    folder (every file parsed, by both sides)."""
+    root = trees.extensions(scratch, sizes.big)
+    trees.settled(root)  # the files' states trusted, so the index keeps them all
+    sides = {"pike": "-", "floor": "-"}
+    for name in sides:  # bytecode and the index written
+        run_child("pike" if name == "pike" else "listing", "select", root, base)
+    rows = []
+    for scenario, extra, rounds, limit in (
+        (f"select one of {sizes.big}, warm", "-", sizes.big_rounds, 1.15),
+        (f"select one of {sizes.big}, empty cache", "empty", max(3, sizes.rounds // 4), 1.2),
+    ):
+        sides = {"pike": extra, "floor": extra}
+        samples = measure(sides, "select", root, base, rounds=rounds, floor_side="listing")
+        for run in samples["pike"]:
+            if (run["found"], run["imported"]) != (1, 1):
+                raise SystemExit(f"{scenario}: found {run['found']}, imported {run['imported']}")
+        what = "PikeManager + select(Base, where=extension), vs static.list_classes()"
+        rows.append(versus_floor(scenario, what, samples, budget(limit)))
+    return rows
+
+
 def option_row(
     scenario: str,
     what: str,
@@ -344,6 +370,16 @@ def option_row(
         said = "parsed no" if parsed else "parsed"
         raise SystemExit(f"{scenario}: a warm run of {options[0]} {said} module source")
     return versus_floor(scenario, what, samples, budget)
+
+
+def conforms_row(sizes: Sizes, flat: Path, base: Path, budget: float | None) -> Row:
+    """The flat tree's first ``get_classes()`` with ``conforms=`` a Protocol every class
+    meets, against none, warm (imports included)."""
+    what = "PikeManager([folder]) + get_classes(conforms=Runs), warm, vs no conforms"
+    options = ("conforms", "-")
+    return option_row(
+        f"conforms {sizes.modules}", what, sizes, flat, base, options=options, budget=budget
+    )
 
 
 def isolate_row(sizes: Sizes, flat: Path, base: Path, budget: float | None) -> Row:
@@ -618,6 +654,7 @@ def run(sizes: Sizes, scratch: Path, compare: bool) -> list[Row]:
 
     rows.extend(named_rows(sizes, scratch, base, compare, budget))
     rows.extend(index_rows(sizes, scratch, base, budget))
+    rows.extend(select_rows(sizes, scratch, base, budget))
     rows.append(import_row(scratch, compare, budget))
 
     cycles = measure(two, "cycles", small, base, rounds=max(1, sizes.rounds // 3))
@@ -646,9 +683,10 @@ def isolation_rows(
     base: Path,
     budget: Callable[[float], float | None],
 ) -> list[Row]:
-    """Loading under private names, with quarantine, with requirements checked, from an
-    archive, and import statements in plugin code."""
+    """Contracts checked at load, loading under private names, with quarantine, with
+    requirements checked, from an archive, and import statements in plugin code."""
     return [
+        conforms_row(sizes, flat, base, budget(1.05)),
         isolate_row(sizes, flat, base, budget(1.05)),
         quarantine_row(sizes, flat, base, budget(1.05)),
         requires_row(sizes, scratch, base, budget(1.05)),

@@ -13,7 +13,17 @@ from pathlib import Path
 
 BASE_MODULE = "bench_base"
 
-_BASE_SOURCE = '''"""The base class every benchmark plugin derives from."""
+_BASE_SOURCE = '''"""The base class every benchmark plugin derives from, and a contract."""
+
+from typing import Protocol
+
+
+class Runs(Protocol):
+    """What the host calls on a plugin: every class of the trees conforms."""
+
+    name: str
+
+    def run(self, data): ...
 
 
 class Base:
@@ -269,6 +279,23 @@ def statements(scratch: Path) -> Path:
 
 NAMED_GROUP = "bench.named"
 DROP_IN_GROUP = "bench.dropin"
+
+
+def extensions(scratch: Path, count: int) -> Path:
+    """The ``count`` modules of `flat`, each reader class also declaring the file
+    extension it reads: ``extensions = (".e<i>",)``."""
+    root = scratch / f"extensions{count}"
+    marker = f"extensions {count} v1"
+    if _ready(root, marker):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    declared = '    name = "plugin_{i}_reader"\n'
+    for i in range(count):
+        source = _MODULE.format(i=i)
+        line = declared.format(i=i)
+        source = source.replace(line, f'{line}    extensions = (".e{i}",)\n', 1)
+        _write(root / f"plugin_{i:05d}.py", source)
+    return _finish(root, marker)
 
 
 def drop_in(scratch: Path, count: int) -> Path:

@@ -259,6 +259,56 @@ class Twice:  # would get 'encoding' both by position and by name
         }
 
 
+def test_callables_that_are_no_functions_are_read_by_their_signature(
+    host: ModuleType, make_tree: MakeTree
+) -> None:
+    root = plugins(
+        make_tree,
+        partial_c="""
+import functools
+
+
+def _read(path, *args, encoding, **options): ...
+def _size(a, b=0, *, flag=False, **options): ...
+async def _close(*args): ...
+
+
+class Partial:
+    name = "p"
+    read = functools.partial(_read)  # called as it is: no instance passed
+    size = functools.partial(_size, 1)
+    close = functools.partial(_close)
+
+
+class Needs:
+    name = "n"
+    read = functools.partial(_read)
+    size = functools.partial(_size)  # 'a' is required, and the contract passes nothing
+    close = functools.partial(_close)
+""",
+    )
+    with PikeManager([root], on_error="collect") as mgr:
+        found = mgr.get_all_inherited_classes(object, conforms=host.Reader)
+        assert names(found) == ["Partial"]
+        [needs] = mgr.errors
+        assert needs.mismatches == (  # type: ignore[attr-defined]
+            "size: requires 'a', which the contract does not pass",
+        )
+
+
+def test_a_class_no_class_statement_made_is_told_without_a_line(
+    host: ModuleType, make_tree: MakeTree
+) -> None:
+    # (type(), called here: a metaclass's __new__ would name its own module instead)
+    root = plugins(make_tree, made_c='Made = type("Made", (), {"name": "m"})\n')
+    with PikeManager([root], on_error="collect") as mgr:
+        assert mgr.get_all_inherited_classes(object, conforms=host.Reader) == []
+        [error] = mgr.errors
+    assert isinstance(error, PluginContractError)
+    assert (error.qualname, error.lineno) == ("Made", None)
+    assert str(error).startswith(f"plugin class made_c.Made ({root / 'made_c.py'}) does not")
+
+
 def test_abstract_methods_classmethods_staticmethods_and_properties(
     host: ModuleType, make_tree: MakeTree
 ) -> None:
