@@ -259,6 +259,42 @@ class Twice:  # would get 'encoding' both by position and by name
         }
 
 
+def test_methods_alike_but_for_a_name_the_contract_passes_are_judged_apart(
+    host: ModuleType, make_tree: MakeTree
+) -> None:
+    # Classes are judged in bulk, once per shape of parameters: a name the contract
+    # passes by keyword is part of that shape.
+    body = """
+class Takes{i}:
+    name = "t"
+    def read(self, path, encoding): ...
+    def size(self): ...
+    async def close(self): ...
+
+
+class Misnamed{i}:
+    name = "m"
+    def read(self, path, codec): ...
+    def size(self): ...
+    async def close(self): ...
+"""
+    root = plugins(make_tree, **{f"alike_{i}": body.format(i=i) for i in range(3)})
+    with PikeManager([root], on_error="collect") as mgr:
+        found = mgr.get_all_inherited_classes(object, conforms=host.Reader)
+        assert sorted(names(found)) == ["Takes0", "Takes1", "Takes2"]
+        assert sorted(e.qualname for e in mgr.errors) == [  # type: ignore[attr-defined]
+            "Misnamed0",
+            "Misnamed1",
+            "Misnamed2",
+        ]
+        assert {e.mismatches for e in mgr.errors} == {  # type: ignore[attr-defined]
+            (
+                "read: requires 'codec', which the contract does not pass",
+                "read: takes no keyword argument 'encoding', which the contract passes",
+            )
+        }
+
+
 def test_callables_that_are_no_functions_are_read_by_their_signature(
     host: ModuleType, make_tree: MakeTree
 ) -> None:
