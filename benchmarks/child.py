@@ -320,13 +320,20 @@ def select_pike(root, extra):
 
 
 def select_listing(root, extra):
-    """Static listing of the folder: what ``select`` reads its candidates from."""
+    """Static listing of the folder, what ``select`` reads its candidates from; EXTRA
+    ``where`` also keeps its classes that declare the middle module's extension, as
+    ``select_pike`` picks (by hand, importing nothing)."""
     _empty_cache(extra)
     from pike.discovery import static
 
+    wanted = f".e{len(module_names(root)) // 2}"
     start = time.perf_counter()
     listing = static.list_classes([root])
-    return {"total": time.perf_counter() - start, "found": len(listing.classes)}
+    if extra == "where":
+        found = [cls for cls in listing.classes if wanted in cls.attrs.get("extensions", ())]
+    else:
+        found = listing.classes
+    return {"total": time.perf_counter() - start, "found": len(found)}
 
 
 # -- refresh: everything loaded, one file edited ------------------------------------

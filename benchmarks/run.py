@@ -313,26 +313,45 @@ def index_rows(
 def select_rows(
     sizes: Sizes, scratch: Path, base: Path, budget: Callable[[float], float | None]
 ) -> list[Row]:
-    """One class picked by its declared ``extensions`` out of a big folder, against a
-    static listing of that folder: warm (the index written), and with an empty cache
-    folder (every file parsed, by both sides)."""
+    """One class picked by its declared ``extensions`` out of a big folder (one module
+    imported), against a static listing of that folder: warm, against the listing with
+    the same ``where`` applied to its classes by hand (each class's record made and
+    looked at, as ``select`` must) and against the listing alone (which makes no record
+    until one is looked at); and with an empty cache folder (every file parsed by both
+    sides), against the listing alone."""
     root = trees.extensions(scratch, sizes.big)
     trees.settled(root)  # the files' states trusted, so the index keeps them all
-    sides = {"pike": "-", "floor": "-"}
-    for name in sides:  # bytecode and the index written
-        run_child("pike" if name == "pike" else "listing", "select", root, base)
+    for side in ("pike", "listing"):  # bytecode and the index written
+        run_child(side, "select", root, base)
     rows = []
-    for scenario, extra, rounds, limit in (
-        (f"select one of {sizes.big}, warm", "-", sizes.big_rounds, 1.15),
-        (f"select one of {sizes.big}, empty cache", "empty", max(3, sizes.rounds // 4), 1.2),
+    for scenario, sides, rounds, limit in (
+        (
+            f"select one of {sizes.big}, warm",
+            {"pike": "-", "floor": "where"},
+            sizes.big_rounds,
+            1.15,
+        ),
+        (
+            f"select one of {sizes.big}, warm, vs listing",
+            {"pike": "-", "floor": "-"},
+            max(3, sizes.big_rounds // 2),
+            None,
+        ),
+        (
+            f"select one of {sizes.big}, empty cache",
+            {"pike": "empty", "floor": "empty"},
+            max(3, sizes.rounds // 4),
+            1.2,
+        ),
     ):
-        sides = {"pike": extra, "floor": extra}
         samples = measure(sides, "select", root, base, rounds=rounds, floor_side="listing")
         for run in samples["pike"]:
             if (run["found"], run["imported"]) != (1, 1):
                 raise SystemExit(f"{scenario}: found {run['found']}, imported {run['imported']}")
         what = "PikeManager + select(Base, where=extension), vs static.list_classes()"
-        rows.append(versus_floor(scenario, what, samples, budget(limit)))
+        if sides["floor"] == "where":
+            what += " filtered by that where"
+        rows.append(versus_floor(scenario, what, samples, None if limit is None else budget(limit)))
     return rows
 
 
