@@ -29,8 +29,9 @@ import itertools
 import os
 import struct
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Mapping
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pike import _cache, _walk
 from pike._filestate import FileState, changed, changed_in
@@ -435,22 +436,17 @@ class KeptListing:
                 return None
             if not _sparse(plugins, modules):
                 return None
-            values = [v for _i, v in attrs] + [v for _i, v in plugins]  # type: ignore[union-attr]
-            if not all(type(v) is dict for v in values) or not all_literal(values):
+            attrs, dynamic, plugins = cast("tuple[_Pairs, _Pairs, _Pairs]", self._sparse)
+            values = [*map(_SECOND, attrs), *map(_SECOND, plugins)]
+            if set(map(type, values)) - {dict} or not all_literal(values):
                 return None
-            if not _cache.strings(tuple(itertools.chain.from_iterable(v for _i, v in attrs))):  # type: ignore[union-attr]
+            if not _cache.strings(tuple(itertools.chain.from_iterable(values[: len(attrs)]))):
                 return None
-            if not all(_cache.strings(names) for _i, names in dynamic):  # type: ignore[union-attr]
+            if not all(map(_cache.strings, map(_SECOND, dynamic))):
                 return None
-            by_class: list[Mapping[str, Any]] = [NO_ATTRS] * count
-            for i, value in attrs:  # type: ignore[union-attr]
-                by_class[i] = ReadOnlyDict(value)
-            names: list[frozenset[str]] = [NO_NAMES] * count
-            for i, value in dynamic:  # type: ignore[union-attr]
-                names[i] = frozenset(value)
-            by_module: list[Mapping[Any, Any]] = [NO_ATTRS] * modules
-            for i, value in plugins:  # type: ignore[union-attr]
-                by_module[i] = ReadOnlyDict(value)
+            by_class = _spread(attrs, ReadOnlyDict, NO_ATTRS, count)
+            names = _spread(dynamic, frozenset, NO_NAMES, count)
+            by_module = _spread(plugins, ReadOnlyDict, NO_ATTRS, modules)
             self._extras = (by_class, names, by_module)
         return self._extras
 
@@ -721,15 +717,35 @@ class Index:
 
 def _sparse(value: object, count: int) -> bool:
     """True if ``value`` is a tuple of ``(position, value)`` pairs, each position in
-    ``[0, count)`` and given once."""
+    ``[0, count)`` and given once (checked in bulk: a folder's classes at once)."""
     if type(value) is not tuple:
         return False
-    if not all(type(pair) is tuple and len(pair) == 2 for pair in value):
+    if not value:
+        return True
+    if set(map(type, value)) != {tuple} or set(map(len, value)) != {2}:
         return False
-    positions = [pair[0] for pair in value]
-    if not all(type(i) is int for i in positions) or len(set(positions)) != len(positions):
+    positions = list(map(_FIRST, value))
+    if set(map(type, positions)) != {int} or len(set(positions)) != len(positions):
         return False
-    return not positions or (min(positions) >= 0 and max(positions) < count)
+    return bool(min(positions) >= 0 and max(positions) < count)
+
+
+_Pairs = tuple[tuple[int, Any], ...]
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
+
+
+def _spread(pairs: _Pairs, make: Callable[[Any], Any], empty: Any, count: int) -> list[Any]:
+    """``count`` items: ``make(value)`` at each pair's position, ``empty`` elsewhere
+    (made in bulk: a folder's classes at once)."""
+    made = list(map(make, map(_SECOND, pairs)))
+    positions = list(map(_FIRST, pairs))
+    if positions == list(range(count)):  # every position, in order
+        return made
+    spread = [empty] * count
+    for position, value in zip(positions, made, strict=True):
+        spread[position] = value
+    return spread
 
 
 def _folder_from(item: object) -> FileState | None:
