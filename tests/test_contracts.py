@@ -144,6 +144,45 @@ def test_a_class_that_implements_a_protocol_conforms_without_subclassing_it(
         assert mgr.errors == []
 
 
+def test_a_folder_of_conforming_classes_is_returned_whole(
+    host: ModuleType, make_tree: MakeTree
+) -> None:
+    root = plugins(make_tree, **{f"all_{i}": GOOD_READER for i in range(5)})
+    with PikeManager([root]) as mgr:
+        found = mgr.get_classes(conforms=host.Reader)
+        assert [cls.__module__ for cls in found] == [f"all_{i}" for i in range(5)]
+        assert mgr.errors == []
+
+
+def test_a_contract_kept_among_the_plugins_is_neither_returned_nor_told(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree(
+        {
+            "kept_c.py": """
+from typing import Protocol
+
+
+class Runs(Protocol):
+    def run(self, job): ...
+
+
+class Runner:
+    def run(self, job): ...
+
+
+class Claims(Runs):  # subclasses it, implements nothing of its own
+    pass
+"""
+        }
+    )
+    with PikeManager([root], on_error="collect") as mgr:
+        contract = mgr.load_plugin("kept_c").Runs
+        assert names(mgr.get_classes(conforms=contract)) == ["Runner"]
+        [claims] = mgr.errors
+        assert claims.qualname == "Claims"  # type: ignore[attr-defined]
+
+
 def test_every_kind_of_mismatch_is_named(host: ModuleType, make_tree: MakeTree) -> None:
     body = """
 def read(self, path, extra, *, mode):  # a second positional and a keyword it requires

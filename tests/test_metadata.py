@@ -402,6 +402,23 @@ def test_many_classes_picked_by_base_from_a_whole_listing_are_made_in_bulk(
     assert all(c.dynamic == {"d"} and c.plugin == {"n": c.attrs["k"]} for c in again.classes)
 
 
+def test_a_whole_listing_where_every_class_declares_is_read_back_alike(
+    tmp_path: Path, cache: Path, later: None
+) -> None:
+    # Every class with attrs and dynamic names, every module with a __plugin__: the
+    # index's tables hold a value at every position.
+    folder = tmp_path / "plugins"
+    for i in range(12):
+        source = f"__plugin__ = {{'n': {i}}}\nclass C{i}:\n    k = ({i},)\n    d = f()\n"
+        settled(write(folder, f"m{i:02}.py", source))
+    first = static.list_classes([folder])
+    assert list(cache.glob("listing-*"))
+    again = static.list_classes([folder])  # from the whole listing
+    assert first.classes == again.classes == _fresh(folder, None).classes
+    assert [c.attrs for c in again.classes] == [{"k": (i,)} for i in range(12)]
+    assert all(c.dynamic == {"d"} and c.plugin == {"n": c.attrs["k"][0]} for c in again.classes)
+
+
 def settled(path: Path) -> None:
     """Give ``path`` and its folder times old enough to be trusted (a whole listing is
     kept only of files whose times are)."""
