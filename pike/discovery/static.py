@@ -100,7 +100,7 @@ class StaticError(Frozen):
 
     def __str__(self) -> str:
         where = f"{self.path}, line {self.lineno}" if self.lineno else self.path
-        return f"plugin module {self.module!r} cannot be parsed ({where}): {self.message}"
+        return f"plugin module {self.module!r} ({where}): {self.message}"
 
 
 class StaticContractError(Frozen):
@@ -305,7 +305,7 @@ def _from_facts(entry: ModuleEntry, facts: Facts) -> _Module | StaticError:
     """A parsed file, from its facts (the index's, or `pike.discovery._parse`'s)."""
     classes, bindings, error, plugin, notes = facts
     if error is not None:
-        return StaticError(entry.name, entry.path, error[0], error[1])
+        return StaticError(entry.name, entry.path, error[0], f"cannot be parsed: {error[1]}")
     module = _Module(entry)
     module.bindings = dict(bindings)
     shared = ReadOnlyDict(plugin) if plugin else NO_ATTRS
