@@ -51,6 +51,7 @@ _INTERNAL = frozenset(
         "__match_args__",
         "__module__",
         "__new__",
+        "__callable_proto_members_only__",
         "__non_callable_proto_members__",
         "__orig_bases__",
         "__orig_class__",
@@ -293,6 +294,9 @@ def _protocol_members(protocol: type) -> dict[str, _Call | None]:
                 continue
             value = namespace.get(name, _NO_VALUE)
             members[name] = _call_of(value) if value is not _NO_VALUE else None
+    named = _DICT(protocol).get("__protocol_attrs__")  # typing's own list (3.12 on)
+    if type(named) in (set, frozenset) and all(type(name) is str for name in named):
+        members = {name: members.get(name) for name in named}
     return dict(sorted(members.items()))  # by name, as an ABC's: mismatches in that order
 
 
