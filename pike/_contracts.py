@@ -4,10 +4,10 @@ A contract is a `typing.Protocol` (runtime-checkable or not) or an abstract base
 class. Its members are the Protocol's methods and annotated attributes (its
 Protocol bases' too), or the ABC's abstract methods and properties. A class
 conforms when it has every member (found where Python finds it, the first in
-its MRO, and not the contract's own declaration), and each method can be
-called as the contract's is: the contract's required positional parameters
+its MRO, and not a declaration in that Protocol or ABC), and each method can
+be called as declared there: its required positional parameters
 passed positionally, its required keyword-only ones by name, nothing more
-required, and ``async`` exactly when the contract's is. Parameter names of
+required, and ``async`` exactly when declared so. Parameter names of
 positional parameters are not compared (docs/picking.md, "Contracts").
 
 Plugin classes are read past their hooks: the MRO and class dicts through the
@@ -73,7 +73,7 @@ _VARKEYWORDS = 0x08
 _COROUTINE = 0x80
 # What makes a plain function's parameters (with its defaults' count and whether it
 # has attributes, such as a wrapper's __wrapped__): read in bulk.
-# (Parameter names only where the contract passes a keyword: co_varnames is made anew
+# (Parameter names only where a contract passes a keyword: co_varnames is made anew
 # at each read.)
 _CODE_SHAPE = attrgetter("co_argcount", "co_kwonlyargcount", "co_posonlyargcount", "co_flags")
 _CODE_SHAPE_NAMED = attrgetter(
@@ -137,7 +137,7 @@ class Contract:
         self.cls = cls
         self.members = members
         self.name = f"{type_module(cls) or '?'}.{type_name(cls)}"
-        #: The contract's own classes (its MRO but ``object``): a member found there
+        #: This contract's class and its bases (its MRO but ``object``): a member found there
         #: is the declaration, not an implementation.
         self.owners = frozenset(id(owner) for owner in _MRO(cls)[:-1])
         #: member -> (a plain function's code shape, defaults, attributes) -> whether a
@@ -145,7 +145,7 @@ class Contract:
         self.shapes: dict[str, dict[tuple[Any, ...], bool]] = {}
 
     def claimed_by(self, cls: type) -> bool:
-        """Whether ``cls`` subclasses the contract (by its MRO: no hook of it runs)."""
+        """Whether ``cls`` subclasses this contract (by its MRO: no hook of it runs)."""
         return any(owner is self.cls for owner in _MRO(cls))
 
     def mismatches(self, cls: type) -> list[str]:
@@ -210,12 +210,12 @@ class Contract:
 
 
 def _judge(name: str, wanted: _Call, raw: object) -> tuple[str, ...]:
-    """Why the attribute ``raw`` cannot be called as the contract's method ``name``."""
+    """Why the attribute ``raw`` cannot be called as a contract's method ``name`` is."""
     call = _call_of(raw)
     if call is None:
         return (f"{name}: is {a_type_name(raw)}, not a method",)
     if wanted.on_class and not call.on_class:
-        return (f"{name}: is an instance method; the contract's is called on the class",)
+        return (f"{name}: is an instance method, but declared to be called on the class",)
     return tuple(f"{name}: {problem}" for problem in _differences(wanted, call))
 
 
@@ -322,7 +322,8 @@ def _lookup(mro: tuple[type, ...], name: str) -> tuple[Any, type | None]:
 
 
 def _annotated(mro: tuple[type, ...], name: str, skip: frozenset[int]) -> bool:
-    """Whether a class of ``mro`` (not the contract's own) annotates ``name``."""
+    """Whether a class of ``mro`` (not one of ``skip``, a contract's) annotates
+    ``name``."""
     for klass in mro:
         if id(klass) in skip:
             continue
@@ -445,7 +446,8 @@ def _bound(call: _Call) -> _Call:
 
 
 def _differences(contract: _Call, plugin: _Call) -> list[str]:
-    """Why a call made as the contract says would fail on ``plugin`` (empty: it works)."""
+    """Why a call made as ``contract`` declares would fail on ``plugin`` (empty: it
+    works)."""
     if plugin.required < 0:
         return ["takes no parameter for the instance it is called on"]
     problems = []
@@ -453,13 +455,13 @@ def _differences(contract: _Call, plugin: _Call) -> list[str]:
     if not plugin.var_positional and len(plugin.positional) < passed:
         problems.append(
             f"takes {len(plugin.positional)} positional argument"
-            f"{'' if len(plugin.positional) == 1 else 's'}; the contract passes {passed}"
+            f"{'' if len(plugin.positional) == 1 else 's'}; the host passes {passed}"
         )
     by_name = contract.required_keywords
     for index in range(passed, plugin.required):
         name = plugin.positional[index]
         if index < plugin.positional_only or name not in by_name:
-            problems.append(f"requires {name!r}, which the contract does not pass")
+            problems.append(f"requires {name!r}, which the host does not pass")
     for name in sorted(by_name):
         if name in plugin.keyword_only:
             continue
@@ -470,14 +472,14 @@ def _differences(contract: _Call, plugin: _Call) -> list[str]:
                     problems.append(f"would get {name!r} both by position and by name")
                 continue
         if not plugin.var_keyword:
-            problems.append(f"takes no keyword argument {name!r}, which the contract passes")
+            problems.append(f"takes no keyword argument {name!r}, which the host passes")
     for name in sorted(plugin.required_keywords - by_name):
-        problems.append(f"requires keyword-only {name!r}, which the contract does not pass")
+        problems.append(f"requires keyword-only {name!r}, which the host does not pass")
     if plugin.is_async != contract.is_async:
         problems.append(
-            "is async; the contract's is not"
+            "is async, but declared not async"
             if plugin.is_async
-            else "is not async; the contract's is"
+            else "is not async, but declared async"
         )
     return problems
 
@@ -491,7 +493,7 @@ def conforming(
 ) -> list[type]:
     """The ``classes`` that conform to ``contract``. One that does not is a
     `PluginContractError` given to ``report`` (which may raise) when it claims to be a
-    plugin: it subclasses the contract, or ``asked`` (the caller asked for it by base);
+    plugin: it subclasses ``contract``, or ``asked`` (the caller asked for it by base);
     else it is left out unsaid. One whose check raises is a `PluginObjectError`. The
     contract's own classes (a host may keep its contract among its plugins) declare
     the members rather than implement them: left out unsaid."""

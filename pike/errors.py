@@ -244,12 +244,12 @@ class PluginObjectError(PluginError):
 
 
 class PluginContractError(PluginError):
-    """A plugin class that does not implement the contract it claims (``conforms=``).
+    """A plugin class that does not implement a contract it claims (``conforms=``).
 
     ``qualname`` names the class, ``lineno`` is the line of its ``class``
-    statement, ``contract`` names the contract (``module.Name``) and
+    statement, ``contract`` names its contract (``module.Name``) and
     ``mismatches`` says, one line per member, what is missing or cannot be
-    called as the contract calls it (docs/picking.md, "Contracts").
+    called as its contract declares (docs/picking.md, "Contracts").
     """
 
     def __init__(

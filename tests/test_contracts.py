@@ -193,12 +193,12 @@ def close(self):  # not async
     pass
 """
     assert mismatches_of(host, make_tree, body, "Reader") == [
-        "close: is not async; the contract's is",
+        "close: is not async, but declared async",
         "name: missing",
-        "read: requires 'extra', which the contract does not pass",
-        "read: takes no keyword argument 'encoding', which the contract passes",
-        "read: requires keyword-only 'mode', which the contract does not pass",
-        "size: requires keyword-only 'verbose', which the contract does not pass",
+        "read: requires 'extra', which the host does not pass",
+        "read: takes no keyword argument 'encoding', which the host passes",
+        "read: requires keyword-only 'mode', which the host does not pass",
+        "size: requires keyword-only 'verbose', which the host does not pass",
     ]
 
 
@@ -227,8 +227,8 @@ async def close(self):
     pass
 """
     assert mismatches_of(host, make_tree, body, "Reader") == [
-        "read: takes 0 positional arguments; the contract passes 1",
-        "size: is async; the contract's is not",
+        "read: takes 0 positional arguments; the host passes 1",
+        "size: is async, but declared not async",
     ]
 
 
@@ -293,7 +293,7 @@ class Twice:  # would get 'encoding' both by position and by name
         assert names(found) == ["Star", "ByName"]
         by_class = {e.qualname: e.mismatches for e in mgr.errors}  # type: ignore[attr-defined]
         assert by_class == {
-            "Wrapped": ("size: requires 'required', which the contract does not pass",),
+            "Wrapped": ("size: requires 'required', which the host does not pass",),
             "Twice": ("read: would get 'encoding' both by position and by name",),
         }
 
@@ -328,8 +328,8 @@ class Misnamed{i}:
         ]
         assert {e.mismatches for e in mgr.errors} == {  # type: ignore[attr-defined]
             (
-                "read: requires 'codec', which the contract does not pass",
-                "read: takes no keyword argument 'encoding', which the contract passes",
+                "read: requires 'codec', which the host does not pass",
+                "read: takes no keyword argument 'encoding', which the host passes",
             )
         }
 
@@ -367,7 +367,7 @@ class Needs:
         assert names(found) == ["Partial"]
         [needs] = mgr.errors
         assert needs.mismatches == (  # type: ignore[attr-defined]
-            "size: requires 'a', which the contract does not pass",
+            "size: requires 'a', which the host does not pass",
         )
 
 
@@ -426,9 +426,9 @@ class Elsewhere:  # does not claim the contract: left out unsaid
         )
         assert wrong.qualname == "Wrong"  # type: ignore[attr-defined]
         assert wrong.mismatches == (  # type: ignore[attr-defined]
-            "check: is an instance method; the contract's is called on the class",
-            "make: is an instance method; the contract's is called on the class",
-            "run: requires 'retries', which the contract does not pass",
+            "check: is an instance method, but declared to be called on the class",
+            "make: is an instance method, but declared to be called on the class",
+            "run: requires 'retries', which the host does not pass",
         )
         assert host.Runner.helper is not None  # a method that is not abstract: no member
 

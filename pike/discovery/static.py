@@ -154,7 +154,7 @@ class StaticContractError(Frozen):
 class StaticListing(Value):
     """What [`list_classes`][pike.discovery.static.list_classes] found: classes in load
     order, the names of the modules parsed, errors, skipped entries, collisions, and
-    (with ``contract=``) the classes that lack members of the contract."""
+    (with ``contract=``) the classes that lack members of that contract."""
 
     __slots__ = ("classes", "collisions", "contract_errors", "errors", "module_names", "skipped")
     __match_args__ = (
@@ -371,7 +371,7 @@ class _Gaps:
 
     def __init__(self, wanted: tuple[str, ...], bare: str, contract: str) -> None:
         self.wanted = wanted
-        self.bare = bare  # the contract's class name: an ancestor of that name is it
+        self.bare = bare  # this contract's class name: an ancestor of that name is it
         self.contract = contract
 
     def of(
@@ -382,9 +382,9 @@ class _Gaps:
         seen_as: list[tuple[str, ...]],
         keep: Callable[[tuple[str, ...]], bool] | None,
     ) -> list[tuple[StaticClass, tuple[str, ...]]]:
-        """Each class that claims the contract (an ancestor named like it, or ``keep``
+        """Each class that claims this contract (an ancestor named like it, or ``keep``
         accepts it) and lacks members by name, with those names; a class with an
-        ancestor that is neither a listed class nor the contract is not judged."""
+        ancestor that is neither a listed class nor that contract is not judged."""
         own = {c.qualname: names for c, names in zip(classes, members, strict=True)}
         bare = self.bare
         found = []
@@ -481,7 +481,7 @@ def list_classes(
     ``contract`` (a `typing.Protocol` or an abstract base class) reports, in
     ``contract_errors``, the classes that subclass it by name (or match ``base``)
     and whose own body and listed bases lack a member of it by name; a class with
-    a base that is not listed (but the contract) is not judged
+    a base that is not listed (but that contract) is not judged
     ([contracts](https://pyarmory-pike.readthedocs.io/en/latest/picking/#contracts)).
     """
     if not isinstance(isolate, bool):

@@ -323,7 +323,7 @@ class ExtensionManager(Generic[T]):
     #: does); pike reads them again when ``sys.path``, its folders or a
     #: distribution's ``entry_points.txt`` have changed (its cache file's rule).
     ENTRY_POINT_CACHE: ClassVar[dict[str, list[metadata.EntryPoint]]] = {}
-    #: The contract (``conforms=``) each loaded plugin is checked against, if any.
+    #: What each loaded plugin is checked against (``conforms=``), if anything.
     _contract: Contract | None = None
     _filled: ClassVar[dict[str, tuple[object, list[metadata.EntryPoint]]]] = {}
 
