@@ -23,7 +23,7 @@ import sys
 import typing
 from collections.abc import Callable
 from itertools import compress, repeat
-from operator import and_, attrgetter, is_, is_not, length_hint, methodcaller
+from operator import and_, attrgetter, contains, getitem, is_, length_hint, methodcaller
 from types import FunctionType
 from typing import Any
 
@@ -71,17 +71,16 @@ _INTERNAL = frozenset(
 _VARARGS = 0x04
 _VARKEYWORDS = 0x08
 _COROUTINE = 0x80
-# What makes a plain function's parameters (with its defaults' count and whether it
-# has attributes, such as a wrapper's __wrapped__): read in bulk.
-# (Parameter names only where a contract passes a keyword: co_varnames is made anew
-# at each read.)
-_CODE_SHAPE = attrgetter("co_argcount", "co_kwonlyargcount", "co_posonlyargcount", "co_flags")
+# What decides whether a plain function can take a call (with its defaults' count and
+# whether it is a wrapper): read in bulk. Which parameters take no keyword, and their
+# names, only where a contract passes a keyword (co_varnames is made anew at each read).
+_CODE_SHAPE = attrgetter("co_argcount", "co_kwonlyargcount", "co_flags")
 _CODE_SHAPE_NAMED = attrgetter(
-    "co_argcount", "co_kwonlyargcount", "co_posonlyargcount", "co_flags", "co_varnames"
+    "co_argcount", "co_kwonlyargcount", "co_flags", "co_posonlyargcount", "co_varnames"
 )
 _CODE = attrgetter("__code__")
 _DEFAULTS = attrgetter("__defaults__")
-_FUNCTION_DICT = attrgetter("__dict__")
+_CLASS_DICT = attrgetter("__dict__")  # for classes whose metaclass is type itself
 
 
 class _Call:
@@ -175,38 +174,70 @@ class Contract:
 
     def surely_conforming(self, classes: list[type]) -> list[bool]:
         """Whether each of ``classes`` conforms, found in bulk for the common case: each
-        member in the class's own namespace, each method a plain function (without
-        attributes of its own), judged once per shape of parameters. False means "not
+        member in the class's own namespace, each method a plain function (not a
+        decorator's wrapper), judged once per shape of parameters. False means "not
         sure": ask `mismatches` ("conforms 1000" benchmark row: one class at a time
         costs more than the imports' 5%)."""
         if self.owners.intersection(map(id, classes)):
             return [False] * len(classes)
-        spaces = list(map(_DICT, classes))
-        sure = [True] * len(classes)
+        if set(map(type, classes)) == {type}:  # no metaclass: type's own __dict__ served
+            spaces = list(map(_CLASS_DICT, classes))
+        else:
+            spaces = list(map(_DICT, classes))
+        sure: list[bool] | None = None  # None: every class so far
         for name, wanted in self.members.items():
-            values = list(map(methodcaller("get", name, _NO_VALUE), spaces))
             if wanted is None:  # an attribute: any value will do
-                sure = list(map(and_, sure, map(is_not, values, repeat(_NO_VALUE))))
+                held = list(map(contains, spaces, repeat(name)))
+                if not all(held):
+                    sure = _both(sure, held)
                 continue
+            if all(map(contains, spaces, repeat(name))):
+                values = list(map(getitem, spaces, repeat(name)))
+            else:
+                values = list(map(methodcaller("get", name, _NO_VALUE), spaces))
             plain = list(map(is_, map(type, values), repeat(FunctionType)))
-            functions = list(compress(values, plain))
+            functions = values if all(plain) else list(compress(values, plain))
             shape_of = _CODE_SHAPE_NAMED if wanted.required_keywords else _CODE_SHAPE
+            if _any_wrapper(functions):  # judged by the signature it reports: unsure
+                wrapped = list(map(_is_wrapper, functions))
+            else:
+                wrapped = list(repeat(False, len(functions)))
             shapes = list(
                 zip(
                     map(shape_of, map(_CODE, functions)),
                     map(length_hint, map(_DEFAULTS, functions)),
-                    map(bool, map(_FUNCTION_DICT, functions)),
+                    wrapped,
                     strict=True,
                 )
             )
             known = self.shapes.setdefault(name, {})
-            for shape, function in dict(zip(shapes, functions, strict=True)).items():
-                if shape not in known:  # judged once; a wrapper or a keyword-only: unsure
-                    simple = not shape[2] and not shape[0][1]
-                    known[shape] = simple and not _judge(name, wanted, function)
-            judged = iter(list(map(known.__getitem__, shapes)))
-            sure = list(map(and_, sure, [is_plain and next(judged) for is_plain in plain]))
-        return sure
+            for shape in set(shapes).difference(known):  # each shape judged once
+                function = functions[shapes.index(shape)]
+                simple = not shape[2] and not shape[0][1]  # no wrapper, no keyword-only
+                known[shape] = simple and not _judge(name, wanted, function)
+            judged = list(map(known.__getitem__, shapes))
+            if functions is not values:
+                verdicts = iter(judged)
+                judged = [is_plain and next(verdicts) for is_plain in plain]
+            if not all(judged):
+                sure = _both(sure, judged)
+        return [True] * len(classes) if sure is None else sure
+
+
+def _both(sure: list[bool] | None, more: list[bool]) -> list[bool]:
+    return more if sure is None else list(map(and_, sure, more))
+
+
+def _any_wrapper(functions: list[FunctionType]) -> bool:
+    """Whether one of the plain ``functions`` is a decorator's wrapper (``__wrapped__``
+    or ``__signature__`` set on it); looked up without making their ``__dict__``."""
+    return any(map(hasattr, functions, repeat("__wrapped__"))) or any(
+        map(hasattr, functions, repeat("__signature__"))
+    )
+
+
+def _is_wrapper(function: FunctionType) -> bool:
+    return hasattr(function, "__wrapped__") or hasattr(function, "__signature__")
 
 
 def _judge(name: str, wanted: _Call, raw: object) -> tuple[str, ...]:
