@@ -184,28 +184,42 @@ class Note:
         """Plugin module ``entry`` begins to run in this thread; its file (an archive's
         member: the archive) was in ``state``."""
         ident = _get_ident()
-        stack = self._stacks.get(ident)
-        if stack is None:
-            with self._writing:
-                stack = self._stacks[ident] = []
-        path = entry.path
         with self._writing:  # checked and written as one: another thread may begin too
-            if ident == self._batch_owner and not stack and len(self._stacks) == 1:
-                place = self._batch.get(path, -1)
-                if place >= 0:  # a module of the batch, alone
-                    data = (*state.key, _NO_DIGEST if state.digest is None else state.digest)
+            stacks = self._stacks
+            stack = stacks.get(ident)
+            if stack is None:
+                stack = stacks[ident] = []
+            if not stack and ident == self._batch_owner and len(stacks) == 1:
+                place = self._batch.get(entry.path, -1)
+                if place >= 0:  # a module of the batch, alone: the slot says it all
+                    digest = state.digest
+                    data = (*state.key, _NO_DIGEST if digest is None else digest)
                     stack.append((None, place, data))
-                    self._put_slot(1, place, data)
+                    self._generation = generation = (self._generation + 1) & 0xFFFFFFFF
+                    _SLOT.pack_into(self._slot, _SLOT_AT, generation, 1, place, *data, generation)
                     return
-        file = path if entry.source == entry.search_path else entry.source
-        stack.append((marshal.dumps((entry.name, path, file, *state.key, state.digest)), -1, ()))
+        file = entry.path if entry.source == entry.search_path else entry.source
+        item = marshal.dumps((entry.name, entry.path, file, *state.key, state.digest))
+        with self._writing:
+            stack.append((item, -1, ()))
         self._write()
 
     def leave(self) -> None:
         """The innermost import of this thread ended (it landed or raised)."""
-        stack = self._stacks.get(_get_ident())
-        if stack:
-            stack.pop()
+        with self._writing:
+            stacks = self._stacks
+            stack = stacks.get(_get_ident())
+            if stack:
+                stack.pop()
+            if stack is not None and len(stacks) == 1:  # this thread's imports alone
+                self._generation = generation = (self._generation + 1) & 0xFFFFFFFF
+                if not stack:
+                    _SLOT.pack_into(self._slot, _SLOT_AT, generation, *_IDLE, generation)
+                    return
+                written, place, data = stack[-1]
+                if written is None:
+                    _SLOT.pack_into(self._slot, _SLOT_AT, generation, 1, place, *data, generation)
+                    return
         self._write()
 
     def hold(self, entries: list[ModuleEntry]) -> None:
@@ -290,6 +304,7 @@ _SLOT = struct.Struct("<IBI6qI")
 _SLOT_AT = len(_MAGIC)
 _SLOT_SIZE = _SLOT_AT + _SLOT.size
 _NO_KEY = (0, 0, 0, 0, 0, 0)
+_IDLE = (0, 0, *_NO_KEY)  # what the slot says between a generation's two copies: nothing
 _NO_DIGEST = -2  # a state without a digest (a digest is -1 or a CRC-32)
 
 
