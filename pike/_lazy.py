@@ -10,7 +10,6 @@ nor the plugins it loaded, alive.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +41,9 @@ class LazyClass:
         self.static = static
         self._base = base
         # A bound method of the manager, held weakly (docs/picking.md).
-        self._loader = weakref.WeakMethod(loader)
+        from weakref import WeakMethod  # (not at import: "import pike.manager")
+
+        self._loader = WeakMethod(loader)
 
     @property
     def name(self) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import errno
 import keyword
 import os
-import string
 import time
 from bisect import bisect_left
 from stat import S_ISREG
@@ -70,8 +69,9 @@ _BYTECODE = (".pyc",)
 # Stems that pass str.isidentifier() but are no plugin module name.
 _RESERVED = frozenset(keyword.kwlist) | {"__init__", "__main__"}
 _RESERVED_SORTED = sorted(_RESERVED)
-# The characters of an ASCII identifier, as bytes to delete in one pass.
-_IDENTIFIER_BYTES = (string.ascii_letters + string.digits + "_").encode("ascii")
+# The characters of an ASCII identifier, as bytes to delete in one pass (spelled out:
+# the string module costs 3% of "import pike.manager").
+_IDENTIFIER_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 
 
 class ModuleEntry(Frozen):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -61,6 +60,8 @@ StrPath = str | os.PathLike[str]
 _Manager = TypeVar("_Manager", bound="PikeManager")
 
 if TYPE_CHECKING:
+    from weakref import WeakValueDictionary
+
     from pike._contracts import Contract
     from pike._watch import Watch
     from pike.discovery.static import StaticClass
@@ -183,7 +184,7 @@ class PikeManager:
         self._classes: tuple[int, list[type]] | None = None
         # The watches made by `watch`, stopped at cleanup (by identity; one never
         # entered goes when it is collected). Made by the first `watch`.
-        self._watches: weakref.WeakValueDictionary[int, Watch] | None = None
+        self._watches: WeakValueDictionary[int, Watch] | None = None
         self._session.start(self.module_finder, self._roots)
 
     # -- lifecycle -----------------------------------------------------------
@@ -529,7 +530,9 @@ class PikeManager:
         checked = _watch.check(on_change, debounce, backend, poll_interval)
         self._check_active()
         if self._watches is None:
-            self._watches = weakref.WeakValueDictionary()
+            from weakref import WeakValueDictionary  # (not at import: "import pike.manager")
+
+            self._watches = WeakValueDictionary()
         watches = self._watches
         if any(watch.watching for watch in watches.values()):
             raise PikeValueError(
