@@ -62,7 +62,7 @@ __all__ = [
 logger = _log.get(__name__)
 
 #: Bumped when what is stored changes shape or meaning; other formats are other files.
-FORMAT = 4
+FORMAT = 5
 _MAGIC = b"pike-cache"
 _HEADER = struct.Struct("<10sII")  # magic, format, CRC-32 of the payload
 _OFF = ("", "0", "off", "no", "false")

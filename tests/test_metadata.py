@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import pickle
 import random
@@ -354,16 +355,18 @@ def test_a_files_facts_of_the_wrong_shape_are_drawn_afresh(
 
 
 WRONG_TABLES: list[tuple[str, Any]] = [
-    ("attrs", "attrs"),
-    ("attrs", ((0,),)),
-    ("attrs", ((5, {"x": 1}),)),
-    ("attrs", (("0", {"x": 1}),)),
-    ("attrs", ((0, {"x": 1}), (0, {"x": 2}))),
-    ("attrs", ((0, {1: 1}),)),
-    ("attrs", ((0, [("x", 1)]),)),
-    ("dynamic", ((0, (1,)),)),
-    ("plugins", ((0, "plugin"),)),
-    ("plugins", ((3, {}),)),
+    ("declared", "declared"),
+    ("declared", ()),
+    ("declared", (b"", b"")),
+    ("declared", ("x",)),
+    ("declared", (b"\x00garbage",)),
+    ("declared", (marshal.dumps(({"x": 1},)),)),
+    ("declared", (marshal.dumps(({1: 1}, None)),)),
+    ("declared", (marshal.dumps(([("x", 1)], None)),)),
+    ("declared", (marshal.dumps(({"x": 1}, (1,))),)),
+    ("declared", (marshal.dumps(({"x": compile("1", "", "eval")}, None)),)),
+    ("plugins", (marshal.dumps("plugin"),)),
+    ("plugins", (b"", b"")),
 ]
 
 
@@ -378,6 +381,7 @@ def test_a_whole_listings_tables_of_the_wrong_shape_are_not_believed(
     [listing] = cache.glob("listing-*")
     document = _cache.read(listing.name)
     assert document is not None
+    # What classes declare is kept serialised apart, a class (a module) at a time.
     document[key] = planted
     _cache.write(listing.name, document)
     listed = static.list_classes([tmp_path / "plugins"])
@@ -417,6 +421,32 @@ def test_a_whole_listing_where_every_class_declares_is_read_back_alike(
     assert first.classes == again.classes == _fresh(folder, None).classes
     assert [c.attrs for c in again.classes] == [{"k": (i,)} for i in range(12)]
     assert all(c.dynamic == {"d"} and c.plugin == {"n": c.attrs["k"][0]} for c in again.classes)
+
+
+@pytest.mark.parametrize("poisoned", [False, True])
+def test_a_few_classes_picked_by_base_read_their_declarations_alone(
+    tmp_path: Path, cache: Path, later: None, poisoned: bool
+) -> None:
+    from pike import _cache
+
+    folder = tmp_path / "plugins"
+    settled(write(folder, "base.py", "class Base:\n    pass\n"))
+    for i in range(5):
+        source = f"__plugin__ = {{'n': {i}}}\nfrom base import Base\nclass C{i}(Base):\n"
+        settled(write(folder, f"m{i}.py", source + f"    k = {i}\n    d = f()\n"))
+    static.list_classes([folder])  # the whole listing kept
+    if poisoned:
+        [listing] = cache.glob("listing-*")
+        document = _cache.read(listing.name)
+        assert document is not None
+        declared = list(document["declared"])
+        declared[1] = marshal.dumps(({"k": compile("1", "", "eval")}, None))  # no literal
+        document["declared"] = tuple(declared)
+        _cache.write(listing.name, document)
+    picked = static.list_classes([folder], base="Base")
+    assert [(c.name, c.attrs, c.dynamic, c.plugin) for c in picked.classes] == [
+        (f"C{i}", {"k": i}, {"d"}, {"n": i}) for i in range(5)
+    ]
 
 
 def settled(path: Path) -> None:

@@ -26,10 +26,12 @@ nothing is ever written into the search paths.
 from __future__ import annotations
 
 import itertools
+import marshal
 import os
 import struct
 import time
 from collections.abc import Callable, Mapping
+from itertools import compress
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -326,11 +328,13 @@ class KeptListing:
 
     __slots__ = (
         "_columns",
+        "_declared",
         "_extras",
         "_files",
         "_names",
         "_packed",
         "_paths",
+        "_plugins",
         "_sparse",
         "_text",
         "count",
@@ -355,7 +359,9 @@ class KeptListing:
         self._names: list[str] | None = None
         self._packed = [document.get(name) for name, _code in COLUMNS]
         self._columns: tuple[list[str], list[memoryview[int]]] | None = None
-        self._sparse = (document.get("attrs"), document.get("dynamic"), document.get("plugins"))
+        self._declared = document.get("declared")  # bytes per class (b"": nothing)
+        self._plugins = document.get("plugins")  # bytes per module
+        self._sparse: tuple[object, object, object] | None = None
         self._extras: Extras | None = None
 
     @classmethod
@@ -430,13 +436,13 @@ class KeptListing:
         read-only values (shared empties where there are none), checked; None if one is
         wrong. All are checked at once (`pike._literals.all_literal`)."""
         if self._extras is None:
-            attrs, dynamic, plugins = self._sparse
+            attrs, dynamic, plugins = self._tables()
             count, modules = self.count, len(self.modules)
             if not (_sparse(attrs, count) and _sparse(dynamic, count)):
                 return None
             if not _sparse(plugins, modules):
                 return None
-            attrs, dynamic, plugins = cast("tuple[_Pairs, _Pairs, _Pairs]", self._sparse)
+            attrs, dynamic, plugins = cast("tuple[_Pairs, _Pairs, _Pairs]", self._tables())
             values = [*map(_SECOND, attrs), *map(_SECOND, plugins)]
             if set(map(type, values)) - {dict} or not all_literal(values):
                 return None
@@ -450,6 +456,61 @@ class KeptListing:
             self._extras = (by_class, names, by_module)
         return self._extras
 
+    def _tables(self) -> tuple[object, object, object]:
+        """The attrs, dynamic and plugins tables (pairs of a position and a value),
+        unserialised on first use; unchecked but for their form (else three Nones)."""
+        if self._sparse is None:
+            self._sparse = (None, None, None)
+            declared = _blobs(self._declared, self.count)
+            plugins = _blobs(self._plugins, len(self.modules))
+            if declared is None or plugins is None:
+                return self._sparse
+            try:
+                values = list(map(marshal.loads, compress(declared, declared)))
+                made = list(map(marshal.loads, compress(plugins, plugins)))
+            except (EOFError, ValueError, TypeError):
+                return self._sparse
+            if values and (set(map(type, values)) != {tuple} or set(map(len, values)) != {2}):
+                return self._sparse
+            at = list(compress(itertools.count(), declared))
+            self._sparse = (
+                tuple((i, a) for i, (a, _d) in zip(at, values, strict=True) if a is not None),
+                tuple((i, d) for i, (_a, d) in zip(at, values, strict=True) if d is not None),
+                tuple(zip(compress(itertools.count(), plugins), made, strict=True)),
+            )
+        return self._sparse
+
+    def extras_of(self, i: int, owner: int) -> tuple[Any, Any, Any] | None:
+        """Class ``i``'s attrs and dynamic names, and its module's (``owner``'s)
+        ``__plugin__``, read and checked alone (for a few classes, without making every
+        class's: "one of 10000, static route"); None if a value is wrong."""
+        if self._extras is not None:
+            return self._extras[0][i], self._extras[1][i], self._extras[2][owner]
+        declared = _blobs(self._declared, self.count)
+        plugins = _blobs(self._plugins, len(self.modules))
+        if declared is None or plugins is None:
+            return None
+        try:
+            mine = marshal.loads(declared[i]) if declared[i] else (None, None)
+            plugin = marshal.loads(plugins[owner]) if plugins[owner] else None
+        except (EOFError, ValueError, TypeError):
+            return None
+        if type(mine) is not tuple or len(mine) != 2:
+            return None
+        attrs, dynamic = mine
+        values = [value for value in (attrs, plugin) if value is not None]
+        if set(map(type, values)) - {dict} or not all_literal(values):
+            return None
+        if attrs is not None and not _cache.strings(tuple(attrs)):
+            return None
+        if dynamic is not None and not _cache.strings(dynamic):
+            return None
+        return (
+            NO_ATTRS if attrs is None else ReadOnlyDict(attrs),
+            NO_NAMES if dynamic is None else frozenset(dynamic),
+            NO_ATTRS if plugin is None else ReadOnlyDict(plugin),
+        )
+
     def ancestors(self) -> memoryview[int] | None:
         """Each class's ancestors (a position in ``tuples``), checked; None if wrong."""
         return self._column(4, len(self.tuples))
@@ -458,15 +519,17 @@ class KeptListing:
         """Class ``i`` as ``StaticClass``'s fields but its source, checked; None if a value
         is wrong."""
         names = self._names_of()
-        extras = self.extras()
         columns = [
             _unpacked(value, code, self.count)
             for value, (_n, code) in zip(self._packed, COLUMNS, strict=True)
         ]
-        if names is None or extras is None or None in columns or not 0 <= i < self.count:
+        if names is None or None in columns or not 0 <= i < self.count:
             return None
         owner, line, bases, resolved = (column[i] for column in columns[:4])  # type: ignore[index]
         if owner >= len(self.modules) or line < 1 or max(bases, resolved) >= len(self.tuples):
+            return None
+        extras = self.extras_of(i, owner)
+        if extras is None:
             return None
         tuples = self.tuples
         return (
@@ -476,9 +539,7 @@ class KeptListing:
             line,
             tuples[bases],
             tuples[resolved],
-            extras[0][i],
-            extras[1][i],
-            extras[2][owner],
+            *extras,
         )
 
 
@@ -684,6 +745,18 @@ class Index:
             stated = _KeptFiles.of(paths, hashes)
         except struct.error:  # a number that does not fit (a line past 2**32...): not kept
             return
+        # What classes declare, serialised apart, a class (a module) at a time: read only
+        # when a class is looked at, one by one for a few ("warm listing 10000", "one of
+        # 10000, static route" benchmark rows).
+        attrs, dynamic, plugins = (dict(packed.pop(name, ())) for name in _EXTRAS)  # type: ignore[call-overload]
+        packed["declared"] = tuple(
+            marshal.dumps((attrs.get(i), dynamic.get(i))) if i in attrs or i in dynamic else b""
+            for i in range(packed["count"])  # type: ignore[call-overload]
+        )
+        packed["plugins"] = tuple(
+            marshal.dumps(plugins[i]) if i in plugins else b""
+            for i in range(len(packed["modules"]))  # type: ignore[arg-type]
+        )
         document = {
             **packed,
             "roots": self._roots,
@@ -731,8 +804,19 @@ def _sparse(value: object, count: int) -> bool:
 
 
 _Pairs = tuple[tuple[int, Any], ...]
+#: The tables of what classes declare, kept serialised apart ("extras").
+_EXTRAS = ("attrs", "dynamic", "plugins")
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
+
+
+def _blobs(value: object, count: int) -> tuple[bytes, ...] | None:
+    """``value`` if it is a tuple of ``count`` bytes objects, else None."""
+    if type(value) is not tuple or len(value) != count:
+        return None
+    if value and set(map(type, value)) != {bytes}:
+        return None
+    return value
 
 
 def _spread(pairs: _Pairs, make: Callable[[Any], Any], empty: Any, count: int) -> list[Any]:
