@@ -23,7 +23,7 @@ import sys
 import typing
 from collections.abc import Callable
 from itertools import compress, repeat
-from operator import and_, attrgetter, contains, getitem, is_, length_hint, methodcaller
+from operator import and_, attrgetter, contains, getitem, is_, itemgetter, length_hint, methodcaller
 from types import FunctionType
 from typing import Any
 
@@ -81,6 +81,7 @@ _CODE_SHAPE_NAMED = attrgetter(
 _CODE = attrgetter("__code__")
 _DEFAULTS = attrgetter("__defaults__")
 _CLASS_DICT = attrgetter("__dict__")  # for classes whose metaclass is type itself
+_FIRST = itemgetter(0)
 
 
 class _Call:
@@ -154,6 +155,7 @@ class Contract:
         """
         mro = _MRO(cls)
         spaces = list(map(_DICT, mro))
+        still = _still_abstract(_DICT(cls).get("__abstractmethods__"))
         problems: list[str] = []
         for name, wanted in self.members.items():
             raw = owner = None
@@ -162,7 +164,7 @@ class Contract:
                 if raw is not _NO_VALUE:
                     owner = klass
                     break
-            if owner is None or id(owner) in self.owners:
+            if owner is None or id(owner) in self.owners or name in still:
                 if wanted is None and _annotated(mro, name, self.owners):
                     continue  # an instance attribute the class declares
                 problems.append(f"{name}: missing")
@@ -180,11 +182,19 @@ class Contract:
         costs more than the imports' 5%)."""
         if self.owners.intersection(map(id, classes)):
             return [False] * len(classes)
-        if set(map(type, classes)) == {type}:  # no metaclass: type's own __dict__ served
-            spaces = list(map(_CLASS_DICT, classes))
+        # Each class first in its own MRO (a metaclass's mro() may say otherwise).
+        first = list(map(is_, map(_FIRST, map(_MRO, classes)), classes))
+        sure: list[bool] | None = None if all(first) else first  # None: every class so far
+        if all(map(is_, map(type, classes), repeat(type))):  # no metaclass: type's own
+            spaces = list(map(_CLASS_DICT, classes))  # __dict__ served, abstract nothing
         else:
             spaces = list(map(_DICT, classes))
-        sure: list[bool] | None = None  # None: every class so far
+            abstract = map(methodcaller("get", "__abstractmethods__"), spaces)
+            concrete = [
+                value is None or (type(value) is frozenset and not value) for value in abstract
+            ]
+            if not all(concrete):  # an abstract method left: one class at a time
+                sure = _both(sure, concrete)
         for name, wanted in self.members.items():
             if wanted is None:  # an attribute: any value will do
                 held = list(map(contains, spaces, repeat(name)))
@@ -222,6 +232,14 @@ class Contract:
             if not all(judged):
                 sure = _both(sure, judged)
         return [True] * len(classes) if sure is None else sure
+
+
+def _still_abstract(value: object) -> frozenset[str]:
+    """The names a class's ``__abstractmethods__`` (set by `abc.ABCMeta`) holds: what it
+    leaves abstract, re-declared or inherited, implements nothing."""
+    if type(value) is frozenset and all(type(name) is str for name in value):
+        return value
+    return frozenset()
 
 
 def _both(sure: list[bool] | None, more: list[bool]) -> list[bool]:
@@ -377,7 +395,7 @@ def _call_of(raw: object) -> _Call | None:
         return _call_of_callable(raw.__func__).called_on_class()  # type: ignore[attr-defined]
     if kind is classmethod:
         return _bound(_call_of_callable(raw.__func__)).called_on_class()  # type: ignore[attr-defined]
-    if isinstance(raw, property) or not callable(raw):
+    if issubclass(kind, property) or not callable(raw):  # (type(raw): no __class__ asked)
         return None
     # A callable object: called without the instance, on the class as on an instance.
     return _call_of_callable(raw).called_on_class()

@@ -154,6 +154,28 @@ def test_a_folder_of_conforming_classes_is_returned_whole(
         assert mgr.errors == []
 
 
+def test_static_listing_does_not_count_a_listed_contracts_declarations(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree(
+        {
+            "app.py": "from typing import Protocol\n\n\nclass Reads(Protocol):\n"
+            "    def read(self, path): ...\n",
+            "csv_c.py": "from app import Reads\n\n\nclass Csv(Reads):\n    pass\n",
+        }
+    )
+    sys.path.insert(0, str(root))
+    try:
+        import app  # type: ignore[import-not-found]
+
+        listing = static.list_classes([root], contract=app.Reads)
+    finally:
+        sys.path.remove(str(root))
+        sys.modules.pop("app", None)
+        sys.path_importer_cache.pop(str(root), None)
+    assert [(e.name, e.missing) for e in listing.contract_errors] == [("Csv", ("read",))]
+
+
 def test_a_contract_kept_among_the_plugins_is_neither_returned_nor_told(
     make_tree: MakeTree,
 ) -> None:
@@ -472,6 +494,95 @@ class Closes(Closing):
 
 
 # -- who is told -----------------------------------------------------------------------
+
+
+def test_a_method_left_abstract_again_is_missing(host: ModuleType, make_tree: MakeTree) -> None:
+    root = plugins(
+        make_tree,
+        again_c="""
+import abc
+
+
+class Again(Runner):
+    kind = "k"
+    @abc.abstractmethod
+    def run(self, job): ...  # declared abstract anew: implements nothing
+    @classmethod
+    def make(cls, config): ...
+    @staticmethod
+    def check(value): ...
+""",
+    )
+    with PikeManager([root], on_error="collect") as mgr:
+        assert mgr.get_classes(conforms=host.Runner) == []
+        [again] = mgr.errors
+        assert again.mismatches == ("run: missing",)  # type: ignore[attr-defined]
+
+
+def test_what_python_finds_decides_and_no_plugin_code_runs(
+    host: ModuleType, make_tree: MakeTree
+) -> None:
+    root = plugins(
+        make_tree,
+        odd_c="""
+ran = []
+
+
+class Elsewhere:
+    def read(self): ...  # takes no path
+
+
+class Reordering(type):
+    def mro(cls):  # Python looks in Elsewhere first
+        return (Elsewhere, cls, object) if cls.__name__ == "Odd" else super().mro()
+
+
+class Odd(metaclass=Reordering):
+    name = "o"
+    def read(self, path, *, encoding): ...
+    def size(self): ...
+    async def close(self): ...
+
+
+class Hashed(type):
+    def __hash__(cls):
+        ran.append("hash")
+        return 1
+    def __eq__(cls, other):
+        ran.append("eq")
+        return cls is other
+
+
+class Meta(type, metaclass=Hashed):
+    pass
+
+
+class Sly:
+    @property
+    def __class__(self):
+        ran.append("__class__")
+        return property
+
+
+class Hooked(metaclass=Meta):
+    name = "h"
+    read = Sly()
+    def size(self): ...
+    async def close(self): ...
+""",
+    )
+    with PikeManager([root], on_error="collect") as mgr:
+        mgr.get_classes()  # picking the classes out of the module (not judged yet)
+        ran = list(sys.modules["odd_c"].ran)
+        found = mgr.get_all_inherited_classes(object, conforms=host.Reader)
+        assert found == []
+        by_class = {e.qualname: e.mismatches for e in mgr.errors}  # type: ignore[attr-defined]
+        assert by_class["Odd"] == (
+            "read: takes 0 positional arguments; the host passes 1",
+            "read: takes no keyword argument 'encoding', which the host passes",
+        )
+        assert by_class["Hooked"] == ("read: is a Sly, not a method",)
+        assert sys.modules["odd_c"].ran == ran  # judging ran none of them
 
 
 def test_the_error_names_the_class_its_file_and_its_class_statement(

@@ -394,9 +394,11 @@ class _Gaps:
                 continue
             have = set(names)
             for ancestor in ancestors:
+                if names_class(ancestor, bare):
+                    continue  # that contract: its declarations implement nothing, listed or not
                 if ancestor in own:
                     have.update(own[ancestor])
-                elif not names_class(ancestor, bare) and ancestor not in _NO_MEMBERS:
+                elif ancestor not in _NO_MEMBERS:
                     break  # a base pike cannot read: what it provides is not known
             else:
                 missing = tuple(name for name in self.wanted if name not in have)
@@ -405,8 +407,18 @@ class _Gaps:
         return found
 
 
-# Bases that give a class none of a contract's members.
-_NO_MEMBERS = frozenset({"object", "builtins.object"})
+# Bases that give a class none of a contract's members (a listed contract's own bases
+# among them: what a Protocol or an ABC derives from).
+_NO_MEMBERS = frozenset(
+    {
+        "object",
+        "builtins.object",
+        "typing.Protocol",
+        "typing.Generic",
+        "typing_extensions.Protocol",
+        "abc.ABC",
+    }
+)
 
 
 def _derives_from(base_class: type) -> Callable[[tuple[str, ...]], bool]:
