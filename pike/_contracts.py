@@ -140,8 +140,8 @@ class Contract:
         #: This contract's class and its bases (its MRO but ``object``): a member found there
         #: is the declaration, not an implementation.
         self.owners = frozenset(id(owner) for owner in _MRO(cls)[:-1])
-        #: member -> (a plain function's code shape, defaults, attributes) -> whether a
-        #: function of that shape surely conforms (`surely_conforming`).
+        #: member -> (a plain function's code shape, its defaults' count, whether it is
+        #: a wrapper) -> whether a function of that shape surely conforms.
         self.shapes: dict[str, dict[tuple[Any, ...], bool]] = {}
 
     def claimed_by(self, cls: type) -> bool:
@@ -190,9 +190,7 @@ class Contract:
         else:
             spaces = list(map(_DICT, classes))
             abstract = map(methodcaller("get", "__abstractmethods__"), spaces)
-            concrete = [
-                value is None or (type(value) is frozenset and not value) for value in abstract
-            ]
+            concrete = [not _still_abstract(value) for value in abstract]
             if not all(concrete):  # an abstract method left: one class at a time
                 sure = _both(sure, concrete)
         for name, wanted in self.members.items():

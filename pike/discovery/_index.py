@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Mapping
 from itertools import compress
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from pike import _cache, _walk
 from pike._filestate import FileState, changed, changed_in
@@ -333,9 +333,9 @@ class KeptListing:
         "_files",
         "_names",
         "_packed",
+        "_pairs",
         "_paths",
         "_plugins",
-        "_sparse",
         "_text",
         "count",
         "errors",
@@ -361,7 +361,7 @@ class KeptListing:
         self._columns: tuple[list[str], list[memoryview[int]]] | None = None
         self._declared = document.get("declared")  # bytes per class (b"": nothing)
         self._plugins = document.get("plugins")  # bytes per module
-        self._sparse: tuple[object, object, object] | None = None
+        self._pairs: object = _UNREAD  # `_tables`, made on first use
         self._extras: Extras | None = None
 
     @classmethod
@@ -436,13 +436,11 @@ class KeptListing:
         read-only values (shared empties where there are none), checked; None if one is
         wrong. All are checked at once (`pike._literals.all_literal`)."""
         if self._extras is None:
-            attrs, dynamic, plugins = self._tables()
+            tables = self._tables()
+            if tables is None:
+                return None
+            attrs, dynamic, plugins = tables
             count, modules = self.count, len(self.modules)
-            if not (_sparse(attrs, count) and _sparse(dynamic, count)):
-                return None
-            if not _sparse(plugins, modules):
-                return None
-            attrs, dynamic, plugins = cast("tuple[_Pairs, _Pairs, _Pairs]", self._tables())
             values = [*map(_SECOND, attrs), *map(_SECOND, plugins)]
             if set(map(type, values)) - {dict} or not all_literal(values):
                 return None
@@ -456,29 +454,30 @@ class KeptListing:
             self._extras = (by_class, names, by_module)
         return self._extras
 
-    def _tables(self) -> tuple[object, object, object]:
-        """The attrs, dynamic and plugins tables (pairs of a position and a value),
-        unserialised on first use; unchecked but for their form (else three Nones)."""
-        if self._sparse is None:
-            self._sparse = (None, None, None)
+    def _tables(self) -> tuple[_Pairs, _Pairs, _Pairs] | None:
+        """The attrs, dynamic and plugins tables (pairs of a position and a value, each
+        position once, in order), unserialised on first use; their values unchecked.
+        None if the records are not of that form."""
+        if self._pairs is _UNREAD:
+            self._pairs = None
             declared = _blobs(self._declared, self.count)
             plugins = _blobs(self._plugins, len(self.modules))
             if declared is None or plugins is None:
-                return self._sparse
+                return None
             try:
                 values = list(map(marshal.loads, compress(declared, declared)))
                 made = list(map(marshal.loads, compress(plugins, plugins)))
             except (EOFError, ValueError, TypeError):
-                return self._sparse
+                return None
             if values and (set(map(type, values)) != {tuple} or set(map(len, values)) != {2}):
-                return self._sparse
+                return None
             at = list(compress(itertools.count(), declared))
-            self._sparse = (
+            self._pairs = (
                 tuple((i, a) for i, (a, _d) in zip(at, values, strict=True) if a is not None),
                 tuple((i, d) for i, (_a, d) in zip(at, values, strict=True) if d is not None),
                 tuple(zip(compress(itertools.count(), plugins), made, strict=True)),
             )
-        return self._sparse
+        return self._pairs  # type: ignore[return-value]
 
     def extras_of(self, i: int, owner: int) -> tuple[Any, Any, Any] | None:
         """Class ``i``'s attrs and dynamic names, and its module's (``owner``'s)
@@ -788,24 +787,10 @@ class Index:
             )
 
 
-def _sparse(value: object, count: int) -> bool:
-    """True if ``value`` is a tuple of ``(position, value)`` pairs, each position in
-    ``[0, count)`` and given once (checked in bulk: a folder's classes at once)."""
-    if type(value) is not tuple:
-        return False
-    if not value:
-        return True
-    if set(map(type, value)) != {tuple} or set(map(len, value)) != {2}:
-        return False
-    positions = list(map(_FIRST, value))
-    if set(map(type, positions)) != {int} or len(set(positions)) != len(positions):
-        return False
-    return bool(min(positions) >= 0 and max(positions) < count)
-
-
 _Pairs = tuple[tuple[int, Any], ...]
-#: The tables of what classes declare, kept serialised apart ("extras").
+#: The tables of what classes declare, kept serialised apart, a class at a time.
 _EXTRAS = ("attrs", "dynamic", "plugins")
+_UNREAD = object()
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 
