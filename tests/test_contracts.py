@@ -176,6 +176,20 @@ def test_static_listing_does_not_count_a_listed_contracts_declarations(
     assert [(e.name, e.missing) for e in listing.contract_errors] == [("Csv", ("read",))]
 
 
+def test_static_listing_judges_against_a_nested_contract_by_its_own_name(
+    make_tree: MakeTree,
+) -> None:
+    from typing import Protocol
+
+    class Outer:
+        class Runs(Protocol):
+            def run(self, job): ...
+
+    root = make_tree({"nest_c.py": "from app import Runs\n\n\nclass Idle(Runs):\n    pass\n"})
+    listing = static.list_classes([root], contract=Outer.Runs)
+    assert [(e.name, e.missing) for e in listing.contract_errors] == [("Idle", ("run",))]
+
+
 def test_a_contract_kept_among_the_plugins_is_neither_returned_nor_told(
     make_tree: MakeTree,
 ) -> None:

@@ -503,7 +503,9 @@ def list_classes(
         from pike._contracts import contract_of
 
         checked = contract_of(contract)
-        gaps = _Gaps(tuple(checked.members), type_name(checked.cls), checked.name)
+        # Its bare class name (a nested or local contract's last part): how bases name it.
+        bare = type_name(checked.cls).rpartition(".")[2]
+        gaps = _Gaps(tuple(checked.members), bare, checked.name)
     switches = Switches(disabled, only, safe_mode, environ=environ)
     paths = normalize_search_paths(search_paths)
     keep: Callable[[tuple[str, ...]], bool] | None
