@@ -1613,6 +1613,63 @@ def test_a_crash_while_two_threads_import_blames_both(
         assert module_names(mgr) == ["three"]
 
 
+# A plugin that get_classes() imports (one of its batch) starts an import of another in a
+# thread; the host dies while both run, or once the thread's import has ended.
+STARTS_A_THREAD = """
+import sync, threading
+thread = threading.Thread(target=__import__, args=("two",))
+thread.start()
+sync.after_start(thread)
+class One: pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("after_start", "blamed"),
+    [
+        ("barrier.wait()", ["one", "two"]),  # both under way
+        ("thread.join(30); os._exit(1)", ["one"]),  # the thread's import ended first
+    ],
+)
+def test_a_crash_while_a_batch_module_and_a_thread_import_blames_what_runs(
+    make_tree: MakeTree,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    after_start: str,
+    blamed: list[str],
+) -> None:
+    root = make_tree(
+        {"one.py": STARTS_A_THREAD, "two.py": "import sync\nsync.arrived()\n", "three.py": ""}
+    )
+    cache = tmp_path / "cache"
+    code = f"""
+        import os, sys, threading, types
+        from pike.manager import PikeManager
+        barrier = threading.Barrier(3, timeout=30)
+
+        def after_start(thread):
+            {after_start}
+
+        def arrived():
+            if {blamed!r} == ["one", "two"]:
+                barrier.wait()
+                threading.Event().wait(30)
+
+        def kill():
+            barrier.wait()
+            os._exit(1)
+
+        sys.modules["sync"] = types.SimpleNamespace(after_start=after_start, arrived=arrived)
+        threading.Thread(target=kill, daemon=True).start()
+        with PikeManager(sys.argv[1:], quarantine=True) as mgr:
+            mgr.get_classes()
+    """
+    assert run_host(code, str(root), cache=cache).returncode == 1
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
+    with PikeManager([root], quarantine=True, on_error="collect") as mgr:
+        assert mgr.quarantined == blamed
+
+
 def test_packaging_s_own_errors_fail_closed(make_tree: MakeTree, tmp_path: Path) -> None:
     ran = tmp_path / "ran"
     plugins = {
