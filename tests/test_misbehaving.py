@@ -1627,7 +1627,7 @@ class One: pass
 @pytest.mark.parametrize(
     ("after_start", "blamed"),
     [
-        ("barrier.wait()", ["one", "two"]),  # both under way
+        ("barrier.wait(); threading.Event().wait(30)", ["one", "two"]),  # both under way
         ("thread.join(30); os._exit(1)", ["one"]),  # the thread's import ended first
     ],
 )
