@@ -101,6 +101,7 @@ class Gate:
         blocked: object = None,
     ) -> None:
         self.switches = switches
+        self._switched = bool(switches)  # asked of each module: known once
         self._roots = roots  # plugin folders: no cache is written inside one
         self._verdicts: Verdicts | None = None
         if host is not None or blocked is not None:
@@ -126,7 +127,7 @@ class Gate:
         self._search_paths = search_paths
         #: Whether anything is refused before a module is opened (`before_open`, and the
         #: quarantine note: `running`): not with no switch on and no quarantine.
-        self.opens = bool(switches) or self.quarantine is not None
+        self.opens = self._switched or self.quarantine is not None
         #: Whether modules' declarations may matter (`before_run`).
         self.reads = self.requires != "ignore" or bool(self.blocked)
         self._declarations: Declarations | None = None
@@ -139,9 +140,8 @@ class Gate:
     def before_open(self, entry: ModuleEntry, st: object) -> None:
         """Raise the refusal of ``entry`` that needs nothing of it opened (turned off,
         quarantined); ``st`` is the stat of its file (an archive's, for a member)."""
-        switches = self.switches
-        if switches:
-            reason = switches.reason(entry.name, entry.is_package)
+        if self._switched:
+            reason = self.switches.reason(entry.name, entry.is_package)
             if reason is not None:
                 raise PluginDisabledError(
                     f"plugin module {entry.name!r} ({entry.path}) is {reason}; it is not "
@@ -305,7 +305,7 @@ class Gate:
         if self.quarantine is None:
             return None
         note = self._note
-        if note is None or note.epoch != type(note).epoch:  # not made, or a forked parent's
+        if note is None or note.parents:  # not made yet, or made before this process forked
             note = self._note = self.quarantine.note()
             if note is None:
                 return None

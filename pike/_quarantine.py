@@ -56,7 +56,7 @@ _get_ident = threading.get_ident
 _LIST = "list"
 _LOCK = "lock"
 _LOCK_WAIT = 2.0  # seconds
-_MAGIC = b"pike-note\x01"
+_MAGIC = b"pike-note\x02"
 _HEAD = struct.Struct("<II")  # length and CRC-32 of the payload
 _LENGTH = struct.Struct("<I")  # of each item in it
 _OPEN = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -99,22 +99,25 @@ class Note:
     _lock = threading.Lock()
     _notes: ClassVar[dict[str, Note]] = {}  # this process's, by folder
     _counter = itertools.count()
-    #: Changed in a forked child, whose notes are made anew: a note kept from before
-    #: with another epoch is its parent's.
-    epoch = 0
 
     def __init__(self, fd: int, path: str) -> None:
         self._fd = fd
         self.path = path
-        self.epoch = Note.epoch
+        #: True in a forked child, for a note made before the fork: its parent's.
+        self.parents = False
         self._writing = threading.Lock()  # what is written is what all threads are doing
-        # Each thread's imports under way, innermost last: (its record item, or None for
-        # a module of the batch, then its place in the batch and its file's state).
+        # A module of the batch running while no other import is under way, as the slot
+        # says it: its thread, its place in the batch and its file's state (`enter`).
+        self._alone: tuple[int, int, FileState] | None = None
+        # Otherwise, each thread's imports under way, innermost last (a thread with none
+        # has no stack): its record item, or None for a module of the batch, then its
+        # place in the batch and its file's state.
         self._stacks: dict[int, list[tuple[bytes | None, int, tuple[int, ...]]]] = {}
         # The threads in a batch of imports (`hold`), and how deep.
         self._held: dict[int, int] = {}
         self._batch: dict[str, int] = {}  # the batch's modules, by path: their place
-        self._batch_items: list[tuple[str, str, str]] = []
+        # The batch's names, paths and files ("": the path), as the note has them.
+        self._batch_lists: tuple[list[str], list[str], list[str]] = ([], [], [])
         self._batch_owner: int | None = None  # the thread whose batch it is
         # The slot's page allocated now: a full disk is an OSError here, never a SIGBUS
         # when the map is written.
@@ -151,12 +154,16 @@ class Note:
         """In a forked child: the parent's notes are the parent's (their lock goes when
         the parent and every copy of its descriptor are gone, so the copy goes too)."""
         for note in cls._notes.values():
+            note.parents = True
             with contextlib.suppress(OSError, ValueError):
                 note._slot.close()
                 os.close(note._fd)
+            # An import begun before the fork still ends in the child: what it writes
+            # goes nowhere (the descriptor's number may be another file's by then).
+            note._slot = bytearray(_SLOT_SIZE)  # type: ignore[assignment]
+            note._fd = -1
         cls._notes = {}
         cls._lock = threading.Lock()
-        cls.epoch += 1
 
     @classmethod
     def _make(cls, folder: str) -> Note | None:
@@ -170,7 +177,7 @@ class Note:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             note = cls(fd, os.path.join(folder, name))
-            note._write()
+            note._write()  # no other thread has it yet
             os.rename(temporary, note.path)
         except (OSError, ValueError) as exc:  # pragma: no cover - a full disk (ENOSPC)
             os.close(fd)
@@ -182,66 +189,89 @@ class Note:
 
     def enter(self, entry: ModuleEntry, state: FileState) -> None:
         """Plugin module ``entry`` begins to run in this thread; its file (an archive's
-        member: the archive) was in ``state``."""
-        ident = _get_ident()
-        with self._writing:  # checked and written as one: another thread may begin too
-            stacks = self._stacks
-            stack = stacks.get(ident)
-            if stack is None:
-                stack = stacks[ident] = []
-            if not stack and ident == self._batch_owner and len(stacks) == 1:
-                place = self._batch.get(entry.path, -1)
-                if place >= 0:  # a module of the batch, alone: the slot says it all
+        member: the archive) was in ``state``.
+
+        The common case, a module of the batch beginning while no other import is under
+        way, only packs its place and state into the slot (the "quarantine 1000"
+        benchmark row); anything else rewrites the record."""
+        writing = self._writing
+        writing.acquire()  # checked and written as one: another thread may begin too
+        try:
+            ident = _get_ident()
+            if self._alone is None and not self._stacks and ident == self._batch_owner:
+                place = self._batch.get(entry.path)
+                if place is not None:
+                    self._alone = (ident, place, state)
+                    size, mtime, ctime, inode, device = state.key
                     digest = state.digest
-                    data = (*state.key, _NO_DIGEST if digest is None else digest)
-                    stack.append((None, place, data))
-                    self._generation = generation = (self._generation + 1) & 0xFFFFFFFF
-                    _SLOT.pack_into(self._slot, _SLOT_AT, generation, 1, place, *data, generation)
+                    self._generation = generation = self._generation + 1
+                    _SLOT.pack_into(
+                        self._slot,
+                        _SLOT_AT,
+                        generation,
+                        1,
+                        place,
+                        size,
+                        mtime,
+                        ctime,
+                        inode,
+                        device,
+                        _NO_DIGEST if digest is None else digest,
+                        generation,
+                    )
                     return
+        finally:
+            writing.release()
         file = entry.path if entry.source == entry.search_path else entry.source
         item = marshal.dumps((entry.name, entry.path, file, *state.key, state.digest))
-        with self._writing:
-            stack.append((item, -1, ()))
-        self._write()
+        with writing:
+            alone = self._alone
+            if alone is not None:  # the batch's module is no longer alone: in the record
+                self._alone = None
+                owner, place, running = alone
+                self._stacks[owner] = [(None, place, _data(running))]
+            self._stacks.setdefault(ident, []).append((item, -1, ()))
+            self._write()
 
     def leave(self) -> None:
         """The innermost import of this thread ended (it landed or raised)."""
-        with self._writing:
-            stacks = self._stacks
-            stack = stacks.get(_get_ident())
+        writing = self._writing
+        writing.acquire()
+        try:
+            if self._alone is not None:  # no other import is under way: it is this one
+                self._alone = None
+                self._slot[_KIND_AT] = 0  # nothing runs: one byte, which cannot tear
+                return
+            ident = _get_ident()
+            stack = self._stacks.get(ident)
             if stack:
                 stack.pop()
-            if stack is not None and len(stacks) == 1:  # this thread's imports alone
-                self._generation = generation = (self._generation + 1) & 0xFFFFFFFF
-                if not stack:
-                    _SLOT.pack_into(self._slot, _SLOT_AT, generation, *_IDLE, generation)
-                    return
-                written, place, data = stack[-1]
-                if written is None:
-                    _SLOT.pack_into(self._slot, _SLOT_AT, generation, 1, place, *data, generation)
-                    return
-        self._write()
+            if not stack:
+                self._stacks.pop(ident, None)
+            self._write()
+        finally:
+            writing.release()
 
     def hold(self, entries: list[ModuleEntry]) -> None:
         """A batch of imports, ``entries``, begins in this thread: written to the note
         once, so that each then says only its place; batches nest, and the first
         thread's is the note's."""
-        ident = threading.get_ident()
+        ident = _get_ident()
         depth = self._held[ident] = self._held.get(ident, 0) + 1
-        if depth == 1 and self._batch_owner is None and not self._stacks.get(ident):
-            batch = [
-                (e.name, e.path, e.path if e.source == e.search_path else e.source) for e in entries
-            ]
+        if depth == 1 and self._batch_owner is None and ident not in self._stacks:
+            names = [e.name for e in entries]
+            paths = [e.path for e in entries]
+            files = ["" if e.source == e.search_path else e.source for e in entries]
+            payload = marshal.dumps((names, paths, files))
             with self._writing:
-                payload = marshal.dumps(tuple(batch))
                 self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _BATCH_AT)
-                self._batch_items = batch
-                self._batch = {path: i for i, (_name, path, _file) in enumerate(batch)}
+                self._batch_lists = (names, paths, files)
+                self._batch = dict(zip(paths, range(len(paths)), strict=True))
                 self._batch_owner = ident
 
     def release(self) -> None:
         """The batch of imports begun by `hold` ends."""
-        ident = threading.get_ident()
+        ident = _get_ident()
         depth = self._held.get(ident, 0) - 1
         if depth > 0:
             self._held[ident] = depth
@@ -253,28 +283,31 @@ class Note:
                 self._batch = {}
 
     def _write(self) -> None:
-        # Each thread's innermost import: a crash blames what was running in each.
-        with self._writing:
-            running = [stack[-1] for stack in self._stacks.values() if stack]
-            if not running:
-                self._put_slot(0, 0, _NO_KEY)
-                return
-            if len(running) == 1 and running[0][0] is None:
-                self._put_slot(1, running[0][1], running[0][2])
-                return
-            items = []
-            for written, place, key in running:
-                # A module of the batch, in full.
-                item = written or marshal.dumps((*self._batch_items[place], *_state(key)))
-                items.append(_LENGTH.pack(len(item)) + item)
-            payload = b"".join(items)[: _BATCH_AT - _RECORD_AT - _HEAD.size]
-            self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _RECORD_AT)
-            self._put_slot(2, 0, _NO_KEY)
+        """Say what each thread's innermost import is, a crash blames what was running in
+        each (called with ``_writing`` held)."""
+        running = [stack[-1] for stack in self._stacks.values()]
+        if not running:
+            self._put_slot(0, 0, _NO_KEY)
+            return
+        if len(running) == 1 and running[0][0] is None:
+            self._put_slot(1, running[0][1], running[0][2])
+            return
+        names, paths, files = self._batch_lists
+        items = []
+        for written, place, key in running:
+            # A module of the batch, in full.
+            item = written or marshal.dumps(
+                (names[place], paths[place], files[place] or paths[place], *_state(key))
+            )
+            items.append(_LENGTH.pack(len(item)) + item)
+        payload = b"".join(items)[: _BATCH_AT - _RECORD_AT - _HEAD.size]
+        self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _RECORD_AT)
+        self._put_slot(2, 0, _NO_KEY)
 
     def _put_slot(self, kind: int, place: int, key: tuple[int, ...]) -> None:
         """Say in the slot what runs: packed into the map in place, between two copies of
         a new generation number (a write cut short shows as two different ones)."""
-        self._generation = generation = (self._generation + 1) & 0xFFFFFFFF
+        self._generation = generation = self._generation + 1
         _SLOT.pack_into(self._slot, _SLOT_AT, generation, kind, place, *key, generation)
 
     def _pwrite(self, data: bytes, offset: int) -> None:
@@ -287,7 +320,7 @@ class Note:
     def _exit(cls) -> None:  # pragma: no cover - runs at exit (hosts in subprocesses)
         """At a normal exit, this process's notes go (they would blame nothing)."""
         for note in list(cls._notes.values()):
-            if not any(note._stacks.values()):
+            if note._alone is None and not note._stacks:
                 with contextlib.suppress(OSError):
                     os.unlink(note.path)
 
@@ -296,16 +329,22 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=Note._forked)
 atexit.register(Note._exit)
 
-# The note's layout: the slot (magic, what runs, CRC-32 of that), the record at
-# _RECORD_AT, the batch at _BATCH_AT (each: length, CRC-32, payload).
+# The note's layout: the slot (magic, what runs), the record at _RECORD_AT, the batch at
+# _BATCH_AT (each: length, CRC-32, payload; the batch's payload its names, paths and files).
 # The slot: a generation, what runs (0 nothing, 1 the batch's module at a place, with its
-# file's state: its key and digest, 2 the record), the generation again.
-_SLOT = struct.Struct("<IBI6qI")
+# file's state: its key and digest, 2 the record), the generation again. Only the kind
+# byte is written when the batch's module running alone ends (`Note.leave`).
+_SLOT = struct.Struct("<QBIQqqQQqQ")  # a key: size, mtime, ctime, inode, device
 _SLOT_AT = len(_MAGIC)
 _SLOT_SIZE = _SLOT_AT + _SLOT.size
+_KIND_AT = _SLOT_AT + 8  # past the first copy of the generation
 _NO_KEY = (0, 0, 0, 0, 0, 0)
-_IDLE = (0, 0, *_NO_KEY)  # what the slot says between a generation's two copies: nothing
 _NO_DIGEST = -2  # a state without a digest (a digest is -1 or a CRC-32)
+
+
+def _data(state: FileState) -> tuple[int, ...]:
+    """A state as the slot has it (its key, then its digest or `_NO_DIGEST`)."""
+    return (*state.key, _NO_DIGEST if state.digest is None else state.digest)
 
 
 def _state(data: Sequence[int]) -> tuple[int | None, ...]:
@@ -335,9 +374,13 @@ def _read_note(fd: int) -> tuple[tuple[str, str, str, FileState], ...]:
             items = marshal.loads(batch) if batch is not None else None
         except Exception:
             return ()
-        if type(items) is not tuple or not 0 <= place < len(items):
+        if type(items) is not tuple or len(items) != 3 or any(type(i) is not list for i in items):
             return ()
-        found = _item((*items[place], *_state(key))) if type(items[place]) is tuple else None
+        names, paths, files = items
+        if not 0 <= place < len(names) == len(paths) == len(files):
+            return ()
+        file = files[place] or paths[place]
+        found = _item((names[place], paths[place], file, *_state(key)))
         return (found,) if found is not None else ()
     if kind != 2:
         return ()

@@ -891,6 +891,38 @@ def test_a_host_that_died_importing_is_noticed_while_a_child_it_forked_lives(
             host.wait(timeout=60)
 
 
+def test_a_child_forked_while_importing_leaves_its_parents_note_alone(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The child ends the import its parent began, then loads the rest with a note of
+    # its own; the parent waits for it, then dies still inside that import.
+    root = make_tree(
+        {
+            "a.py": "class A: pass\n",
+            "forker.py": textwrap.dedent(
+                f"""
+                import os
+                if os.environ.get({CRASH!r}):
+                    child = os.fork()
+                    if child:
+                        os.waitpid(child, 0)
+                        os._exit(1)
+                class Forker: pass
+                """
+            ),
+        }
+    )
+    cache = tmp_path / "cache"
+    result = run_host(HOST, str(root), cache=cache, extra={CRASH: "1"})
+    assert result.returncode == 1, result.stderr
+    child = json.loads(result.stdout.splitlines()[-1])
+    assert child == {"loaded": ["a", "forker"], "errors": [], "quarantined": []}
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
+    with PikeManager([root], quarantine=True, on_error="collect") as mgr:
+        assert mgr.quarantined == ["forker"]
+        assert class_names(mgr.get_classes()) == ["A"]
+
+
 def test_the_note_follows_the_cache_folder(make_tree: MakeTree, tmp_path: Path) -> None:
     root = make_tree({"a.py": "class A: pass\n", "crash.py": crasher()})
     first, second = tmp_path / "first", tmp_path / "second"
@@ -1916,8 +1948,10 @@ def test_notes_that_do_not_check_out_blame_nothing(
         "note-11-0-0": note(0),  # nothing ran
         "note-12-0-0": note(1, again=8),  # a write cut short
         "note-13-0-0": note(1, batch=part(marshal.dumps(("not a tuple",)))),
-        "note-14-0-0": note(1, batch=part(marshal.dumps((("a", "x", "x"),)), crc=1)),
-        "note-15-0-0": note(1, place=5, batch=part(marshal.dumps((("a", "x", "x"),)))),
+        "note-14-0-0": note(1, batch=part(marshal.dumps((["a"], ["x"], [""])), crc=1)),
+        "note-15-0-0": note(1, place=5, batch=part(marshal.dumps((["a"], ["x"], [""])))),
+        "note-26-0-0": note(1, batch=part(marshal.dumps((["a"], ["x", "y"], [""])))),
+        "note-27-0-0": note(1, batch=part(marshal.dumps((["a"], [7], [""])))),
         "note-16-0-0": note(2, record=part(b"\x10\x00\x00\x00" + b"\xff" * 16)),  # garbage
         "note-17-0-0": note(2, record=part(b"", crc=9)),
         "note-18-0-0": b"pike-note",  # too short
