@@ -125,8 +125,8 @@ class Gate:
                 if folder is not None:
                     self.quarantine = Quarantine(folder, roots)
         self._search_paths = search_paths
-        #: Whether anything is refused before a module is opened (`before_open`, and the
-        #: quarantine note: `running`): not with no switch on and no quarantine.
+        #: Whether anything is refused before a module is opened, or a module is named in
+        #: the quarantine note (`admit`): not with no switch on and no quarantine.
         self.opens = self._switched or self.quarantine is not None
         #: Whether modules' declarations may matter (`before_run`).
         self.reads = self.requires != "ignore" or bool(self.blocked)
@@ -137,9 +137,12 @@ class Gate:
 
     # -- before anything is opened ---------------------------------------------------------
 
-    def before_open(self, entry: ModuleEntry, st: object) -> None:
-        """Raise the refusal of ``entry`` that needs nothing of it opened (turned off,
-        quarantined); ``st`` is the stat of its file (an archive's, for a member)."""
+    def admit(self, entry: ModuleEntry, st: object, state: FileState) -> Note | None:
+        """``entry`` is about to be opened and run: raise its refusal that needs nothing
+        of it opened (turned off, quarantined; ``st`` is the stat of its file, an
+        archive's for a member, and ``state`` that file's state). Else it is named in this
+        process's quarantine note from here on, which is returned (the caller's to
+        `Note.leave` when it ends); None without quarantine. Asked only when `opens`."""
         if self._switched:
             reason = self.switches.reason(entry.name, entry.is_package)
             if reason is not None:
@@ -151,8 +154,10 @@ class Gate:
                     switch=reason,
                 )
         quarantine = self.quarantine
-        if quarantine is not None:
-            held = quarantine.holds(entry.path, st) if quarantine.any else None  # type: ignore[arg-type]
+        if quarantine is None:
+            return None
+        if quarantine.any:
+            held = quarantine.holds(entry.path, st)  # type: ignore[arg-type]
             if held is not None:
                 raise PluginQuarantinedError(
                     f"plugin module {entry.name!r} ({entry.path}) is quarantined: the process "
@@ -165,6 +170,13 @@ class Gate:
                     since=held.since,
                     pid=held.pid,
                 )
+        note = self._note
+        if note is None or note.parents:  # not made yet, or made before this process forked
+            note = self._note = quarantine.note()
+            if note is None:
+                return None
+        note.enter(entry, state)
+        return note
 
     # -- with its code in hand ------------------------------------------------------------
 
@@ -298,19 +310,6 @@ class Gate:
         )
 
     # -- while it runs -----------------------------------------------------------------------
-
-    def running(self, entry: ModuleEntry, state: FileState) -> Note | None:
-        """``entry`` begins to run: named in this process's quarantine note, which is
-        returned (the caller's to `Note.leave` when it ends); None without quarantine."""
-        if self.quarantine is None:
-            return None
-        note = self._note
-        if note is None or note.parents:  # not made yet, or made before this process forked
-            note = self._note = self.quarantine.note()
-            if note is None:
-                return None
-        note.enter(entry, state)
-        return note
 
     @contextlib.contextmanager
     def loading(self, entries: list[ModuleEntry]) -> Iterator[None]:

@@ -126,9 +126,8 @@ class _Recording:
         if not gate.opens:  # nothing turned off, no quarantine: the common case
             self._run(gate, module, expected)
             return
-        gate.before_open(expected.entry, expected.st)
         # From here on a crash (reading its code, or running it) is this module's.
-        note = gate.running(expected.entry, expected.state)
+        note = gate.admit(expected.entry, expected.st, expected.state)
         try:
             self._run(gate, module, expected)
         finally:
@@ -224,12 +223,10 @@ class ExtensionFileLoader(_Recording, machinery.ExtensionFileLoader):
         expected = session.expected(self.name) if session is not None else None
         if expected is None or gate is None:
             return super().create_module(spec)
-        if gate.opens:
-            gate.before_open(expected.entry, expected.st)
-        if gate.reads:
-            gate.before_run(expected.entry, None, self._declaring, expected.state)
-        self._note = gate.running(expected.entry, expected.state) if gate.opens else None
+        self._note = gate.admit(expected.entry, expected.st, expected.state) if gate.opens else None
         try:
+            if gate.reads:
+                gate.before_run(expected.entry, None, self._declaring, expected.state)
             return super().create_module(spec)
         except BaseException:
             self._leave()
