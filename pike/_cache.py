@@ -36,7 +36,6 @@ import itertools
 import marshal
 import os
 import stat
-import struct
 import sys
 from typing import Any
 
@@ -64,11 +63,16 @@ logger = _log.get(__name__)
 #: Bumped when what is stored changes shape or meaning; other formats are other files.
 FORMAT = 5
 _MAGIC = b"pike-cache"
-_HEADER = struct.Struct("<10sII")  # magic, format, CRC-32 of the payload
+_HEADER_SIZE = len(_MAGIC) + 8  # magic, format, CRC-32 of the payload (4 bytes each)
 _OFF = ("", "0", "off", "no", "false")
 # How every file in the folder is opened to be read: never through a link, and never
 # waiting on a FIFO planted under a cache file's name (flags a platform lacks are 0).
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _header(payload: bytes | memoryview) -> bytes:
+    """What a cache file holding ``payload`` begins with (little-endian numbers)."""
+    return _MAGIC + FORMAT.to_bytes(4, "little") + binascii.crc32(payload).to_bytes(4, "little")
 
 
 def directory() -> str | None:
@@ -130,9 +134,8 @@ def read_file(path: str) -> dict[str, Any] | None:
             if not stat.S_ISREG(st.st_mode) or not _private(st) or not _usable(folder):
                 return None
             data = file.read()
-        magic, version, crc = _HEADER.unpack_from(data)
-        payload = memoryview(data)[_HEADER.size :]
-        if magic != _MAGIC or version != FORMAT or binascii.crc32(payload) != crc:
+        payload = memoryview(data)[_HEADER_SIZE:]
+        if data[:_HEADER_SIZE] != _header(payload):
             return None
         document = marshal.loads(payload)
     except Exception:  # truncated, corrupt, of another Python...
@@ -164,8 +167,7 @@ def write_file(path: str, document: dict[str, Any]) -> bool:
     under a temporary name, then renamed into place. False if it could not be."""
     try:
         payload = marshal.dumps(document)
-        header = _HEADER.pack(_MAGIC, FORMAT, binascii.crc32(payload))
-        _replace(os.path.dirname(path), os.path.basename(path), header + payload)
+        _replace(os.path.dirname(path), os.path.basename(path), _header(payload) + payload)
     except Exception as exc:  # a full disk, a value marshal cannot store...
         logger.debug("could not write cache file %s: %s", path, exc)
         return False
@@ -196,7 +198,7 @@ def write(
         if not _usable(folder):
             return
         payload = marshal.dumps(document)
-        header = _HEADER.pack(_MAGIC, FORMAT, binascii.crc32(payload))
+        header = _header(payload)
         _replace(folder, name, header + payload)
         _tidy(folder, name, len(header) + len(payload), folders)
     except Exception as exc:  # a full disk, a read-only home, a folder we may not use...

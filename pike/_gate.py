@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["MODES", "Gate", "Requires", "checked"]
 
 # What a manager needs of the gate's modules is imported when it is needed: quarantine
-# (fcntl, the notes) only with quarantine=True, requirements (and packaging's answers)
+# (mmap, the notes) only with quarantine=True, requirements (and packaging's answers)
 # only for a module that declares some, so `import pike.manager` pays for none of them.
 
 Requires = Literal["enforce", "warn", "ignore"]
@@ -114,16 +114,13 @@ class Gate:
         self.quarantine: Quarantine | None = None
         self._note: Note | None = None  # this process's, once it is made
         if quarantine:
-            from pike import _cache
-            from pike._quarantine import FOLDER, Quarantine, unavailable
+            from pike._quarantine import Quarantine, folder_for
 
-            why = unavailable(roots)
-            if why is not None:
+            folder, why = folder_for(roots)
+            if folder is None:
                 warn(f"quarantine is off: {why}; plugins load without it")
             else:
-                folder = _cache.subfolder(FOLDER)
-                if folder is not None:
-                    self.quarantine = Quarantine(folder, roots)
+                self.quarantine = Quarantine(folder, roots)
         self._search_paths = search_paths
         #: Whether anything is refused before a module is opened, or a module is named in
         #: the quarantine note (`admit`): not with no switch on and no quarantine.

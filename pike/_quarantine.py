@@ -4,10 +4,14 @@ while its file is unchanged (docs/misbehaving.md, "Quarantine").
 **The note.** While a plugin module of a manager made with ``quarantine=True`` runs,
 this process keeps a note in pike's cache folder (``quarantine/note-<pid>-...``) of the
 plugin modules it is importing: each thread's innermost one, with its file and that
-file's state. One note per process and cache folder, locked (``fcntl.flock``) for the
-process's life and rewritten in place as each import begins and ends (`Note`). Made under
-a temporary name and locked before it is renamed into place, so no one ever sees a
-note whose lock is not held by a living process.
+file's state. One note per process and cache folder, locked for the process's life and
+rewritten in place as each import begins and ends (`Note`). Made under a temporary name
+and locked before it is renamed into place, so no one ever sees a note whose lock is not
+held by a living process. The lock is a POSIX record lock (``os.lockf``), which belongs
+to the process, not to a descriptor: a child it forks holds none of it, so a process that
+dies is seen dead at once, whatever its children do. Such a lock goes when the process
+closes any descriptor of the file, so this process never opens its own notes but to
+write them, and the list's lock is also a lock between this process's threads.
 
 **The list.** A manager made with ``quarantine=True`` looks at the notes as it starts
 (`Quarantine`): a note whose lock it can take belongs to a process that died; what it
@@ -17,7 +21,7 @@ nothing. A living process holds its note's lock, so two processes starting at on
 blame each other. A module on the list is refused while its file keeps the state it
 had (`pike._filestate`); the entry goes when the file changes, or by `release`.
 
-Without ``fcntl`` (Windows) or a usable cache folder, quarantine is off (the manager
+Without ``os.lockf`` (Windows) or a usable cache folder, quarantine is off (the manager
 warns).
 """
 
@@ -31,7 +35,6 @@ import marshal
 import mmap
 import os
 import stat
-import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -42,12 +45,7 @@ from pike._filestate import FileState
 from pike._paths import is_within
 from pike._walk import ModuleEntry
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
-__all__ = ["Note", "Quarantine", "unavailable"]
+__all__ = ["Note", "Quarantine", "folder_for"]
 
 logger = _log.get(__name__)
 
@@ -56,27 +54,30 @@ _get_ident = threading.get_ident
 _LIST = "list"
 _LOCK = "lock"
 _LOCK_WAIT = 2.0  # seconds
-_MAGIC = b"pike-note\x02"
-_HEAD = struct.Struct("<II")  # length and CRC-32 of the payload
-_LENGTH = struct.Struct("<I")  # of each item in it
+_LIST_LOCK = threading.Lock()  # the list's lock, between this process's threads
+_MAGIC = b"pike-note\x03"
+_HEAD_SIZE = 8  # a part's length and the CRC-32 of its payload, little-endian
+_LENGTH_SIZE = 4  # of each item in the record
 _OPEN = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def unavailable(roots: tuple[str, ...]) -> str | None:
-    """Why quarantine cannot work here, or None if it can; ``roots``, the plugin folders
-    (`pike._paths.roots_of`), must not hold the cache folder."""
-    if fcntl is None:  # pragma: no cover - Windows
-        return "this platform has no fcntl.flock to tell a living process from a dead one"
+def folder_for(roots: tuple[str, ...]) -> tuple[str | None, str]:
+    """The folder of the notes and the list, and ""; or None and why quarantine cannot
+    work here. ``roots``, the plugin folders (`pike._paths.roots_of`), must not hold the
+    cache folder."""
+    if not hasattr(os, "lockf"):  # pragma: no cover - Windows
+        return None, "this platform has no os.lockf to tell a living process from a dead one"
     folder = _cache.directory()
     if folder is None:
-        return "pike's cache folder is turned off (PIKE_CACHE_DIR)"
+        return None, "pike's cache folder is turned off (PIKE_CACHE_DIR)"
     if is_within(folder, roots) or is_within(os.path.realpath(folder), roots):
-        return (
+        return None, (
             f"pike's cache folder {folder} lies inside a plugin folder, where pike writes nothing"
         )
-    if _cache.subfolder(FOLDER) is None:
-        return "pike's cache folder cannot be made, or is not private to this user"
-    return None
+    inside = _cache.subfolder(FOLDER)
+    if inside is None:
+        return None, "pike's cache folder cannot be made, or is not private to this user"
+    return inside, ""
 
 
 # -- this process's note ------------------------------------------------------------------
@@ -128,6 +129,9 @@ class Note:
         os.ftruncate(fd, _BATCH_AT)
         self._slot = mmap.mmap(fd, _SLOT_SIZE)
         self._slot[: len(_MAGIC)] = _MAGIC
+        # The slot's words (`_WORDS`), written one by one, unsigned and signed.
+        self._words = memoryview(self._slot)[_SLOT_AT:_SLOT_SIZE].cast("Q")
+        self._signed = self._words.cast("B").cast("q")
         self._generation = 0
 
     @classmethod
@@ -155,12 +159,15 @@ class Note:
         the parent and every copy of its descriptor are gone, so the copy goes too)."""
         for note in cls._notes.values():
             note.parents = True
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, BufferError):
+                note._words.release()
+                note._signed.release()
                 note._slot.close()
                 os.close(note._fd)
             # An import begun before the fork still ends in the child: what it writes
             # goes nowhere (the descriptor's number may be another file's by then).
-            note._slot = bytearray(_SLOT_SIZE)  # type: ignore[assignment]
+            note._words = memoryview(bytearray(_WORDS * 8)).cast("Q")
+            note._signed = note._words.cast("B").cast("q")
             note._fd = -1
         cls._notes = {}
         cls._lock = threading.Lock()
@@ -175,7 +182,7 @@ class Note:
             logger.info("quarantine: could not make a note in %s: %s", folder, exc)
             return None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.lockf(fd, os.F_TLOCK, 0)
             note = cls(fd, os.path.join(folder, name))
             note._write()  # no other thread has it yet
             os.rename(temporary, note.path)
@@ -205,20 +212,17 @@ class Note:
                     size, mtime, ctime, inode, device = state.key
                     digest = state.digest
                     self._generation = generation = self._generation + 1
-                    _SLOT.pack_into(
-                        self._slot,
-                        _SLOT_AT,
-                        generation,
-                        1,
-                        place,
-                        size,
-                        mtime,
-                        ctime,
-                        inode,
-                        device,
-                        _NO_DIGEST if digest is None else digest,
-                        generation,
-                    )
+                    words, signed = self._words, self._signed
+                    words[0] = generation  # its two copies differ until all is written
+                    words[1] = 1
+                    words[2] = place
+                    words[3] = size
+                    signed[4] = mtime
+                    signed[5] = ctime
+                    words[6] = inode
+                    words[7] = device
+                    signed[8] = _NO_DIGEST if digest is None else digest
+                    words[9] = generation
                     return
         finally:
             writing.release()
@@ -240,7 +244,7 @@ class Note:
         try:
             if self._alone is not None:  # no other import is under way: it is this one
                 self._alone = None
-                self._slot[_KIND_AT] = 0  # nothing runs: one byte, which cannot tear
+                self._words[1] = 0  # nothing runs: one word, whatever the generation says
                 return
             ident = _get_ident()
             stack = self._stacks.get(ident)
@@ -264,7 +268,7 @@ class Note:
             files = ["" if e.source == e.search_path else e.source for e in entries]
             payload = marshal.dumps((names, paths, files))
             with self._writing:
-                self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _BATCH_AT)
+                self._pwrite(_head(payload) + payload, _BATCH_AT)
                 self._batch_lists = (names, paths, files)
                 self._batch = dict(zip(paths, range(len(paths)), strict=True))
                 self._batch_owner = ident
@@ -299,16 +303,27 @@ class Note:
             item = written or marshal.dumps(
                 (names[place], paths[place], files[place] or paths[place], *_state(key))
             )
-            items.append(_LENGTH.pack(len(item)) + item)
-        payload = b"".join(items)[: _BATCH_AT - _RECORD_AT - _HEAD.size]
-        self._pwrite(_HEAD.pack(len(payload), binascii.crc32(payload)) + payload, _RECORD_AT)
+            items.append(len(item).to_bytes(_LENGTH_SIZE, "little") + item)
+        payload = b"".join(items)[: _BATCH_AT - _RECORD_AT - _HEAD_SIZE]
+        self._pwrite(_head(payload) + payload, _RECORD_AT)
         self._put_slot(2, 0, _NO_KEY)
 
     def _put_slot(self, kind: int, place: int, key: tuple[int, ...]) -> None:
         """Say in the slot what runs: packed into the map in place, between two copies of
         a new generation number (a write cut short shows as two different ones)."""
         self._generation = generation = self._generation + 1
-        _SLOT.pack_into(self._slot, _SLOT_AT, generation, kind, place, *key, generation)
+        words, signed = self._words, self._signed
+        words[0] = generation
+        words[1] = kind
+        words[2] = place
+        size, mtime, ctime, inode, device, digest = key
+        words[3] = size
+        signed[4] = mtime
+        signed[5] = ctime
+        words[6] = inode
+        words[7] = device
+        signed[8] = digest
+        words[9] = generation
 
     def _pwrite(self, data: bytes, offset: int) -> None:
         try:
@@ -325,21 +340,36 @@ class Note:
                     os.unlink(note.path)
 
 
+def _forked() -> None:  # pragma: no cover - runs in a forked child (tested there)
+    """In a forked child: the parent's notes are let go, and a list lock that one of the
+    parent's threads held is the child's to take."""
+    global _LIST_LOCK  # made anew in the child
+    _LIST_LOCK = threading.Lock()
+    Note._forked()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=Note._forked)
+    os.register_at_fork(after_in_child=_forked)
 atexit.register(Note._exit)
 
-# The note's layout: the slot (magic, what runs), the record at _RECORD_AT, the batch at
-# _BATCH_AT (each: length, CRC-32, payload; the batch's payload its names, paths and files).
-# The slot: a generation, what runs (0 nothing, 1 the batch's module at a place, with its
-# file's state: its key and digest, 2 the record), the generation again. Only the kind
-# byte is written when the batch's module running alone ends (`Note.leave`).
-_SLOT = struct.Struct("<QBIQqqQQqQ")  # a key: size, mtime, ctime, inode, device
-_SLOT_AT = len(_MAGIC)
-_SLOT_SIZE = _SLOT_AT + _SLOT.size
-_KIND_AT = _SLOT_AT + 8  # past the first copy of the generation
+# The note's layout: the magic, the slot at _SLOT_AT (what runs), the record at _RECORD_AT
+# and the batch at _BATCH_AT (each: length, CRC-32, payload; the batch's payload its
+# names, paths and files). The slot is _WORDS words of 8 bytes in this machine's order: a
+# generation, the kind (0 nothing runs; 1 the batch's module at a place, with its file's
+# state; 2 look at the record), the place, the state's key (size, mtime, ctime, inode,
+# device; the times signed) and digest (signed), the generation again. A write cut short
+# leaves the two generations different; only the kind is written when the batch's module
+# running alone ends (`Note.leave`).
+_WORDS = 10
+_SLOT_AT = 16  # past the magic, where a word may begin
+_SLOT_SIZE = _SLOT_AT + _WORDS * 8
 _NO_KEY = (0, 0, 0, 0, 0, 0)
 _NO_DIGEST = -2  # a state without a digest (a digest is -1 or a CRC-32)
+
+
+def _head(payload: bytes) -> bytes:
+    """What a part of the note holding ``payload`` begins with."""
+    return len(payload).to_bytes(4, "little") + binascii.crc32(payload).to_bytes(4, "little")
 
 
 def _data(state: FileState) -> tuple[int, ...]:
@@ -365,7 +395,10 @@ def _read_note(fd: int) -> tuple[tuple[str, str, str, FileState], ...]:
         return ()
     if len(slot) != _SLOT_SIZE or not slot.startswith(_MAGIC):
         return ()
-    generation, kind, place, *key, again = _SLOT.unpack_from(slot, len(_MAGIC))
+    words = memoryview(slot)[_SLOT_AT:].cast("Q")
+    signed = words.cast("B").cast("q")
+    generation, kind, place, again = words[0], words[1], words[2], words[9]
+    key = (words[3], signed[4], signed[5], words[6], words[7], signed[8])
     if generation != again:
         return ()  # a write cut short
     if kind == 1:
@@ -389,10 +422,10 @@ def _read_note(fd: int) -> tuple[tuple[str, str, str, FileState], ...]:
         return ()
     running = []
     at = 0
-    while at + _LENGTH.size <= len(payload):
-        (size,) = _LENGTH.unpack_from(payload, at)
-        written = payload[at + _LENGTH.size : at + _LENGTH.size + size]
-        at += _LENGTH.size + size
+    while at + _LENGTH_SIZE <= len(payload):
+        size = int.from_bytes(payload[at : at + _LENGTH_SIZE], "little")
+        written = payload[at + _LENGTH_SIZE : at + _LENGTH_SIZE + size]
+        at += _LENGTH_SIZE + size
         try:
             found = _item(marshal.loads(written))
         except Exception:
@@ -405,13 +438,13 @@ def _read_note(fd: int) -> tuple[tuple[str, str, str, FileState], ...]:
 def _part(fd: int, offset: int) -> bytes | None:
     """The payload of the note's part at ``offset``, if its length and CRC-32 check out."""
     try:
-        head = os.pread(fd, _HEAD.size, offset)
-        if len(head) != _HEAD.size:
+        head = os.pread(fd, _HEAD_SIZE, offset)
+        if len(head) != _HEAD_SIZE:
             return None
-        length, crc = _HEAD.unpack(head)
+        length, crc = int.from_bytes(head[:4], "little"), int.from_bytes(head[4:], "little")
         if length > os.fstat(fd).st_size - offset:
             return None  # longer than the file: not a note's
-        payload = os.pread(fd, length, offset + _HEAD.size)
+        payload = os.pread(fd, length, offset + _HEAD_SIZE)
     except (OSError, OverflowError):
         return None
     return payload if len(payload) == length and binascii.crc32(payload) == crc else None
@@ -492,26 +525,28 @@ class Quarantine:
     def _locked(self) -> Iterator[bool]:
         """Hold the list's lock (processes change it one at a time); yields whether it is
         held: a process stopped while holding it is waited for two seconds at most."""
-        try:
-            fd = os.open(os.path.join(self.folder, _LOCK), _OPEN | os.O_CREAT, 0o600)
-        except OSError:
+        deadline = time.monotonic() + _LOCK_WAIT
+        if not _LIST_LOCK.acquire(timeout=_LOCK_WAIT):  # pragma: no cover - a stuck thread
+            logger.info("quarantine: %s is locked by another thread", self.folder)
             yield False
             return
         try:
-            deadline = time.monotonic() + _LOCK_WAIT
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        logger.info("quarantine: %s is locked by another process", self.folder)
-                        yield False
-                        return
-                    time.sleep(0.01)
+            fd = os.open(os.path.join(self.folder, _LOCK), _OPEN | os.O_CREAT, 0o600)
+        except OSError:
+            _LIST_LOCK.release()
+            yield False
+            return
+        try:
+            while not _lock_now(fd):
+                if time.monotonic() > deadline:
+                    logger.info("quarantine: %s is locked by another process", self.folder)
+                    yield False
+                    return
+                time.sleep(0.01)
             yield True
         finally:
             os.close(fd)  # releases the lock
+            _LIST_LOCK.release()
 
     def _read(self) -> dict[str, Held]:
         document = _cache.read_file(os.path.join(self.folder, _LIST)) or {}
@@ -535,12 +570,12 @@ class Quarantine:
                 names = [e.name for e in it if e.name.startswith(("note-", ".note-"))]
         except OSError:
             return False
-        own = Note.own()
+        own, pid = Note.own(), os.getpid()
         changed = False
         for name in names:
             path = os.path.join(self.folder, name)
-            if path in own:
-                continue
+            if path in own or _pid_of(name) == pid:
+                continue  # this process's: never opened here (that would drop its lock)
             if name.startswith(".") and not _old(path):
                 continue  # a note being made (locked once it is named)
             dead = _dead_note(path)
@@ -615,13 +650,20 @@ def _dead_note(path: str) -> tuple[tuple[str, str, str, FileState], ...] | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
             return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _lock_now(fd):
             return None  # held: its process lives
         return _read_note(fd)
     finally:
         os.close(fd)
+
+
+def _lock_now(fd: int) -> bool:
+    """Take the POSIX lock of the file open at ``fd`` if no other process holds it."""
+    try:
+        os.lockf(fd, os.F_TLOCK, 0)
+    except OSError:
+        return False
+    return True
 
 
 def _old(path: str) -> bool:

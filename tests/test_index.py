@@ -157,9 +157,10 @@ def test_a_damaged_index_is_rebuilt_never_raised(
     elif damage == "bad checksum":
         index_file.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
     elif damage == "other format":
-        header = _cache._HEADER.unpack_from(data)
-        forged = _cache._HEADER.pack(header[0], _cache.FORMAT + 1, header[2])
-        index_file.write_bytes(forged + data[_cache._HEADER.size :])
+        # The header: the magic, then the format and the payload's CRC-32 (4 bytes each).
+        at = len(_cache._MAGIC)
+        forged = data[:at] + (_cache.FORMAT + 1).to_bytes(4, "little") + data[at + 4 :]
+        index_file.write_bytes(forged)
     elif damage == "a folder":
         index_file.mkdir()
     else:

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import textwrap
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,32 @@ CRASHES = {
     ),
     "SIGKILL": ("os.kill(os.getpid(), signal.SIGKILL)", -signal.SIGKILL),
 }
+
+
+@contextlib.contextmanager
+def locked_by_another_process(path: Path) -> Iterator[None]:
+    """``path`` locked as pike locks a note or the list (a POSIX lock, ``os.lockf``) by
+    another process, which lives until the block ends."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; fd = os.open(sys.argv[1], os.O_RDWR); os.lockf(fd, os.F_LOCK, 0); "
+            "print('locked', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        yield
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+        holder.stdout.close()
 
 
 def crasher(how: str = "os._exit", cls: str = "Crasher") -> str:
@@ -1917,8 +1943,8 @@ def test_notes_that_do_not_check_out_blame_nothing(
     make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import binascii
-    import fcntl
     import marshal
+    import struct
 
     from pike import _cache, _quarantine
     from pike._filestate import FileState
@@ -1931,19 +1957,20 @@ def test_notes_that_do_not_check_out_blame_nothing(
 
     def part(payload: bytes, crc: int | None = None) -> bytes:
         checked = binascii.crc32(payload) if crc is None else crc
-        return _quarantine._HEAD.pack(len(payload), checked) + payload
+        return struct.pack("<II", len(payload), checked) + payload
 
     def note(
         kind: int, place: int = 0, again: int = 7, record: bytes = b"", batch: bytes = b""
     ) -> bytes:
-        slot = _quarantine._MAGIC + _quarantine._SLOT.pack(7, kind, place, 0, 0, 0, 0, 0, -2, again)
+        words = struct.pack("=QQQ5QqQ", 7, kind, place, 0, 0, 0, 0, 0, -2, again)
+        slot = _quarantine._MAGIC.ljust(_quarantine._SLOT_AT, b"\0") + words
         data = bytearray(slot.ljust(_quarantine._RECORD_AT, b"\0"))
         data += record
         if batch:
             data = data.ljust(_quarantine._BATCH_AT, b"\0") + batch
         return bytes(data)
 
-    with_one = part(_quarantine._LENGTH.pack(len(item)) + item)
+    with_one = part(struct.pack("<I", len(item)) + item)
     notes = {
         "note-11-0-0": note(0),  # nothing ran
         "note-12-0-0": note(1, again=8),  # a write cut short
@@ -1967,20 +1994,18 @@ def test_notes_that_do_not_check_out_blame_nothing(
     os.utime(stale, (0, 0))
     alive = folder / "note-23-0-0"  # a living process's (its lock held)
     alive.write_bytes(note(2, record=with_one))
-    held = os.open(alive, os.O_RDWR)
-    fcntl.flock(held, fcntl.LOCK_EX)
-    try:
-        with PikeManager([root], quarantine=True, on_error="collect") as mgr:
-            assert mgr.quarantined == []
-            assert class_names(mgr.get_classes()) == ["A", "B"]
-    finally:
-        os.close(held)
+    with (
+        locked_by_another_process(alive),
+        PikeManager([root], quarantine=True, on_error="collect") as mgr,
+    ):
+        assert mgr.quarantined == []
+        assert class_names(mgr.get_classes()) == ["A", "B"]
     left = sorted(p.name for p in folder.iterdir() if "note" in p.name)
     theirs = [name for name in left if not name.startswith(f"note-{os.getpid()}-")]  # not ours
     assert theirs == [".note-21-0-0", "note-20-0-0", "note-23-0-0"]
     # A dead one naming a plugin in its record, among garbage, blames that plugin.
     (folder / "note-24-0-0").write_bytes(
-        note(2, record=part(b"\x03\x00\x00\x00abc" + _quarantine._LENGTH.pack(len(item)) + item))
+        note(2, record=part(b"\x03\x00\x00\x00abc" + struct.pack("<I", len(item)) + item))
     )
     with PikeManager([root], quarantine=True, on_error="collect") as mgr:
         assert mgr.quarantined == ["a"]
@@ -2050,7 +2075,6 @@ def test_packaging_s_answers_are_kept_up_to_a_limit(
 def test_a_list_lock_held_too_long_is_given_up_on(
     make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fcntl
 
     from pike import _cache, _quarantine
 
@@ -2059,14 +2083,13 @@ def test_a_list_lock_held_too_long_is_given_up_on(
     assert run_host(HOST, str(root), cache=cache, extra={CRASH: "1"}).returncode == 1
     monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
     monkeypatch.setattr(_quarantine, "_LOCK_WAIT", 0.05)
-    lock = os.open(Path(_cache.subfolder(_quarantine.FOLDER) or "") / "lock", os.O_RDWR)
-    fcntl.flock(lock, fcntl.LOCK_EX)  # a process stopped while it held the list's lock
-    try:
-        with PikeManager([root], quarantine=True, on_error="collect") as mgr:
-            assert mgr.quarantined == []  # the dead note is left for a later start
-            assert class_names(mgr.get_classes()) == ["A", "Crasher"]
-    finally:
-        os.close(lock)
+    lock = Path(_cache.subfolder(_quarantine.FOLDER) or "") / "lock"
+    with (
+        locked_by_another_process(lock),  # a process stopped while it held the list's lock
+        PikeManager([root], quarantine=True, on_error="collect") as mgr,
+    ):
+        assert mgr.quarantined == []  # the dead note is left for a later start
+        assert class_names(mgr.get_classes()) == ["A", "Crasher"]
     with PikeManager([root], quarantine=True, on_error="collect") as mgr:
         assert mgr.quarantined == ["crash"]
         mgr.release("crash")
