@@ -55,7 +55,7 @@ _LIST = "list"
 _LOCK = "lock"
 _LOCK_WAIT = 2.0  # seconds
 _LIST_LOCK = threading.Lock()  # the list's lock, between this process's threads
-_MAGIC = b"pike-note\x03"
+_MAGIC = b"pike-note\x04"
 _HEAD_SIZE = 8  # a part's length and the CRC-32 of its payload, little-endian
 _LENGTH_SIZE = 4  # of each item in the record
 _OPEN = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -132,7 +132,6 @@ class Note:
         # The slot's words (`_WORDS`), written one by one, unsigned and signed.
         self._words = memoryview(self._slot)[_SLOT_AT:_SLOT_SIZE].cast("Q")
         self._signed = self._words.cast("B").cast("q")
-        self._generation = 0
 
     @classmethod
     def get(cls, folder: str) -> Note | None:
@@ -211,18 +210,17 @@ class Note:
                     self._alone = (ident, place, state)
                     size, mtime, ctime, inode, device = state.key
                     digest = state.digest
-                    self._generation = generation = self._generation + 1
+                    # The slot says nothing runs (no import is under way): the kind,
+                    # written last, makes what is written before it count.
                     words, signed = self._words, self._signed
-                    words[0] = generation  # its two copies differ until all is written
-                    words[1] = 1
-                    words[2] = place
-                    words[3] = size
-                    signed[4] = mtime
-                    signed[5] = ctime
-                    words[6] = inode
-                    words[7] = device
-                    signed[8] = _NO_DIGEST if digest is None else digest
-                    words[9] = generation
+                    words[1] = place
+                    words[2] = size
+                    signed[3] = mtime
+                    signed[4] = ctime
+                    words[5] = inode
+                    words[6] = device
+                    signed[7] = _NO_DIGEST if digest is None else digest
+                    words[0] = 1
                     return
         finally:
             writing.release()
@@ -244,7 +242,7 @@ class Note:
         try:
             if self._alone is not None:  # no other import is under way: it is this one
                 self._alone = None
-                self._words[1] = 0  # nothing runs: one word, whatever the generation says
+                self._words[0] = 0  # nothing runs: the kind alone
                 return
             ident = _get_ident()
             stack = self._stacks.get(ident)
@@ -309,21 +307,19 @@ class Note:
         self._put_slot(2, 0, _NO_KEY)
 
     def _put_slot(self, kind: int, place: int, key: tuple[int, ...]) -> None:
-        """Say in the slot what runs: packed into the map in place, between two copies of
-        a new generation number (a write cut short shows as two different ones)."""
-        self._generation = generation = self._generation + 1
+        """Say in the slot what runs, in place through the map: the kind first says
+        nothing runs, and is written last (a write cut short says nothing)."""
         words, signed = self._words, self._signed
-        words[0] = generation
-        words[1] = kind
-        words[2] = place
+        words[0] = 0
+        words[1] = place
         size, mtime, ctime, inode, device, digest = key
-        words[3] = size
-        signed[4] = mtime
-        signed[5] = ctime
-        words[6] = inode
-        words[7] = device
-        signed[8] = digest
-        words[9] = generation
+        words[2] = size
+        signed[3] = mtime
+        signed[4] = ctime
+        words[5] = inode
+        words[6] = device
+        signed[7] = digest
+        words[0] = kind
 
     def _pwrite(self, data: bytes, offset: int) -> None:
         try:
@@ -354,13 +350,12 @@ atexit.register(Note._exit)
 
 # The note's layout: the magic, the slot at _SLOT_AT (what runs), the record at _RECORD_AT
 # and the batch at _BATCH_AT (each: length, CRC-32, payload; the batch's payload its
-# names, paths and files). The slot is _WORDS words of 8 bytes in this machine's order: a
-# generation, the kind (0 nothing runs; 1 the batch's module at a place, with its file's
-# state; 2 look at the record), the place, the state's key (size, mtime, ctime, inode,
-# device; the times signed) and digest (signed), the generation again. A write cut short
-# leaves the two generations different; only the kind is written when the batch's module
-# running alone ends (`Note.leave`).
-_WORDS = 10
+# names, paths and files). The slot is _WORDS words of 8 bytes in this machine's order:
+# the kind (0 nothing runs; 1 the batch's module at a place, with its file's state; 2 look
+# at the record), the place, the state's key (size, mtime, ctime, inode, device; the times
+# signed) and digest (signed). The kind is written last, and is 0 while the rest is
+# written: a process that dies midway leaves a slot that says nothing runs.
+_WORDS = 8
 _SLOT_AT = 16  # past the magic, where a word may begin
 _SLOT_SIZE = _SLOT_AT + _WORDS * 8
 _NO_KEY = (0, 0, 0, 0, 0, 0)
@@ -397,10 +392,8 @@ def _read_note(fd: int) -> tuple[tuple[str, str, str, FileState], ...]:
         return ()
     words = memoryview(slot)[_SLOT_AT:].cast("Q")
     signed = words.cast("B").cast("q")
-    generation, kind, place, again = words[0], words[1], words[2], words[9]
-    key = (words[3], signed[4], signed[5], words[6], words[7], signed[8])
-    if generation != again:
-        return ()  # a write cut short
+    kind, place = words[0], words[1]
+    key = (words[2], signed[3], signed[4], words[5], words[6], signed[7])
     if kind == 1:
         batch = _part(fd, _BATCH_AT)
         try:

@@ -1959,10 +1959,8 @@ def test_notes_that_do_not_check_out_blame_nothing(
         checked = binascii.crc32(payload) if crc is None else crc
         return struct.pack("<II", len(payload), checked) + payload
 
-    def note(
-        kind: int, place: int = 0, again: int = 7, record: bytes = b"", batch: bytes = b""
-    ) -> bytes:
-        words = struct.pack("=QQQ5QqQ", 7, kind, place, 0, 0, 0, 0, 0, -2, again)
+    def note(kind: int, place: int = 0, record: bytes = b"", batch: bytes = b"") -> bytes:
+        words = struct.pack("=QQ5Qq", kind, place, 0, 0, 0, 0, 0, -2)
         slot = _quarantine._MAGIC.ljust(_quarantine._SLOT_AT, b"\0") + words
         data = bytearray(slot.ljust(_quarantine._RECORD_AT, b"\0"))
         data += record
@@ -1973,7 +1971,7 @@ def test_notes_that_do_not_check_out_blame_nothing(
     with_one = part(struct.pack("<I", len(item)) + item)
     notes = {
         "note-11-0-0": note(0),  # nothing ran
-        "note-12-0-0": note(1, again=8),  # a write cut short
+        "note-12-0-0": note(1),  # a batch's module, with no batch
         "note-13-0-0": note(1, batch=part(marshal.dumps(("not a tuple",)))),
         "note-14-0-0": note(1, batch=part(marshal.dumps((["a"], ["x"], [""])), crc=1)),
         "note-15-0-0": note(1, place=5, batch=part(marshal.dumps((["a"], ["x"], [""])))),
