@@ -17,7 +17,7 @@ import marshal
 from collections.abc import Callable
 from typing import Any
 
-from pike import _cache, _literals
+from pike import _cache
 from pike._filestate import FileState
 from pike._paths import roots_of
 
@@ -36,9 +36,6 @@ ABSENT, LITERAL, DYNAMIC = 0, 1, 2
 Declared = tuple[int, Any, "int | None", int, Any, "int | None"]
 NOTHING: Declared = (ABSENT, None, None, ABSENT, None, None)
 
-_DECLARED = (LITERAL, DYNAMIC)
-_MAX_LINE = 2**31
-
 
 def read(source: bytes, path: str) -> Declared:
     """What ``source`` (the file ``path``) declares; `NOTHING` if it cannot be parsed (its
@@ -46,6 +43,8 @@ def read(source: bytes, path: str) -> Declared:
     if not any(name in source for name in _BYTES):
         return NOTHING
     import ast
+
+    from pike import _literals
 
     try:
         tree = ast.parse(source, filename=path)
@@ -55,34 +54,34 @@ def read(source: bytes, path: str) -> Declared:
         found = _literals.bindings(ast, tree.body, source, _NAMES).names
     except (RecursionError, MemoryError):
         return NOTHING
-    return (*_declared(found.get(REQUIRES)), *_declared(found.get(VERSION)))
+    literal = _literals.LITERAL
+    return (*_declared(found.get(REQUIRES), literal), *_declared(found.get(VERSION), literal))
 
 
-def _declared(bound: tuple[int, Any, int] | None) -> tuple[int, Any, int | None]:
-    """A name's ``(kind, value, line)`` as `Declared` holds it."""
+def _declared(bound: tuple[int, Any, int] | None, literal: int) -> tuple[int, Any, int | None]:
+    """A name's ``(kind, value, line)`` as `Declared` holds it (``literal``: how
+    `pike._literals` says a name is bound to a literal)."""
     if bound is None:
         return ABSENT, None, None
     kind, value, line = bound
-    if kind == _literals.LITERAL:
+    if kind == literal:
         return LITERAL, value, line
     return DYNAMIC, None, line
 
 
 def _valid(value: object) -> bool:
-    """True if ``value`` (read back from a cache file) is a `Declared`: each kind one of
-    the three, each line an int in range exactly when the name is declared."""
+    """True if ``value`` (read back from a cache file) is a `Declared`: each kind equal to
+    one of the three, each line an int exactly when the name is declared (None when it is
+    not). Asked of each module's kept value on a warm load, so kept short ("requires
+    1000" row)."""
     if type(value) is not tuple or len(value) != 6:
         return False
     kind, _value, line, version_kind, _version, version_line = value
-    return _line_fits(kind, line) and _line_fits(version_kind, version_line)
+    return _LINE_TYPE.get(kind) is type(line) and _LINE_TYPE.get(version_kind) is type(version_line)
 
 
-def _line_fits(kind: object, line: object) -> bool:
-    if type(kind) is not int:
-        return False
-    if kind == ABSENT:
-        return line is None
-    return kind in _DECLARED and type(line) is int and 0 < line < _MAX_LINE
+# The type of a name's line, by how it is declared (`_valid`).
+_LINE_TYPE: dict[object, type] = {ABSENT: type(None), LITERAL: int, DYNAMIC: int}
 
 
 class Declarations:
@@ -122,10 +121,14 @@ class Declarations:
         read, and not kept), or an archive member's CRC-32; ``source`` reads it."""
         if type(vouch) is int:
             mark: tuple[int, int] | None = (1, vouch)
+        elif vouch.digest is None:  # type: ignore[union-attr]
+            mark = (0, vouch.mark)  # type: ignore[union-attr]
         else:
-            mark = None if vouch.digest is not None else (0, vouch.mark)  # type: ignore[union-attr]
+            mark = None
         relative = path[len(search_path) + 1 :]  # the walk joined them
-        table = self._table(search_path) if search_path in self._roots else None
+        table = self._tables.get(search_path)  # read once (`_table`), then looked up
+        if table is None and search_path in self._roots:
+            table = self._table(search_path)
         if table is not None and mark is not None:
             kept = table.get(relative)
             if type(kept) is tuple and len(kept) == 2 and kept[0] == mark and _valid(kept[1]):

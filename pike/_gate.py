@@ -126,7 +126,8 @@ class Gate:
         #: the quarantine note (`admit`): not with no switch on and no quarantine.
         self.opens = self._switched or self.quarantine is not None
         #: Whether modules' declarations may matter (`before_run`).
-        self.reads = self.requires != "ignore" or bool(self.blocked)
+        self._checks = self.requires != "ignore"  # requirements are checked
+        self.reads = self._checks or bool(self.blocked)
         self._declarations: Declarations | None = None
         self._installed: Installed | None = None
         # What each ``__requires__`` value checked found, by identity (kept alive with it).
@@ -191,7 +192,7 @@ class Gate:
         vouches for what is kept of it: its file's state, or an archive member's CRC-32."""
         blocked = self.blocked.get(entry.name) if self.blocked else None
         names = getattr(code, "co_names", ())
-        if blocked is None and (self.requires == "ignore" or _REQUIRES not in names):
+        if blocked is None and (not self._checks or _REQUIRES not in names):
             return  # nothing to check: the common case, decided by a look at its code's names
         declarations = self._declarations
         if declarations is None:
@@ -210,7 +211,7 @@ class Gate:
             declared = declarations.of(entry.search_path, entry.path, vouch, source)
         if blocked is not None:
             self._check_blocked(entry, declared, *blocked)
-        if self.requires != "ignore":
+        if self._checks and declared[0] != _ABSENT:
             self._check_requires(entry, declared)
 
     def _answers(self) -> Verdicts:
@@ -248,9 +249,8 @@ class Gate:
         )
 
     def _check_requires(self, entry: ModuleEntry, declared: Declared) -> None:
+        """Check what ``entry`` declares it requires (it declares something)."""
         kind, value, line = declared[0], declared[1], declared[2]
-        if kind == _ABSENT:
-            return
         if kind == _LITERAL:  # the common case, once per value (see below)
             known = self._problems.get(id(value))
             if known is not None and known[0] is value and not known[1]:

@@ -185,7 +185,11 @@ class SourceFileLoader(_Recording, machinery.SourceFileLoader):  # type: ignore[
         return super().path_stats(path)
 
     def _declaring(self, state: FileState) -> tuple[Callable[[], bytes] | None, FileState | int]:
-        return partial(self.get_data, self.path), state
+        return self._source, state
+
+    def _source(self) -> bytes:
+        data: bytes = self.get_data(self.path)
+        return data
 
 
 class SourcelessFileLoader(_Recording, machinery.SourcelessFileLoader):
