@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -92,10 +93,14 @@ def run_child(
     *,
     extra: str = "-",
     no_bytecode: bool = False,
+    pad: int = 0,
 ) -> dict[str, float]:
+    """One child's measurement. ``pad`` is the length of a variable of no meaning added to
+    its environment (`measure` varies it from round to round)."""
     flags = ["-E", "-s"] + (["-B"] if no_bytecode else [])
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0"}
     env["PIKE_CACHE_DIR"] = str(root.parent / "cache")  # the index and entry-point cache
+    env["PIKE_BENCHMARK_PAD"] = "x" * pad
     result = subprocess.run(
         [sys.executable, *flags, str(CHILD), side, operation, str(root), str(base), extra],
         capture_output=True,
@@ -123,20 +128,38 @@ def measure(
     """Run every side ``rounds`` times, interleaved, rotating who goes first.
 
     ``floor_side`` is the child side that plays the floor (its samples are filed
-    under ``floor``).
+    under ``floor``). Each round gives its children an environment of another size, the
+    same for every side: where a process's stack and heap begin moves with it, and that
+    alone moves a run's time by a few percent, the same way in every run (the sides'
+    arguments differ in length, so without it one side would be placed better than the
+    other in every round).
     """
     names = list(sides)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    pads = random.Random(rounds)  # the same sizes in every run of the benchmark
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
+        pad = pads.randrange(PAD_RANGE)
         for name in order:
             if before_each is not None:
                 before_each()
             side = floor_side if name == "floor" else name
             samples[name].append(
-                run_child(side, operation, root, base, extra=sides[name], no_bytecode=no_bytecode)
+                run_child(
+                    side,
+                    operation,
+                    root,
+                    base,
+                    extra=sides[name],
+                    no_bytecode=no_bytecode,
+                    pad=pad,
+                )
             )
     return samples
+
+
+#: The sizes a round's environment padding is drawn from (`measure`): past a page.
+PAD_RANGE = 8192
 
 
 def median(samples: list[dict[str, float]], key: str = "total") -> float:
