@@ -210,17 +210,16 @@ class Note:
                     self._alone = (ident, place, state)
                     size, mtime, ctime, inode, device = state.key
                     digest = state.digest
-                    # The slot says nothing runs (no import is under way): the kind,
-                    # written last, makes what is written before it count.
-                    words, signed = self._words, self._signed
-                    words[1] = place
-                    words[2] = size
-                    signed[3] = mtime
-                    signed[4] = ctime
-                    words[5] = inode
-                    words[6] = device
-                    signed[7] = _NO_DIGEST if digest is None else digest
-                    words[0] = 1
+                    self._put_slot(
+                        1,
+                        place,
+                        size,
+                        mtime,
+                        ctime,
+                        inode,
+                        device,
+                        _NO_DIGEST if digest is None else digest,
+                    )
                     return
         finally:
             writing.release()
@@ -289,10 +288,10 @@ class Note:
         each (called with ``_writing`` held)."""
         running = [stack[-1] for stack in self._stacks.values()]
         if not running:
-            self._put_slot(0, 0, _NO_KEY)
+            self._put_slot(0, 0, *_NO_KEY)
             return
         if len(running) == 1 and running[0][0] is None:
-            self._put_slot(1, running[0][1], running[0][2])
+            self._put_slot(1, running[0][1], *running[0][2])
             return
         names, paths, files = self._batch_lists
         items = []
@@ -304,15 +303,25 @@ class Note:
             items.append(len(item).to_bytes(_LENGTH_SIZE, "little") + item)
         payload = b"".join(items)[: _BATCH_AT - _RECORD_AT - _HEAD_SIZE]
         self._pwrite(_head(payload) + payload, _RECORD_AT)
-        self._put_slot(2, 0, _NO_KEY)
+        self._put_slot(2, 0, *_NO_KEY)
 
-    def _put_slot(self, kind: int, place: int, key: tuple[int, ...]) -> None:
+    def _put_slot(  # noqa: PLR0917 - the slot's words, as the fast path has them
+        self,
+        kind: int,
+        place: int,
+        size: int,
+        mtime: int,
+        ctime: int,
+        inode: int,
+        device: int,
+        digest: int,
+    ) -> None:
         """Say in the slot what runs, in place through the map: the kind first says
-        nothing runs, and is written last (a write cut short says nothing)."""
+        nothing runs, and is written last, which makes the rest count (a process that
+        dies midway leaves a slot that says nothing runs)."""
         words, signed = self._words, self._signed
         words[0] = 0
         words[1] = place
-        size, mtime, ctime, inode, device, digest = key
         words[2] = size
         signed[3] = mtime
         signed[4] = ctime
