@@ -256,6 +256,36 @@ def test_files_old_enough_are_vouched_for_by_their_state(
     assert set(Index(paths).known(entries)) == {"alpha", "beta", "pkg", "pkg.impl", "broken"}
 
 
+def test_a_folder_listed_while_new_is_kept_without_its_digest_once_old_enough(
+    make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder whose times were too recent to trust is kept with a digest of its names;
+    # once it can be trusted, what is kept of it (its walk, the whole listing) no longer
+    # has one: a digest would have every warm listing read the folder whole again.
+    import time
+
+    from pike.discovery import _index
+
+    root = make_tree(PLUGINS)
+    paths = [str(root)]
+    expected = listed(root)  # everything just written
+    [walked, *_] = Index(paths)._document(str(root))["walk"]
+    assert walked[0][1][5] is not None  # the folder, with a digest
+
+    def kept_folders() -> list[object]:
+        listing = _cache.read(Index(paths)._listing_name())
+        assert listing is not None
+        return [state[5] for _path, state in listing["folders"]]
+
+    later = time.time_ns() + 10 * 10**9
+    monkeypatch.setattr(_index.time, "time_ns", lambda: later)
+    assert listed(root) == expected  # the files old enough: the listing is kept whole
+    [walked, *_] = Index(paths)._document(str(root))["walk"]
+    assert [state[5] for _path, state in walked] == [None] * len(walked)
+    assert kept_folders() == [None] * len(walked)
+    assert listed(root) == expected  # from what is kept
+
+
 INSTALLED_CODE = """
     import sys
     sys.path.insert(0, {site!r})

@@ -589,7 +589,14 @@ class Index:
                 if walk.vouched:
                     self._walks[search_path] = _walk_data(walk, search_path)
             else:
-                self._walks[search_path] = self._document(search_path)["walk"]
+                now = self._now
+                if any(state.settled(now) is not state for _path, state in walk.folders):
+                    # A digest no longer needed goes (see kept_listing).
+                    walk.folders = [(path, state.settled(now)) for path, state in walk.folders]
+                    self._walks[search_path] = _walk_data(walk, search_path)
+                    self._changed.add(search_path)
+                else:
+                    self._walks[search_path] = self._document(search_path)["walk"]
             out.modules.extend(walk.modules)
             out.skipped.extend(walk.skipped)
             out.folders.extend(walk.folders)
@@ -713,6 +720,11 @@ class Index:
         if changed(zip((path for path, _state in folders), states, strict=True)):  # type: ignore[arg-type]
             return None
         if not kept_files.hold():
+            return None
+        if any(state.settled(self._now) is not state for state in states):  # type: ignore[union-attr]
+            # A folder kept with a digest (its times were too recent to trust) that can be
+            # trusted now: listed once more, so that what is kept needs no digest (each
+            # warm listing would read the folder whole again: "warm listing 10000" row).
             return None
         return listing
 
