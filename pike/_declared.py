@@ -70,18 +70,27 @@ def _declared(bound: tuple[int, Any, int] | None, literal: int) -> tuple[int, An
 
 
 def _valid(value: object) -> bool:
-    """True if ``value`` (read back from a cache file) is a `Declared`: each kind equal to
-    one of the three, each line an int exactly when the name is declared (None when it is
-    not). Asked of each module's kept value on a warm load, so kept short ("requires
-    1000" row)."""
+    """True if ``value`` (read back from a cache file) is a `Declared`: each kind one of
+    the three, each line an int in range exactly when the name is declared (None when it
+    is not). Asked of each module's kept value on a warm load, so kept short
+    ("requires 1000" row)."""
     if type(value) is not tuple or len(value) != 6:
         return False
     kind, _value, line, version_kind, _version, version_line = value
-    return _LINE_TYPE.get(kind) is type(line) and _LINE_TYPE.get(version_kind) is type(version_line)
+    # Each line None or an int, as its kind says (so ordered with ints, if not None).
+    return (
+        type(kind) is int
+        and type(version_kind) is int
+        and _LINE_TYPE.get(kind) is type(line)
+        and _LINE_TYPE.get(version_kind) is type(version_line)
+        and (line is None or 0 < line < _MAX_LINE)  # type: ignore[operator]
+        and (version_line is None or 0 < version_line < _MAX_LINE)  # type: ignore[operator]
+    )
 
 
 # The type of a name's line, by how it is declared (`_valid`).
-_LINE_TYPE: dict[object, type] = {ABSENT: type(None), LITERAL: int, DYNAMIC: int}
+_LINE_TYPE: dict[int, type] = {ABSENT: type(None), LITERAL: int, DYNAMIC: int}
+_MAX_LINE = 2**31
 
 
 class Declarations:

@@ -2,7 +2,7 @@
 while its file is unchanged (docs/misbehaving.md, "Quarantine").
 
 **The note.** While a plugin module of a manager made with ``quarantine=True`` runs,
-this process keeps a note in pike's cache folder (``quarantine/note-<pid>-...``) of the
+this process keeps a note in pike's cache folder (``quarantine/note4-<pid>-...``) of the
 plugin modules it is importing: each thread's innermost one, with its file and that
 file's state. One note per process and cache folder, locked for the process's life and
 rewritten in place as each import begins and ends (`Note`). Made under a temporary name
@@ -50,6 +50,9 @@ __all__ = ["Note", "Quarantine", "folder_for"]
 logger = _log.get(__name__)
 
 FOLDER = "quarantine"
+# How this format's notes are named (the magic's version): a note of another pike's,
+# locked another way, is never opened.
+_PREFIX = "note4-"
 _get_ident = threading.get_ident
 _LIST = "list"
 _LOCK = "lock"
@@ -99,6 +102,7 @@ class Note:
 
     _lock = threading.Lock()
     _notes: ClassVar[dict[str, Note]] = {}  # this process's, by folder
+    _made: ClassVar[set[str]] = set()  # the paths of the notes this process made (`own`)
     _counter = itertools.count()
 
     def __init__(self, fd: int, path: str) -> None:
@@ -148,16 +152,21 @@ class Note:
             return note
 
     @classmethod
-    def own(cls) -> set[str]:
-        """The paths of this process's notes."""
-        return {note.path for note in list(cls._notes.values())}
+    def own(cls) -> frozenset[str]:
+        """The paths of the notes this process made (under their temporary names too),
+        named before each is made: never to be opened but to write them."""
+        return frozenset(cls._made)
 
     @classmethod
     def _forked(cls) -> None:  # pragma: no cover - runs in a forked child (tested there)
-        """In a forked child: the parent's notes are the parent's (their lock goes when
-        the parent and every copy of its descriptor are gone, so the copy goes too)."""
+        """In a forked child: the parent's notes are the parent's (the child holds none of
+        their locks), let go of here; an import begun before the fork and ended in the
+        child writes into nothing, under a lock of the child's own (another thread of
+        the parent may have held the note's when it forked)."""
         for note in cls._notes.values():
             note.parents = True
+            note._writing = threading.Lock()
+            note._alone, note._stacks, note._held, note._batch_owner = None, {}, {}, None
             with contextlib.suppress(OSError, ValueError, BufferError):
                 note._words.release()
                 note._signed.release()
@@ -169,12 +178,14 @@ class Note:
             note._signed = note._words.cast("B").cast("q")
             note._fd = -1
         cls._notes = {}
+        cls._made = set()
         cls._lock = threading.Lock()
 
     @classmethod
     def _make(cls, folder: str) -> Note | None:
-        name = f"note-{os.getpid()}-{next(cls._counter)}-{time.time_ns() % 1_000_000_007}"
+        name = f"{_PREFIX}{os.getpid()}-{next(cls._counter)}-{time.time_ns() % 1_000_000_007}"
         temporary = os.path.join(folder, "." + name)
+        cls._made.update((temporary, os.path.join(folder, name)))
         try:
             fd = os.open(temporary, _OPEN | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:  # pragma: no cover - a folder that turned unwritable
@@ -265,6 +276,8 @@ class Note:
             files = ["" if e.source == e.search_path else e.source for e in entries]
             payload = marshal.dumps((names, paths, files))
             with self._writing:
+                if self._batch_owner is not None or ident in self._stacks:
+                    return  # another thread's batch began meanwhile: it is the note's
                 self._pwrite(_head(payload) + payload, _BATCH_AT)
                 self._batch_lists = (names, paths, files)
                 self._batch = dict(zip(paths, range(len(paths)), strict=True))
@@ -569,14 +582,14 @@ class Quarantine:
         notes); True if ``held`` changed."""
         try:
             with os.scandir(self.folder) as it:
-                names = [e.name for e in it if e.name.startswith(("note-", ".note-"))]
+                names = [e.name for e in it if e.name.startswith((_PREFIX, "." + _PREFIX))]
         except OSError:
             return False
-        own, pid = Note.own(), os.getpid()
+        own = Note.own()
         changed = False
         for name in names:
             path = os.path.join(self.folder, name)
-            if path in own or _pid_of(name) == pid:
+            if path in own:
                 continue  # this process's: never opened here (that would drop its lock)
             if name.startswith(".") and not _old(path):
                 continue  # a note being made (locked once it is named)

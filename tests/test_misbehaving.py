@@ -1816,9 +1816,12 @@ def test_damaged_quarantine_files_blame_nothing_and_raise_nothing(
     folder = Path(_cache.subfolder("quarantine") or "")
     # A note of a dead process whose parts claim more than the file holds, one of
     # garbage, one with a cut-short slot; a list whose entries hold NULs and wrong types.
-    (folder / "note-1-0-0").write_bytes(b"pike-note\x01" + b"\x01" * 80 + b"\xff" * 64)
-    (folder / "note-2-0-0").write_bytes(os.urandom(300))
-    (folder / "note-3-0-0").write_bytes(b"pike-note\x01\x01\x00\x00\x00\x01")
+    (folder / "note4-1-0-0").write_bytes(b"pike-note\x01" + b"\x01" * 80 + b"\xff" * 64)
+    (folder / "note4-2-0-0").write_bytes(os.urandom(300))
+    (folder / "note4-3-0-0").write_bytes(b"pike-note\x01\x01\x00\x00\x00\x01")
+    # A note as an older pike names it (locked another way): never opened, left alone.
+    older = folder / "note-4-0-0"
+    older.write_bytes(b"pike-note\x01" + b"\x01" * 80)
     good = (0, 0, 0, 0, 0, None)
     _cache.write_file(
         str(folder / "list"),
@@ -1834,7 +1837,8 @@ def test_damaged_quarantine_files_blame_nothing_and_raise_nothing(
     with PikeManager([root], quarantine=True, on_error="collect") as mgr:
         assert mgr.quarantined == []
         assert class_names(mgr.get_classes()) == ["A"]
-    assert not any(folder.glob("note-[123]-*"))  # the dead notes went
+    assert not any(folder.glob("note4-[123]-*"))  # the dead notes went
+    assert older.exists()
 
 
 def test_environ_values_are_checked(make_tree: MakeTree) -> None:
@@ -1970,27 +1974,27 @@ def test_notes_that_do_not_check_out_blame_nothing(
 
     with_one = part(struct.pack("<I", len(item)) + item)
     notes = {
-        "note-11-0-0": note(0),  # nothing ran
-        "note-12-0-0": note(1),  # a batch's module, with no batch
-        "note-13-0-0": note(1, batch=part(marshal.dumps(("not a tuple",)))),
-        "note-14-0-0": note(1, batch=part(marshal.dumps((["a"], ["x"], [""])), crc=1)),
-        "note-15-0-0": note(1, place=5, batch=part(marshal.dumps((["a"], ["x"], [""])))),
-        "note-26-0-0": note(1, batch=part(marshal.dumps((["a"], ["x", "y"], [""])))),
-        "note-27-0-0": note(1, batch=part(marshal.dumps((["a"], [7], [""])))),
-        "note-16-0-0": note(2, record=part(b"\x10\x00\x00\x00" + b"\xff" * 16)),  # garbage
-        "note-17-0-0": note(2, record=part(b"", crc=9)),
-        "note-18-0-0": b"pike-note",  # too short
-        "note-19-0-0": note(3),  # no such kind
+        "note4-11-0-0": note(0),  # nothing ran
+        "note4-12-0-0": note(1),  # a batch's module, with no batch
+        "note4-13-0-0": note(1, batch=part(marshal.dumps(("not a tuple",)))),
+        "note4-14-0-0": note(1, batch=part(marshal.dumps((["a"], ["x"], [""])), crc=1)),
+        "note4-15-0-0": note(1, place=5, batch=part(marshal.dumps((["a"], ["x"], [""])))),
+        "note4-26-0-0": note(1, batch=part(marshal.dumps((["a"], ["x", "y"], [""])))),
+        "note4-27-0-0": note(1, batch=part(marshal.dumps((["a"], [7], [""])))),
+        "note4-16-0-0": note(2, record=part(b"\x10\x00\x00\x00" + b"\xff" * 16)),  # garbage
+        "note4-17-0-0": note(2, record=part(b"", crc=9)),
+        "note4-18-0-0": b"pike-note",  # too short
+        "note4-19-0-0": note(3),  # no such kind
     }
     for name, data in notes.items():
         (folder / name).write_bytes(data)
-    (folder / "note-20-0-0").mkdir()  # not a file
-    fresh = folder / ".note-21-0-0"  # a note being made: left alone
+    (folder / "note4-20-0-0").mkdir()  # not a file
+    fresh = folder / ".note4-21-0-0"  # a note being made: left alone
     fresh.write_bytes(note(2, record=with_one))
-    stale = folder / ".note-22-0-0"  # one whose process died making it
+    stale = folder / ".note4-22-0-0"  # one whose process died making it
     stale.write_bytes(note(0))
     os.utime(stale, (0, 0))
-    alive = folder / "note-23-0-0"  # a living process's (its lock held)
+    alive = folder / "note4-23-0-0"  # a living process's (its lock held)
     alive.write_bytes(note(2, record=with_one))
     with (
         locked_by_another_process(alive),
@@ -1999,10 +2003,11 @@ def test_notes_that_do_not_check_out_blame_nothing(
         assert mgr.quarantined == []
         assert class_names(mgr.get_classes()) == ["A", "B"]
     left = sorted(p.name for p in folder.iterdir() if "note" in p.name)
-    theirs = [name for name in left if not name.startswith(f"note-{os.getpid()}-")]  # not ours
-    assert theirs == [".note-21-0-0", "note-20-0-0", "note-23-0-0"]
-    # A dead one naming a plugin in its record, among garbage, blames that plugin.
-    (folder / "note-24-0-0").write_bytes(
+    theirs = [name for name in left if not name.startswith(f"note4-{os.getpid()}-")]  # not ours
+    assert theirs == [".note4-21-0-0", "note4-20-0-0", "note4-23-0-0"]
+    # A dead one naming a plugin in its record, among garbage, blames that plugin, even
+    # named with this process's id (a process of an earlier boot, or container, had it).
+    (folder / f"note4-{os.getpid()}-24-0").write_bytes(
         note(2, record=part(b"\x03\x00\x00\x00abc" + struct.pack("<I", len(item)) + item))
     )
     with PikeManager([root], quarantine=True, on_error="collect") as mgr:
@@ -2025,7 +2030,7 @@ def test_a_host_that_exits_normally_leaves_no_note(make_tree: MakeTree, tmp_path
     root = make_tree({"a.py": "class A: pass\n"})
     cache = tmp_path / "cache"
     assert json.loads(run_host(HOST, str(root), cache=cache).stdout)["loaded"] == ["a"]
-    assert not list((cache / "quarantine").glob("note-*"))
+    assert not list((cache / "quarantine").glob("note4-*"))
 
 
 @pytest.mark.parametrize(
@@ -2068,6 +2073,26 @@ def test_packaging_s_answers_are_kept_up_to_a_limit(
             assert module_names(mgr) == [f"p{i}"]
     document = _cache.read(_requires._VERDICTS)
     assert document is not None and len(document["verdicts"]) <= 3
+
+
+def test_kept_declarations_of_the_wrong_shape_are_not_believed() -> None:
+    from pike._declared import _valid
+
+    assert _valid((1, {"python": ">=3"}, 3, 0, None, None))
+    assert _valid((2, None, 1, 1, "1.0", 2))
+    for wrong in [
+        (True, {}, 3, 0, None, None),  # a bool is no kind
+        ([1], {}, 3, 0, None, None),  # nor is a list (and it raises nothing)
+        (1, {}, 0, 0, None, None),  # no line 0
+        (1, {}, 2**31, 0, None, None),
+        (1, {}, None, 0, None, None),  # declared, so on a line
+        (0, None, 3, 0, None, None),  # not declared, so on none
+        (1, {}, 3, 1.0, "x", 4),
+        (3, {}, 3, 0, None, None),  # no such kind
+        (1, {}, 3, 0, None),
+        "not a tuple",
+    ]:
+        assert not _valid(wrong), wrong
 
 
 def test_a_list_lock_held_too_long_is_given_up_on(

@@ -717,14 +717,14 @@ class Index:
         listing = KeptListing.checked(document, kept_files)
         if listing is None:
             return None
-        if changed(zip((path for path, _state in folders), states, strict=True)):  # type: ignore[arg-type]
-            return None
-        if not kept_files.hold():
-            return None
         if any(state.settled(self._now) is not state for state in states):  # type: ignore[union-attr]
             # A folder kept with a digest (its times were too recent to trust) that can be
             # trusted now: listed once more, so that what is kept needs no digest (each
             # warm listing would read the folder whole again: "warm listing 10000" row).
+            return None
+        if changed(zip((path for path, _state in folders), states, strict=True)):  # type: ignore[arg-type]
+            return None
+        if not kept_files.hold():
             return None
         return listing
 
