@@ -85,6 +85,10 @@ class Row:
         return None if self.budget is None else self.ratio <= self.budget
 
 
+#: The sizes a round's environment padding is drawn from (`measure`): past a page.
+PAD_RANGE = 8192
+
+
 def run_child(
     side: str,
     operation: str,
@@ -156,10 +160,6 @@ def measure(
                 )
             )
     return samples
-
-
-#: The sizes a round's environment padding is drawn from (`measure`): past a page.
-PAD_RANGE = 8192
 
 
 def median(samples: list[dict[str, float]], key: str = "total") -> float:

@@ -54,17 +54,17 @@ def read(source: bytes, path: str) -> Declared:
         found = _literals.bindings(ast, tree.body, source, _NAMES).names
     except (RecursionError, MemoryError):
         return NOTHING
-    literal = _literals.LITERAL
-    return (*_declared(found.get(REQUIRES), literal), *_declared(found.get(VERSION), literal))
+    return (*_declared(found.get(REQUIRES)), *_declared(found.get(VERSION)))
 
 
-def _declared(bound: tuple[int, Any, int] | None, literal: int) -> tuple[int, Any, int | None]:
-    """A name's ``(kind, value, line)`` as `Declared` holds it (``literal``: how
-    `pike._literals` says a name is bound to a literal)."""
+def _declared(bound: tuple[int, Any, int] | None) -> tuple[int, Any, int | None]:
+    """A name's ``(kind, value, line)`` as `Declared` holds it."""
+    from pike import _literals  # imported by `read` already: only to parse
+
     if bound is None:
         return ABSENT, None, None
     kind, value, line = bound
-    if kind == literal:
+    if kind == _literals.LITERAL:
         return LITERAL, value, line
     return DYNAMIC, None, line
 
