@@ -876,24 +876,26 @@ def test_processes_loading_together_leave_nothing_held(
         assert len(mgr.get_classes()) == 20
 
 
+def forker_tree(make_tree: MakeTree, crash: str) -> Path:
+    """A folder of ``a`` and ``forker``, which runs ``crash`` (it forks) when the test's
+    crash variable is set."""
+    body = textwrap.indent(textwrap.dedent(crash).strip(), "    ")
+    forker = f"import os\nif os.environ.get({CRASH!r}):\n{body}\nclass Forker: pass\n"
+    return make_tree({"a.py": "class A: pass\n", "forker.py": forker})
+
+
 def test_a_host_that_died_importing_is_noticed_while_a_child_it_forked_lives(
     make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = make_tree(
-        {
-            "a.py": "class A: pass\n",
-            "forker.py": textwrap.dedent(
-                f"""
-                import os, select
-                if os.environ.get({CRASH!r}):
-                    if os.fork() == 0:  # a child that lives on until the test says
-                        select.select([0], [], [], 60)
-                        os._exit(0)
-                    os._exit(1)
-                class Forker: pass
-                """
-            ),
-        }
+    root = forker_tree(
+        make_tree,
+        """
+        import select
+        if os.fork() == 0:  # a child that lives on until the test says
+            select.select([0], [], [], 60)
+            os._exit(0)
+        os._exit(1)
+        """,
     )
     cache = tmp_path / "cache"
     host = subprocess.Popen(
@@ -922,21 +924,14 @@ def test_a_child_forked_while_importing_leaves_its_parents_note_alone(
 ) -> None:
     # The child ends the import its parent began, then loads the rest with a note of
     # its own; the parent waits for it, then dies still inside that import.
-    root = make_tree(
-        {
-            "a.py": "class A: pass\n",
-            "forker.py": textwrap.dedent(
-                f"""
-                import os
-                if os.environ.get({CRASH!r}):
-                    child = os.fork()
-                    if child:
-                        os.waitpid(child, 0)
-                        os._exit(1)
-                class Forker: pass
-                """
-            ),
-        }
+    root = forker_tree(
+        make_tree,
+        """
+        child = os.fork()
+        if child:
+            os.waitpid(child, 0)
+            os._exit(1)
+        """,
     )
     cache = tmp_path / "cache"
     result = run_host(HOST, str(root), cache=cache, extra={CRASH: "1"})
@@ -1803,6 +1798,20 @@ def test_the_cache_folder_inside_a_plugin_folder_gets_nothing(
     ):
         assert class_names(mgr.get_classes()) == ["P"]
     assert not (root / "cache").exists() or not any((root / "cache").rglob("*"))
+
+
+def test_a_cache_folder_that_cannot_be_made_turns_quarantine_off(
+    make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree({"a.py": "class A: pass\n"})
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("PIKE_CACHE_DIR", str(tmp_path / "a-file" / "cache"))  # under a file
+    with (
+        pytest.warns(PikeWarning, match="quarantine is off: pike's cache folder cannot be made"),
+        PikeManager([root], quarantine=True) as mgr,
+    ):
+        assert class_names(mgr.get_classes()) == ["A"]
+        assert mgr.quarantined == []
 
 
 def test_damaged_quarantine_files_blame_nothing_and_raise_nothing(
