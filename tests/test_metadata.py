@@ -449,6 +449,37 @@ def test_a_few_classes_picked_by_base_read_their_declarations_alone(
     ]
 
 
+@pytest.mark.parametrize("poisoned", [None, "picked", "other"])
+def test_many_classes_picked_by_base_are_made_from_their_own_values(
+    tmp_path: Path, cache: Path, later: None, poisoned: str | None
+) -> None:
+    """Only the picked classes' kept values are read; a wrong one among them is noticed
+    and the folder listed afresh, a wrong one elsewhere is not needed."""
+    from pike import _cache
+
+    folder = tmp_path / "plugins"
+    settled(write(folder, "base.py", "class Base:\n    pass\n"))
+    for i in range(100):
+        source = f"from base import Base\nclass C{i}(Base):\n    k = {i}\n"
+        settled(write(folder, f"m{i:03d}.py", source + f"class Helper{i}:\n    h = {i}\n"))
+    static.list_classes([folder])  # the whole listing kept
+    if poisoned is not None:
+        [listing] = cache.glob("listing-*")
+        document = _cache.read(listing.name)
+        assert document is not None
+        names = document["names"].split("\n")
+        at = names.index("C7" if poisoned == "picked" else "Helper7")
+        declared = list(document["declared"])
+        declared[at] = marshal.dumps(({"k": compile("1", "", "eval")}, None))  # no literal
+        document["declared"] = tuple(declared)
+        _cache.write(listing.name, document)
+    picked = static.list_classes([folder], base="Base")
+    assert [(c.name, dict(c.attrs)) for c in picked.classes] == [
+        (f"C{i}", {"k": i}) for i in range(100)
+    ]
+    assert picked.classes == _fresh(folder, "Base").classes
+
+
 def settled(path: Path) -> None:
     """Give ``path`` and its folder times old enough to be trusted (a whole listing is
     kept only of files whose times are)."""

@@ -30,7 +30,7 @@ import marshal
 import os
 import struct
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from itertools import compress
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
@@ -72,7 +72,9 @@ Facts = tuple[
 _ArchiveFacts = tuple[object, dict[object, object], dict[str, tuple[int, Facts]]]
 
 #: Each class's attrs and dynamic names, and each module's ``__plugin__``.
-Extras = tuple[list[Mapping[str, Any]], list[frozenset[str]], list[Mapping[Any, Any]]]
+_Extras = tuple[list[Mapping[str, Any]], list[frozenset[str]], list[Mapping[Any, Any]]]
+# A kept listing's classes, field by field (`KeptListing.fields`).
+_Fields = tuple[Sequence[Any], ...]
 
 #: What a class or module without attributes or ``__plugin__`` has: one shared value.
 NO_ATTRS: Mapping[Any, Any] = ReadOnlyDict()
@@ -314,26 +316,23 @@ class KeptListing:
     """A whole listing read back from the index.
 
     ``modules`` are the names parsed, ``paths`` their files (made when first asked
-    for); ``count`` classes,
-    with (`columns`) their names, and packed columns: ``owners`` (a position in
-    ``modules``), ``lines``, and ``bases``, ``resolved``, ``ancestors`` (positions
-    in ``tuples``, the distinct tuples of dotted names). ``errors`` are
-    ``(module, path, line, message)``; ``skipped`` the entries skipped.
+    for); ``count`` classes, with their names and packed columns: ``owners`` (a
+    position in ``modules``), ``lines``, and ``bases``, ``resolved``,
+    ``ancestors`` (positions in ``tuples``, the distinct tuples of dotted names).
+    ``errors`` are ``(module, path, line, message)``; ``skipped`` the entries
+    skipped.
 
     The modules, errors and skipped entries are checked when it is read; the
     classes (30,000 of them for a folder of 10,000 modules: the "warm listing
     10000" and "one of 10000, static route" benchmark rows) when they are first
-    needed: all of them by `columns`, or `ancestors` alone and the rows `row` gives.
+    needed, and only those needed: `ancestors` to pick them, `fields` to make them.
     """
 
     __slots__ = (
-        "_columns",
         "_declared",
-        "_extras",
         "_files",
         "_names",
         "_packed",
-        "_pairs",
         "_paths",
         "_plugins",
         "_text",
@@ -358,11 +357,8 @@ class KeptListing:
         self._text: str | None = names if type(names) is str else None
         self._names: list[str] | None = None
         self._packed = [document.get(name) for name, _code in COLUMNS]
-        self._columns: tuple[list[str], list[memoryview[int]]] | None = None
         self._declared = document.get("declared")  # bytes per class (b"": nothing)
         self._plugins = document.get("plugins")  # bytes per module
-        self._pairs: object = _UNREAD  # `_tables`, made on first use
-        self._extras: Extras | None = None
 
     @classmethod
     def checked(cls, document: dict[str, Any], files: _KeptFiles) -> KeptListing | None:
@@ -409,136 +405,94 @@ class KeptListing:
             self._names = split if len(split) == self.count else None
         return self._names
 
-    def _column(self, at: int, below: int) -> memoryview[int] | None:
-        """Packed column ``at`` (of `COLUMNS`), each number in ``[0, below)``; or None."""
-        column = _unpacked(self._packed[at], COLUMNS[at][1], self.count)
-        if column is None or (self.count and max(column) >= below):
+    def ancestors(self) -> memoryview[int] | None:
+        """Each class's ancestors (a position in ``tuples``), checked; None if wrong."""
+        column = _unpacked(self._packed[4], COLUMNS[4][1], self.count)
+        if column is None or (self.count and max(column) >= len(self.tuples)):
             return None
         return column
 
-    def columns(self) -> tuple[list[str], list[memoryview[int]]] | None:
-        """The classes' names, and ``owners, lines, bases, resolved, ancestors``, checked;
-        None if one is wrong."""
-        if self._columns is None:
-            names = self._names_of()
-            limits = (len(self.modules), _MAX_LINE, len(self.tuples), len(self.tuples))
-            columns = [self._column(at, below) for at, below in enumerate(limits)]
-            ancestors = self.ancestors()
-            if names is None or ancestors is None or None in columns:
-                return None
-            if self.count and min(columns[1]) < 1:  # type: ignore[arg-type]
-                return None
-            self._columns = (names, [*columns, ancestors])  # type: ignore[list-item]
-        return self._columns
+    def fields(self, positions: list[int] | None = None) -> _Fields | None:
+        """The classes at ``positions`` (every class when None), as `StaticClass`'s
+        fields but their source: ``modules, names, paths, lines, bases, resolved,
+        attrs, dynamic, plugins``, a sequence each, checked; None if a value is wrong.
 
-    def extras(self) -> Extras | None:
-        """Each class's attrs and dynamic names, and each module's ``__plugin__``, as
-        read-only values (shared empties where there are none), checked; None if one is
-        wrong. All are checked at once (`pike._literals.all_literal`)."""
-        if self._extras is None:
-            tables = self._tables()
-            if tables is None:
+        Only those classes' values are read and checked, all of them at once
+        (`pike._literals.all_literal`): a folder's worth costs little more than
+        one class does, and one class little more than nothing ("warm listing
+        10000", "one of 10000, static route" and "select one of 10000" rows).
+        """
+        every: list[Any] = [
+            self._names_of(),
+            *(
+                _unpacked(value, code, self.count)
+                for value, (_n, code) in zip(self._packed[:4], COLUMNS, strict=False)
+            ),
+        ]
+        if None in every:
+            return None
+        if positions is not None:
+            if positions and not (min(positions) >= 0 and max(positions) < self.count):
                 return None
-            attrs, dynamic, plugins = tables
-            count, modules = self.count, len(self.modules)
-            values = [*map(_SECOND, attrs), *map(_SECOND, plugins)]
-            if set(map(type, values)) - {dict} or not all_literal(values):
-                return None
-            if not _cache.strings(tuple(itertools.chain.from_iterable(values[: len(attrs)]))):
-                return None
-            if not all(map(_cache.strings, map(_SECOND, dynamic))):
-                return None
-            by_class = _spread(attrs, ReadOnlyDict, NO_ATTRS, count)
-            names = _spread(dynamic, frozenset, NO_NAMES, count)
-            by_module = _spread(plugins, ReadOnlyDict, NO_ATTRS, modules)
-            self._extras = (by_class, names, by_module)
-        return self._extras
+            every = [list(map(column.__getitem__, positions)) for column in every]
+        names, owners, lines, bases, resolved = every
+        if owners and (
+            max(owners) >= len(self.modules)
+            or not 0 < min(lines) <= max(lines) < _MAX_LINE
+            or max(itertools.chain(bases, resolved)) >= len(self.tuples)
+        ):
+            return None
+        extras = self._extras(positions, owners)
+        if extras is None:
+            return None
+        tuples = self.tuples.__getitem__
+        return (
+            list(map(self.modules.__getitem__, owners)),
+            names,
+            list(map(self.paths.__getitem__, owners)),
+            lines,
+            list(map(tuples, bases)),
+            list(map(tuples, resolved)),
+            *extras,
+        )
 
-    def _tables(self) -> tuple[_Pairs, _Pairs, _Pairs] | None:
-        """The attrs, dynamic and plugins tables (pairs of a position and a value, each
-        position once, in order), unserialised on first use; their values unchecked.
-        None if the records are not of that form."""
-        if self._pairs is _UNREAD:
-            self._pairs = None
-            declared = _blobs(self._declared, self.count)
-            plugins = _blobs(self._plugins, len(self.modules))
-            if declared is None or plugins is None:
-                return None
-            try:
-                values = list(map(marshal.loads, compress(declared, declared)))
-                made = list(map(marshal.loads, compress(plugins, plugins)))
-            except (EOFError, ValueError, TypeError):
-                return None
-            if values and (set(map(type, values)) != {tuple} or set(map(len, values)) != {2}):
-                return None
-            at = list(compress(itertools.count(), declared))
-            self._pairs = (
-                tuple((i, a) for i, (a, _d) in zip(at, values, strict=True) if a is not None),
-                tuple((i, d) for i, (_a, d) in zip(at, values, strict=True) if d is not None),
-                tuple(zip(compress(itertools.count(), plugins), made, strict=True)),
-            )
-        return self._pairs  # type: ignore[return-value]
-
-    def extras_of(self, i: int, owner: int) -> tuple[Any, Any, Any] | None:
-        """Class ``i``'s attrs and dynamic names, and its module's (``owner``'s)
-        ``__plugin__``, read and checked alone (for a few classes, without making every
-        class's: "one of 10000, static route"); None if a value is wrong."""
-        if self._extras is not None:
-            return self._extras[0][i], self._extras[1][i], self._extras[2][owner]
+    def _extras(self, positions: list[int] | None, owners: Sequence[int]) -> _Extras | None:
+        """The attrs and dynamic names of the classes at ``positions`` (all when None),
+        and the ``__plugin__`` of each one's module (``owners``), as read-only values
+        (shared empties where there are none); None if one is wrong."""
         declared = _blobs(self._declared, self.count)
         plugins = _blobs(self._plugins, len(self.modules))
         if declared is None or plugins is None:
             return None
+        if positions is not None:
+            declared = tuple(map(declared.__getitem__, positions))
+        modules = sorted(set(owners))
         try:
-            mine = marshal.loads(declared[i]) if declared[i] else (None, None)
-            plugin = marshal.loads(plugins[owner]) if plugins[owner] else None
+            values = list(map(marshal.loads, compress(declared, declared)))
+            made = [marshal.loads(plugins[i]) if plugins[i] else None for i in modules]
         except (EOFError, ValueError, TypeError):
             return None
-        if type(mine) is not tuple or len(mine) != 2:
+        if values and (set(map(type, values)) != {tuple} or set(map(len, values)) != {2}):
             return None
-        attrs, dynamic = mine
-        values = [value for value in (attrs, plugin) if value is not None]
-        if set(map(type, values)) - {dict} or not all_literal(values):
+        at = list(compress(itertools.count(), declared))
+        attrs = [(i, a) for i, (a, _d) in zip(at, values, strict=True) if a is not None]
+        dynamic = [(i, d) for i, (_a, d) in zip(at, values, strict=True) if d is not None]
+        literals = [*map(_SECOND, attrs), *(plugin for plugin in made if plugin is not None)]
+        if set(map(type, literals)) - {dict} or not all_literal(literals):
             return None
-        if attrs is not None and not _cache.strings(tuple(attrs)):
+        if not _cache.strings(tuple(itertools.chain.from_iterable(literals[: len(attrs)]))):
             return None
-        if dynamic is not None and not _cache.strings(dynamic):
+        if not all(map(_cache.strings, map(_SECOND, dynamic))):
             return None
+        count = len(declared)
+        shared = {
+            i: NO_ATTRS if p is None else ReadOnlyDict(p)
+            for i, p in zip(modules, made, strict=True)
+        }
         return (
-            NO_ATTRS if attrs is None else ReadOnlyDict(attrs),
-            NO_NAMES if dynamic is None else frozenset(dynamic),
-            NO_ATTRS if plugin is None else ReadOnlyDict(plugin),
-        )
-
-    def ancestors(self) -> memoryview[int] | None:
-        """Each class's ancestors (a position in ``tuples``), checked; None if wrong."""
-        return self._column(4, len(self.tuples))
-
-    def row(self, i: int) -> tuple[Any, ...] | None:
-        """Class ``i`` as ``StaticClass``'s fields but its source, checked; None if a value
-        is wrong."""
-        names = self._names_of()
-        columns = [
-            _unpacked(value, code, self.count)
-            for value, (_n, code) in zip(self._packed, COLUMNS, strict=True)
-        ]
-        if names is None or None in columns or not 0 <= i < self.count:
-            return None
-        owner, line, bases, resolved = (column[i] for column in columns[:4])  # type: ignore[index]
-        if owner >= len(self.modules) or line < 1 or max(bases, resolved) >= len(self.tuples):
-            return None
-        extras = self.extras_of(i, owner)
-        if extras is None:
-            return None
-        tuples = self.tuples
-        return (
-            self.modules[owner],
-            names[i],
-            self.paths[owner],
-            line,
-            tuples[bases],
-            tuples[resolved],
-            *extras,
+            _spread(attrs, ReadOnlyDict, NO_ATTRS, count),
+            _spread(dynamic, frozenset, NO_NAMES, count),
+            list(map(shared.__getitem__, owners)),
         )
 
 
@@ -799,10 +753,9 @@ class Index:
             )
 
 
-_Pairs = tuple[tuple[int, Any], ...]
+_Pairs = Sequence[tuple[int, Any]]
 #: The tables of what classes declare, kept serialised apart, a class at a time.
 _EXTRAS = ("attrs", "dynamic", "plugins")
-_UNREAD = object()
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 

@@ -199,66 +199,63 @@ class StaticListing(Value):
 
 
 class _KeptClasses(Sequence[StaticClass]):
-    """The classes of a listing read back whole from the index, made when first looked at.
+    """Classes of a listing read back from the index (those at ``positions``, or all of
+    them), made when first looked at.
 
     A warm listing of 10,000 modules holds some 30,000 classes: making each one,
-    and checking the columns they are made from, costs more than checking every
+    and checking the values they are made from, costs more than checking every
     file ("warm listing 10000" benchmark row), and a caller that counts them never
     needs it. A read-only sequence that compares equal to a list of the same
-    classes. Should the columns not check out, the classes are listed afresh.
+    classes. Should the values not check out, the classes are listed afresh.
     """
 
-    __slots__ = ("_afresh", "_kept", "_made", "_paths", "afresh")
+    __slots__ = ("_afresh", "_kept", "_made", "_paths", "_positions", "afresh")
 
     def __init__(
         self,
         kept: KeptListing,
         afresh: Callable[[], Sequence[StaticClass]],
         paths: list[str],
+        positions: list[int] | None = None,
     ) -> None:
         self._kept = kept
         self._afresh = afresh
         self._paths = paths  # the search paths: each class's source
+        self._positions = positions
         self._made: list[StaticClass] | None = None
-        self.afresh = False  # whether the columns did not check out
+        self.afresh = False  # whether the values did not check out
 
     def _all(self) -> list[StaticClass]:
         made = self._made
         if made is None:
-            kept = self._kept
-            columns = kept.columns()
-            if columns is None:
-                self.afresh = True
-                made = self._made = list(self._afresh())
-                return made
-            names, (owners, lines, bases, resolved, _ancestors) = columns
-            extras = kept.extras()
-            if extras is None:
-                self.afresh = True
-                made = self._made = list(self._afresh())
-                return made
-            attrs, dynamic, plugins = extras
-            tuples = kept.tuples.__getitem__
-            if len(self._paths) == 1:
-                sources: Iterable[str] = repeat(self._paths[0], len(names))
-            else:
-                of_module = [_source_of(path, self._paths) for path in kept.paths]
-                sources = map(of_module.__getitem__, owners)
-            rows = zip(
-                map(kept.modules.__getitem__, owners),
-                names,
-                map(kept.paths.__getitem__, owners),
-                lines,
-                map(tuples, bases),
-                map(tuples, resolved),
-                sources,
-                attrs,
-                dynamic,
-                map(plugins.__getitem__, owners),
-                strict=True,
-            )
-            # StaticClass's own __new__, without its argument parsing, in bulk.
-            made = self._made = list(map(partial(tuple.__new__, StaticClass), rows))
+            with collector_paused:  # records of literals are acyclic
+                fields = self._kept.fields(self._positions)
+                if fields is None:
+                    self.afresh = True
+                    made = self._made = list(self._afresh())
+                    return made
+                modules, names, paths, lines, bases, resolved, attrs, dynamic, plugins = fields
+                sources: Iterable[str]
+                if len(self._paths) == 1:
+                    sources = repeat(self._paths[0], len(names))
+                else:
+                    of_path = {path: _source_of(path, self._paths) for path in set(paths)}
+                    sources = map(of_path.__getitem__, paths)
+                rows = zip(
+                    modules,
+                    names,
+                    paths,
+                    lines,
+                    bases,
+                    resolved,
+                    sources,
+                    attrs,
+                    dynamic,
+                    plugins,
+                    strict=True,
+                )
+                # StaticClass's own __new__, without its argument parsing, in bulk.
+                made = self._made = list(map(partial(tuple.__new__, StaticClass), rows))
         return made
 
     def __len__(self) -> int:
@@ -722,30 +719,17 @@ def _from_kept(
         # Each distinct tuple of ancestors is judged once (most classes share theirs).
         verdicts = [keep(ancestry) for ancestry in kept.tuples]
         picked = list(compress(count(), map(verdicts.__getitem__, ancestors)))
-        if len(picked) > _FEW:  # made in bulk, as a whole listing's are
-            whole = _KeptClasses(kept, lambda: _computed(paths, None, Index(paths)).classes, paths)
-            every = whole[:]
-            if whole.afresh:
-                return None
-            classes = list(map(every.__getitem__, picked))
-        else:
-            rows = [kept.row(i) for i in picked]
-            if None in rows:
-                return None
-            classes = [
-                StaticClass(*row[:6], _source_of(row[2], paths), *row[6:])  # type: ignore[index,call-arg]
-                for row in rows
-            ]
+        # Only the picked classes are made, at once: a base's classes are looked at.
+        made = _KeptClasses(kept, list, paths, picked)
+        classes = made[:]
+        if made.afresh:
+            return None
     return StaticListing(
         classes=classes,
         module_names=list(kept.modules),
         errors=[StaticError(*error) for error in kept.errors],
         skipped=[SkippedEntry(path, reason) for path, reason in kept.skipped],
     )
-
-
-#: How many classes a kept listing's ``base`` may pick before they are made in bulk.
-_FEW = 64
 
 
 def _scan_entries(
