@@ -427,8 +427,6 @@ def test_a_whole_listing_where_every_class_declares_is_read_back_alike(
 def test_a_few_classes_picked_by_base_read_their_declarations_alone(
     tmp_path: Path, cache: Path, later: None, poisoned: bool
 ) -> None:
-    from pike import _cache
-
     folder = tmp_path / "plugins"
     settled(write(folder, "base.py", "class Base:\n    pass\n"))
     for i in range(5):
@@ -436,13 +434,7 @@ def test_a_few_classes_picked_by_base_read_their_declarations_alone(
         settled(write(folder, f"m{i}.py", source + f"    k = {i}\n    d = f()\n"))
     static.list_classes([folder])  # the whole listing kept
     if poisoned:
-        [listing] = cache.glob("listing-*")
-        document = _cache.read(listing.name)
-        assert document is not None
-        declared = list(document["declared"])
-        declared[1] = marshal.dumps(({"k": compile("1", "", "eval")}, None))  # no literal
-        document["declared"] = tuple(declared)
-        _cache.write(listing.name, document)
+        _poison_kept_class(cache, "C1")
     picked = static.list_classes([folder], base="Base")
     assert [(c.name, c.attrs, c.dynamic, c.plugin) for c in picked.classes] == [
         (f"C{i}", {"k": i}, {"d"}, {"n": i}) for i in range(5)
@@ -455,8 +447,6 @@ def test_many_classes_picked_by_base_are_made_from_their_own_values(
 ) -> None:
     """Only the picked classes' kept values are read; a wrong one among them is noticed
     and the folder listed afresh, a wrong one elsewhere is not needed."""
-    from pike import _cache
-
     folder = tmp_path / "plugins"
     settled(write(folder, "base.py", "class Base:\n    pass\n"))
     for i in range(100):
@@ -464,20 +454,27 @@ def test_many_classes_picked_by_base_are_made_from_their_own_values(
         settled(write(folder, f"m{i:03d}.py", source + f"class Helper{i}:\n    h = {i}\n"))
     static.list_classes([folder])  # the whole listing kept
     if poisoned is not None:
-        [listing] = cache.glob("listing-*")
-        document = _cache.read(listing.name)
-        assert document is not None
-        names = document["names"].split("\n")
-        at = names.index("C7" if poisoned == "picked" else "Helper7")
-        declared = list(document["declared"])
-        declared[at] = marshal.dumps(({"k": compile("1", "", "eval")}, None))  # no literal
-        document["declared"] = tuple(declared)
-        _cache.write(listing.name, document)
+        _poison_kept_class(cache, "C7" if poisoned == "picked" else "Helper7")
     picked = static.list_classes([folder], base="Base")
     assert [(c.name, dict(c.attrs)) for c in picked.classes] == [
         (f"C{i}", {"k": i}) for i in range(100)
     ]
     assert picked.classes == _fresh(folder, "Base").classes
+
+
+def _poison_kept_class(cache: Path, name: str) -> None:
+    """Make the kept listing in ``cache`` say that class ``name``'s attrs hold a code
+    object (no literal)."""
+    from pike import _cache
+
+    [listing] = cache.glob("listing-*")
+    document = _cache.read(listing.name)
+    assert document is not None
+    at = document["names"].split("\n").index(name)
+    declared = list(document["declared"])
+    declared[at] = marshal.dumps(({"k": compile("1", "", "eval")}, None))
+    document["declared"] = tuple(declared)
+    _cache.write(listing.name, document)
 
 
 def settled(path: Path) -> None:
