@@ -423,41 +423,25 @@ def test_a_whole_listing_where_every_class_declares_is_read_back_alike(
     assert all(c.dynamic == {"d"} and c.plugin == {"n": c.attrs["k"][0]} for c in again.classes)
 
 
-@pytest.mark.parametrize("poisoned", [False, True])
-def test_a_few_classes_picked_by_base_read_their_declarations_alone(
-    tmp_path: Path, cache: Path, later: None, poisoned: bool
-) -> None:
-    folder = tmp_path / "plugins"
-    settled(write(folder, "base.py", "class Base:\n    pass\n"))
-    for i in range(5):
-        source = f"__plugin__ = {{'n': {i}}}\nfrom base import Base\nclass C{i}(Base):\n"
-        settled(write(folder, f"m{i}.py", source + f"    k = {i}\n    d = f()\n"))
-    static.list_classes([folder])  # the whole listing kept
-    if poisoned:
-        _poison_kept_class(cache, "C1")
-    picked = static.list_classes([folder], base="Base")
-    assert [(c.name, c.attrs, c.dynamic, c.plugin) for c in picked.classes] == [
-        (f"C{i}", {"k": i}, {"d"}, {"n": i}) for i in range(5)
-    ]
-
-
+@pytest.mark.parametrize("count", [5, 100])
 @pytest.mark.parametrize("poisoned", [None, "picked", "other"])
-def test_many_classes_picked_by_base_are_made_from_their_own_values(
-    tmp_path: Path, cache: Path, later: None, poisoned: str | None
+def test_classes_picked_by_base_are_made_from_their_own_values(
+    tmp_path: Path, cache: Path, later: None, poisoned: str | None, count: int
 ) -> None:
     """Only the picked classes' kept values are read; a wrong one among them is noticed
     and the folder listed afresh, a wrong one elsewhere is not needed."""
     folder = tmp_path / "plugins"
     settled(write(folder, "base.py", "class Base:\n    pass\n"))
-    for i in range(100):
-        source = f"from base import Base\nclass C{i}(Base):\n    k = {i}\n"
-        settled(write(folder, f"m{i:03d}.py", source + f"class Helper{i}:\n    h = {i}\n"))
+    for i in range(count):
+        source = f"__plugin__ = {{'n': {i}}}\nfrom base import Base\nclass C{i}(Base):\n"
+        source += f"    k = {i}\n    d = f()\nclass Helper{i}:\n    h = {i}\n"
+        settled(write(folder, f"m{i:03d}.py", source))
     static.list_classes([folder])  # the whole listing kept
     if poisoned is not None:
-        _poison_kept_class(cache, "C7" if poisoned == "picked" else "Helper7")
+        _poison_kept_class(cache, "C3" if poisoned == "picked" else "Helper3")
     picked = static.list_classes([folder], base="Base")
-    assert [(c.name, dict(c.attrs)) for c in picked.classes] == [
-        (f"C{i}", {"k": i}) for i in range(100)
+    assert [(c.name, c.attrs, c.dynamic, c.plugin) for c in picked.classes] == [
+        (f"C{i}", {"k": i}, {"d"}, {"n": i}) for i in range(count)
     ]
     assert picked.classes == _fresh(folder, "Base").classes
 
