@@ -417,10 +417,11 @@ class KeptListing:
         fields but their source: ``modules, names, paths, lines, bases, resolved,
         attrs, dynamic, plugins``, a sequence each, checked; None if a value is wrong.
 
-        Only those classes' values are read and checked, all of them at once
-        (`pike._literals.all_literal`): a folder's worth costs little more than
-        one class does, and one class little more than nothing ("warm listing
-        10000", "one of 10000, static route" and "select one of 10000" rows).
+        Only those classes' values are read, and they are checked all at once
+        (`pike._literals.all_literal`), not a class at a time: the one class a
+        base picks costs next to nothing, a folder's worth as little as it can
+        ("one of 10000, static route", "warm listing 10000, every class" and
+        "select one of 10000" rows).
         """
         every: list[Any] = [
             self._names_of(),
