@@ -465,12 +465,14 @@ class KeptListing:
         plugins = _blobs(self._plugins, len(self.modules))
         if declared is None or plugins is None:
             return None
+        modules: Sequence[int] = range(len(plugins))
         if positions is not None:
             declared = tuple(map(declared.__getitem__, positions))
-        modules = sorted(set(owners))
+            modules = sorted(set(owners))
+            plugins = tuple(map(plugins.__getitem__, modules))
         try:
             values = list(map(marshal.loads, compress(declared, declared)))
-            made = [marshal.loads(plugins[i]) if plugins[i] else None for i in modules]
+            made = list(map(marshal.loads, compress(plugins, plugins)))
         except (EOFError, ValueError, TypeError):
             return None
         if values and (set(map(type, values)) != {tuple} or set(map(len, values)) != {2}):
@@ -478,7 +480,7 @@ class KeptListing:
         at = list(compress(itertools.count(), declared))
         attrs = [(i, a) for i, (a, _d) in zip(at, values, strict=True) if a is not None]
         dynamic = [(i, d) for i, (_a, d) in zip(at, values, strict=True) if d is not None]
-        literals = [*map(_SECOND, attrs), *(plugin for plugin in made if plugin is not None)]
+        literals = [*map(_SECOND, attrs), *made]
         if set(map(type, literals)) - {dict} or not all_literal(literals):
             return None
         if not _cache.strings(tuple(itertools.chain.from_iterable(literals[: len(attrs)]))):
@@ -486,10 +488,8 @@ class KeptListing:
         if not all(map(_cache.strings, map(_SECOND, dynamic))):
             return None
         count = len(declared)
-        shared = {
-            i: NO_ATTRS if p is None else ReadOnlyDict(p)
-            for i, p in zip(modules, made, strict=True)
-        }
+        shared = dict.fromkeys(modules, NO_ATTRS)  # each module's, by its position
+        shared.update(zip(compress(modules, plugins), map(ReadOnlyDict, made), strict=True))
         return (
             _spread(attrs, ReadOnlyDict, NO_ATTRS, count),
             _spread(dynamic, frozenset, NO_NAMES, count),
@@ -712,8 +712,8 @@ class Index:
         except struct.error:  # a number that does not fit (a line past 2**32...): not kept
             return
         # What classes declare, serialised apart, a class (a module) at a time: read only
-        # when a class is looked at, one by one for a few ("warm listing 10000", "one of
-        # 10000, static route" benchmark rows).
+        # when classes are made, and only theirs (`KeptListing.fields`: "warm listing
+        # 10000", "one of 10000, static route" benchmark rows).
         attrs, dynamic, plugins = (dict(packed.pop(name, ())) for name in _EXTRAS)  # type: ignore[call-overload]
         packed["declared"] = tuple(
             marshal.dumps((attrs.get(i), dynamic.get(i))) if i in attrs or i in dynamic else b""

@@ -720,7 +720,7 @@ def _from_kept(
         verdicts = [keep(ancestry) for ancestry in kept.tuples]
         picked = list(compress(count(), map(verdicts.__getitem__, ancestors)))
         # Only the picked classes are made, at once: a base's classes are looked at.
-        made = _KeptClasses(kept, list, paths, picked)
+        made = _KeptClasses(kept, list, paths, None if len(picked) == kept.count else picked)
         classes = made[:]
         if made.afresh:
             return None
