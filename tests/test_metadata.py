@@ -433,15 +433,15 @@ def test_classes_picked_by_base_are_made_from_their_own_values(
     folder = tmp_path / "plugins"
     settled(write(folder, "base.py", "class Base:\n    pass\n"))
     for i in range(count):
-        source = f"__plugin__ = {{'n': {i}}}\nfrom base import Base\nclass C{i}(Base):\n"
+        source = f"__plugin__ = {{'n': {i}}}\nfrom base import Base\nclass Plugin{i}(Base):\n"
         source += f"    k = {i}\n    d = f()\nclass Helper{i}:\n    h = {i}\n"
         settled(write(folder, f"m{i:03d}.py", source))
     static.list_classes([folder])  # the whole listing kept
     if poisoned is not None:
-        _poison_kept_class(cache, "C3" if poisoned == "picked" else "Helper3")
+        _poison_kept_class(cache, "Plugin3" if poisoned == "picked" else "Helper3")
     picked = static.list_classes([folder], base="Base")
     assert [(c.name, c.attrs, c.dynamic, c.plugin) for c in picked.classes] == [
-        (f"C{i}", {"k": i}, {"d"}, {"n": i}) for i in range(count)
+        (f"Plugin{i}", {"k": i}, {"d"}, {"n": i}) for i in range(count)
     ]
     assert picked.classes == _fresh(folder, "Base").classes
 
