@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import marshal
 import os
-import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from itertools import compress
@@ -81,7 +80,9 @@ NO_ATTRS: Mapping[Any, Any] = ReadOnlyDict()
 NO_NAMES: frozenset[str] = frozenset()
 
 _MAX_LINE = 2**31
-_UINT32 = struct.calcsize("I")
+# The size of an item of each `_Code` (a native array's, as a memory view casts it).
+_SIZE = {code: memoryview(bytes(8)).cast(code).itemsize for code in ("I", "q")}
+_UINT32 = _SIZE["I"]
 _SEPARATORS = (os.sep, os.altsep) if os.altsep else (os.sep,)
 
 
@@ -198,8 +199,16 @@ def _skipped_from(data: object) -> list[SkippedEntry] | None:
 
 
 def _packed(values: list[int], code: str) -> bytes:
-    """``values`` as one native array of ``code`` items (``struct``'s letters)."""
-    return struct.pack(f"{len(values)}{code}", *values)
+    """``values`` as one native array of ``code`` items (``struct``'s letters).
+
+    :raises OverflowError: a value does not fit.
+    """
+    import struct  # only to write an index: reading one needs none
+
+    try:
+        return struct.pack(f"{len(values)}{code}", *values)
+    except struct.error as exc:
+        raise OverflowError(f"{exc}") from None
 
 
 _Code = Literal["I", "q"]  # unsigned 32-bit, signed 64-bit
@@ -215,7 +224,7 @@ COLUMNS: tuple[tuple[str, _Code], ...] = (
 
 def _unpacked(value: object, code: _Code, count: int) -> memoryview[int] | None:
     """The ``count`` items of a `_packed` array, or None if ``value`` is not one."""
-    if type(value) is not bytes or len(value) != count * struct.calcsize(code):
+    if type(value) is not bytes or len(value) != count * _SIZE[code]:
         return None
     return memoryview(value).cast(code)
 
@@ -709,7 +718,7 @@ class Index:
             for name, code in COLUMNS:
                 packed[name] = _packed(columns[name], code)  # type: ignore[arg-type]
             stated = _KeptFiles.of(paths, hashes)
-        except struct.error:  # a number that does not fit (a line past 2**32...): not kept
+        except OverflowError:  # a number that does not fit (a line past 2**32...): not kept
             return
         # What classes declare, serialised apart, a class (a module) at a time: read only
         # when classes are made, and only theirs (`KeptListing.fields`: "warm listing

@@ -21,13 +21,11 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from itertools import compress, count, repeat
-from typing import Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from pike import _cache, _walk
-from pike._archive import Archive
 from pike._interpreter import collector_paused
 from pike._names import PROTECTED_NAMES, name_collision, names_class, plugin_name, private_prefix
-from pike._namespace import Namespace
 from pike._objects import a_type_name, type_name
 from pike._paths import SearchPaths, normalize_search_paths
 from pike._switches import Switches
@@ -35,6 +33,9 @@ from pike._value import Frozen, ReadOnlyDict, Value
 from pike._walk import ModuleEntry, SkippedEntry
 from pike.discovery._index import NO_ATTRS, NO_NAMES, Facts, Index, KeptListing
 from pike.errors import PikeTypeError, PluginCollisionError
+
+if TYPE_CHECKING:
+    from pike._archive import Archive
 
 __all__ = ["StaticClass", "StaticContractError", "StaticError", "StaticListing", "list_classes"]
 
@@ -570,6 +571,8 @@ def _in_namespaces(
     """Under isolation: each module's bindings and resolved bases as private names, each
     first name resolved as the plugin's own import would resolve it (`pike._namespace`).
     Returns the way back from a private name to the plugin's own."""
+    from pike._namespace import Namespace  # isolation's alone
+
     spaces = {path: Namespace(path, private_prefix(path)) for path in paths}
     for path, archive in archives.items():
         spaces[path] = Namespace(path, private_prefix(path), archive)
