@@ -260,7 +260,9 @@ class _KeptClasses(Sequence[StaticClass]):
         return made
 
     def __len__(self) -> int:
-        return len(self._all()) if self._made is not None else self._kept.count
+        if self._made is not None:
+            return len(self._made)
+        return self._kept.count if self._positions is None else len(self._positions)
 
     @overload
     def __getitem__(self, index: int) -> StaticClass: ...
@@ -722,8 +724,10 @@ def _from_kept(
         # Each distinct tuple of ancestors is judged once (most classes share theirs).
         verdicts = [keep(ancestry) for ancestry in kept.tuples]
         picked = list(compress(count(), map(verdicts.__getitem__, ancestors)))
-        # Only the picked classes are made, at once: a base's classes are looked at.
-        made = _KeptClasses(kept, list, paths, None if len(picked) == kept.count else picked)
+        # Only the picked classes are made, at once: a base's classes are looked at. Should
+        # their values not check out, the caller lists the folder afresh (None).
+        picking = None if len(picked) == kept.count else picked
+        made = _KeptClasses(kept, list, paths, picking)
         classes = made[:]
         if made.afresh:
             return None
