@@ -5,6 +5,7 @@ sys.path_importer_cache)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -45,6 +46,19 @@ def _under(module: object, root: str) -> bool:
         paths = list(getattr(module, "__path__", None) or [])
         location = paths[0] if paths else None
     return isinstance(location, str) and os.path.abspath(location).startswith(root)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def ctrl_c() -> Iterator[None]:
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt here and in the Pythons the tests start,
+    as in a terminal, even when the suite was started with SIGINT ignored (a background
+    job of a shell without job control): the tests that press Ctrl-C rely on it."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if ignored:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(autouse=True, scope="session")
