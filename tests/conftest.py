@@ -29,6 +29,17 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def kept_listings(cache: Path) -> list[Path]:
+    """The files of the whole listings kept in the cache folder ``cache`` (each with a
+    document of what its classes declare beside it: `values_of`)."""
+    return [path for path in cache.glob("listing-*") if not path.name.endswith("-values")]
+
+
+def values_of(listing: Path) -> Path:
+    """The file of what the classes of the kept listing ``listing`` declare."""
+    return listing.with_name(listing.name + "-values")
+
+
 @pytest.fixture
 def make_tree(tmp_path: Path) -> MakeTree:
     """``make_tree({"a.py": "...", "pkg/__init__.py": ""}, name="plugins")``."""

@@ -18,7 +18,7 @@ import pytest
 from pike import _cache, _walk
 from pike.discovery import static
 from pike.discovery._index import Index
-from tests.conftest import NOBODY, REPO, MakeTree
+from tests.conftest import NOBODY, REPO, MakeTree, kept_listings, values_of
 
 PLUGINS = {
     "alpha.py": "from bases import Base\n\nclass Alpha(Base):\n    pass\n",
@@ -511,7 +511,7 @@ def test_a_kept_listing_names_each_file_within_its_folder_or_is_not_believed(
     later = time.time_ns() + 10 * 10**9  # files old enough to vouch for by their state
     monkeypatch.setattr(_index.time, "time_ns", lambda: later)
     expected = listed(root)
-    [path] = cache.glob("listing-*")
+    [path] = kept_listings(cache)
     good = _cache.read(path.name)
     assert good is not None
     prefixes, runs, names, hashes = good["files"]
@@ -1269,12 +1269,17 @@ def test_every_value_of_a_kept_listing_swapped_for_another_type_is_never_believe
     make_tree: MakeTree, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, expected = settled_listing(make_tree, monkeypatch)
-    [kept] = cache.glob("listing-*")
-    document = _cache.read(kept.name)
-    assert document is not None
+    [listing] = kept_listings(cache)
+    kept = {path.name: _cache.read(path.name) for path in (listing, values_of(listing))}
     swaps: list[object] = [[1], [1, 2], ["a", "b"], "x", "", 5, -1, 2**70, None, (1,), {}, b"x"]
-    for key in sorted(document):
-        for value in swaps:
-            _cache.write(kept.name, {**document, key: value})
-            assert warm([root]) == expected[0], (key, value)
-            assert warm([root], base="Base") == expected[1], (key, value)
+    # The listing, and what its classes declare: each value swapped in a pair that else
+    # belongs together (a listing that was not believed is written anew).
+    for name, document in kept.items():
+        assert document is not None
+        for key in sorted(document):
+            for value in swaps:
+                for each, whole in kept.items():
+                    _cache.write(each, whole)  # type: ignore[arg-type]
+                _cache.write(name, {**document, key: value})
+                assert warm([root]) == expected[0], (name, key, value)
+                assert warm([root], base="Base") == expected[1], (name, key, value)

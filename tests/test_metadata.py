@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from pike.discovery import static
+from tests.conftest import kept_listings, values_of
 
 
 @pytest.fixture
@@ -378,12 +379,13 @@ def test_a_whole_listings_tables_of_the_wrong_shape_are_not_believed(
 
     settled(write(tmp_path / "plugins", "p.py", "class P:\n    x = 1\n"))
     assert one(tmp_path / "plugins").attrs == {"x": 1}
-    [listing] = cache.glob("listing-*")
-    document = _cache.read(listing.name)
+    [listing] = kept_listings(cache)
+    values = values_of(listing)
+    document = _cache.read(values.name)
     assert document is not None
     # What classes declare is kept serialised apart, a class (a module) at a time.
     document[key] = planted
-    _cache.write(listing.name, document)
+    _cache.write(values.name, document)
     listed = static.list_classes([tmp_path / "plugins"])
     assert [(c.name, c.attrs) for c in listed.classes] == [("P", {"x": 1})]
 
@@ -446,19 +448,43 @@ def test_classes_picked_by_base_are_made_from_their_own_values(
     assert picked.classes == _fresh(folder, "Base").classes
 
 
+@pytest.mark.parametrize("kept", ["another's", "gone"])
+def test_a_kept_listing_believes_only_its_own_values(
+    tmp_path: Path, cache: Path, later: None, kept: str
+) -> None:
+    """What a kept listing's classes declare is read from a document of its own, believed
+    only with the listing's token: never another listing's (or an older one's)."""
+    from pike import _cache
+
+    settled(write(tmp_path / "plugins", "p.py", "class P:\n    x = 1\n"))
+    assert static.list_classes([tmp_path / "plugins"]).classes[0].attrs == {"x": 1}
+    [listing] = kept_listings(cache)
+    values = values_of(listing)
+    if kept == "gone":
+        values.unlink()
+    else:
+        document = _cache.read(values.name)
+        assert document is not None
+        other = marshal.dumps(({"x": 2}, None))
+        _cache.write(values.name, {**document, "token": os.urandom(8), "declared": (other,)})
+    listed = static.list_classes([tmp_path / "plugins"])
+    assert [(c.name, c.attrs) for c in listed.classes] == [("P", {"x": 1})]
+    assert listed.classes == _fresh(tmp_path / "plugins").classes
+
+
 def _poison_kept_class(cache: Path, name: str) -> None:
     """Make the kept listing in ``cache`` say that class ``name``'s attrs hold a code
     object (no literal)."""
     from pike import _cache
 
-    [listing] = cache.glob("listing-*")
-    document = _cache.read(listing.name)
-    assert document is not None
+    [listing] = kept_listings(cache)
+    document, values = _cache.read(listing.name), _cache.read(values_of(listing).name)
+    assert document is not None and values is not None
     at = document["names"].split("\n").index(name)
-    declared = list(document["declared"])
+    declared = list(values["declared"])
     declared[at] = marshal.dumps(({"k": compile("1", "", "eval")}, None))
-    document["declared"] = tuple(declared)
-    _cache.write(listing.name, document)
+    values["declared"] = tuple(declared)
+    _cache.write(values_of(listing).name, values)
 
 
 def settled(path: Path) -> None:

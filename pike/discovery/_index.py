@@ -30,6 +30,7 @@ import marshal
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from itertools import compress
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
@@ -345,6 +346,8 @@ class KeptListing:
         "_paths",
         "_plugins",
         "_text",
+        "_token",
+        "_values",
         "count",
         "errors",
         "modules",
@@ -352,7 +355,12 @@ class KeptListing:
         "tuples",
     )
 
-    def __init__(self, document: dict[str, Any], files: _KeptFiles) -> None:
+    def __init__(
+        self,
+        document: dict[str, Any],
+        files: _KeptFiles,
+        values: Callable[[], dict[str, Any] | None] = dict,
+    ) -> None:
         self.modules: tuple[str, ...] = document["modules"]
         self._files = files
         self._paths: list[str] | None = None
@@ -366,14 +374,24 @@ class KeptListing:
         self._text: str | None = names if type(names) is str else None
         self._names: list[str] | None = None
         self._packed = [document.get(name) for name, _code in COLUMNS]
-        self._declared = document.get("declared")  # bytes per class (b"": nothing)
-        self._plugins = document.get("plugins")  # bytes per module
+        # What classes declare, in a document of its own (`Index.keep`): read by
+        # ``values`` when classes are first made, believed if it has this one's token.
+        self._token = document.get("values")
+        self._values: Callable[[], dict[str, Any] | None] | None = values
+        self._declared: object = None  # bytes per class (b"": nothing)
+        self._plugins: object = None  # bytes per module
 
     @classmethod
-    def checked(cls, document: dict[str, Any], files: _KeptFiles) -> KeptListing | None:
+    def checked(
+        cls,
+        document: dict[str, Any],
+        files: _KeptFiles,
+        values: Callable[[], dict[str, Any] | None] = dict,
+    ) -> KeptListing | None:
         """The listing ``document`` holds, or None if a value is not as it should be.
 
-        ``files`` are the files it was made from: the modules' first, in order.
+        ``files`` are the files it was made from: the modules' first, in order;
+        ``values`` reads the document of what its classes declare.
         """
         try:
             modules, count, tuples = document["modules"], document["count"], document["tuples"]
@@ -398,7 +416,7 @@ class KeptListing:
                 return None
         if _skipped_from(skipped) is None:
             return None
-        return cls(document, files)
+        return cls(document, files, values)
 
     @property
     def paths(self) -> list[str]:
@@ -470,6 +488,10 @@ class KeptListing:
         """The attrs and dynamic names of the classes at ``positions`` (all when None),
         and the ``__plugin__`` of each one's module (``owners``), as read-only values
         (shared empties where there are none); None if one is wrong."""
+        if self._values is not None:
+            document, self._values = self._values(), None
+            if type(self._token) is bytes and document and document.get("token") == self._token:
+                self._declared, self._plugins = document.get("declared"), document.get("plugins")
         declared = _blobs(self._declared, self.count)
         plugins = _blobs(self._plugins, len(self.modules))
         if declared is None or plugins is None:
@@ -678,7 +700,8 @@ class Index:
         kept_files = _KeptFiles.checked(files)
         if kept_files is None:
             return None
-        listing = KeptListing.checked(document, kept_files)
+        values = partial(_cache.read, self._listing_name() + _VALUES)
+        listing = KeptListing.checked(document, kept_files, values)
         if listing is None:
             return None
         if any(state.settled(self._now) is not state for state in states):  # type: ignore[union-attr]
@@ -720,25 +743,34 @@ class Index:
             stated = _KeptFiles.of(paths, hashes)
         except OverflowError:  # a number that does not fit (a line past 2**32...): not kept
             return
-        # What classes declare, serialised apart, a class (a module) at a time: read only
-        # when classes are made, and only theirs (`KeptListing.fields`: "warm listing
-        # 10000", "one of 10000, static route" benchmark rows).
+        # What classes declare, serialised a class (a module) at a time, in a document of
+        # its own: read only when classes are made, and only theirs looked at
+        # (`KeptListing.fields`); a listing that only counts them never reads it, and
+        # it is most of the bytes ("warm listing 10000" benchmark row). Written first,
+        # under a token the listing names: a listing never believes another's values.
         attrs, dynamic, plugins = (dict(packed.pop(name, ())) for name in _EXTRAS)  # type: ignore[call-overload]
-        packed["declared"] = tuple(
-            marshal.dumps((attrs.get(i), dynamic.get(i))) if i in attrs or i in dynamic else b""
-            for i in range(packed["count"])  # type: ignore[call-overload]
-        )
-        packed["plugins"] = tuple(
-            marshal.dumps(plugins[i]) if i in plugins else b""
-            for i in range(len(packed["modules"]))  # type: ignore[arg-type]
-        )
+        token = os.urandom(8)
+        values = {
+            "token": token,
+            "declared": tuple(
+                marshal.dumps((attrs.get(i), dynamic.get(i))) if i in attrs or i in dynamic else b""
+                for i in range(packed["count"])  # type: ignore[call-overload]
+            ),
+            "plugins": tuple(
+                marshal.dumps(plugins[i]) if i in plugins else b""
+                for i in range(len(packed["modules"]))  # type: ignore[arg-type]
+            ),
+        }
+        name = self._listing_name()
+        _cache.write(name + _VALUES, values, avoid=self._avoid, folders=self._roots)
         document = {
             **packed,
+            "values": token,
             "roots": self._roots,
             "folders": tuple((path, state.to_data()) for path, state in self._folders),
             "files": stated,
         }
-        _cache.write(self._listing_name(), document, avoid=self._avoid, folders=self._roots)
+        _cache.write(name, document, avoid=self._avoid, folders=self._roots)
 
     def save(self) -> None:
         """Write the index of each search path whose walk or files changed."""
@@ -766,6 +798,8 @@ class Index:
 _Pairs = Sequence[tuple[int, Any]]
 #: The tables of what classes declare, kept serialised apart, a class at a time.
 _EXTRAS = ("attrs", "dynamic", "plugins")
+#: The end of the name of a kept listing's document of what its classes declare.
+_VALUES = "-values"
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 
