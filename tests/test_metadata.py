@@ -355,6 +355,18 @@ def test_a_files_facts_of_the_wrong_shape_are_drawn_afresh(
     assert (cls.name, cls.attrs) == ("P", {"x": 1})
 
 
+# A class's kept values as marshal reads them into a code object with a field out of
+# range: marshal raises SystemError on 3.11 to 3.13 (ValueError on 3.10).
+BAD_CODE = bytes.fromhex(
+    "29027bda016b630000000000000000000000000200000000000000f30e0000009700640364018401"
+    "5a00640253002904e90100000063020000e600000000000000000200000003000000f30c00000097"
+    "007c007c017a000000530029014ea9002902da0161da016273020000002020da0178da0166720800"
+    "000001000000730b0000008000d8090a883189da802af3000000004e290172020000002901720800"
+    "0070720400000072090000007207000000fa083c6d6f64756c653e720a0000000100000073230000"
+    "00f003010101f00201010df00001010df00001010df00001010df00001010df00001010d72090000"
+    "00304e"
+)
+
 WRONG_TABLES: list[tuple[str, Any]] = [
     ("declared", "declared"),
     ("declared", ()),
@@ -366,6 +378,8 @@ WRONG_TABLES: list[tuple[str, Any]] = [
     ("declared", (marshal.dumps(([("x", 1)], None)),)),
     ("declared", (marshal.dumps(({"x": 1}, (1,))),)),
     ("declared", (marshal.dumps(({"x": compile("1", "", "eval")}, None)),)),
+    ("declared", (BAD_CODE,)),
+    ("plugins", (BAD_CODE,)),
     ("plugins", (marshal.dumps("plugin"),)),
     ("plugins", (b"", b"")),
 ]

@@ -5,6 +5,10 @@ static route" and "select one of 10000" benchmark rows time that first import)."
 
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers see of the names below; nothing loaded here
+    from pike.discovery import filesystem, py, static
 
 __all__ = ["filesystem", "py", "static"]
 
@@ -13,3 +17,7 @@ def __getattr__(name: str) -> ModuleType:
     if name in __all__:
         return importlib.import_module(f"pike.discovery.{name}")
     raise AttributeError(f"module 'pike.discovery' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

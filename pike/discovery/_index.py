@@ -504,7 +504,7 @@ class KeptListing:
         try:
             values = list(map(marshal.loads, compress(declared, declared)))
             made = list(map(marshal.loads, compress(plugins, plugins)))
-        except (EOFError, ValueError, TypeError):
+        except Exception:  # truncated, corrupt (marshal may raise SystemError), too big...
             return None
         if values and (set(map(type, values)) != {tuple} or set(map(len, values)) != {2}):
             return None
