@@ -359,7 +359,7 @@ class KeptListing:
         self,
         document: dict[str, Any],
         files: _KeptFiles,
-        values: Callable[[], dict[str, Any] | None] = dict,
+        values: Callable[[], dict[str, Any] | None],
     ) -> None:
         self.modules: tuple[str, ...] = document["modules"]
         self._files = files
@@ -378,15 +378,15 @@ class KeptListing:
         # ``values`` when classes are first made, believed if it has this one's token.
         self._token = document.get("values")
         self._values: Callable[[], dict[str, Any] | None] | None = values
-        self._declared: object = None  # bytes per class (b"": nothing)
-        self._plugins: object = None  # bytes per module
+        self._declared: object = None  # `_kept_values`
+        self._plugins: object = None
 
     @classmethod
     def checked(
         cls,
         document: dict[str, Any],
         files: _KeptFiles,
-        values: Callable[[], dict[str, Any] | None] = dict,
+        values: Callable[[], dict[str, Any] | None],
     ) -> KeptListing | None:
         """The listing ``document`` holds, or None if a value is not as it should be.
 
@@ -484,10 +484,9 @@ class KeptListing:
             *extras,
         )
 
-    def _extras(self, positions: list[int] | None, owners: Sequence[int]) -> _Extras | None:
-        """The attrs and dynamic names of the classes at ``positions`` (all when None),
-        and the ``__plugin__`` of each one's module (``owners``), as read-only values
-        (shared empties where there are none); None if one is wrong."""
+    def _kept_values(self) -> tuple[tuple[bytes, ...], tuple[bytes, ...]] | None:
+        """What each class and each module declares, serialised (b"": nothing), from the
+        document of this listing's token (read on first use); None if it is not that."""
         if self._values is not None:
             document, self._values = self._values(), None
             if type(self._token) is bytes and document and document.get("token") == self._token:
@@ -496,6 +495,16 @@ class KeptListing:
         plugins = _blobs(self._plugins, len(self.modules))
         if declared is None or plugins is None:
             return None
+        return declared, plugins
+
+    def _extras(self, positions: list[int] | None, owners: Sequence[int]) -> _Extras | None:
+        """The attrs and dynamic names of the classes at ``positions`` (all when None),
+        and the ``__plugin__`` of each one's module (``owners``), as read-only values
+        (shared empties where there are none); None if one is wrong."""
+        kept = self._kept_values()
+        if kept is None:
+            return None
+        declared, plugins = kept
         modules: Sequence[int] = range(len(plugins))
         if positions is not None:
             declared = tuple(map(declared.__getitem__, positions))

@@ -199,9 +199,42 @@ class StaticListing(Value):
         return len(self.classes)
 
 
+def _kept_classes(
+    kept: KeptListing, paths: list[str], positions: list[int] | None = None
+) -> list[StaticClass] | None:
+    """The classes of ``kept`` at ``positions`` (every class when None), made at once;
+    None if their values do not check out. ``paths`` are the search paths (each
+    class's source)."""
+    with collector_paused:  # records of literals are acyclic
+        fields = kept.fields(positions)
+        if fields is None:
+            return None
+        modules, names, files, lines, bases, resolved, attrs, dynamic, plugins = fields
+        sources: Iterable[str]
+        if len(paths) == 1:
+            sources = repeat(paths[0], len(names))
+        else:
+            of_file = {file: _source_of(file, paths) for file in set(files)}
+            sources = map(of_file.__getitem__, files)
+        rows = zip(
+            modules,
+            names,
+            files,
+            lines,
+            bases,
+            resolved,
+            sources,
+            attrs,
+            dynamic,
+            plugins,
+            strict=True,
+        )
+        # StaticClass's own __new__, without its argument parsing, in bulk.
+        return list(map(partial(tuple.__new__, StaticClass), rows))
+
+
 class _KeptClasses(Sequence[StaticClass]):
-    """Classes of a listing read back from the index (those at ``positions``, or all of
-    them), made when first looked at.
+    """The classes of a listing read back whole from the index, made when first looked at.
 
     A warm listing of 10,000 modules holds some 30,000 classes: making each one,
     and checking the values they are made from, costs more than checking every
@@ -210,59 +243,32 @@ class _KeptClasses(Sequence[StaticClass]):
     classes. Should the values not check out, the classes are listed afresh.
     """
 
-    __slots__ = ("_afresh", "_kept", "_made", "_paths", "_positions", "afresh")
+    __slots__ = ("_afresh", "_kept", "_made", "_paths", "afresh")
 
     def __init__(
         self,
         kept: KeptListing,
         afresh: Callable[[], Sequence[StaticClass]],
         paths: list[str],
-        positions: list[int] | None = None,
     ) -> None:
         self._kept = kept
         self._afresh = afresh
         self._paths = paths  # the search paths: each class's source
-        self._positions = positions
         self._made: list[StaticClass] | None = None
         self.afresh = False  # whether the values did not check out
 
     def _all(self) -> list[StaticClass]:
         made = self._made
         if made is None:
-            with collector_paused:  # records of literals are acyclic
-                fields = self._kept.fields(self._positions)
-                if fields is None:
-                    self.afresh = True
-                    made = self._made = list(self._afresh())
-                    return made
-                modules, names, paths, lines, bases, resolved, attrs, dynamic, plugins = fields
-                sources: Iterable[str]
-                if len(self._paths) == 1:
-                    sources = repeat(self._paths[0], len(names))
-                else:
-                    of_path = {path: _source_of(path, self._paths) for path in set(paths)}
-                    sources = map(of_path.__getitem__, paths)
-                rows = zip(
-                    modules,
-                    names,
-                    paths,
-                    lines,
-                    bases,
-                    resolved,
-                    sources,
-                    attrs,
-                    dynamic,
-                    plugins,
-                    strict=True,
-                )
-                # StaticClass's own __new__, without its argument parsing, in bulk.
-                made = self._made = list(map(partial(tuple.__new__, StaticClass), rows))
+            made = _kept_classes(self._kept, self._paths)
+            if made is None:
+                self.afresh = True
+                made = list(self._afresh())
+            self._made = made
         return made
 
     def __len__(self) -> int:
-        if self._made is not None:
-            return len(self._made)
-        return self._kept.count if self._positions is None else len(self._positions)
+        return len(self._all()) if self._made is not None else self._kept.count
 
     @overload
     def __getitem__(self, index: int) -> StaticClass: ...
@@ -724,13 +730,11 @@ def _from_kept(
         # Each distinct tuple of ancestors is judged once (most classes share theirs).
         verdicts = [keep(ancestry) for ancestry in kept.tuples]
         picked = list(compress(count(), map(verdicts.__getitem__, ancestors)))
-        # Only the picked classes are made, at once: a base's classes are looked at. Should
-        # their values not check out, the caller lists the folder afresh (None).
-        picking = None if len(picked) == kept.count else picked
-        made = _KeptClasses(kept, list, paths, picking)
-        classes = made[:]
-        if made.afresh:
+        # Only the picked classes are made, at once: a base's classes are looked at.
+        made = _kept_classes(kept, paths, None if len(picked) == kept.count else picked)
+        if made is None:
             return None
+        classes = made
     return StaticListing(
         classes=classes,
         module_names=list(kept.modules),
