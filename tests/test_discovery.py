@@ -16,7 +16,7 @@ import pytest
 
 from pike.discovery import filesystem
 from pike.manager import PikeManager
-from tests.conftest import NOBODY, MakeTree
+from tests.conftest import NOBODY, MakeTree, run_python
 
 
 def loaded_names(mgr: PikeManager) -> list[str]:
@@ -385,3 +385,27 @@ def test_a_package_is_imported_from_the_init_file_filefinder_picks(make_tree: Ma
         [error] = mgr.errors  # the import system's own choice failed to load
         assert error.path == str(extension_init)
     assert filesystem.is_package(str(root / "pkg"))
+
+
+def test_each_discovery_helper_is_imported_on_first_use() -> None:
+    """A static listing loads neither of the other helpers, nor isolation's namespaces
+    or ``struct`` (docs/design.md, "Speed tricks"); each helper is there when asked for,
+    to ``dir()`` and to attribute access."""
+    result = run_python(
+        """
+        import sys
+        import pike.discovery
+        from pike.discovery import static
+        unwanted = ["pike.discovery.filesystem", "pike.discovery.py", "pike._namespace", "struct"]
+        print([name for name in unwanted if name in sys.modules])
+        print([name in dir(pike.discovery) for name in ("filesystem", "py", "static")])
+        print(pike.discovery.filesystem.is_package.__module__, pike.discovery.py.__name__)
+        """,
+        "-S",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == [
+        "[]",
+        "[True, True, True]",
+        "pike.discovery.filesystem pike.discovery.py",
+    ]
