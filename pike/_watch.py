@@ -186,10 +186,17 @@ class Watch:
         return self._each()
 
     def _each(self) -> Iterator[RefreshReport]:
+        import queue
+
         reports = self._reports
         assert reports is not None
         while True:
-            report = reports.get()
+            # Waited for in ticks: a Ctrl-C the kernel handed to another thread raises
+            # here within a tick (a wait without a timeout would never wake for it).
+            try:
+                report = reports.get(timeout=_TICK_MS / 1000)
+            except queue.Empty:
+                continue
             if report is None:
                 reports.put(None)  # for any other iterator
                 return

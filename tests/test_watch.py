@@ -441,3 +441,49 @@ def test_the_command_line_watch_in_process_prints_json_lines(make_tree: MakeTree
     listing, change = map(json.loads, out.getvalue().splitlines()[:2])
     assert status == 130 and listing["counts"]["classes"] == 1
     assert change["removed"] == ["a"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ctrl_c_taken_by_another_thread_ends_the_iteration(
+    make_tree: MakeTree, backend: str
+) -> None:
+    # The main thread blocks SIGINT, so the kernel hands it to the helper thread; Python
+    # still raises KeyboardInterrupt in the main thread, which must wake up to see it.
+    root = make_tree({"a.py": "class A: pass\n"})
+    code = f"""
+        import os, signal, sys, threading, time
+        from pike.manager import PikeManager
+
+        main = threading.main_thread()
+        go, done = threading.Event(), threading.Event()
+
+        def press():
+            go.wait(10)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # until main waits for a report
+                frame = sys._current_frames().get(main.ident)
+                if frame is not None and frame.f_code.co_name == "_each":
+                    break
+                time.sleep(0.005)
+            os.kill(os.getpid(), signal.SIGINT)
+            if not done.wait(10):
+                print("main never woke", flush=True)
+                os._exit(3)
+
+        helper = threading.Thread(target=press, daemon=True)
+        helper.start()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGINT}})
+        with PikeManager([{str(root)!r}]) as mgr:
+            mgr.get_classes()
+            try:
+                with mgr.watch(backend={backend!r}) as changes:
+                    go.set()
+                    for change in changes:
+                        print("change:", change, flush=True)
+            except KeyboardInterrupt:
+                print("interrupted", flush=True)
+            done.set()
+        """
+    result = run_python(code)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == ["interrupted"]
