@@ -1817,17 +1817,20 @@ def test_a_cache_folder_that_cannot_be_made_turns_quarantine_off(
 def test_damaged_quarantine_files_blame_nothing_and_raise_nothing(
     make_tree: MakeTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pike import _cache
+    from pike import _cache, _quarantine
 
     root = make_tree({"a.py": "class A: pass\n"})
     cache = tmp_path / "cache"
     monkeypatch.setenv("PIKE_CACHE_DIR", str(cache))
-    folder = Path(_cache.subfolder("quarantine") or "")
-    # A note of a dead process whose parts claim more than the file holds, one of
-    # garbage, one with a cut-short slot; a list whose entries hold NULs and wrong types.
-    (folder / "note4-1-0-0").write_bytes(b"pike-note\x01" + b"\x01" * 80 + b"\xff" * 64)
+    folder = Path(_cache.subfolder(_quarantine.FOLDER) or "")
+    # A note of a dead process whose record claims more than the file holds (its slot
+    # says to look at the record: kind 2), one of garbage, one with a cut-short slot; a
+    # list whose entries hold NULs and wrong types.
+    slot = _quarantine._MAGIC.ljust(_quarantine._SLOT_AT, b"\0") + (2).to_bytes(8, sys.byteorder)
+    claims = slot.ljust(_quarantine._RECORD_AT, b"\0") + b"\xff" * 8 + b"\x01" * 64
+    (folder / "note4-1-0-0").write_bytes(claims)
     (folder / "note4-2-0-0").write_bytes(os.urandom(300))
-    (folder / "note4-3-0-0").write_bytes(b"pike-note\x01\x01\x00\x00\x00\x01")
+    (folder / "note4-3-0-0").write_bytes(slot)
     # A note as an older pike names it (locked another way): never opened, left alone.
     older = folder / "note-4-0-0"
     older.write_bytes(b"pike-note\x01" + b"\x01" * 80)
