@@ -2225,3 +2225,27 @@ def test_a_block_with_quarantine_and_switches_adds_nothing_to_sys_modules(
     result = run_python(code, "-S", env_extra={"PIKE_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['A'] []"
+
+
+def test_quarantine_loads_no_extension_module_but_mmap(make_tree: MakeTree, tmp_path: Path) -> None:
+    # docs/design.md, "Speed tricks": what a process's note needs costs one extension
+    # module at most (POSIX locks by os.lockf, not fcntl; the slot's words through a
+    # memoryview, not struct).
+    root = make_tree({"a.py": "class A: pass\n"})
+    code = f"""
+        import importlib.machinery, sys
+        from pike.manager import PikeManager
+        before = set(sys.modules)
+        with PikeManager([{str(root)!r}], quarantine=True) as mgr:
+            mgr.get_classes()
+        loaded = set(sys.modules) - before
+        suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+        files = {n: str(getattr(sys.modules[n], "__file__", "")) for n in loaded}
+        print(sorted(n for n, file in files.items() if file.endswith(suffixes)))
+        print(sorted(loaded & {{"fcntl", "_struct", "struct"}}), "pike._quarantine" in loaded)
+    """
+    result = run_python(code, "-S", env_extra={"PIKE_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    extensions, others = result.stdout.splitlines()
+    assert extensions in ("['mmap']", "[]")  # [] where mmap is built into the interpreter
+    assert others == "[] True"
