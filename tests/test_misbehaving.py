@@ -2240,7 +2240,7 @@ def test_quarantine_loads_no_extension_module_but_mmap(make_tree: MakeTree, tmp_
             mgr.get_classes()
         loaded = set(sys.modules) - before
         suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-        files = {n: str(getattr(sys.modules[n], "__file__", "")) for n in loaded}
+        files = {{n: str(getattr(sys.modules[n], "__file__", "")) for n in loaded}}
         print(sorted(n for n, file in files.items() if file.endswith(suffixes)))
         print(sorted(loaded & {{"fcntl", "_struct", "struct"}}), "pike._quarantine" in loaded)
     """
