@@ -89,6 +89,13 @@ class Row:
 PAD_RANGE = 8192
 
 
+def round_pads(rounds: int) -> list[int]:
+    """Each round's environment padding (`run_child`'s ``pad``; `measure` says why), seeded
+    by the number of rounds: the same sizes in every run of the benchmark."""
+    draw = random.Random(rounds)
+    return [draw.randrange(PAD_RANGE) for _ in range(rounds)]
+
+
 def run_child(
     side: str,
     operation: str,
@@ -140,10 +147,8 @@ def measure(
     """
     names = list(sides)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
-    pads = random.Random(rounds)  # the same sizes in every run of the benchmark
-    for r in range(rounds):
+    for r, pad in enumerate(round_pads(rounds)):
         order = names[r % len(names) :] + names[: r % len(names)]
-        pad = pads.randrange(PAD_RANGE)
         for name in order:
             if before_each is not None:
                 before_each()
@@ -240,12 +245,12 @@ def growth_rows(sizes: Sizes, flat: Path, big: Path, base: Path, budget: float |
     run_child("pike", "load", flat, base)
     grown = {side: {"small": [], "big": []} for side in ("pike", "floor", "paused")}
     sides = list(grown)
-    for r in range(sizes.big_rounds):
+    for r, pad in enumerate(round_pads(sizes.big_rounds)):
         sizes_first = ("small", "big") if r % 2 == 0 else ("big", "small")
         for side in sides[r % 3 :] + sides[: r % 3]:
             for which in sizes_first:
                 tree = flat if which == "small" else big
-                grown[side][which].append(run_child(side, "load", tree, base))
+                grown[side][which].append(run_child(side, "load", tree, base, pad=pad))
     growth = {side: paired_ratio(runs, "big", "small") for side, runs in grown.items()}
     # pike's growth at most 1.05x the floor's own growth in the same run.
     n = sizes.modules
@@ -475,10 +480,10 @@ def archive_row(sizes: Sizes, scratch: Path, flat: Path, base: Path, budget: flo
     for side_root, extra in ((root, "isolate"), (flat, "-")):  # code cached, bytecode written
         run_child("pike", "load", side_root, base, extra=extra)
     samples: dict[str, list[dict[str, float]]] = {"pike": [], "floor": []}
-    for r in range(sizes.rounds):
+    for r, pad in enumerate(round_pads(sizes.rounds)):
         order = [("pike", root, "isolate"), ("floor", flat, "-")]
         for name, side_root, extra in order[r % 2 :] + order[: r % 2]:
-            samples[name].append(run_child("pike", "load", side_root, base, extra=extra))
+            samples[name].append(run_child("pike", "load", side_root, base, extra=extra, pad=pad))
     found = {s["classes"] for runs in samples.values() for s in runs}
     if len(found) != 1:
         raise SystemExit(f"the archive and the folder gave different classes: {found}")
