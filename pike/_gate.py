@@ -101,7 +101,8 @@ class Gate:
         blocked: object = None,
     ) -> None:
         self.switches = switches
-        self._switched = bool(switches)  # asked of each module: known once
+        # bool(switches), known once: asked of each module ("quarantine 1000" row).
+        self._switched = bool(switches)
         self._roots = roots  # plugin folders: no cache is written inside one
         self._verdicts: Verdicts | None = None
         if host is not None or blocked is not None:
@@ -112,7 +113,6 @@ class Gate:
             quarantine, requires, host, blocked, self._verdicts
         )
         self.quarantine: Quarantine | None = None
-        self._note: Note | None = None  # this process's, once it is made
         if quarantine:
             from pike._quarantine import Quarantine, folder_for
 
@@ -126,8 +126,7 @@ class Gate:
         #: the quarantine note (`admit`): not with no switch on and no quarantine.
         self.opens = self._switched or self.quarantine is not None
         #: Whether modules' declarations may matter (`before_run`).
-        self._checks = self.requires != "ignore"  # requirements are checked
-        self.reads = self._checks or bool(self.blocked)
+        self.reads = self.requires != "ignore" or bool(self.blocked)
         self._declarations: Declarations | None = None
         self._installed: Installed | None = None
         # What each ``__requires__`` value checked found, by identity (kept alive with it).
@@ -168,11 +167,9 @@ class Gate:
                     since=held.since,
                     pid=held.pid,
                 )
-        note = self._note
-        if note is None or note.parents:  # not made yet, or made before this process forked
-            note = self._note = quarantine.note()
-            if note is None:
-                return None
+        note = quarantine.note()
+        if note is None:
+            return None
         note.enter(entry, state)
         return note
 
@@ -192,7 +189,7 @@ class Gate:
         vouches for what is kept of it: its file's state, or an archive member's CRC-32."""
         blocked = self.blocked.get(entry.name) if self.blocked else None
         names = getattr(code, "co_names", ())
-        if blocked is None and (not self._checks or _REQUIRES not in names):
+        if blocked is None and (self.requires == "ignore" or _REQUIRES not in names):
             return  # nothing to check: the common case, decided by a look at its code's names
         declarations = self._declarations
         if declarations is None:
@@ -211,7 +208,7 @@ class Gate:
             declared = declarations.of(entry.search_path, entry.path, vouch, source)
         if blocked is not None:
             self._check_blocked(entry, declared, *blocked)
-        if self._checks and declared[0] != _ABSENT:
+        if self.requires != "ignore" and declared[0] != _ABSENT:
             self._check_requires(entry, declared)
 
     def _answers(self) -> Verdicts:

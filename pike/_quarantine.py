@@ -50,15 +50,16 @@ __all__ = ["Note", "Quarantine", "folder_for"]
 logger = _log.get(__name__)
 
 FOLDER = "quarantine"
-# How this format's notes are named (the magic's version): a note of another pike's,
-# locked another way, is never opened.
-_PREFIX = "note4-"
+# The notes' format, in their names and their magic: a note of another pike's, locked
+# another way, is never opened.
+_FORMAT = 4
+_PREFIX = f"note{_FORMAT}-"
 _get_ident = threading.get_ident
 _LIST = "list"
 _LOCK = "lock"
 _LOCK_WAIT = 2.0  # seconds
 _LIST_LOCK = threading.Lock()  # the list's lock, between this process's threads
-_MAGIC = b"pike-note\x04"
+_MAGIC = b"pike-note" + bytes((_FORMAT,))
 _HEAD_SIZE = 8  # a part's length and the CRC-32 of its payload, little-endian
 _LENGTH_SIZE = 4  # of each item in the record
 _OPEN = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -109,8 +110,6 @@ class Note:
     def __init__(self, fd: int, path: str) -> None:
         self._fd = fd
         self.path = path
-        #: True in a forked child, for a note made before the fork: its parent's.
-        self.parents = False
         self._writing = threading.Lock()  # what is written is what all threads are doing
         # A module of the batch running while no other import is under way, as the slot
         # says it: its thread, its place in the batch and its file's state (`enter`).
@@ -165,13 +164,12 @@ class Note:
         child writes into nothing, under a lock of the child's own (another thread of
         the parent may have held the note's when it forked)."""
         for note in cls._notes.values():
-            note.parents = True
             note._writing = threading.Lock()
             note._alone, note._stacks, note._held, note._batch_owner = None, {}, {}, None
-            with contextlib.suppress(OSError, ValueError, BufferError):
-                note._words.release()
-                note._signed.release()
-                note._slot.close()
+            for release in (note._words.release, note._signed.release, note._slot.close):
+                with contextlib.suppress(ValueError, BufferError):
+                    release()
+            with contextlib.suppress(OSError):
                 os.close(note._fd)
             # An import begun before the fork still ends in the child: what it writes
             # goes nowhere (the descriptor's number may be another file's by then).
