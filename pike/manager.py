@@ -142,9 +142,6 @@ class PikeManager:
         if not isinstance(isolate, bool):
             raise PikeTypeError(f"isolate is {a_type_name(isolate)}; pass True or False")
         self._switches = Switches(disabled, only, safe_mode, environ=environ)
-        # For static listing (find_inherited_classes): the same switches, the environment
-        # as it was read now.
-        self._switched = (self._switches.given, self._switches.environ)
         self._policy = ErrorPolicy(on_error)
         self.search_paths: list[str] = normalize_search_paths(
             search_paths, checked if checked.checks else None
@@ -717,7 +714,8 @@ class PikeManager:
             subclass_test(base)  # its errors, before anything is listed
         from pike.discovery import static
 
-        (disabled, only, safe_mode), environ = self._switched
+        # The same switches, the environment as it was read when the manager was made.
+        (disabled, only, safe_mode), environ = self._switches.given, self._switches.environ
         listing = static.list_classes(
             self.search_paths,
             base=base,
