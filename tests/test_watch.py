@@ -408,12 +408,14 @@ def test_the_command_line_watch_in_process_ends_with_130_on_ctrl_c(make_tree: Ma
 
     def user() -> None:
         # Once the listing is out (watching is armed then), a change; once it is
-        # printed, Ctrl-C.
+        # printed, its summary and then its traceback, Ctrl-C.
         deadline = time.monotonic() + WAIT
         while "1 plugin class" not in out.getvalue() and time.monotonic() < deadline:
             time.sleep(0.005)
         (root / "b.py").write_text("class B(:\n")
-        while "1 error" not in out.getvalue() and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (
+            "1 error" in out.getvalue() and "SyntaxError" in err.getvalue()
+        ):
             time.sleep(0.005)
 
     status = main_until_ctrl_c([str(root), "--watch", "--traceback"], out, err, user)
