@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from pike._filestate import FileState
 from pike._objects import a_type_name
 from pike._policy import warn
-from pike._walk import ModuleEntry
+from pike._walk import ModuleEntry, names_inside
 from pike.errors import (
     PikeTypeError,
     PikeValueError,
@@ -141,7 +142,8 @@ class Gate:
         process's quarantine note from here on, which is returned (the caller's to
         `Note.leave` when it ends); None without quarantine. Asked only when `opens`."""
         if self._switched:
-            reason = self.switches.reason(entry.name, entry.is_package)
+            inside = partial(names_inside, entry) if entry.is_package else None
+            reason = self.switches.reason(entry.name, entry.is_package, inside)
             if reason is not None:
                 raise PluginDisabledError(
                     f"plugin module {entry.name!r} ({entry.path}) is {reason}; it is not "

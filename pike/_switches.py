@@ -212,18 +212,32 @@ class Switches:
     def __bool__(self) -> bool:
         return bool(self._disabled or self._only or self.safe)
 
-    def reason(self, name: str, is_package: bool = False) -> str | None:
+    def reason(
+        self,
+        name: str,
+        is_package: bool = False,
+        inside: Callable[[], list[str] | None] | None = None,
+    ) -> str | None:
         """Why plugin module ``name`` (dotted) is turned off, or None if it is not. A
         package ``only`` does not match is on if the last walk kept it for a module
-        inside (`sift`), off if it did not, and, if no walk saw it, on when a pattern of
-        ``only`` can reach into it."""
+        inside (`sift`), off if it did not; if no walk saw it, on if a module inside is
+        on, ``inside()`` giving their names (else None: then on when a pattern of
+        ``only`` can reach into it)."""
         if is_package and name in self._needed:  # a walk kept it for a module inside
             found = self._reason(name)
             return None if found is None or found[1] else found[0]
-        # No walk kept it: a package is on if a pattern of only can reach into it.
-        reaching = is_package and name not in self._sifted
-        found = self._reason(name, reaching=reaching)
-        return None if found is None else found[0]
+        if not is_package or name in self._sifted:
+            found = self._reason(name)
+            return None if found is None else found[0]
+        found = self._reason(name)
+        if found is None or not found[1]:
+            return None if found is None else found[0]
+        # No walk saw it, and only only= keeps it out: on for a module inside that is on.
+        names = None if inside is None else inside()
+        if names is None:
+            reached = self._reason(name, reaching=True)
+            return None if reached is None else reached[0]
+        return None if any(self._reason(inner) is None for inner in names) else found[0]
 
     def turns_off(self, name: str, module: str | None = None) -> str | None:
         """Why a named plugin (an entry point called ``name``) is turned off, or None: the

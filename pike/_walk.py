@@ -54,6 +54,7 @@ __all__ = [
     "archives_in",
     "find_entries",
     "find_in_archive",
+    "names_inside",
     "package_init",
     "scan_folder",
     "sift",
@@ -597,6 +598,17 @@ class _Walker:
     def package_entry(self, name: str, init: str, search_path: str) -> ModuleEntry:
         key = self.private + name if self.private else None
         return ModuleEntry(name, init, search_path, is_package=True, key=key)
+
+
+def names_inside(package: ModuleEntry) -> list[str] | None:
+    """The dotted names of the modules inside ``package`` (a package's entry), walked
+    now as a walk would find them; None for a package that is not a folder on disk (an
+    archive's)."""
+    if package.source != package.search_path:
+        return None
+    walker = _Walker(time.time_ns(), False)
+    walker.package(package.name, os.path.dirname(package.path), package.search_path)
+    return [entry.name for entry in walker.out.modules if entry.name != package.name]
 
 
 def vanished(search_path: str, exc: OSError) -> SearchPathError:

@@ -1785,6 +1785,28 @@ def test_only_judges_a_package_as_the_walk_did(make_tree: MakeTree) -> None:
             importlib.import_module("legacy")
 
 
+def test_only_judges_a_package_imported_before_any_walk_by_what_is_inside(
+    make_tree: MakeTree, tmp_path: Path
+) -> None:
+    # "*.sub" could reach into any package: one with no such module inside stays off,
+    # though nothing has been listed when the host imports it.
+    sentinel = tmp_path / "ran"
+    root = make_tree(
+        {
+            "tools/__init__.py": "",
+            "tools/sub.py": "",
+            "legacy/__init__.py": f"open({str(sentinel)!r}, 'w').close()\n",
+            "legacy/thing.py": "",
+        }
+    )
+    with PikeManager([root], only=["*.sub"]) as mgr:
+        with pytest.raises(PluginDisabledError, match="'legacy'"):
+            importlib.import_module("legacy")
+        assert importlib.import_module("tools.sub").__name__ == "tools.sub"
+        assert [e.name for e in mgr.entries] == ["tools", "tools.sub"]
+    assert not sentinel.exists()
+
+
 def test_the_cache_folder_inside_a_plugin_folder_gets_nothing(
     make_tree: MakeTree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
