@@ -487,9 +487,18 @@ def _same(one: object, other: object) -> bool:
     return isinstance(one, bool) is isinstance(other, bool) and bool(one == other)
 
 
-def _patterns(given: list[str]) -> list[str] | None:
-    """``--disable`` / ``--only`` as given (repeated, comma-separated), or None."""
-    found = [part.strip() for item in given for part in item.split(",") if part.strip()]
+def _patterns(given: list[str], flag: str) -> list[str] | None:
+    """``--disable`` / ``--only`` (``flag``) as given (repeated, comma-separated), or None.
+    A value that holds no pattern is a usage error: an empty ``--only`` would keep nothing."""
+    found = []
+    for item in given:
+        parts = [part.strip() for part in item.split(",") if part.strip()]
+        if not parts:
+            raise UsageError(
+                f"{flag} {item!r} holds no pattern; give module names or shell-style "
+                "patterns, comma-separated ('legacy_*,pkg.sub')"
+            )
+        found += parts
     return found if given else None
 
 
@@ -505,8 +514,8 @@ def _host(spec: str | None) -> tuple[str, str] | None:
 def _switches(args: argparse.Namespace) -> dict[str, Any]:
     """The manager's off switches, as the arguments give them."""
     return {
-        "disabled": _patterns(args.disable),
-        "only": _patterns(args.only),
+        "disabled": _patterns(args.disable, "--disable"),
+        "only": _patterns(args.only, "--only"),
         "safe_mode": args.safe_mode,
     }
 

@@ -1341,6 +1341,19 @@ def test_cli_only_then_disable(make_tree: MakeTree) -> None:
     assert [c["class"] for c in static_document["classes"]] == ["A", "One"]
 
 
+@pytest.mark.parametrize(
+    "flags", [("--only", ""), ("--disable", " , "), ("--static", "--only", "")]
+)
+def test_cli_a_switch_that_holds_no_pattern_is_a_usage_error(
+    make_tree: MakeTree, flags: tuple[str, ...]
+) -> None:
+    # An empty --only (a shell variable left unset) would otherwise keep nothing.
+    status, out, err = run_streams(str(make_tree(CLI_TREE)), *flags)
+    assert status == 2
+    assert out == ""
+    assert err.startswith("pike: error: --") and "holds no pattern" in err
+
+
 def test_cli_safe_mode(make_tree: MakeTree, tmp_path: Path) -> None:
     ran = tmp_path / "ran"
     root = make_tree({**CLI_TREE, "e.py": sentinel(ran)})
