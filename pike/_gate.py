@@ -201,7 +201,7 @@ class Gate:
         source, vouch = declaring(state)
         if code is None or source is None:
             declared = declarations.nothing
-            if _REQUIRES in names:
+            if _REQUIRES in names and self.requires != "ignore":
                 warn(
                     f"plugin module {entry.name!r} ({entry.path}) has no source to read "
                     "its __requires__ from; it is not checked"

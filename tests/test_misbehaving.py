@@ -24,6 +24,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -2191,6 +2192,16 @@ def test_a_module_without_source_cannot_have_its_requirements_read(
         PikeManager([root], requires="enforce", on_error="collect") as mgr,
     ):
         assert class_names(mgr.get_classes()) == ["Needy"]
+    # requires="ignore" checks nothing, and says nothing of it, on the block list too.
+    with (
+        warnings.catch_warnings(),
+        PikeManager(
+            [root], requires="ignore", blocked={"needy": ("1.0", "r")}, on_error="collect"
+        ) as mgr,
+    ):
+        warnings.simplefilter("error")
+        assert mgr.get_classes() == []
+        assert [type(e) for e in mgr.errors] == [PluginBlockedError]
 
 
 def test_a_version_that_is_not_a_string_is_blocked(make_tree: MakeTree) -> None:
