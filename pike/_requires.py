@@ -450,7 +450,7 @@ def _versioned(what: str, value: object, version: str, verdicts: Verdicts) -> li
         )
     else:
         fix = (
-            f"use a {what} version that matches {value!r}, or a version of the plugin "
+            f"use a version of {what} that matches {value!r}, or a version of the plugin "
             f"made for {what} {version}"
         )
     return [Problem(f"{what} {value}", version, fix)]
@@ -472,7 +472,7 @@ def _host(value: object, host: tuple[str, str] | None, verdicts: Verdicts) -> li
 
 def _platforms(value: object) -> list[Problem]:
     here = sys.platform
-    if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) for p in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) and p for p in value):
         return [
             Problem(
                 f"platforms {_shown(value)}",
@@ -480,7 +480,7 @@ def _platforms(value: object) -> list[Problem]:
                 "write platforms as a list of platform names, such as ['linux', 'darwin']",
             )
         ]
-    if any(here == p or (p and here.startswith(p)) for p in value):
+    if any(here.startswith(p) for p in value):
         return []
     return [
         Problem(

@@ -1015,6 +1015,9 @@ REQUIREMENTS = {
         '{"platforms": ["nowhere"]}', None, "unmet", ("platforms ['nowhere']", sys.platform)
     ),
     "platforms not a list": ('{"platforms": "linux"}', None, "unmet", None),
+    "platform empty": (
+        '{"platforms": [""]}', None, "unmet", ("platforms ['']", sys.platform)
+    ),
     "dependency met": ('{"dependencies": ["pytest>=1"]}', None, "met", None),
     "dependency too old": ('{"dependencies": ["pytest<1"]}', None, "unmet", None),
     "dependency missing": (
