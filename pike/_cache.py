@@ -61,7 +61,7 @@ __all__ = [
 logger = _log.get(__name__)
 
 #: Bumped when what is stored changes shape or meaning; other formats are other files.
-FORMAT = 6
+FORMAT = 7
 _MAGIC = b"pike-cache"
 _HEADER_SIZE = len(_MAGIC) + 8  # magic, format, CRC-32 of the payload (4 bytes each)
 _OFF = ("", "0", "off", "no", "false")

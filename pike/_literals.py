@@ -6,13 +6,15 @@ where they are stated"): a module's ``__requires__``, ``__version__`` and
 ``__plugin__``, and a class body's attributes. A name is a *literal* when every
 binding of it in the list is a plain assignment (``x = v``, ``x: T = v``,
 ``a = b = v``) of a value ``ast.literal_eval`` accepts, whose source text is at
-most `MAX_TEXT` bytes; the last one gives the value. A ``def`` of it is a
-*function* (a class's method) when it is the name's only binding. Anything else
-that binds, deletes or changes the name (a call, a name, an augmented or item
-assignment, unpacking, a walrus, a call of one of its methods, ``import``,
-``class``, a binding inside ``if``, ``try``, ``for``, ``while``, ``with`` or
-``match``) makes it *dynamic*. Function and class bodies are not looked into:
-what they bind is theirs.
+most `MAX_TEXT` bytes; the last one gives the value. A name is a *function* (a
+class's method) when every binding of it is a ``def``. Anything else that binds,
+deletes or changes the name (a call, a name, an augmented or item assignment,
+unpacking, a walrus, a call of one of its methods, ``import``, ``class``, an
+``except ... as``, a binding inside ``if``, ``try``, ``for``, ``while``, ``with``
+or ``match``) makes it *dynamic*. Function, class and comprehension bodies are not
+looked into: what they bind is theirs (what runs where they stand is: decorators,
+defaults, annotations, bases, a comprehension's first iterable). A name declared
+``global`` or ``nonlocal`` is bound elsewhere, and is neither.
 
 The caller imports ``ast`` (only to parse) and hands it down.
 """
@@ -83,17 +85,23 @@ class Bindings:
 
     def bind(self, name: str, kind: int, value: Any, line: int) -> None:
         held = self.names.get(name)
-        if held is not None and not (held[0] == LITERAL and kind == LITERAL):
-            kind, value = DYNAMIC, None  # bound twice, not both times to a literal
+        if held is not None and not (held[0] == kind and kind in (LITERAL, FUNCTION)):
+            kind, value = DYNAMIC, None  # bound twice, not both times alike
         self.names[name] = (kind, value, line)
 
 
 def bindings(
-    ast: Any, body: list[Any], source: bytes, wanted: Container[str] | None = None
+    ast: Any,
+    body: list[Any],
+    source: bytes,
+    wanted: Container[str] | None = None,
+    *,
+    class_body: bool = False,
 ) -> Bindings:
-    """What the statements ``body`` (parsed from ``source``) bind, of the names in
-    ``wanted`` (every name if None). May raise ``RecursionError`` or ``MemoryError`` for
-    an expression nested too deep: the caller says what that means."""
+    """What the statements ``body`` (parsed from ``source``; a module's, or with
+    ``class_body`` a class's) bind, of the names in ``wanted`` (every name if None). May
+    raise ``RecursionError`` or ``MemoryError`` for an expression nested too deep: the
+    caller says what that means."""
     found = Bindings()
     lines: list[int] | None = None  # where each line of the source starts, if needed
     for node in body:
@@ -101,7 +109,7 @@ def bindings(
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if wanted is None or node.name in wanted:
                 found.bind(node.name, FUNCTION, None, node.lineno)
-            for name, line in _touched(ast, node.decorator_list, wanted, node.lineno).items():
+            for name, line in _touched(ast, _evaluated_around(node), wanted, node.lineno).items():
                 found.bind(name, DYNAMIC, None, line)
             continue
         if isinstance(node, ast.AnnAssign) and node.value is None and node.simple:
@@ -122,7 +130,8 @@ def bindings(
                 size = _offset(lines, value_node.end_lineno, value_node.end_col_offset)
                 size -= _offset(lines, value_node.lineno, value_node.col_offset)
             if size > MAX_TEXT:
-                found.too_long.extend((name, node.lineno) for name in names)
+                if _literal_shaped(ast, value_node):
+                    found.too_long.extend((name, node.lineno) for name in names)
                 value = None
             else:
                 kind, value = _literal(ast, value_node)
@@ -131,7 +140,71 @@ def bindings(
         if kind != LITERAL:  # a value that is no literal may bind names of its own (a walrus)
             for name, line in _touched(ast, [node.value], wanted, node.lineno).items():
                 found.bind(name, DYNAMIC, None, line)
+    if class_body and (b"global" in source or b"nonlocal" in source):
+        for name in _declared_global(ast, body):  # bound in the module, not in this body
+            found.names.pop(name, None)
     return found
+
+
+def _evaluated_around(node: Any) -> list[Any]:
+    """What of a ``def``, ``lambda`` or ``class`` runs where it stands, not in its own
+    scope: decorators, defaults and annotations; a class's bases and keywords."""
+    found: list[Any] = list(getattr(node, "decorator_list", ()))
+    if hasattr(node, "bases"):
+        found += node.bases
+        found += node.keywords
+        return found
+    arguments = node.args
+    found += arguments.defaults
+    found += [default for default in arguments.kw_defaults if default is not None]
+    if not hasattr(node, "returns"):  # a lambda's parameters take no annotations
+        return found
+    parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    parameters += [p for p in (arguments.vararg, arguments.kwarg) if p is not None]
+    found += [p.annotation for p in parameters if p.annotation is not None]
+    return found + ([node.returns] if node.returns is not None else [])
+
+
+def _declared_global(ast: Any, body: list[Any]) -> set[str]:
+    """The names a ``global`` or ``nonlocal`` statement of ``body``'s own scope declares
+    (at any depth of its blocks, not inside a function or class of it)."""
+    names: set[str] = set()
+    blocks = (ast.stmt, ast.excepthandler, ast.match_case)
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    pending = list(body)
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (ast.Global, ast.Nonlocal)):
+            names.update(item.names)
+        elif not isinstance(item, scopes):
+            pending.extend(c for c in ast.iter_child_nodes(item) if isinstance(c, blocks))
+    return names
+
+
+#: What a literal is made of, as ``ast.literal_eval`` reads it (`_literal_shaped`).
+_LITERAL_NODES = ("Constant", "Tuple", "List", "Set", "Dict", "UnaryOp", "BinOp", "Load")
+
+
+def _literal_shaped(ast: Any, node: Any) -> bool:
+    """Whether ``node`` is made only of what a literal is made of (the value of a name
+    too long to read is then a literal too long, else a plain dynamic value)."""
+    kinds = tuple(getattr(ast, kind) for kind in _LITERAL_NODES)
+    operators = (ast.UAdd, ast.USub, ast.Add, ast.Sub)
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, operators):
+            continue
+        if isinstance(item, ast.Call):  # set(), the empty set
+            if not (isinstance(item.func, ast.Name) and item.func.id == "set"):
+                return False
+            if item.args or item.keywords:
+                return False
+            continue
+        if not isinstance(item, kinds):
+            return False
+        pending.extend(ast.iter_child_nodes(item))
+    return True
 
 
 def _line_starts(source: bytes) -> list[int]:
@@ -184,13 +257,17 @@ def _touched(
         item = pending.pop()
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             touch(item.name, item)
-            pending.extend(item.decorator_list)
-            if isinstance(item, ast.ClassDef):
-                pending.extend(item.bases)
-                pending.extend(item.keywords)
+            pending.extend(_evaluated_around(item))
             continue
         if isinstance(item, ast.Lambda):
+            pending.extend(_evaluated_around(item))
             continue
+        if isinstance(item, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            # Its own scope: what it binds is its own; only its first iterable runs here.
+            pending.append(item.generators[0].iter)
+            continue
+        if isinstance(item, ast.ExceptHandler) and item.name:
+            touch(item.name, item)  # bound, then deleted as the handler ends
         if isinstance(item, (ast.Import, ast.ImportFrom)):
             for alias in item.names:
                 touch((alias.asname or alias.name).partition(".")[0], item)

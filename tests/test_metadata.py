@@ -99,6 +99,24 @@ class Reader:
     method2 = 1
     def method2(self):
         return 2
+    handled = 1
+    try:
+        pass
+    except ValueError as handled:  # bound, then deleted
+        pass
+    defaulted = 1
+    def uses_a_walrus(self, a=(defaulted := 2)):  # the default runs in the class body
+        return a
+    global declared  # the module's name, not the class's
+    declared = 1
+    looped_over = 5
+    squares = [looped_over * looped_over for looped_over in range(3)]  # its own scope
+    @property
+    def settable(self):
+        return 1
+    @settable.setter
+    def settable(self, value):
+        pass
 """
 
 
@@ -116,6 +134,7 @@ def test_attrs_and_dynamic_follow_the_binding_rules(tmp_path: Path) -> None:
         "t1": (1,),
         "t2": (True,),
         "f1": 1.0,
+        "looped_over": 5,
     }
     assert cls.dynamic == {
         "z",
@@ -135,9 +154,12 @@ def test_attrs_and_dynamic_follow_the_binding_rules(tmp_path: Path) -> None:
         "deleted",
         "fn",
         "method2",
+        "handled",
+        "defaulted",
+        "squares",
     }
-    # Bare annotations and methods are in neither.
-    for name in ("bare", "method", "coroutine", "prop"):
+    # Bare annotations, methods (a property's setter too) and a global are in neither.
+    for name in ("bare", "method", "coroutine", "prop", "settable", "declared"):
         assert name not in cls.attrs and name not in cls.dynamic
 
 
@@ -227,12 +249,14 @@ def test_a_plugin_that_is_not_a_dict_literal_is_a_static_error(
 def test_a_literal_over_64_kib_is_left_out_and_reported(tmp_path: Path) -> None:
     huge = "[\n" + "    1,\n" * 12000 + "]"  # 72 KB of source, over several lines
     just = repr("x" * (64 * 1024 - 2))  # exactly 64 KiB of source, on one line
+    call = "dict(\n" + "    a=1,\n" * 12000 + ")"  # as long, and no literal: only dynamic
     source = f"class Big:\n    small = 1\n    huge = {huge}\n    just = {just}\n"
+    source += f"    made = {call}\n"
     write(tmp_path / "plugins", "big.py", source)
     for _ in range(2):
         listing = static.list_classes([tmp_path / "plugins"])
         [cls] = listing.classes
-        assert set(cls.attrs) == {"small", "just"} and cls.dynamic == {"huge"}
+        assert set(cls.attrs) == {"small", "just"} and cls.dynamic == {"huge", "made"}
         [error] = listing.errors
         assert (error.module, error.lineno) == ("big", 3)
         assert "'huge'" in error.message and "64 KiB" in error.message

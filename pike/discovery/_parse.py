@@ -143,7 +143,7 @@ def _body_of(
 ) -> tuple[dict[str, object], tuple[str, ...], tuple[str, ...]]:
     """A class body's literal attributes, its dynamic names, and every name it defines
     (bare annotations included)."""
-    found = _literals.bindings(ast, node.body, module.source)
+    found = _literals.bindings(ast, node.body, module.source, class_body=True)
     attrs: dict[str, object] = {}
     dynamic: list[str] = []
     for name, (kind, value, _line) in found.names.items():
