@@ -421,8 +421,18 @@ def _select(mgr: PikeManager, args: argparse.Namespace) -> tuple[list[type], Dec
     declared: Declared = {}
     if args.where:
         holds = _where(args.where)
+        named: set[tuple[str, str]] | None = None
+        if bare:  # select takes a class: the source's picks of a bare name, listed first
+            from pike.discovery import static as listing
+
+            picked = listing.list_classes(
+                mgr.search_paths, base=base, isolate=args.isolate, **_switches(args)
+            )
+            named = {(c.module, c.name) for c in picked.classes}
 
         def where(static: StaticClass) -> bool:
+            if named is not None and (static.module, static.name) not in named:
+                return False
             kept = holds(static)
             if kept:
                 declared[static.module, static.name] = static.attrs
@@ -460,7 +470,7 @@ def _where(given: list[str]) -> Callable[[StaticClass], bool]:
         try:
             value = ast.literal_eval(text.strip())
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            value = text  # not a literal: the string itself
+            value = text.strip()  # not a literal: the string itself
         tests.append((key, value))
 
     def holds(static: StaticClass) -> bool:
@@ -483,8 +493,24 @@ def _matches(found: object, wanted: object) -> bool:
 
 
 def _same(one: object, other: object) -> bool:
-    """Equal literals; ``True`` is not ``1`` here, as ``(True,)`` is not ``(1,)`` in attrs."""
-    return isinstance(one, bool) is isinstance(other, bool) and bool(one == other)
+    """Equal literals, at every depth; ``True`` is not ``1`` here, as ``(True,)`` is not
+    ``(1,)`` in attrs (and a tuple is not a list)."""
+    if isinstance(one, bool) is not isinstance(other, bool):
+        return False
+    if isinstance(one, (tuple, list)) or isinstance(other, (tuple, list)):
+        return (
+            type(one) is type(other)
+            and len(one) == len(other)  # type: ignore[arg-type]
+            and all(map(_same, one, other))  # type: ignore[call-overload]
+        )
+    if isinstance(one, dict) and isinstance(other, dict):
+        return len(one) == len(other) and all(
+            any(_same(k, key) and _same(v, value) for key, value in other.items())
+            for k, v in one.items()
+        )
+    if isinstance(one, (set, frozenset)) and isinstance(other, (set, frozenset)):
+        return len(one) == len(other) and all(any(_same(a, b) for b in other) for a in one)
+    return bool(one == other)
 
 
 def _patterns(given: list[str], flag: str) -> list[str] | None:
@@ -756,7 +782,8 @@ def _print_problems(report: Report, err: TextIO) -> None:
 
 def _jsonable(value: object) -> object:
     """A literal as JSON holds it: tuples and sets as lists (sets sorted by how Python
-    writes their items), dict keys as strings; what JSON has no word for (bytes,
+    writes their items), dict keys as strings (all as Python writes them if one is not a
+    string); what JSON has no word for (bytes,
     complex numbers, ``...``, a float that is not finite) as Python writes it."""
     if value is None or isinstance(value, (str, bool, int)):
         return value
@@ -767,7 +794,10 @@ def _jsonable(value: object) -> object:
     if isinstance(value, (set, frozenset)):
         return [_jsonable(item) for item in sorted(value, key=repr)]
     if isinstance(value, dict):
-        return {k if isinstance(k, str) else repr(k): _jsonable(v) for k, v in value.items()}
+        if all(isinstance(k, str) for k in value):
+            return {k: _jsonable(v) for k, v in value.items()}
+        # A key that is not a string: every key as Python writes it, so 1 and "1" differ.
+        return {repr(k): _jsonable(v) for k, v in value.items()}
     return repr(value)
 
 

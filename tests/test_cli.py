@@ -786,6 +786,42 @@ def test_cli_where_keeps_the_matching_classes_and_imports_only_them(
     assert status == 0 and "raw=b'x'" in out and "1 subclass of attr_base:Reader" in out
 
 
+def test_cli_where_compares_at_every_depth_and_a_bare_base_imports_only_its_picks(
+    make_tree: MakeTree,
+) -> None:
+    root = make_tree(
+        {
+            "base.py": "class Base:\n    pass\n",
+            "one.py": "from base import Base\nclass One(Base):\n    tags = (1,)\n"
+            "    name = 'csv'\n",
+            "true.py": "from base import Base\nclass TrueOne(Base):\n    tags = (True,)\n",
+            "helper.py": "open(__file__ + '.ran', 'w').close()\nclass Helper:\n    tags = (1,)\n",
+        }
+    )
+    for where, expected in [
+        ("tags=(1,)", ["One"]),  # (1,) is not (True,), as attrs keeps them
+        ("tags=(True,)", ["TrueOne"]),
+        ("tags=[1]", []),  # a list is not the tuple
+        ("tags=True", ["TrueOne"]),
+        ("name= csv", ["One"]),  # a string, as the shell left it, but for its spaces
+    ]:
+        for mode in (("--static",), ()):
+            status, out, _ = run_streams(
+                str(root), "--where", where, "--base", "Base", "--json", *mode
+            )
+            assert status == 0, where
+            assert [c["class"] for c in json.loads(out)["classes"]] == expected, (where, mode)
+    assert not (root / "helper.py.ran").exists()  # not derived from Base: never imported
+
+
+def test_cli_attrs_json_keeps_keys_apart_that_only_json_would_merge(make_tree: MakeTree) -> None:
+    root = make_tree({"a.py": "class A:\n    k = {1: 'int', '1': 'str'}\n"})
+    status, out, _ = run_streams(str(root), "--attrs", "--json", "--static")
+    assert status == 0
+    [cls] = json.loads(out)["classes"]
+    assert cls["attrs"] == {"k": {"1": "int", "'1'": "str"}}
+
+
 @pytest.mark.parametrize("where", ["noequals", "=1", " =x", ""])
 def test_cli_malformed_where_is_bad_usage(make_tree: MakeTree, where: str) -> None:
     root = make_tree(DECLARING)
