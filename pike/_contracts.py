@@ -300,11 +300,14 @@ def contract_error(
 
 def class_line(cls: type, path: str) -> int | None:
     """The line of ``cls``'s ``class`` statement in ``path`` (its source, parsed now: this
-    is for error messages), else what Python noted of it, else None."""
+    is for error messages), else what Python noted of it, else None. A statement inside
+    an ``if`` or ``try`` counts; of a name defined twice, the one Python noted (3.13),
+    else the last."""
     import ast
 
     qualname = _QUALNAME(cls)
     parts = qualname.split(".") if isinstance(qualname, str) else [type_name(cls)]
+    first = _DICT(cls).get("__firstlineno__")  # Python 3.13: the first decorator's line
     try:
         with open(path, "rb") as file:
             tree = ast.parse(file.read())
@@ -313,17 +316,35 @@ def class_line(cls: type, path: str) -> int | None:
     body = tree.body if tree is not None else []
     found: ast.ClassDef | None = None
     for part in parts:
-        found = next(
-            (node for node in body if isinstance(node, ast.ClassDef) and node.name == part),
-            None,
-        )
+        found = None
+        for node in _class_statements(ast, body, part):
+            found = node
+            starts = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if starts == first and part == parts[-1]:
+                break
         if found is None:
             break
         body = found.body
     if found is not None:
         return found.lineno
-    first = _DICT(cls).get("__firstlineno__")  # Python 3.13
     return first if type(first) is int else None
+
+
+def _class_statements(ast: Any, body: list[Any], name: str) -> list[Any]:
+    """The ``class name`` statements of ``body``'s own scope, in order, at any depth of
+    its blocks (``if``, ``try``, ``with``...), not inside a function or class."""
+    found = []
+    pending = list(reversed(body))
+    blocks = (ast.stmt, ast.excepthandler, ast.match_case)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.ClassDef):
+            if node.name == name:
+                found.append(node)
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            inner = [c for c in ast.iter_child_nodes(node) if isinstance(c, blocks)]
+            pending.extend(reversed(inner))
+    return found
 
 
 # -- members ---------------------------------------------------------------------------

@@ -630,6 +630,41 @@ class Broken(Reader):
     )
 
 
+def test_the_class_statement_is_found_inside_a_block_and_the_last_of_a_name_wins(
+    host: ModuleType, make_tree: MakeTree
+) -> None:
+    root = plugins(
+        make_tree,
+        blocks_c="""
+if True:
+    class InIf(Reader):
+        name = "i"
+try:
+    import json
+except ImportError:
+    pass
+else:
+    class InTry(Reader):
+        name = "t"
+class Twice(Reader):
+    name = "first"
+class Twice(Reader):
+    name = "second"
+""",
+    )
+    path = root / "blocks_c.py"
+    with PikeManager([root], on_error="collect") as mgr:
+        assert mgr.get_classes(conforms=host.Reader) == []
+        lines = {e.qualname: e.lineno for e in mgr.errors}
+    source = path.read_text().splitlines()
+    second = len(source) - source[::-1].index("class Twice(Reader):")
+    assert lines == {
+        "InIf": line_of(path, "    class InIf(Reader):"),
+        "InTry": line_of(path, "    class InTry(Reader):"),
+        "Twice": second,  # the class the module holds
+    }
+
+
 def test_asked_for_by_base_a_class_is_told_even_when_it_does_not_subclass_the_contract(
     host: ModuleType, make_tree: MakeTree
 ) -> None:
