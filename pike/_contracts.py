@@ -19,6 +19,7 @@ caller.
 from __future__ import annotations
 
 import abc
+import functools
 import sys
 import typing
 from collections.abc import Callable
@@ -266,15 +267,16 @@ def _judge(name: str, wanted: _Call, raw: object) -> tuple[str, ...]:
     return tuple(f"{name}: {problem}" for problem in _differences(wanted, call))
 
 
-def contract_of(value: object) -> Contract:
-    """``conforms=`` as a `Contract`; a `PikeTypeError` if it is none."""
+def contract_of(value: object, argument: str = "conforms") -> Contract:
+    """``conforms=`` (or the ``argument`` named so) as a `Contract`; a `PikeTypeError`
+    naming the argument if it is none."""
     if isinstance(value, type) and _DICT(value).get("_is_protocol") is True:
         return Contract(value, _protocol_members(value))
     if isinstance(value, abc.ABCMeta):
         return Contract(value, _abstract_members(value))
     given = repr(value) if isinstance(value, type) else a_type_name(value)
     raise PikeTypeError(
-        f"conforms is {given}; pass a typing.Protocol or an abstract base "
+        f"{argument} is {given}; pass a typing.Protocol or an abstract base "
         "class (abc.ABC) the plugin classes must implement, or None"
     )
 
@@ -414,6 +416,14 @@ def _call_of(raw: object) -> _Call | None:
         return _call_of_callable(raw.__func__).called_on_class()  # type: ignore[attr-defined]
     if kind is classmethod:
         return _bound(_call_of_callable(raw.__func__)).called_on_class()  # type: ignore[attr-defined]
+    if kind is functools.singledispatchmethod:  # called as its first implementation is
+        return _call_of(raw.func)  # type: ignore[attr-defined]
+    if kind is functools.partialmethod:  # what is left of its function to pass
+        func = raw.func  # type: ignore[attr-defined]
+        if type(func) is not FunctionType:
+            return None
+        bound = functools.partial(func, None, *raw.args, **raw.keywords)  # type: ignore[attr-defined]
+        return _call_of_signature(bound)
     if issubclass(kind, property) or not callable(raw):  # (type(raw): no __class__ asked)
         return None
     # A callable object: called without the instance, on the class as on an instance.

@@ -407,6 +407,41 @@ class Needs:
         )
 
 
+def test_partialmethods_and_singledispatchmethods_are_called_as_what_they_leave(
+    host: ModuleType, make_tree: MakeTree
+) -> None:
+    root = plugins(
+        make_tree,
+        methods_c="""
+import functools
+
+
+class Dispatching:
+    name = "d"
+    @functools.singledispatchmethod
+    def read(self, path, *, encoding): ...
+    def _size(self, unit): ...
+    size = functools.partialmethod(_size, "bytes")
+    async def close(self): ...
+
+
+class Filled:
+    name = "f"
+    def _read(self, mode, path, *, encoding): ...
+    read = functools.partialmethod(_read, "r", "fixed")  # nothing left for the path
+    def size(self): ...
+    async def close(self): ...
+""",
+    )
+    with PikeManager([root], on_error="collect") as mgr:
+        found = mgr.get_all_inherited_classes(object, conforms=host.Reader)
+        assert names(found) == ["Dispatching"]
+        [filled] = mgr.errors
+        assert filled.mismatches == (  # type: ignore[attr-defined]
+            "read: takes 0 positional arguments; the host passes 1",
+        )
+
+
 def test_a_class_no_class_statement_made_is_told_without_a_line(
     host: ModuleType, make_tree: MakeTree
 ) -> None:
@@ -713,7 +748,7 @@ def test_conforms_must_be_a_protocol_or_an_abstract_base_class(
             with pytest.raises(PikeTypeError, match=r"conforms is .*typing\.Protocol"):
                 call()
         assert "good_c" not in sys.modules  # refused before anything was imported
-    with pytest.raises(PikeTypeError, match="conforms is"):
+    with pytest.raises(PikeTypeError, match="contract is"):
         static.list_classes([root], contract=contract)  # type: ignore[arg-type]
 
 

@@ -508,7 +508,7 @@ def list_classes(
     if contract is not None:
         from pike._contracts import contract_of
 
-        checked = contract_of(contract)
+        checked = contract_of(contract, "contract")
         # Its bare class name (a nested or local contract's last part): how bases name it.
         bare = type_name(checked.cls).rpartition(".")[2]
         gaps = _Gaps(tuple(checked.members), bare, checked.name)
