@@ -13,7 +13,7 @@ unpacking, a walrus, a call of one of its methods, ``import``, ``class``, an
 ``except ... as``, a binding inside ``if``, ``try``, ``for``, ``while``, ``with``
 or ``match``) makes it *dynamic*. Function, class and comprehension bodies are not
 looked into: what they bind is theirs (what runs where they stand is: decorators,
-defaults, annotations, bases, a comprehension's first iterable). A name declared
+defaults, bases, a comprehension's first iterable). A name declared
 ``global`` or ``nonlocal`` is bound elsewhere, and is neither.
 
 The caller imports ``ast`` (only to parse) and hands it down.
@@ -109,8 +109,10 @@ def bindings(
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if wanted is None or node.name in wanted:
                 found.bind(node.name, FUNCTION, None, node.lineno)
-            for name, line in _touched(ast, _evaluated_around(node), wanted, node.lineno).items():
-                found.bind(name, DYNAMIC, None, line)
+            around = _evaluated_around(node)
+            if around:
+                for name, line in _touched(ast, around, wanted, node.lineno).items():
+                    found.bind(name, DYNAMIC, None, line)
             continue
         if isinstance(node, ast.AnnAssign) and node.value is None and node.simple:
             continue  # a bare annotation (``x: int``) binds nothing
@@ -148,21 +150,15 @@ def bindings(
 
 def _evaluated_around(node: Any) -> list[Any]:
     """What of a ``def``, ``lambda`` or ``class`` runs where it stands, not in its own
-    scope: decorators, defaults and annotations; a class's bases and keywords."""
-    found: list[Any] = list(getattr(node, "decorator_list", ()))
-    if hasattr(node, "bases"):
-        found += node.bases
-        found += node.keywords
-        return found
-    arguments = node.args
-    found += arguments.defaults
-    found += [default for default in arguments.kw_defaults if default is not None]
-    if not hasattr(node, "returns"):  # a lambda's parameters take no annotations
-        return found
-    parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-    parameters += [p for p in (arguments.vararg, arguments.kwarg) if p is not None]
-    found += [p.annotation for p in parameters if p.annotation is not None]
-    return found + ([node.returns] if node.returns is not None else [])
+    scope: decorators and defaults; a class's bases and keywords. (Annotations are left
+    out: often never evaluated, and no place for a binding.)"""
+    arguments = getattr(node, "args", None)
+    if arguments is None:  # a class
+        return [*node.decorator_list, *node.bases, *node.keywords]
+    found = [*getattr(node, "decorator_list", ()), *arguments.defaults]
+    if arguments.kw_defaults:
+        found += [default for default in arguments.kw_defaults if default is not None]
+    return found
 
 
 def _declared_global(ast: Any, body: list[Any]) -> set[str]:
