@@ -2298,3 +2298,33 @@ def test_quarantine_loads_no_extension_module_but_mmap(make_tree: MakeTree, tmp_
     extensions, others = result.stdout.splitlines()
     assert extensions in ("['mmap']", "[]")  # [] where mmap is built into the interpreter
     assert others == "[] True"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reaches"),
+    [
+        ("*one", True),
+        ("pkg?one", True),
+        ("[p]kg.sub", True),
+        ("[!q]kg.*", True),
+        ("pkg.[]x]", True),
+        ("p*", True),
+        ("pkg", False),  # matches the package itself: then it is on by its name
+        ("other.*", False),
+        ("pk", False),
+    ],
+)
+def test_a_package_no_walk_can_list_is_kept_where_a_pattern_reaches_into_it(
+    pattern: str, reaches: bool
+) -> None:
+    # What judges an archive's package imported before any walk (its folder is no folder
+    # to list): whether a pattern of only= can match a module inside it.
+    from pike._switches import Switches
+
+    switches = Switches(only=[pattern], environ={})
+    judged = switches.reason("pkg", True, lambda: None)
+    if pattern == "pkg":
+        assert judged is None
+    else:
+        assert (judged is None) is reaches, judged
+    assert switches.reason("pkg", False) is not None or pattern in ("pkg", "p*")
